@@ -1,0 +1,105 @@
+"""complaint_flow: embeddable complaint handling.
+
+Receive complaints on every channel, move each through a configurable,
+validated workflow with a complete audit trail, notify the right people on the
+right channel, and extend it all through pluggy hooks.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from complaint_flow.channels import Channel
+from complaint_flow.clock import Clock, ManualClock, SystemClock
+from complaint_flow.engine import DEFAULT_STORE_URL, Engine
+from complaint_flow.entities import (
+    SYSTEM,
+    Actor,
+    ChannelKind,
+    Complaint,
+    Customer,
+    Event,
+    Intake,
+    OutboxMessage,
+    OutboxStatus,
+    Severity,
+)
+from complaint_flow.errors import (
+    ComplaintFlowError,
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    GuardRefusedError,
+    InvalidArgumentError,
+    InvalidIntakeError,
+    MissingFieldError,
+    PermissionDeniedError,
+    PluginError,
+    SchemaVersionError,
+    StoreError,
+    TransitionError,
+    TriggerNotAllowedError,
+    UnknownChannelError,
+    UnknownStoreError,
+    UnknownTriggerError,
+    UnknownWorkflowError,
+    WorkflowDefinitionError,
+)
+from complaint_flow.hookspecs import hookimpl
+from complaint_flow.notify.outbox import DeliveryReport
+from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.store import Commit, Store
+from complaint_flow.workflow import StateDefinition, TransitionDefinition, WorkflowDefinition
+
+try:
+    __version__ = version("complaint-flow")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    from complaint_flow._version import __version__
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "SYSTEM",
+    "Actor",
+    "Channel",
+    "ChannelKind",
+    "Clock",
+    "Commit",
+    "Complaint",
+    "ComplaintFlowError",
+    "ComplaintNotFoundError",
+    "ConcurrencyError",
+    "Customer",
+    "DeliveryReport",
+    "DuplicateIntakeError",
+    "Engine",
+    "Event",
+    "GuardRefusedError",
+    "Intake",
+    "InvalidArgumentError",
+    "InvalidIntakeError",
+    "ManualClock",
+    "MissingFieldError",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PermissionDeniedError",
+    "PluginError",
+    "Registry",
+    "SchemaVersionError",
+    "Severity",
+    "StateDefinition",
+    "Store",
+    "StoreError",
+    "SystemClock",
+    "TransitionDefinition",
+    "TransitionError",
+    "TriggerNotAllowedError",
+    "UnknownChannelError",
+    "UnknownStoreError",
+    "UnknownTriggerError",
+    "UnknownWorkflowError",
+    "WorkflowDefinition",
+    "WorkflowDefinitionError",
+    "__version__",
+    "hookimpl",
+    "make_plugin_manager",
+]

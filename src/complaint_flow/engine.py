@@ -1,0 +1,497 @@
+"""The engine: receive complaints, move them through their workflow, answer questions.
+
+>>> from complaint_flow import Engine, Intake, Customer, Actor
+>>> engine = Engine.open("memory://", workflow="tactics")
+>>> c = engine.receive(Intake(channel="email", summary="Parcel arrived broken",
+...                           customer=Customer(id="C-1", name="Ada", email="ada@example.org")))
+>>> c.state, c.version
+('received', 1)
+>>> engine.fire(c.id, "thank", actor=Actor(id="A-1", name="Bo", role="agent")).state
+'thanked'
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
+
+from complaint_flow.channels import Channel
+from complaint_flow.clock import Clock, SystemClock
+from complaint_flow.entities import SYSTEM, Actor, Complaint, Event, Intake, OutboxMessage
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    GuardRefusedError,
+    InvalidArgumentError,
+    InvalidIntakeError,
+    MissingFieldError,
+    PermissionDeniedError,
+    WorkflowDefinitionError,
+)
+from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
+from complaint_flow.machine import CompiledWorkflow, compile_workflow
+from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
+from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.store import Commit, Store
+from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
+
+DEFAULT_STORE_URL = "sqlite:///complaints.db"
+
+
+class Engine:
+    """Handles complaints in one store, following registered workflows.
+
+    Build it with :meth:`Engine.open`. An engine is thread-safe as far as its
+    store is; several engines (threads, processes, hosts) may share one store.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        registry: Registry,
+        workflow: str | WorkflowDefinition = "tactics",
+        clock: Clock | None = None,
+        reference_prefix: str = "CF",
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock: Clock = clock or SystemClock()
+        if not reference_prefix or not reference_prefix.replace("_", "").isalnum():
+            raise InvalidArgumentError(
+                f"reference_prefix must be letters/digits such as 'CF', got {reference_prefix!r}"
+            )
+        self.reference_prefix = reference_prefix
+        self._compiled: dict[str, CompiledWorkflow] = {}
+        if isinstance(workflow, WorkflowDefinition):
+            self.registry.workflows[workflow.name] = workflow
+            workflow = workflow.name
+        self.default_workflow = self._workflow(workflow).name
+        self.dispatcher = OutboxDispatcher(store, registry, self.clock)
+
+    @classmethod
+    def open(
+        cls,
+        url: str = DEFAULT_STORE_URL,
+        *,
+        workflow: str | WorkflowDefinition = "tactics",
+        clock: Clock | None = None,
+        plugins: Iterable[object] = (),
+        load_entry_points: bool | None = None,
+        reference_prefix: str = "CF",
+    ) -> Engine:
+        """Open an engine on the store at ``url``.
+
+        Args:
+            url: ``memory://``, ``sqlite:///path/to/file.db`` or a plugin's scheme.
+            workflow: the workflow new complaints follow, by registered name or
+                as a definition.
+            clock: where the engine reads the time (tests pass a ``ManualClock``).
+            plugins: extra plugins to register (objects or modules with hookimpls).
+            load_entry_points: load installed plugins (default: yes, unless
+                ``COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD=1``).
+            reference_prefix: prefix of human references (``CF-2026-000001``).
+
+        Raises:
+            UnknownStoreError: no store for the URL's scheme.
+            UnknownWorkflowError: no workflow of that name.
+            WorkflowDefinitionError: the workflow is invalid.
+        """
+        registry = Registry(make_plugin_manager(plugins, load_entry_points=load_entry_points))
+        store = registry.open_store(url)
+        try:
+            return cls(
+                store,
+                registry=registry,
+                workflow=workflow,
+                clock=clock,
+                reference_prefix=reference_prefix,
+            )
+        except BaseException:
+            store.close()
+            raise
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- workflows ----------------------------------------------------------
+
+    def _workflow(self, name: str) -> CompiledWorkflow:
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            definition = self.registry.workflow(name)
+            problems = definition.problems(self.registry.guards)
+            if problems:
+                raise WorkflowDefinitionError(definition.name, problems)
+            compiled = compile_workflow(definition)
+            self._compiled[name] = compiled
+        return compiled
+
+    def workflow(self, name: str | None = None) -> WorkflowDefinition:
+        """The definition of workflow ``name`` (default: the engine's workflow)."""
+        return self._workflow(name or self.default_workflow).definition
+
+    # -- intake -------------------------------------------------------------
+
+    def receive(self, intake: Intake, *, workflow: str | None = None) -> Complaint:
+        """Store a new complaint from ``intake`` and return it.
+
+        Idempotent on ``(channel, external_id)``: delivering the same message
+        again returns the complaint already stored, unchanged.
+
+        Raises:
+            InvalidIntakeError: ``intake`` is not an :class:`Intake`, or names an
+                unknown channel.
+        """
+        if not isinstance(intake, Intake):
+            raise InvalidIntakeError(
+                f"receive() takes an Intake, got {type(intake).__name__}; build one with "
+                "Intake(channel=..., customer=Customer(...), summary=...)"
+            )
+        self.registry.channel(intake.channel)
+        for preferred in (intake.preferred_channel, intake.customer.preferred_channel):
+            if preferred is not None:
+                self.registry.channel(preferred)
+        if intake.informal and intake.recorded_by is None:
+            raise InvalidIntakeError(
+                "an informal complaint needs recorded_by: the member of staff who heard it"
+            )
+        if intake.external_id:
+            existing = self.store.find_by_external_id(intake.channel, intake.external_id)
+            if existing is not None:
+                return existing
+        compiled = self._workflow(workflow or self.default_workflow)
+        now = self.clock()
+        complaint_id = uuid.uuid4().hex
+        complaint = Complaint(
+            id=complaint_id,
+            reference="",
+            workflow=compiled.name,
+            customer=intake.customer,
+            channel=intake.channel,
+            category=intake.category,
+            severity=intake.severity,
+            summary=intake.summary.strip(),
+            details=intake.details,
+            state=compiled.definition.initial,
+            received_at=intake.received_at or now,
+            updated_at=now,
+            version=1,
+            desired_outcome=intake.desired_outcome,
+            preferred_channel=intake.preferred_channel,
+            external_id=intake.external_id,
+            informal=intake.informal,
+            recorded_by=intake.recorded_by,
+            data=intake.data,
+        )
+        event = Event(
+            complaint_id=complaint_id,
+            seq=1,
+            kind="received",
+            at=now,
+            actor=intake.recorded_by or SYSTEM,
+            dest=complaint.state,
+            data={"channel": intake.channel, "external_id": intake.external_id},
+        )
+        try:
+            stored = self.store.commit(
+                Commit(complaint, 0, (event,), reference_prefix=self.reference_prefix)
+            )
+        except DuplicateIntakeError as exc:
+            # Another delivery of the same message won the race: same answer as above.
+            existing = self.store.find_by_external_id(exc.channel, exc.external_id)
+            if existing is None:
+                raise
+            return existing
+        self.registry.received(stored, event)
+        return stored
+
+    # -- transitions --------------------------------------------------------
+
+    def triggers(self, complaint_id: str, actor: Actor) -> list[str]:
+        """The triggers ``actor`` may fire on the complaint now (role-wise)."""
+        _check_actor(actor)
+        complaint = self.get(complaint_id)
+        compiled = self._workflow(complaint.workflow)
+        return [
+            t.trigger
+            for t in compiled.available(complaint.state)
+            if not t.roles or actor.role in t.roles
+        ]
+
+    def fire(
+        self,
+        complaint_id: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        reason: str = "",
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Complaint:
+        """Fire ``trigger`` on the complaint as ``actor`` and return the new version.
+
+        Args:
+            complaint_id: the complaint's id or reference.
+            trigger: a trigger of the complaint's workflow.
+            actor: who does it; their ``role`` must be allowed.
+            reason: why (kept in the audit trail).
+            data: information recorded with the step (merged into ``complaint.data``).
+            expected_version: refuse if the complaint moved on since you read it.
+
+        Raises:
+            UnknownTriggerError, TriggerNotAllowedError, PermissionDeniedError,
+            MissingFieldError, GuardRefusedError: the step is refused; nothing is written.
+            ConcurrencyError: the complaint changed concurrently; nothing is written.
+        """
+        _check_actor(actor)
+        complaint = self.get(complaint_id)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
+        compiled = self._compiled.get(complaint.workflow) or self._workflow(complaint.workflow)
+        transition = compiled.transition(complaint.state, trigger)
+        given = freeze_mapping(data) if data else EMPTY
+        self._check_allowed(complaint, transition, actor, given)
+        dest = compiled.run(complaint.state, trigger)
+        now = self.clock()
+        seq = complaint.version + 1
+        event = Event(
+            complaint.id,
+            seq,
+            "transition",
+            now,
+            actor,
+            trigger,
+            complaint.state,
+            dest,
+            reason,
+            given,
+        )
+        updated = complaint.advanced(
+            version=seq,
+            updated_at=now,
+            state=dest,
+            # Both sides are frozen already, so their union needs no deep freeze.
+            data=MappingProxyType({**complaint.data, **given}) if given else complaint.data,
+        )
+        outbox = self._notifications(updated, transition.notify, event, transition.trigger)
+        stored = self.store.commit(Commit(updated, complaint.version, (event,), outbox))
+        self.registry.transition(stored, event)
+        return stored
+
+    def _check_allowed(
+        self,
+        complaint: Complaint,
+        transition: TransitionDefinition,
+        actor: Actor,
+        given: FrozenData,
+    ) -> None:
+        if transition.roles and actor.role not in transition.roles:
+            raise PermissionDeniedError(actor.id, actor.role, transition.trigger, transition.roles)
+        if transition.requires:
+            missing = [
+                key
+                for key in transition.requires
+                if _blank(given.get(key)) and _blank(complaint.data.get(key))
+            ]
+            if missing:
+                raise MissingFieldError(transition.trigger, missing)
+        for name in transition.guards:
+            refusal = self.registry.guards[name](complaint, actor, given)
+            if refusal is not None:
+                raise GuardRefusedError(transition.trigger, name, refusal)
+
+    # -- other changes ------------------------------------------------------
+
+    def assign(
+        self, complaint_id: str, owner: Actor, *, actor: Actor, reason: str = ""
+    ) -> Complaint:
+        """Make ``owner`` the named person responsible; the owner is notified."""
+        _check_actor(actor)
+        _check_actor(owner, "owner")
+        return self._record(
+            complaint_id,
+            "assigned",
+            actor,
+            reason,
+            {"owner_id": owner.id, "owner_name": owner.name},
+            change={"owner": owner},
+            notify=("owner",),
+        )
+
+    def add_note(self, complaint_id: str, text: str, *, actor: Actor) -> Complaint:
+        """Add a note to the audit trail (a phone call, a finding, a promise made)."""
+        _check_actor(actor)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgumentError("a note needs some text")
+        return self._record(complaint_id, "note", actor, text.strip(), {})
+
+    def change_reply_channel(
+        self, complaint_id: str, channel: str, *, actor: Actor, consent: str
+    ) -> Complaint:
+        """Reply on ``channel`` from now on; only with the customer's recorded consent.
+
+        Args:
+            consent: how and when the customer agreed (e.g. "asked by phone 3 May").
+        """
+        _check_actor(actor)
+        self.registry.channel(channel)
+        if not isinstance(consent, str) or not consent.strip():
+            raise InvalidArgumentError(
+                "changing the reply channel needs the customer's consent: say how and when "
+                "they agreed in consent=..."
+            )
+        current = self.get(complaint_id)
+        return self._record(
+            complaint_id,
+            "reply_channel_changed",
+            actor,
+            consent.strip(),
+            {"from": current.reply_channel, "to": channel},
+            change={"preferred_channel": channel},
+        )
+
+    def _record(
+        self,
+        complaint_id: str,
+        kind: str,
+        actor: Actor,
+        reason: str,
+        data: Mapping[str, Any],
+        *,
+        change: Mapping[str, Any] | None = None,
+        notify: tuple[str, ...] = (),
+    ) -> Complaint:
+        complaint = self.get(complaint_id)
+        now = self.clock()
+        seq = complaint.version + 1
+        event = Event(complaint.id, seq, kind, now, actor, reason=reason, data=data)
+        updated = complaint.advanced(version=seq, updated_at=now, **(change or {}))
+        outbox = self._notifications(updated, notify, event, kind)
+        return self.store.commit(Commit(updated, complaint.version, (event,), outbox))
+
+    def _notifications(
+        self, complaint: Complaint, recipients: tuple[str, ...], event: Event, topic: str
+    ) -> tuple[OutboxMessage, ...]:
+        if not recipients:
+            return ()
+        messages = []
+        for recipient in recipients:
+            if recipient == "customer":
+                channel = complaint.reply_channel
+                address = complaint.customer.address_for(channel)
+                name = complaint.customer.name
+            elif complaint.owner is not None:
+                owner = complaint.owner
+                channel = "email" if owner.email else "phone"
+                address = owner.email or owner.phone
+                name = owner.name
+            else:
+                continue  # nobody owns it yet: there is no one to tell
+            messages.append(
+                OutboxMessage(
+                    key=f"{complaint.id}:{event.seq}:{recipient}",
+                    complaint_id=complaint.id,
+                    event_seq=event.seq,
+                    topic=f"{complaint.workflow}.{topic}",
+                    recipient=recipient,
+                    channel=channel,
+                    address=address,
+                    created_at=event.at,
+                    # Notifiers also receive the complaint; the payload keeps what the
+                    # message said when it was decided, built frozen to stay cheap.
+                    payload=MappingProxyType(
+                        {"reference": complaint.reference, "name": name, "state": complaint.state}
+                    ),
+                )
+            )
+        return tuple(messages)
+
+    # -- questions ----------------------------------------------------------
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint, by id or by reference.
+
+        Raises:
+            ComplaintNotFoundError: no such complaint.
+        """
+        if not isinstance(complaint_id, str) or not complaint_id:
+            raise InvalidArgumentError(f"a complaint id must be text, got {complaint_id!r}")
+        try:
+            return self.store.get(complaint_id)
+        except ComplaintNotFoundError:
+            if complaint_id.startswith(f"{self.reference_prefix}-"):
+                return self.store.get_by_reference(complaint_id)
+            raise
+
+    def history(self, complaint_id: str) -> list[Event]:
+        """The complaint's complete audit trail, oldest first."""
+        return self.store.events(self.get(complaint_id).id)
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first."""
+        if limit is not None and limit < 0:
+            raise InvalidArgumentError("limit must be zero or more")
+        return self.store.find(
+            state=state,
+            customer_id=customer_id,
+            category=category,
+            workflow=workflow,
+            limit=limit,
+        )
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """The notifications a complaint caused, with their delivery status."""
+        return self.store.outbox(self.get(complaint_id).id)
+
+    def deliver(self, limit: int = 100) -> DeliveryReport:
+        """Deliver pending notifications through the notify hooks (at least once)."""
+        return self.dispatcher.dispatch(limit)
+
+    def channels(self) -> list[Channel]:
+        """The registered channels."""
+        return list(self.registry.channels.values())
+
+    def now(self) -> datetime:
+        """The engine's current time."""
+        return self.clock()
+
+
+def _check_actor(actor: object, what: str = "actor") -> None:
+    if not isinstance(actor, Actor):
+        raise InvalidArgumentError(
+            f"{what} must be an Actor(id=..., name=..., role=...), got {type(actor).__name__}"
+        )
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == "" or value == () or value == {}
+
+
+__all__ = ["DEFAULT_STORE_URL", "Engine"]

@@ -1,0 +1,116 @@
+"""The hooks through which plugins extend complaint_flow.
+
+Project name and entry-point group: ``complaint_flow``. A plugin is a module or
+object with functions decorated ``@complaint_flow.hookimpl``; an installable
+plugin adds one line to its ``pyproject.toml``::
+
+    [project.entry-points.complaint_flow]
+    my_plugin = "my_package.my_module"
+
+Registration hooks receive a ``register`` callback (call it once per thing you
+provide). Built-in stores, channels, guards, workflows and notifiers are
+ordinary default plugins registered the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from complaint_flow.channels import Channel
+    from complaint_flow.entities import Actor, Complaint, Event, OutboxMessage
+    from complaint_flow.store import StoreFactory
+    from complaint_flow.workflow import WorkflowDefinition
+
+PROJECT = "complaint_flow"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def complaint_flow_register_stores(register: Callable[[str, StoreFactory], None]) -> None:
+    """Register store factories by URL scheme: ``register("redis", open_redis_store)``.
+
+    The factory receives the whole URL and returns an object implementing
+    :class:`complaint_flow.store.Store`.
+
+    :param register: call with ``(scheme, factory)``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_register_channels(register: Callable[[Channel], None]) -> None:
+    """Register channels complaints arrive on and replies go out on.
+
+    :param register: call with a :class:`complaint_flow.channels.Channel`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_register_workflows(register: Callable[[WorkflowDefinition], None]) -> None:
+    """Register workflow definitions, selectable by name in ``Engine.open(workflow=...)``.
+
+    :param register: call with a :class:`complaint_flow.workflow.WorkflowDefinition`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_register_guards(
+    register: Callable[[str, Callable[[Complaint, Actor, Mapping[str, Any]], str | None]], None],
+) -> None:
+    """Register named guards that workflow transitions can list under ``guards``.
+
+    A guard returns ``None`` to allow a transition, or the reason it refuses.
+
+    :param register: call with ``(name, guard)``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_notify(message: OutboxMessage, complaint: Complaint) -> None:
+    """Deliver a notification (broadcast: every implementation is called).
+
+    Called by the outbox dispatcher, at least once per message: use
+    ``message.key`` to drop duplicates. Raising marks the delivery as failed;
+    it is retried and never lost.
+
+    :param message: what to tell whom, on which channel and address.
+    :param complaint: the complaint's latest version.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_received(complaint: Complaint, event: Event) -> None:
+    """Observe a new complaint, after it is committed.
+
+    :param complaint: the stored complaint (with its reference).
+    :param event: its ``received`` event.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_transition(complaint: Complaint, event: Event) -> None:
+    """Observe a transition, after it is committed (e.g. to update a dashboard).
+
+    An exception raised here is logged and does not undo the committed transition.
+
+    :param complaint: the complaint's new version.
+    :param event: the ``transition`` event (``trigger``, ``source``, ``dest``, ``actor``).
+
+    .. versionadded:: 0.1
+    """

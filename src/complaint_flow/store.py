@@ -1,0 +1,168 @@
+"""The storage contract every store implements, and the unit of writing: a commit.
+
+A store is chosen by URL (``memory://``, ``sqlite:///complaints.db``…) through
+the ``complaint_flow_register_stores`` hook. Its one write operation,
+:meth:`Store.commit`, stores a complaint's new version together with the events
+that explain it and the outbox messages it causes, all or nothing, provided the
+stored version is still the one the writer read (optimistic concurrency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.errors import StoreError
+
+
+def _check_commit(commit: Commit) -> None:
+    complaint = commit.complaint
+    if commit.expected_version < 0:
+        raise StoreError(f"expected_version must be >= 0, got {commit.expected_version}")
+    if not commit.events:
+        raise StoreError("a commit must record at least one event: every change is an event")
+    expected_seq = commit.expected_version
+    for event in commit.events:
+        expected_seq += 1
+        if event.seq != expected_seq or event.complaint_id != complaint.id:
+            raise StoreError(
+                f"the events of a commit must belong to complaint {complaint.id!r} and be "
+                f"numbered {commit.expected_version + 1}, {commit.expected_version + 2}, …; "
+                f"got event {event.seq} of {event.complaint_id!r}"
+            )
+    if complaint.version != expected_seq:
+        raise StoreError(
+            f"the complaint's version ({complaint.version}) must equal its last event's "
+            f"seq ({expected_seq})"
+        )
+    for message in commit.outbox:
+        if message.complaint_id != complaint.id:
+            raise StoreError("every outbox message of a commit must belong to its complaint")
+    if commit.expected_version == 0 and not commit.reference_prefix:
+        raise StoreError("creating a complaint needs a reference_prefix to number it")
+
+
+def _event_tuple(events: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(events)
+
+
+def _message_tuple(messages: Iterable[OutboxMessage]) -> tuple[OutboxMessage, ...]:
+    return tuple(messages)
+
+
+@attrs.frozen(slots=False)
+class Commit:
+    """A complaint's new version with its events and outbox messages, written together.
+
+    Args:
+        complaint: the new version; its ``version`` is ``expected_version + len(events)``.
+        expected_version: the version the writer read; 0 creates the complaint.
+        events: the events that lead to the new version, numbered consecutively.
+        outbox: notifications caused by the change.
+        reference_prefix: for a creation, the prefix of the human reference the
+            store allocates (``CF`` gives ``CF-2026-000001``).
+    """
+
+    complaint: Complaint
+    expected_version: int
+    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
+    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+    reference_prefix: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_commit(self)
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    """The human reference of the ``number``-th complaint of ``year``: ``CF-2026-000123``."""
+    return f"{prefix}-{year}-{number:06d}"
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the engine needs from a store. Implementations must be thread-safe.
+
+    The conformance suite in :mod:`complaint_flow.testing.conformance` states
+    the rules precisely; every built-in store passes it.
+    """
+
+    url: str
+
+    def commit(self, commit: Commit) -> Complaint:
+        """Write the commit atomically and return the stored complaint.
+
+        For a creation the store allocates the reference and returns the
+        complaint carrying it.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``expected_version``
+                (or the complaint already exists, for a creation).
+            DuplicateIntakeError: a creation whose (channel, external_id) is taken.
+        """
+        ...
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version. Raises ``ComplaintNotFoundError``."""
+        ...
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference."""
+        ...
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        ...
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order. Raises ``ComplaintNotFoundError``."""
+        ...
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first."""
+        ...
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        ...
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints whose ``due_at`` is at or before ``before``, earliest first."""
+        ...
+
+    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
+        """Pending outbox messages, oldest first."""
+        ...
+
+    def outbox_update(self, message: OutboxMessage) -> None:
+        """Replace an outbox message's delivery status (matched by ``key``)."""
+        ...
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+StoreFactory = Callable[[str], Store]
+"""Builds a store from its URL; registered per URL scheme."""
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a store URL (``sqlite`` of ``sqlite:///x.db``), or ``""``."""
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep else ""

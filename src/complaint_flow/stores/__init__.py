@@ -1,0 +1,1 @@
+"""Built-in stores: ``memory://`` and ``sqlite:///path``."""

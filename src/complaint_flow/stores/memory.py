@@ -1,0 +1,164 @@
+"""``memory://``: a real, thread-safe store kept in this process's memory.
+
+It follows exactly the rules of the SQLite store (the same conformance suite)
+and is what host applications' test suites use. Snapshots are immutable, so
+they are kept and handed out without copying.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import attrs
+
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    StoreError,
+)
+from complaint_flow.store import Commit, format_reference
+
+
+class MemoryStore:
+    """A store in a dict, behind one lock. Nothing survives the process."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._complaints: dict[str, Complaint] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._by_external: dict[tuple[str, str], str] = {}
+        self._by_reference: dict[str, str] = {}
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._counters: dict[tuple[str, int], int] = {}
+        self._closed = False
+
+    def commit(self, commit: Commit) -> Complaint:
+        complaint = commit.complaint
+        with self._lock:
+            self._check_open()
+            current = self._complaints.get(complaint.id)
+            if commit.expected_version == 0:
+                if current is not None:
+                    raise ConcurrencyError(complaint.id, 0)
+                external = (
+                    (complaint.channel, complaint.external_id) if complaint.external_id else None
+                )
+                if external and external in self._by_external:
+                    raise DuplicateIntakeError(*external, existing_id=self._by_external[external])
+            elif current is None or current.version != commit.expected_version:
+                raise ConcurrencyError(complaint.id, commit.expected_version)
+            for message in commit.outbox:
+                if message.key in self._outbox:
+                    raise StoreError(f"outbox key {message.key!r} is already stored")
+            # Every check passed: from here on nothing can fail, so nothing is half-written.
+            if commit.expected_version == 0:
+                assert commit.reference_prefix is not None  # checked by Commit
+                year = complaint.received_at.year
+                counter = (commit.reference_prefix, year)
+                number = self._counters.get(counter, 0) + 1
+                self._counters[counter] = number
+                complaint = attrs.evolve(
+                    complaint, reference=format_reference(commit.reference_prefix, year, number)
+                )
+                self._events[complaint.id] = list(commit.events)
+                self._by_reference[complaint.reference] = complaint.id
+                if complaint.external_id:
+                    self._by_external[(complaint.channel, complaint.external_id)] = complaint.id
+            else:
+                self._events[complaint.id].extend(commit.events)
+            self._complaints[complaint.id] = complaint
+            for message in commit.outbox:
+                self._outbox[message.key] = message
+            return complaint
+
+    def get(self, complaint_id: str) -> Complaint:
+        try:
+            return self._complaints[complaint_id]
+        except KeyError:
+            raise ComplaintNotFoundError(complaint_id) from None
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        with self._lock:
+            complaint_id = self._by_reference.get(reference)
+        if complaint_id is None:
+            raise ComplaintNotFoundError(reference)
+        return self.get(complaint_id)
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        with self._lock:
+            complaint_id = self._by_external.get((channel, external_id))
+            return self._complaints[complaint_id] if complaint_id else None
+
+    def events(self, complaint_id: str) -> list[Event]:
+        with self._lock:
+            try:
+                return list(self._events[complaint_id])
+            except KeyError:
+                raise ComplaintNotFoundError(complaint_id) from None
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        with self._lock:
+            snapshot = list(self._complaints.values())
+        found = [
+            c
+            for c in snapshot
+            if (state is None or c.state == state)
+            and (customer_id is None or c.customer.id == customer_id)
+            and (category is None or c.category == category)
+            and (workflow is None or c.workflow == workflow)
+        ]
+        found.sort(key=lambda c: (c.received_at, c.id))
+        return found if limit is None else found[:limit]
+
+    def count(self) -> int:
+        return len(self._complaints)
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        with self._lock:
+            snapshot = list(self._complaints.values())
+        found = [c for c in snapshot if c.due_at is not None and c.due_at <= before]
+        found.sort(key=lambda c: (c.due_at, c.id))
+        return found[:limit]
+
+    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
+        with self._lock:
+            pending = [m for m in self._outbox.values() if m.status is OutboxStatus.PENDING]
+        return pending[:limit]
+
+    def outbox_update(self, message: OutboxMessage) -> None:
+        with self._lock:
+            self._check_open()
+            if message.key not in self._outbox:
+                raise StoreError(f"no outbox message with key {message.key!r}")
+            self._outbox[message.key] = message
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        with self._lock:
+            return [m for m in self._outbox.values() if m.complaint_id == complaint_id]
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"store {self.url!r} is closed; open a new engine")
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({self.url!r}, complaints={len(self._complaints)})"
+
+
+def open_memory_store(url: str) -> MemoryStore:
+    """Factory for ``memory://`` URLs (every call gives a new, empty store)."""
+    return MemoryStore(url)
