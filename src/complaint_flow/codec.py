@@ -7,8 +7,8 @@ so that no entity needs a hand-written ``to_dict``/``from_dict`` pair.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import cattrs
@@ -20,14 +20,17 @@ T = TypeVar("T")
 converter = cattrs.Converter()
 converter.register_unstructure_hook(datetime, datetime.isoformat)
 converter.register_structure_hook(datetime, lambda value, _: datetime.fromisoformat(value))
-converter.register_unstructure_hook(FrozenData, thaw)
-converter.register_structure_hook(
-    FrozenData,
-    lambda value, _: freeze_mapping(value),
-)
-converter.register_unstructure_hook_func(
-    lambda cls: isinstance(cls, type) and issubclass(cls, Mapping), thaw
-)
+
+
+def _is_frozen_data(cls: Any) -> bool:
+    # ``FrozenData`` is ``Mapping[str, Any]``: a generic alias, so it is matched by
+    # a predicate rather than registered as a class.
+    return bool(cls == FrozenData)
+
+
+converter.register_unstructure_hook_func(_is_frozen_data, thaw)
+converter.register_structure_hook_func(_is_frozen_data, lambda value, _: freeze_mapping(value))
+converter.register_unstructure_hook(MappingProxyType, thaw)
 
 
 def to_json(value: object) -> str:

@@ -262,38 +262,34 @@ class Engine:
             MissingFieldError, GuardRefusedError: the step is refused; nothing is written.
             ConcurrencyError: the complaint changed concurrently; nothing is written.
         """
-        _check_actor(actor)
-        complaint = self.get(complaint_id)
+        if type(actor) is not Actor:
+            _check_actor(actor)
+        try:
+            complaint = self.store.get(complaint_id)
+        except ComplaintNotFoundError:
+            complaint = self.get(complaint_id)  # perhaps a reference
         if expected_version is not None and complaint.version != expected_version:
             raise ConcurrencyError(complaint.id, expected_version)
         compiled = self._compiled.get(complaint.workflow) or self._workflow(complaint.workflow)
-        transition = compiled.transition(complaint.state, trigger)
+        source = complaint.state
+        transition = compiled.transition(source, trigger)
         given = freeze_mapping(data) if data else EMPTY
         self._check_allowed(complaint, transition, actor, given)
-        dest = compiled.run(complaint.state, trigger)
+        dest = compiled.run(source, trigger)
         now = self.clock()
         seq = complaint.version + 1
-        event = Event(
-            complaint.id,
-            seq,
-            "transition",
-            now,
-            actor,
-            trigger,
-            complaint.state,
-            dest,
-            reason,
-            given,
+        event = Event.build(
+            complaint.id, seq, "transition", now, actor, trigger, source, dest, reason, given
         )
-        updated = complaint.advanced(
-            version=seq,
-            updated_at=now,
-            state=dest,
-            # Both sides are frozen already, so their union needs no deep freeze.
-            data=MappingProxyType({**complaint.data, **given}) if given else complaint.data,
+        # Both sides are frozen already, so their union needs no deep freeze.
+        merged = MappingProxyType({**complaint.data, **given}) if given else complaint.data
+        updated = complaint.advanced(dest, seq, now, merged)
+        outbox = (
+            self._notifications(updated, transition.notify, event, trigger)
+            if transition.notify
+            else ()
         )
-        outbox = self._notifications(updated, transition.notify, event, transition.trigger)
-        stored = self.store.commit(Commit(updated, complaint.version, (event,), outbox))
+        stored = self.store.commit(Commit.build(updated, seq - 1, (event,), outbox))
         self.registry.transition(stored, event)
         return stored
 
@@ -384,7 +380,7 @@ class Engine:
         now = self.clock()
         seq = complaint.version + 1
         event = Event(complaint.id, seq, kind, now, actor, reason=reason, data=data)
-        updated = complaint.advanced(version=seq, updated_at=now, **(change or {}))
+        updated = complaint.advanced(complaint.state, seq, now, complaint.data, **(change or {}))
         outbox = self._notifications(updated, notify, event, kind)
         return self.store.commit(Commit(updated, complaint.version, (event,), outbox))
 

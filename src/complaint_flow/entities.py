@@ -205,41 +205,36 @@ class Complaint:
     due_at: datetime | None = None
     data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
 
-    def advanced(self, *, version: int, updated_at: datetime, **changes: Any) -> Complaint:
-        """The next version of this snapshot with ``changes`` applied.
+    def advanced(
+        self, state: str, version: int, updated_at: datetime, data: FrozenData, **changes: Any
+    ) -> Complaint:
+        """The next version of this snapshot (the engine's hot path).
 
-        The engine's hot path: a direct constructor call, several times
-        cheaper than ``attrs.evolve``.
+        It copies the instance dictionary instead of running ``__init__`` (about
+        half the cost of a constructor call, a third of ``attrs.evolve``), so the
+        caller passes values of the right types and ``data`` already frozen.
         """
-        get = changes.get
-        return Complaint(
-            self.id,
-            get("reference", self.reference),
-            self.workflow,
-            get("customer", self.customer),
-            self.channel,
-            get("category", self.category),
-            get("severity", self.severity),
-            get("summary", self.summary),
-            get("details", self.details),
-            get("state", self.state),
-            self.received_at,
-            updated_at,
-            version,
-            get("desired_outcome", self.desired_outcome),
-            get("preferred_channel", self.preferred_channel),
-            self.external_id,
-            get("owner", self.owner),
-            self.informal,
-            get("recorded_by", self.recorded_by),
-            get("due_at", self.due_at),
-            get("data", self.data),
-        )
+        if changes and not changes.keys() <= _COMPLAINT_FIELDS:
+            unknown = sorted(changes.keys() - _COMPLAINT_FIELDS)
+            raise TypeError(f"Complaint has no field(s) {unknown}")
+        new = object.__new__(Complaint)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        if changes:
+            fields.update(changes)
+        fields["state"] = state
+        fields["version"] = version
+        fields["updated_at"] = updated_at
+        fields["data"] = data
+        return new
 
     @property
     def reply_channel(self) -> str:
         """Where replies go: the preferred channel, else the channel the complaint came on."""
         return self.preferred_channel or self.customer.preferred_channel or self.channel
+
+
+_COMPLAINT_FIELDS = frozenset(field.name for field in attrs.fields(Complaint))
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -259,6 +254,36 @@ class Event:
     dest: str | None = None
     reason: str = ""
     data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+
+    @classmethod
+    def build(
+        cls,
+        complaint_id: str,
+        seq: int,
+        kind: str,
+        at: datetime,
+        actor: Actor,
+        trigger: str | None,
+        source: str | None,
+        dest: str | None,
+        reason: str,
+        data: FrozenData,
+    ) -> Event:
+        """An event from already-checked parts, ``data`` frozen (the engine's hot path)."""
+        new = object.__new__(cls)
+        new.__dict__.update(
+            complaint_id=complaint_id,
+            seq=seq,
+            kind=kind,
+            at=at,
+            actor=actor,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            reason=reason,
+            data=data,
+        )
+        return new
 
 
 class OutboxStatus(enum.StrEnum):

@@ -16,6 +16,7 @@ FrozenData = Mapping[str, Any]
 EMPTY: FrozenData = MappingProxyType({})
 
 _SCALARS = (str, int, float, bool, type(None))
+_FLAT = frozenset(_SCALARS)
 
 
 def freeze(value: Any) -> Any:
@@ -47,7 +48,11 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> FrozenData:
         return EMPTY
     if not isinstance(value, Mapping):
         raise TypeError(f"expected a mapping of data, got {type(value).__name__}")
-    frozen: FrozenData = freeze(value)
+    copied = dict(value)
+    # Most data is a few text fields: one pass over it avoids a recursive call per value.
+    if all(type(k) is str and type(v) in _FLAT for k, v in copied.items()):
+        return MappingProxyType(copied)
+    frozen: FrozenData = freeze(copied)
     return frozen
 
 

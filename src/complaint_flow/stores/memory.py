@@ -39,7 +39,8 @@ class MemoryStore:
     def commit(self, commit: Commit) -> Complaint:
         complaint = commit.complaint
         with self._lock:
-            self._check_open()
+            if self._closed:
+                self._check_open()
             current = self._complaints.get(complaint.id)
             if commit.expected_version == 0:
                 if current is not None:
@@ -51,8 +52,9 @@ class MemoryStore:
                     raise DuplicateIntakeError(*external, existing_id=self._by_external[external])
             elif current is None or current.version != commit.expected_version:
                 raise ConcurrencyError(complaint.id, commit.expected_version)
+            outbox = self._outbox
             for message in commit.outbox:
-                if message.key in self._outbox:
+                if message.key in outbox:
                     raise StoreError(f"outbox key {message.key!r} is already stored")
             # Every check passed: from here on nothing can fail, so nothing is half-written.
             if commit.expected_version == 0:
@@ -72,7 +74,7 @@ class MemoryStore:
                 self._events[complaint.id].extend(commit.events)
             self._complaints[complaint.id] = complaint
             for message in commit.outbox:
-                self._outbox[message.key] = message
+                outbox[message.key] = message
             return complaint
 
     def get(self, complaint_id: str) -> Complaint:

@@ -1,0 +1,166 @@
+"""Entities: validation at the edges, immutability, and the cattrs round trip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from complaint_flow import Actor, Complaint, Customer, Event, Intake, OutboxMessage, Severity
+from complaint_flow.codec import from_json, to_json
+from complaint_flow.immutable import freeze, thaw
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(max_size=20)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+aware_datetimes = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+)
+customers = st.builds(
+    Customer,
+    id=st.text(min_size=1, max_size=10).filter(str.strip),
+    name=st.text(min_size=1, max_size=10).filter(str.strip),
+    email=st.none() | st.emails(),
+    contacts=st.dictionaries(st.sampled_from(["sms", "whatsapp"]), st.text(max_size=10)),
+)
+actors = st.builds(
+    Actor,
+    id=st.just("A-1"),
+    name=st.just("Bo"),
+    role=st.sampled_from(["agent", "manager"]),
+    rank=st.integers(0, 5),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    customer=customers,
+    owner=st.none() | actors,
+    data=st.dictionaries(st.text(max_size=8), json_values, max_size=5),
+    at=aware_datetimes,
+    severity=st.sampled_from(Severity),
+)
+def test_complaint_round_trips_through_the_codec(
+    customer: Customer,
+    owner: Actor | None,
+    data: dict[str, Any],
+    at: datetime,
+    severity: Severity,
+) -> None:
+    complaint = Complaint(
+        id="c1",
+        reference="CF-2026-000001",
+        workflow="tactics",
+        customer=customer,
+        channel="email",
+        category="general",
+        severity=severity,
+        summary="s",
+        details="d",
+        state="received",
+        received_at=at,
+        updated_at=at,
+        version=3,
+        owner=owner,
+        due_at=at,
+        data=data,
+    )
+    again = from_json(to_json(complaint), Complaint)
+    assert again == complaint
+    assert thaw(again.data) == thaw(freeze(data))
+    assert again.received_at.utcoffset() == at.utcoffset()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    actor=actors,
+    data=st.dictionaries(st.text(max_size=8), json_values, max_size=5),
+    at=aware_datetimes,
+)
+def test_event_and_outbox_round_trip(actor: Actor, data: dict[str, Any], at: datetime) -> None:
+    event = Event("c1", 2, "transition", at, actor, "thank", "received", "thanked", "why", data)
+    assert from_json(to_json(event), Event) == event
+    message = OutboxMessage(
+        "c1:2:customer",
+        "c1",
+        2,
+        "tactics.thank",
+        "customer",
+        "email",
+        "a@example.org",
+        at,
+        payload=data,
+    )
+    assert from_json(to_json(message), OutboxMessage) == message
+
+
+def test_data_is_deeply_frozen() -> None:
+    event = Event(
+        "c1",
+        1,
+        "note",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        Actor("a", "A", "agent"),
+        data={"items": [1, {"x": [2]}]},
+    )
+    assert isinstance(event.data, MappingProxyType)
+    assert event.data["items"] == (1, MappingProxyType({"x": (2,)}))
+    with pytest.raises(TypeError):
+        event.data["new"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError, match="keys must be strings"):
+        freeze({1: "x"})
+
+
+def test_intake_defaults_and_normalisation() -> None:
+    intake = Intake(
+        channel="email",
+        customer=Customer(id="C", name="Ada", email="  "),
+        summary="Broken",
+        severity="emergency",
+        external_id="  ",
+    )
+    assert intake.severity is Severity.EMERGENCY
+    assert intake.customer.email is None
+    assert intake.external_id is None
+    assert Customer(id="C", name="A", postal_address="1 High St").address_for("letter") == (
+        "1 High St"
+    )
+    assert Customer(id="C", name="A", contacts={"sms": "+1"}).address_for("sms") == "+1"
+
+
+def test_complaint_advanced_refuses_unknown_fields() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    complaint = Complaint(
+        id="c1",
+        reference="R",
+        workflow="w",
+        customer=Customer(id="C", name="A"),
+        channel="email",
+        category="g",
+        severity=Severity.LOW,
+        summary="s",
+        details="",
+        state="a",
+        received_at=at,
+        updated_at=at,
+        version=1,
+    )
+    nxt = complaint.advanced("b", 2, at, complaint.data, owner=Actor("o", "O", "agent"))
+    assert (nxt.state, nxt.version, nxt.owner.id if nxt.owner else None) == ("b", 2, "o")
+    assert (complaint.state, complaint.version, complaint.owner) == ("a", 1, None)
+    with pytest.raises(TypeError, match="no field"):
+        complaint.advanced("b", 2, at, complaint.data, colour="red")
