@@ -145,21 +145,85 @@ def raw_sqlite_floor(directory: Path, operations: int) -> Callable[[], float]:
     return floor
 
 
-def sqlite_fire_subject(directory: Path, operations: int) -> Callable[[], float]:
-    engine = Engine.open(f"sqlite:///{directory / 'engine.db'}", load_entry_points=False)
+def store_schema_floor(directory: Path, operations: int) -> Callable[[], float]:
+    """The same raw UPDATE + INSERT, but on the SQLite store's own tables and indexes.
+
+    Rows are created through the engine, so bodies have their real sizes; the
+    timed loop then does by hand exactly what a fire must write at minimum.
+    """
+    path = directory / "store-floor.db"
+    engine = Engine.open(f"sqlite:///{path}", load_entry_points=False)
+    ids = [engine.receive(intake(n)).id for n in range(operations + 1)]
+    body = engine.store.events(ids[0])[0]  # a real event, for its size
+    from complaint_flow.codec import to_json
+
+    complaint_json = to_json(engine.get(ids[0]))
+    event_json = to_json(body)
+    engine.close()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    versions = dict.fromkeys(ids, 1)
+    cursor_index = [0]
+
+    def floor() -> float:
+        start = time.perf_counter()
+        for _ in range(operations):
+            complaint_id = ids[cursor_index[0] % len(ids)]
+            cursor_index[0] += 1
+            v = versions[complaint_id]
+            connection.execute("BEGIN IMMEDIATE")
+            cursor = connection.execute(
+                "UPDATE complaints SET state = ?, updated_at = ?, version = ?, body = ? "
+                "WHERE id = ? AND version = ?",
+                (f"s{v % 5}", 1_700_000_000_000_000 + v, v + 1, complaint_json, complaint_id, v),
+            )
+            assert cursor.rowcount == 1
+            connection.execute(
+                "INSERT INTO events (complaint_id, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
+                (complaint_id, v + 1, "transition", 1_700_000_000_000_000 + v, event_json),
+            )
+            connection.execute("COMMIT")
+            versions[complaint_id] = v + 1
+        return (time.perf_counter() - start) / operations
+
+    return floor
+
+
+def sqlite_fire_subject(
+    directory: Path, operations: int, *, quiet_steps_only: bool = False
+) -> Callable[[], float]:
+    """``engine.fire`` on SQLite over the TACTICS path.
+
+    With ``quiet_steps_only`` it times only the steps that notify nobody, which
+    write exactly what the floor writes (the complaint's new version and one
+    event, no outbox row): the like-for-like comparison.
+    """
+    name = "engine-quiet.db" if quiet_steps_only else "engine.db"
+    engine = Engine.open(f"sqlite:///{directory / name}", load_entry_points=False)
     manager = Actor(id="M-1", name="Mo", role="manager", email="mo@example.org")
+    workflow = engine.workflow()
+    notifying = {t.trigger for t in workflow.transitions if t.notify}
 
     def subject() -> float:
         ids = []
-        for n in range(operations // len(PATH) + 1):
+        for n in range(operations // len(PATH) * 2 + 2):
             complaint = engine.receive(intake(n))
             engine.assign(complaint.id, manager, actor=manager)
             ids.append(complaint.id)
-        steps = [(cid, t, d) for cid in ids for t, d in PATH][:operations]
-        start = time.perf_counter()
+        steps = [(cid, t, d) for cid in ids for t, d in PATH]
+        elapsed = 0.0
+        timed = 0
         for complaint_id, trigger, data in steps:
+            if timed == operations:
+                break
+            untimed = quiet_steps_only and trigger in notifying
+            start = time.perf_counter()
             engine.fire(complaint_id, trigger, actor=AGENT, data=data)
-        return (time.perf_counter() - start) / len(steps)
+            if not untimed:
+                elapsed += time.perf_counter() - start
+                timed += 1
+        return elapsed / timed
 
     return subject
 
@@ -280,31 +344,38 @@ def main(argv: list[str] | None = None) -> int:
         directory = Path(tmp)
         subjects = [
             raw_sqlite_floor(directory, sqlite_ops),
+            store_schema_floor(directory, sqlite_ops),
             sqlite_fire_subject(directory, sqlite_ops),
+            sqlite_fire_subject(directory, sqlite_ops, quiet_steps_only=True),
         ]
         es = eventsourcing_subject(directory, sqlite_ops)
         if es is not None:
             subjects.append(es)
         timings = best_of(3, *subjects)
-        raw_s, fire_s = timings[0], timings[1]
-        ratio = raw_s / fire_s
-        rows.append(
-            (
-                "sqlite fire (FULL sync) vs raw UPDATE+INSERT txn",
-                us(fire_s),
-                us(raw_s),
-                f"{ratio:.2f}x of floor",
-                "PASS" if ratio >= 0.7 else "FAIL (>= 0.7)",
-            )
-        )
-        if es is not None:
-            es_s = timings[2]
+        toy_s, schema_s, fire_s, quiet_s = timings[:4]
+        for label, subject_s, floor_s in (
+            ("sqlite fire, quiet steps vs raw txn on the store's tables", quiet_s, schema_s),
+            ("sqlite fire, all steps (3/8 add an outbox row), same floor", fire_s, schema_s),
+            ("sqlite fire, quiet steps vs raw txn on a minimal schema", quiet_s, toy_s),
+        ):
+            ratio = floor_s / subject_s
             rows.append(
                 (
-                    "sqlite fire vs eventsourcing 9 load+event+save",
+                    label,
+                    us(subject_s),
+                    us(floor_s),
+                    f"{ratio:.2f}x of floor",
+                    "PASS" if ratio >= 0.7 else "FAIL (>= 0.7)",
+                )
+            )
+        if es is not None:
+            es_s = timings[4]
+            rows.append(
+                (
+                    "sqlite fire (all steps) vs eventsourcing 9 load+event+save",
                     us(fire_s),
                     us(es_s),
-                    f"{es_s / fire_s:.2f}x of eventsourcing",
+                    f"{es_s / fire_s:.1f}x faster",
                     "report",
                 )
             )

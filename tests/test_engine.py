@@ -145,7 +145,9 @@ def test_concurrent_duplicate_delivery_resolves_to_the_stored_complaint(
         (lambda: intake(received_at=datetime(2026, 1, 1)), InvalidIntakeError, "timezone-aware"),
         (lambda: intake(informal=True), InvalidIntakeError, "recorded_by"),
         (lambda: Customer(id="", name="x"), InvalidIntakeError, "customer id"),
-        (lambda: intake(data={"n": object()}), TypeError, "not JSON-like"),
+        (lambda: intake(data={"n": object()}), InvalidIntakeError, "not JSON-like"),
+        (lambda: intake(customer="Ada"), InvalidIntakeError, "must be a Customer"),
+        (lambda: Actor(id="a", name="A", role="agent", rank="2"), InvalidIntakeError, "whole"),
     ],
 )
 def test_malformed_intake_is_refused_and_nothing_is_stored(
@@ -496,3 +498,50 @@ def test_engine_runs_a_custom_workflow_with_a_custom_reference_prefix(
         clerk = Actor(id="K", name="Kim", role="clerk")
         assert engine.fire(complaint.id, "resolve", actor=clerk).state == "done"
         assert engine.outbox(complaint.id)[0].topic == "simple.resolve"
+
+
+def test_data_that_is_not_json_like_is_refused_clearly(complaint_engine: Engine) -> None:
+    complaint = walk_to(complaint_engine, complaint_engine.receive(intake()).id, "apologise")
+    before = snapshot(complaint_engine, complaint.id)
+    for bad in ({"facts": datetime(2026, 1, 1)}, {1: "x"}, "facts"):
+        with pytest.raises(InvalidArgumentError, match="JSON-like"):
+            complaint_engine.fire(complaint.id, "collect_information", actor=AGENT, data=bad)  # type: ignore[arg-type]
+    assert snapshot(complaint_engine, complaint.id) == before
+
+
+def test_recording_methods_check_the_expected_version(complaint_engine: Engine) -> None:
+    complaint = complaint_engine.receive(intake())
+    complaint_engine.add_note(complaint.id, "first", actor=AGENT, expected_version=1)
+    for call in (
+        lambda: complaint_engine.add_note(complaint.id, "late", actor=AGENT, expected_version=1),
+        lambda: complaint_engine.assign(complaint.id, MANAGER, actor=AGENT, expected_version=1),
+        lambda: complaint_engine.change_reply_channel(
+            complaint.id, "phone", actor=AGENT, consent="ok", expected_version=1
+        ),
+    ):
+        with pytest.raises(ConcurrencyError):
+            call()
+    assert complaint_engine.get(complaint.id).version == 2
+
+
+def test_a_message_whose_complaint_vanished_is_dead_lettered_not_blocking(
+    complaint_engine: Engine,
+) -> None:
+    first = complaint_engine.receive(intake())
+    second = complaint_engine.receive(intake(summary="Second"))
+    complaint_engine.fire(first.id, "thank", actor=AGENT)
+    complaint_engine.fire(second.id, "thank", actor=AGENT)
+    store = complaint_engine.store
+    real_get = store.get
+
+    def get_without_first(complaint_id: str) -> Complaint:
+        if complaint_id == first.id:
+            raise ComplaintNotFoundError(complaint_id)
+        return real_get(complaint_id)
+
+    store.get = get_without_first  # type: ignore[method-assign]
+    report = complaint_engine.deliver()
+    store.get = real_get  # type: ignore[method-assign]
+    assert (report.delivered, report.dead) == (1, 1)
+    assert complaint_engine.outbox(first.id)[0].status is OutboxStatus.DEAD
+    assert complaint_engine.outbox(second.id)[0].status is OutboxStatus.DELIVERED

@@ -168,3 +168,73 @@ def test_describe_lists_plugins_and_their_hooks() -> None:
     by_name = {row["name"]: row["hooks"] for row in rows}
     assert by_name["complaint_flow.stores.plugin"] == ["complaint_flow_register_stores"]
     assert "complaint_flow_notify" in by_name["complaint_flow.notify.logging_notifier"]
+
+
+def _channel_plugin(name: str) -> object:
+    class Plugin:
+        @hookimpl
+        def complaint_flow_register_channels(self, register: Callable[[Channel], None]) -> None:
+            register(Channel("sms", ChannelKind.ONLINE, name))
+
+    return Plugin()
+
+
+def test_two_plugins_claiming_one_name_is_an_error_naming_both() -> None:
+    pm = make_plugin_manager(
+        [_channel_plugin("first"), _channel_plugin("second")], load_entry_points=False
+    )
+    with pytest.raises(PluginError, match="channel 'sms' is registered by both"):
+        Registry(pm)
+
+
+def test_every_notifier_gets_the_message_even_when_others_fail() -> None:
+    from complaint_flow.entities import OutboxMessage
+
+    received: list[str] = []
+
+    class Broken:
+        @hookimpl
+        def complaint_flow_notify(self, message: OutboxMessage) -> None:
+            raise ConnectionError("down")
+
+    class Working:
+        @hookimpl
+        def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+            received.append(message.key)
+
+    for order in ([Broken(), Working()], [Working(), Broken()]):
+        received.clear()
+        engine = Engine.open("memory://", plugins=order, load_entry_points=False)
+        complaint = engine.receive(
+            Intake(
+                channel="email", customer=Customer(id="C", name="Cy", email="c@x.org"), summary="s"
+            )
+        )
+        engine.fire(complaint.id, "thank", actor=Actor(id="A", name="A", role="agent"))
+        report = engine.deliver()
+        assert (report.delivered, report.failed) == (0, 1)
+        assert len(received) == 1  # the working notifier was not skipped
+        assert "down" in (engine.outbox(complaint.id)[0].last_error or "")
+
+
+def test_a_failing_observer_does_not_silence_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    from complaint_flow.entities import Event
+
+    seen: list[str] = []
+
+    class Failing:
+        @hookimpl
+        def complaint_flow_received(self, complaint: Complaint, event: Event) -> None:
+            raise RuntimeError("dashboard offline")
+
+    class Counting:
+        @hookimpl
+        def complaint_flow_received(self, event: Event) -> None:
+            seen.append(event.kind)
+
+    for order in ([Failing(), Counting()], [Counting(), Failing()]):
+        seen.clear()
+        engine = Engine.open("memory://", plugins=order, load_entry_points=False)
+        engine.receive(Intake(channel="email", customer=Customer(id="C", name="Cy"), summary="s"))
+        assert seen == ["received"]
+    assert "dashboard offline" in caplog.text

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.calendars import (
+    BusinessCalendar,
+    CalendarError,
+    Duration,
+    DurationError,
+    DurationUnit,
+    WorkingPeriod,
+)
 from complaint_flow.channels import Channel
 from complaint_flow.clock import Clock, ManualClock, SystemClock
+from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import (
     SYSTEM,
@@ -47,6 +56,7 @@ from complaint_flow.errors import (
 )
 from complaint_flow.hookspecs import hookimpl
 from complaint_flow.notify.outbox import DeliveryReport
+from complaint_flow.packs import load_pack, pack_names
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.store import Commit, Store
 from complaint_flow.workflow import StateDefinition, TransitionDefinition, WorkflowDefinition
@@ -60,6 +70,8 @@ __all__ = [
     "DEFAULT_STORE_URL",
     "SYSTEM",
     "Actor",
+    "BusinessCalendar",
+    "CalendarError",
     "Channel",
     "ChannelKind",
     "Clock",
@@ -71,6 +83,9 @@ __all__ = [
     "Customer",
     "DeliveryReport",
     "DuplicateIntakeError",
+    "Duration",
+    "DurationError",
+    "DurationUnit",
     "Engine",
     "Event",
     "GuardRefusedError",
@@ -99,7 +114,11 @@ __all__ = [
     "UnknownWorkflowError",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
+    "WorkingPeriod",
     "__version__",
     "hookimpl",
+    "load_pack",
     "make_plugin_manager",
+    "pack_names",
+    "to_mermaid",
 ]

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.fns import identity
 
 from complaint_flow.immutable import FrozenData, freeze_mapping, thaw
 
@@ -31,11 +32,19 @@ def _is_frozen_data(cls: Any) -> bool:
 converter.register_unstructure_hook_func(_is_frozen_data, thaw)
 converter.register_structure_hook_func(_is_frozen_data, lambda value, _: freeze_mapping(value))
 converter.register_unstructure_hook(MappingProxyType, thaw)
+# Optional text and numbers are already JSON: cattrs inlines ``identity`` handlers into
+# its generated code, where a generic Optional handler would cost a call per field.
+_PLAIN_OPTIONALS = (str | None, int | None, bool | None)
+converter.register_unstructure_hook_func(lambda cls: cls in _PLAIN_OPTIONALS, identity)
+
+
+# One encoder for every call: ``json.dumps`` with options builds a new one each time.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def to_json(value: object) -> str:
     """Serialise an entity to compact JSON text."""
-    return json.dumps(converter.unstructure(value), separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(converter.unstructure(value))
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:

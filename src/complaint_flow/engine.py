@@ -273,7 +273,7 @@ class Engine:
         compiled = self._compiled.get(complaint.workflow) or self._workflow(complaint.workflow)
         source = complaint.state
         transition = compiled.transition(source, trigger)
-        given = freeze_mapping(data) if data else EMPTY
+        given = _frozen_data(data) if data else EMPTY
         self._check_allowed(complaint, transition, actor, given)
         dest = compiled.run(source, trigger)
         now = self.clock()
@@ -318,9 +318,19 @@ class Engine:
     # -- other changes ------------------------------------------------------
 
     def assign(
-        self, complaint_id: str, owner: Actor, *, actor: Actor, reason: str = ""
+        self,
+        complaint_id: str,
+        owner: Actor,
+        *,
+        actor: Actor,
+        reason: str = "",
+        expected_version: int | None = None,
     ) -> Complaint:
-        """Make ``owner`` the named person responsible; the owner is notified."""
+        """Make ``owner`` the named person responsible; the owner is notified.
+
+        Raises:
+            ConcurrencyError: ``expected_version`` is given and the complaint moved on.
+        """
         _check_actor(actor)
         _check_actor(owner, "owner")
         return self._record(
@@ -331,17 +341,28 @@ class Engine:
             {"owner_id": owner.id, "owner_name": owner.name},
             change={"owner": owner},
             notify=("owner",),
+            expected_version=expected_version,
         )
 
-    def add_note(self, complaint_id: str, text: str, *, actor: Actor) -> Complaint:
+    def add_note(
+        self, complaint_id: str, text: str, *, actor: Actor, expected_version: int | None = None
+    ) -> Complaint:
         """Add a note to the audit trail (a phone call, a finding, a promise made)."""
         _check_actor(actor)
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgumentError("a note needs some text")
-        return self._record(complaint_id, "note", actor, text.strip(), {})
+        return self._record(
+            complaint_id, "note", actor, text.strip(), {}, expected_version=expected_version
+        )
 
     def change_reply_channel(
-        self, complaint_id: str, channel: str, *, actor: Actor, consent: str
+        self,
+        complaint_id: str,
+        channel: str,
+        *,
+        actor: Actor,
+        consent: str,
+        expected_version: int | None = None,
     ) -> Complaint:
         """Reply on ``channel`` from now on; only with the customer's recorded consent.
 
@@ -363,6 +384,7 @@ class Engine:
             consent.strip(),
             {"from": current.reply_channel, "to": channel},
             change={"preferred_channel": channel},
+            expected_version=expected_version,
         )
 
     def _record(
@@ -375,8 +397,11 @@ class Engine:
         *,
         change: Mapping[str, Any] | None = None,
         notify: tuple[str, ...] = (),
+        expected_version: int | None = None,
     ) -> Complaint:
         complaint = self.get(complaint_id)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
         now = self.clock()
         seq = complaint.version + 1
         event = Event(complaint.id, seq, kind, now, actor, reason=reason, data=data)
@@ -395,13 +420,13 @@ class Engine:
                 channel = complaint.reply_channel
                 address = complaint.customer.address_for(channel)
                 name = complaint.customer.name
-            elif complaint.owner is not None:
+            elif complaint.owner is not None and complaint.owner.has_contact:
                 owner = complaint.owner
                 channel = "email" if owner.email else "phone"
                 address = owner.email or owner.phone
                 name = owner.name
             else:
-                continue  # nobody owns it yet: there is no one to tell
+                continue  # no owner, or none reachable: there is no one to tell
             messages.append(
                 OutboxMessage(
                     key=f"{complaint.id}:{event.seq}:{recipient}",
@@ -484,6 +509,16 @@ def _check_actor(actor: object, what: str = "actor") -> None:
         raise InvalidArgumentError(
             f"{what} must be an Actor(id=..., name=..., role=...), got {type(actor).__name__}"
         )
+
+
+def _frozen_data(data: Mapping[str, Any]) -> FrozenData:
+    try:
+        return freeze_mapping(data)
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            f"data must be a mapping of JSON-like values (text, numbers, booleans, None, "
+            f"lists, mappings with text keys): {exc}"
+        ) from None
 
 
 def _blank(value: object) -> bool:

@@ -67,6 +67,27 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         )
 
 
+def _instance_of(kind: type, what: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidIntakeError(
+                f"{type(instance).__name__}.{attribute.name} must be {what}; "
+                f"got {type(value).__name__} {value!r}"
+            )
+
+    return check
+
+
+def _data(value: Mapping[str, Any] | None) -> FrozenData:
+    try:
+        return freeze_mapping(value)
+    except TypeError as exc:
+        raise InvalidIntakeError(
+            f"data must be JSON-like (text, numbers, booleans, None, lists and mappings "
+            f"with text keys): {exc}"
+        ) from None
+
+
 def _severity(value: object) -> Severity:
     try:
         return Severity(str(value))
@@ -132,7 +153,9 @@ class Actor:
     id: str = attrs.field(validator=_required_text("who is acting"))
     name: str = attrs.field(validator=_required_text("the actor's name"))
     role: str = attrs.field(validator=_required_text("e.g. 'agent' or 'manager'"))
-    rank: int = attrs.field(default=1, validator=attrs.validators.instance_of(int))
+    rank: int = attrs.field(
+        default=1, validator=_instance_of(int, "a whole number (1 = frontline)")
+    )
     email: str | None = attrs.field(default=None, converter=_optional_text)
     phone: str | None = attrs.field(default=None, converter=_optional_text)
 
@@ -157,20 +180,23 @@ class Intake:
     """
 
     channel: str = attrs.field(validator=_required_text("the channel it came in on"))
-    customer: Customer = attrs.field(validator=attrs.validators.instance_of(Customer))
+    customer: Customer = attrs.field(
+        validator=_instance_of(Customer, "a Customer(id=..., name=...)")
+    )
     summary: str = attrs.field(validator=_required_text("a one-line summary"))
-    details: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    details: str = attrs.field(default="", validator=_instance_of(str, "text"))
     external_id: str | None = attrs.field(default=None, converter=_optional_text)
     category: str = attrs.field(default="general", validator=_required_text("a category"))
     severity: Severity = attrs.field(default=Severity.NORMAL, converter=_severity)
-    desired_outcome: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    desired_outcome: str = attrs.field(default="", validator=_instance_of(str, "text"))
     preferred_channel: str | None = attrs.field(default=None, converter=_optional_text)
     received_at: datetime | None = attrs.field(default=None, validator=_aware)
-    informal: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    informal: bool = attrs.field(default=False, validator=_instance_of(bool, "True or False"))
     recorded_by: Actor | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Actor))
+        default=None,
+        validator=attrs.validators.optional(_instance_of(Actor, "the Actor who recorded it")),
     )
-    data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    data: FrozenData = attrs.field(default=EMPTY, converter=_data)
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast

@@ -71,6 +71,7 @@ class UnknownTriggerError(TransitionError, LookupError):
     """The workflow has no trigger of that name at all."""
 
     def __init__(self, workflow: str, trigger: str, known: Iterable[str]) -> None:
+        self.workflow = workflow
         self.trigger = trigger
         super().__init__(
             f"workflow {workflow!r} has no trigger {trigger!r}; its triggers are: {_choices(known)}"
@@ -83,6 +84,7 @@ class TriggerNotAllowedError(TransitionError):
     def __init__(self, trigger: str, state: str, available: Iterable[str]) -> None:
         self.trigger = trigger
         self.state = state
+        self.available = sorted(available)
         super().__init__(
             f"trigger {trigger!r} is not allowed from state {state!r}; from there the "
             f"workflow allows: {_choices(available)}"

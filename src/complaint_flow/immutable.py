@@ -58,6 +58,12 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> FrozenData:
 
 def thaw(value: Any) -> Any:
     """Return a plain mutable (JSON-serialisable) copy of frozen ``value``."""
+    kind = type(value)
+    if kind in _FLAT:
+        return value
+    if kind is MappingProxyType or kind is dict:
+        # Exact type checks first: the ABC checks below cost several times more.
+        return {k: v if type(v) in _FLAT else thaw(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple | list):

@@ -83,6 +83,11 @@ def _name_of(plugin: object) -> str:
     return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
 
 
+def _call(impl: Any, **kwargs: Any) -> Any:
+    """Call one hook implementation as pluggy would: with the arguments it names."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
 class Registry:
     """What the plugins of one plugin manager provide, collected once, typed."""
 
@@ -92,36 +97,70 @@ class Registry:
         self.channels: dict[str, Channel] = {}
         self.workflows: dict[str, WorkflowDefinition] = {}
         self.guards: dict[str, Guard] = {}
-        # Hooks run first-registered-last, so built-ins (trylast) come after plugins;
-        # a plugin may override a built-in, but two plugins may not claim one name.
-        pm.hook.complaint_flow_register_stores(register=self._collect(self.stores, "store"))
-        pm.hook.complaint_flow_register_channels(
-            register=lambda channel: self._add(self.channels, "channel", channel.name, channel)
+        self._owners: dict[tuple[str, str], tuple[str, bool]] = {}
+        self._register_each(
+            pm.hook.complaint_flow_register_stores,
+            "store",
+            self.stores,
+            lambda name, factory: (name, factory),
         )
-        pm.hook.complaint_flow_register_workflows(
-            register=lambda wf: self._add(self.workflows, "workflow", wf.name, wf)
+        self._register_each(
+            pm.hook.complaint_flow_register_channels,
+            "channel",
+            self.channels,
+            lambda channel: (channel.name, channel),
         )
-        pm.hook.complaint_flow_register_guards(register=self._collect(self.guards, "guard"))
+        self._register_each(
+            pm.hook.complaint_flow_register_workflows,
+            "workflow",
+            self.workflows,
+            lambda workflow: (workflow.name, workflow),
+        )
+        self._register_each(
+            pm.hook.complaint_flow_register_guards,
+            "guard",
+            self.guards,
+            lambda name, guard: (name, guard),
+        )
         # Observers are looked up once: calling an unimplemented hook on every
         # transition would cost as much as a fifth of an in-memory fire.
         self._observes_received = bool(pm.hook.complaint_flow_received.get_hookimpls())
         self._observes_transition = bool(pm.hook.complaint_flow_transition.get_hookimpls())
 
-    def _collect(self, table: dict[str, Any], kind: str) -> Callable[[str, Any], None]:
-        def register(name: str, value: Any) -> None:
-            self._add(table, kind, name, value)
+    def _register_each(
+        self,
+        hook: Any,
+        kind: str,
+        table: dict[str, Any],
+        entry: Callable[..., tuple[str, Any]],
+    ) -> None:
+        """Call each implementation on its own, so a name clash can name both plugins.
 
-        return register
+        A plugin may override a built-in (``trylast``) registration of the same
+        name; two ordinary plugins claiming one name is an error.
+        """
+        for impl in hook.get_hookimpls():  # built-ins (trylast) come first
+            is_default = bool(impl.opts.get("trylast"))
 
-    def _add(self, table: dict[str, Any], kind: str, name: str, value: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise PluginError(f"a {kind} must be registered under a non-empty name, got {name!r}")
-        if name in table:
-            # Registration hooks run non-default plugins first; a later (default)
-            # registration of the same name is the built-in being overridden.
-            logger.debug("%s %r already registered by a plugin; keeping it", kind, name)
-            return
-        table[name] = value
+            def register(*args: Any, _impl: Any = impl, _default: bool = is_default) -> None:
+                name, value = entry(*args)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(
+                        f"plugin {_impl.plugin_name!r} registered a {kind} without a name"
+                    )
+                previous = self._owners.get((kind, name))
+                if previous is not None:
+                    owner, owner_is_default = previous
+                    if not (owner_is_default and not _default):
+                        raise PluginError(
+                            f"{kind} {name!r} is registered by both {owner!r} and "
+                            f"{_impl.plugin_name!r}; uninstall one of them or rename the "
+                            f"{kind}"
+                        )
+                self._owners[(kind, name)] = (_impl.plugin_name, _default)
+                table[name] = value
+
+            _call(impl, register=register)
 
     # -- lookups with helpful errors -----------------------------------------
 
@@ -151,7 +190,23 @@ class Registry:
     # -- calls --------------------------------------------------------------
 
     def notify(self, message: OutboxMessage, complaint: Complaint) -> None:
-        self.pm.hook.complaint_flow_notify(message=message, complaint=complaint)
+        """Give the message to every notifier, even when an earlier one fails.
+
+        Raises:
+            Exception: the one failure, or an ``ExceptionGroup`` of several, after
+                every notifier had its turn.
+        """
+        failures: list[Exception] = []
+        for impl in reversed(self.pm.hook.complaint_flow_notify.get_hookimpls()):
+            try:
+                _call(impl, message=message, complaint=complaint)
+            except Exception as exc:
+                exc.add_note(f"raised by notifier plugin {impl.plugin_name!r}")
+                failures.append(exc)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise ExceptionGroup(f"{len(failures)} notifiers failed", failures)
 
     def received(self, complaint: Complaint, event: Event) -> None:
         if self._observes_received:
@@ -162,12 +217,18 @@ class Registry:
             self._observe(self.pm.hook.complaint_flow_transition, complaint, event)
 
     def _observe(self, hook: Any, complaint: Complaint, event: Event) -> None:
-        try:
-            hook(complaint=complaint, event=event)
-        except Exception:
-            # The change is committed; an observer's failure must not look like
-            # the transition failed.
-            logger.exception("observer of %s on %s failed", event.kind, complaint.reference)
+        # Each observer on its own: one that fails must neither silence the
+        # others nor make the committed change look failed.
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                _call(impl, complaint=complaint, event=event)
+            except Exception:
+                logger.exception(
+                    "observer %s of %s on %s failed",
+                    impl.plugin_name,
+                    event.kind,
+                    complaint.reference,
+                )
 
     def describe(self) -> list[Mapping[str, Any]]:
         """One row per loaded plugin: its name and the hooks it implements."""

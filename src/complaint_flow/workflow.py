@@ -108,10 +108,12 @@ class WorkflowDefinition:
         Raises:
             WorkflowDefinitionError: listing every shape problem found.
         """
+        if not isinstance(data, Mapping):
+            raise WorkflowDefinitionError(
+                "<unnamed>", [f"a workflow must be a table/mapping, got {type(data).__name__}"]
+            )
         name = str(data.get("name") or "<unnamed>")
         problems: list[str] = []
-        if not isinstance(data, Mapping):
-            raise WorkflowDefinitionError(name, ["a workflow must be a table/mapping"])
         _unknown_keys(problems, "the workflow", data, _WORKFLOW_KEYS)
         if not data.get("name"):
             problems.append("'name' is missing: give the workflow a name such as 'tactics'")

@@ -47,9 +47,19 @@ class OutboxDispatcher:
         for message in self.store.outbox_pending(limit):
             try:
                 complaint = self.store.get(message.complaint_id)
-                self.registry.notify(message, complaint)
             except ComplaintNotFoundError:
-                raise
+                # Only a purge or erasure removes complaints; nothing can be said now.
+                self.store.outbox_update(
+                    attrs.evolve(
+                        message,
+                        status=OutboxStatus.DEAD,
+                        last_error="its complaint is no longer stored",
+                    )
+                )
+                dead += 1
+                continue
+            try:
+                self.registry.notify(message, complaint)
             except Exception as exc:
                 attempts = message.attempts + 1
                 status = (

@@ -1,0 +1,768 @@
+"""The ``complaint-flow`` command: run the demo, inspect and move complaints, check workflows.
+
+Every command that reads complaints takes ``--store URL`` (default: the
+``COMPLAINT_FLOW_STORE`` environment variable, else ``sqlite:///complaints.db``).
+A refusal of the library (a :class:`~complaint_flow.errors.ComplaintFlowError`)
+is printed in red on standard error and the command exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from complaint_flow.demo import DemoResult, DuplicateDelivery, Notification, Refusal, run_demo
+from complaint_flow.diagram import to_mermaid
+from complaint_flow.engine import DEFAULT_STORE_URL, Engine
+from complaint_flow.entities import Actor, Complaint, Customer, Event
+from complaint_flow.errors import ComplaintFlowError, WorkflowDefinitionError
+from complaint_flow.immutable import EMPTY, thaw
+from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.store import scheme_of
+from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
+
+STORE_ENV = "COMPLAINT_FLOW_STORE"
+"""Environment variable naming the store URL of every command except ``demo``."""
+
+PLAIN_WIDTH = 120
+"""Output width when writing to a file or pipe and ``COLUMNS`` is not set."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- plumbing -----------------------------------------------------------------
+
+
+class _Commands(click.Group):
+    """The command group; turns the library's refusals into a red message and status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ComplaintFlowError as exc:
+            _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    console = Console(stderr=True, highlight=False)
+    console.print(Text(f"Error: {message}", style="bold red"), soft_wrap=True)
+    raise click.exceptions.Exit(1)
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped output is read in files and logs: 80 columns would squash the tables.
+        console = Console(highlight=False, width=PLAIN_WIDTH)
+    return console
+
+
+def _store_option(func: F) -> F:
+    option = click.option(
+        "--store",
+        "store_url",
+        envvar=STORE_ENV,
+        default=DEFAULT_STORE_URL,
+        show_default=True,
+        metavar="URL",
+        help=f"Store URL (memory://, sqlite:///path.db…); also read from ${STORE_ENV}.",
+    )
+    return option(func)
+
+
+def _open(store_url: str) -> Engine:
+    return Engine.open(store_url)
+
+
+def _registry() -> Registry:
+    return Registry(make_plugin_manager())
+
+
+def parse_data(items: Iterable[str]) -> dict[str, str]:
+    """Turn ``key=value`` texts (from ``--data``) into a mapping; values stay text.
+
+    Each item is split at its first ``=``; a later item overrides an earlier key.
+
+    Raises:
+        click.BadParameter: an item has no ``=`` or an empty key.
+    """
+    data: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"{item!r} is not key=value (e.g. --data facts='Box crushed in transit')"
+            )
+        data[key.strip()] = value
+    return data
+
+
+def _data_option(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    return parse_data(value)
+
+
+# -- formatting ---------------------------------------------------------------
+
+
+def _when(at: datetime, *, two_lines: bool = False) -> str:
+    utc = at.astimezone(UTC)
+    return f"{utc:%a %Y-%m-%d}{chr(10) if two_lines else ' '}{utc:%H:%M}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(thaw(value), ensure_ascii=False)
+
+
+def _data_lines(data: Mapping[str, Any]) -> Text:
+    text = Text()
+    for index, (key, value) in enumerate(data.items()):
+        if index:
+            text.append("\n")
+        text.append(f"{key}: ", style="dim")
+        text.append(_value(value))
+    return text
+
+
+def _actor(actor: Actor) -> Text:
+    return Text.assemble(actor.name, (f"\n{actor.role}", "dim"))
+
+
+def _contact_of(actor: Actor) -> str:
+    parts = [f"{actor.name} ({actor.role}, rank {actor.rank})"]
+    parts.extend(contact for contact in (actor.email, actor.phone) if contact)
+    return " · ".join(parts)
+
+
+def _customer_of(customer: Customer) -> str:
+    parts = [f"{customer.name} ({customer.id})"]
+    parts.extend(c for c in (customer.email, customer.phone, customer.postal_address) if c)
+    parts.extend(f"{channel}: {address}" for channel, address in customer.contacts.items())
+    return " · ".join(parts)
+
+
+def _what(event: Event, *, state_and_reason: bool = False) -> Text:
+    data = event.data
+    if event.kind == "received":
+        text = Text(f"received on {data.get('channel', '?')}", style="bold")
+        if data.get("external_id"):
+            text.append(f"\nmessage id: {data['external_id']}", style="dim")
+        data = EMPTY
+    elif event.kind == "assigned":
+        text = Text(f"assigned to {data.get('owner_name', data.get('owner_id', '?'))}", "bold")
+        data = EMPTY
+    elif event.kind == "reply_channel_changed":
+        text = Text(f"reply channel {data.get('from')} → {data.get('to')}", style="bold")
+        data = EMPTY
+    else:
+        text = Text(event.trigger or event.kind, style="bold")
+    if state_and_reason:
+        if event.dest:
+            text.append(f"\n{_state_change(event, two_lines=False)}", style="green")
+        if event.reason:
+            text.append(f"\nwhy: {event.reason}", style="italic")
+    if data:
+        text.append("\n")
+        text.append_text(_data_lines(data))
+    return text
+
+
+def _state_change(event: Event, *, two_lines: bool = True) -> str:
+    if event.source and event.dest:
+        return f"{event.source} →{chr(10) if two_lines else ' '}{event.dest}"
+    if event.dest:
+        return f"→ {event.dest}"
+    return ""
+
+
+COMPACT_BELOW = 120
+"""Consoles narrower than this get the three-column timeline."""
+
+WIDE_LIST_FROM = 140
+"""Consoles at least this wide get every column in ``complaint-flow list``."""
+
+
+def timeline_table(events: Sequence[Event], title: str = "", *, compact: bool = False) -> Table:
+    """The audit trail as a table: time, actor, what was done, state change, reason.
+
+    ``compact`` folds the actor into the time column and the state change and
+    reason into the "What" column, for consoles narrower than ``COMPACT_BELOW``.
+    """
+    table = Table(title=title or None, title_justify="left", show_lines=True)
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("When (UTC)", no_wrap=not compact, overflow="fold")
+    if compact:
+        table.add_column("What", overflow="fold")
+        for event in events:
+            when = Text(_when(event.at, two_lines=True))
+            when.append("\n")
+            when.append_text(_actor(event.actor))
+            table.add_row(str(event.seq), when, _what(event, state_and_reason=True))
+        return table
+    # Folding, never an ellipsis: a cut-off message id or name misleads.
+    table.add_column("Actor", overflow="fold")
+    table.add_column("What", overflow="fold")
+    table.add_column("State", no_wrap=True)  # "source →" over "dest": names stay whole
+    table.add_column("Reason", overflow="fold")
+    for event in events:
+        table.add_row(
+            str(event.seq),
+            _when(event.at, two_lines=True),
+            _actor(event.actor),
+            _what(event),
+            Text(_state_change(event)),
+            Text(event.reason),
+        )
+    return table
+
+
+def complaint_panel(complaint: Complaint) -> Panel:
+    """A complaint's current version: state, version, customer, channels, owner, data."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    rows: list[tuple[str, str | Text]] = [
+        ("Reference", complaint.reference),
+        ("Id", complaint.id),
+        ("State", Text(complaint.state, style="bold green")),
+        ("Version", str(complaint.version)),
+        ("Workflow", complaint.workflow),
+        ("Customer", _customer_of(complaint.customer)),
+        ("Channel", complaint.channel),
+        ("Reply channel", complaint.reply_channel),
+        ("Category", complaint.category),
+        ("Severity", str(complaint.severity)),
+        ("Summary", complaint.summary),
+        ("Details", complaint.details),
+        ("Desired outcome", complaint.desired_outcome),
+        ("Owner", _contact_of(complaint.owner) if complaint.owner else "(nobody yet)"),
+        ("Received", _when(complaint.received_at)),
+        ("Updated", _when(complaint.updated_at)),
+        ("External id", complaint.external_id or ""),
+        ("Data", _data_lines(complaint.data) if complaint.data else "(none)"),
+    ]
+    for label, value in rows:
+        grid.add_row(label, value if isinstance(value, Text) else Text(value))
+    return Panel(grid, title=f"{complaint.reference} · {complaint.state}", title_align="left")
+
+
+def complaints_table(
+    complaints: Iterable[Complaint], title: str = "Complaints", *, compact: bool = False
+) -> Table:
+    """One row per complaint: reference, state, channel, customer, category, owner, times.
+
+    ``compact`` keeps reference, state, channel, customer and summary only.
+    """
+    table = Table(title=title, title_justify="left")
+    # Wide: names of states and channels stay whole; narrow: everything may fold.
+    table.add_column("Reference", no_wrap=True)
+    table.add_column("State", no_wrap=not compact, overflow="fold")
+    if not compact:
+        table.add_column("v", justify="right", no_wrap=True)
+    table.add_column("Channel", no_wrap=not compact, overflow="fold")
+    table.add_column("Customer", overflow="fold")
+    if not compact:
+        table.add_column("Category", overflow="fold")
+        table.add_column("Owner", overflow="fold")
+        table.add_column("Received (UTC)", no_wrap=True)
+    table.add_column("Summary", overflow="fold")
+    for c in complaints:
+        cells: list[str | Text] = [c.reference, c.state]
+        if not compact:
+            cells.append(str(c.version))
+        cells += [c.channel, Text(c.customer.name)]
+        if not compact:
+            cells += [
+                Text(c.category),
+                Text(c.owner.name if c.owner else ""),
+                f"{c.received_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+            ]
+        cells.append(Text(c.summary))
+        table.add_row(*cells)
+    return table
+
+
+def transitions_table(
+    definition: WorkflowDefinition,
+    transitions: Iterable[TransitionDefinition],
+    title: str,
+    *,
+    show_sources: bool = True,
+) -> Table:
+    """Transitions of ``definition``: the move, roles, what they need, who they notify."""
+    open_states = {s.name for s in definition.states if not s.terminal}
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("Trigger", style="bold", no_wrap=True)
+    table.add_column("Move", no_wrap=not show_sources, overflow="fold")
+    table.add_column("Roles", overflow="fold")
+    table.add_column("Needs", overflow="fold")
+    table.add_column("Notifies", overflow="fold")
+    table.add_column("Description", overflow="fold")
+    for t in transitions:
+        if not show_sources:
+            move = f"→ {t.dest}"
+        elif len(t.sources) > 1 and set(t.sources) == open_states:
+            move = f"any open state → {t.dest}"
+        else:
+            move = f"{', '.join(t.sources)} → {t.dest}"
+        needs = [*t.requires, *(f"{guard} (guard)" for guard in t.guards)]
+        table.add_row(
+            Text(t.trigger),
+            Text(move),
+            Text("\n".join(t.roles) or "anyone"),
+            Text("\n".join(needs)),
+            Text("\n".join(t.notify)),
+            Text(t.description),
+        )
+    return table
+
+
+# -- the demo's rendering ------------------------------------------------------
+
+
+def _duplicate_panel(duplicate: DuplicateDelivery) -> Panel:
+    count = duplicate.complaints
+    body = Text.assemble(
+        f"The {duplicate.channel} message {duplicate.external_id} was delivered "
+        f"{duplicate.deliveries} times → ",
+        (f"{count} complaint" + ("" if count == 1 else "s"), "bold green"),
+        f": {duplicate.reference}.\n",
+        ("Intake is idempotent on (channel, external id): one received event, one reference.", ""),
+    )
+    return Panel(body, title="Duplicate delivery", title_align="left")
+
+
+def _refusal_panel(refusal: Refusal) -> Panel:
+    stored = "nothing was stored" if refusal.nothing_stored else "THE COMPLAINT CHANGED"
+    body = Text.assemble(
+        f"{refusal.actor.name} ({refusal.actor.role}) tried {refusal.trigger!r} on "
+        f"{refusal.reference} and was refused ({refusal.error}):\n",
+        (refusal.message, "bold red"),
+        "\n",
+        (
+            f"{stored}: version {refusal.version_before} → {refusal.version_after}, "
+            f"audit trail {refusal.events_before} → {refusal.events_after} events.",
+            "dim",
+        ),
+    )
+    return Panel(body, title="Role refusal", title_align="left")
+
+
+def _notifications_table(notifications: Sequence[Notification]) -> Table:
+    table = Table(
+        title="Notifications delivered from the outbox: who was told what, on which channel",
+        title_justify="left",
+    )
+    table.add_column("Delivered (UTC)", no_wrap=True)
+    table.add_column("Complaint", no_wrap=True)
+    table.add_column("To", overflow="fold")
+    table.add_column("On", overflow="fold")
+    table.add_column("Message", overflow="fold")
+    for n in notifications:
+        table.add_row(
+            _when(n.delivered_at, two_lines=True),
+            n.reference,
+            Text.assemble(n.name, (f"\n{n.recipient}", "dim")),
+            Text.assemble((n.channel, "bold"), f"\n{n.address or '(no address)'}"),
+            Text(n.text),
+        )
+    return table
+
+
+def _counts_table(title: str, counts: Mapping[str, int], what: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(what)
+    table.add_column("Complaints", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    return table
+
+
+def _report(result: DemoResult) -> RenderableType:
+    delivery = result.delivery
+    summary = Text.assemble(
+        f"Complaints this run: {len(result.complaints)} "
+        f"(store held {result.stored_before} before, {result.stored_after} now)\n",
+        f"Notifications delivered: {delivery.delivered}",
+        f" (failed {delivery.failed}, dead {delivery.dead})" if delivery.failed else "",
+        f"\nWeek simulated: {_when(result.started_at)} → {_when(result.finished_at)} UTC",
+    )
+    return Panel(
+        Group(
+            Columns(
+                [
+                    _counts_table("Per state", result.counts_by_state, "State"),
+                    _counts_table("Per channel", result.counts_by_channel, "Channel"),
+                ]
+            ),
+            summary,
+        ),
+        title="Report",
+        title_align="left",
+    )
+
+
+def render_demo(console: Console, result: DemoResult) -> None:
+    """Print a demo run: timelines, the duplicate, the refusal, notifications, report."""
+    console.rule("complaint_flow demo: the TACTICS workflow")
+    console.print(
+        Text(
+            f"Store {result.store_url}: {result.stored_before} complaints were there before "
+            f"this run; they are kept. Run id {result.run_id} is part of this run's channel "
+            "message ids, so each run adds its own complaints.",
+        )
+    )
+    for story in result.complaints:
+        c = story.complaint
+        title = Text.assemble(
+            (c.reference, "bold"),
+            f" · {story.label} · {c.channel} (reply on {c.reply_channel}) · now ",
+            (c.state, "bold green"),
+        )
+        console.print()
+        console.print(title)
+        console.print(Text(f"{c.customer.name}: {c.summary}", style="italic"))
+        console.print(timeline_table(story.history, compact=console.width < COMPACT_BELOW))
+    console.print()
+    console.print(_duplicate_panel(result.duplicate))
+    console.print(_refusal_panel(result.refusal))
+    console.print(_notifications_table(result.notifications))
+    console.print(_report(result))
+    if scheme_of(result.store_url) == "memory":
+        console.print(
+            Text(
+                "memory:// keeps nothing once the command ends; run the demo without --store "
+                "to keep its complaints in complaints.db and explore them.",
+                style="dim",
+            )
+        )
+        return
+    first = result.complaints[0].complaint.reference
+    console.print(
+        Text(
+            "Explore the stored complaints:\n"
+            f"  complaint-flow list --store {result.store_url}\n"
+            f"  complaint-flow show {first} --store {result.store_url}\n"
+            f"  complaint-flow history {first} --store {result.store_url}\n"
+            f"  complaint-flow triggers {first} --role supervisor --store {result.store_url}",
+            style="dim",
+        )
+    )
+
+
+# -- commands -----------------------------------------------------------------
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="complaint-flow")
+def cli() -> None:
+    """Handle customer complaints: run the demo, inspect and move complaints, check workflows."""
+
+
+@cli.command()
+@click.option(
+    "--store",
+    "store_url",
+    default=DEFAULT_STORE_URL,
+    show_default=True,
+    metavar="URL",
+    help="Where the demo keeps its complaints (complaints.db in the current directory).",
+)
+def demo(store_url: str) -> None:
+    """Take sample complaints from five channels through the TACTICS workflow.
+
+    Prints each complaint's timeline, a duplicate delivery, a role refusal, the
+    notifications delivered and a short report. Running it again adds a new set.
+    """
+    render_demo(_console(), run_demo(store_url))
+
+
+@cli.command()
+@click.argument("complaint")
+@_store_option
+def show(complaint: str, store_url: str) -> None:
+    """Show a complaint (by reference such as CF-2026-000001, or by id)."""
+    with _open(store_url) as engine:
+        _console().print(complaint_panel(engine.get(complaint)))
+
+
+@cli.command()
+@click.argument("complaint")
+@_store_option
+def history(complaint: str, store_url: str) -> None:
+    """Show a complaint's audit trail: who did what, when and why."""
+    with _open(store_url) as engine:
+        current = engine.get(complaint)
+        events = engine.history(current.id)
+    console = _console()
+    title = f"{current.reference} · {current.summary}"
+    console.print(timeline_table(events, title, compact=console.width < COMPACT_BELOW))
+
+
+@cli.command()
+@click.argument("complaint")
+@click.option("--role", required=True, help="The actor's role (e.g. agent, supervisor, manager).")
+@click.option("--rank", type=int, default=1, show_default=True, help="The actor's rank.")
+@_store_option
+def triggers(complaint: str, role: str, rank: int, store_url: str) -> None:
+    """List what an actor of ROLE may do with a complaint now."""
+    actor = Actor(id=f"cli-{role}", name=role, role=role, rank=rank)
+    with _open(store_url) as engine:
+        current = engine.get(complaint)
+        allowed = set(engine.triggers(current.id, actor))
+        definition = engine.workflow(current.workflow)
+        leaving = [t for t in definition.transitions if current.state in t.sources]
+    console = _console()
+    mine = [t for t in leaving if t.trigger in allowed]
+    title = f"{current.reference} is {current.state}: what role {role!r} may do"
+    if mine:
+        console.print(transitions_table(definition, mine, title, show_sources=False))
+    else:
+        console.print(
+            Text(f"{current.reference} is {current.state}: nothing role {role!r} may do.")
+        )
+    for t in leaving:
+        if t.trigger not in allowed:
+            console.print(Text(f"{t.trigger}: only {', '.join(t.roles)}", style="dim"))
+
+
+@cli.command()
+@click.argument("complaint")
+@click.argument("trigger")
+@click.option("--actor-id", required=True, help="Who fires it (their id).")
+@click.option("--actor-name", required=True, help="Their name, for the audit trail.")
+@click.option("--role", required=True, help="Their role (e.g. agent, supervisor, manager).")
+@click.option("--rank", type=int, default=1, show_default=True, help="Their rank.")
+@click.option("--reason", default="", help="Why (kept in the audit trail).")
+@click.option(
+    "--data",
+    "data",
+    metavar="KEY=VALUE",
+    multiple=True,
+    callback=_data_option,
+    help="Information recorded with the step, as key=value (repeatable).",
+)
+@click.option(
+    "--expected-version",
+    type=int,
+    default=None,
+    help="Refuse if the complaint is no longer at this version.",
+)
+@_store_option
+def fire(
+    complaint: str,
+    trigger: str,
+    actor_id: str,
+    actor_name: str,
+    role: str,
+    rank: int,
+    reason: str,
+    data: dict[str, str],
+    expected_version: int | None,
+    store_url: str,
+) -> None:
+    """Fire TRIGGER on a complaint and print its new state."""
+    actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
+    with _open(store_url) as engine:
+        updated = engine.fire(
+            complaint,
+            trigger,
+            actor=actor,
+            reason=reason,
+            data=data,
+            expected_version=expected_version,
+        )
+        event = next(e for e in reversed(engine.history(updated.id)) if e.seq == updated.version)
+        queued = [m for m in engine.outbox(updated.id) if m.event_seq == updated.version]
+    console = _console()
+    console.print(
+        Text.assemble(
+            (updated.reference, "bold"),
+            f": {trigger} by {actor.name} ({actor.role}): {event.source} → ",
+            (updated.state, "bold green"),
+            f" (version {updated.version})",
+        )
+    )
+    for message in queued:
+        console.print(
+            Text(
+                f"queued: tell the {message.recipient} on {message.channel} "
+                f"({message.address or 'no address'})",
+                style="dim",
+            )
+        )
+
+
+@cli.command(name="list")
+@click.option("--state", default=None, help="Only complaints in this state.")
+@click.option("--customer", "customer_id", default=None, help="Only this customer's (by id).")
+@click.option("--category", default=None, help="Only this category.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many.")
+@_store_option
+def list_complaints(
+    state: str | None,
+    customer_id: str | None,
+    category: str | None,
+    limit: int | None,
+    store_url: str,
+) -> None:
+    """List complaints, oldest received first."""
+    with _open(store_url) as engine:
+        found = engine.find(state=state, customer_id=customer_id, category=category, limit=limit)
+    console = _console()
+    if not found:
+        console.print(Text("No complaints match."))
+        return
+    compact = console.width < WIDE_LIST_FROM
+    console.print(complaints_table(found, f"Complaints ({len(found)})", compact=compact))
+
+
+@cli.group()
+def workflow() -> None:
+    """Check and show workflow definitions."""
+
+
+@workflow.command(name="check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def workflow_check(file: Path) -> None:
+    """Validate the TOML workflow in FILE against the registered guards."""
+    registry = _registry()
+    try:
+        definition = WorkflowDefinition.load(file)
+    except WorkflowDefinitionError as exc:
+        name, problems = exc.workflow, exc.problems
+    else:
+        name, problems = definition.name, definition.problems(registry.guards)
+    console = _console()
+    if problems:
+        err = Console(stderr=True, highlight=False)
+        err.print(
+            Text(f"{file}: workflow {name!r} has {len(problems)} problem(s):", style="bold red"),
+            soft_wrap=True,
+        )
+        for problem in problems:
+            err.print(Text(f"  - {problem}", style="red"), soft_wrap=True)
+        raise click.exceptions.Exit(1)
+    terminal = len(definition.terminal_states)
+    console.print(
+        Text.assemble(
+            ("OK", "bold green"),
+            f" {file}: workflow {definition.name!r} — {len(definition.states)} states "
+            f"({terminal} terminal), {len(definition.transitions)} transitions, "
+            f"{len(definition.triggers)} triggers, initial state {definition.initial!r}",
+        ),
+        soft_wrap=True,
+    )
+
+
+def _definition(name: str) -> WorkflowDefinition:
+    path = Path(name)
+    if name.endswith(".toml") or path.is_file():
+        return WorkflowDefinition.load(path)
+    return _registry().workflow(name)
+
+
+@workflow.command(name="show")
+@click.argument("name")
+@click.option("--mermaid", is_flag=True, help="Print a Mermaid stateDiagram-v2 instead.")
+def workflow_show(name: str, mermaid: bool) -> None:
+    """Show the registered workflow NAME (or a .toml file): its states and transitions."""
+    definition = _definition(name)
+    if mermaid:
+        # Plain text: Mermaid's "[*]" must not be read as console markup.
+        click.echo(to_mermaid(definition), nl=False)
+        return
+    console = _console()
+    heading = f"{definition.name}: {definition.title}" if definition.title else definition.name
+    console.print(Text(f"{heading} (version {definition.version})", style="bold"))
+    if definition.description:
+        console.print(Text(definition.description))
+    states = Table(title="States", title_justify="left")
+    states.add_column("State", style="bold", no_wrap=True)
+    states.add_column("Kind", no_wrap=True)
+    states.add_column("Description")
+    for state in definition.states:
+        kind = "initial" if state.name == definition.initial else ""
+        kind = "terminal" if state.terminal else kind
+        states.add_row(state.name, kind, Text(state.description))
+    console.print(states)
+    console.print(transitions_table(definition, definition.transitions, "Transitions"))
+
+
+@cli.command()
+def plugins() -> None:
+    """List loaded plugins and their hooks, and the stores, channels, workflows, guards."""
+    registry = _registry()
+    console = _console()
+    loaded = Table(title="Plugins", title_justify="left")
+    loaded.add_column("Plugin", no_wrap=True)
+    loaded.add_column("Hooks")
+    for row in registry.describe():
+        loaded.add_row(Text(str(row["name"])), Text(", ".join(row["hooks"])))
+    console.print(loaded)
+
+    stores = Table(title="Stores (by URL scheme)", title_justify="left")
+    stores.add_column("Scheme", no_wrap=True)
+    stores.add_column("Factory")
+    for scheme, factory in sorted(registry.stores.items()):
+        where = f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', '?')}"
+        stores.add_row(f"{scheme}://", Text(where))
+    console.print(stores)
+
+    channels = Table(title="Channels", title_justify="left")
+    channels.add_column("Channel", no_wrap=True)
+    channels.add_column("Kind", no_wrap=True)
+    channels.add_column("Description")
+    for channel in registry.channels.values():
+        channels.add_row(channel.name, str(channel.kind), Text(channel.description))
+    console.print(channels)
+
+    workflows = Table(title="Workflows", title_justify="left")
+    for column in ("Workflow", "Title", "States", "Transitions"):
+        workflows.add_column(column)
+    for definition in registry.workflows.values():
+        workflows.add_row(
+            definition.name,
+            Text(definition.title),
+            str(len(definition.states)),
+            str(len(definition.transitions)),
+        )
+    console.print(workflows)
+
+    guards = Table(title="Guards", title_justify="left")
+    guards.add_column("Guard", no_wrap=True)
+    guards.add_column("Description")
+    for guard_name, guard in sorted(registry.guards.items()):
+        doc = (getattr(guard, "__doc__", None) or "").strip().splitlines()
+        guards.add_row(guard_name, Text(doc[0].strip() if doc else ""))
+    console.print(guards)
+
+
+def main() -> None:
+    """The console script ``complaint-flow``."""
+    cli()
+
+
+__all__ = [
+    "STORE_ENV",
+    "cli",
+    "complaint_panel",
+    "complaints_table",
+    "main",
+    "parse_data",
+    "render_demo",
+    "timeline_table",
+    "transitions_table",
+]

@@ -1,0 +1,672 @@
+"""The demo scenario: sample complaints from five channels taken through TACTICS.
+
+:func:`run_demo` plays a week of a shop's complaint handling on any store, with
+a :class:`~complaint_flow.clock.ManualClock` moved between steps so that the
+audit trail carries realistic times. It returns a :class:`DemoResult` (what
+happened, structured) and prints nothing: ``complaint-flow demo`` renders it.
+
+The week shows every TACTICS step (thank, apologise, collect information, take
+action, a named owner with contact details puts it right, check satisfaction,
+summary, close), a customer who is not happy yet (back to taking action), an
+escalation to a manager who may decide on compensation, a withdrawal, a role
+refusal (an agent may not reopen) and one email delivered three times. At the
+end of each working day the outbox is delivered to a notifier that records who
+was told what, on which channel.
+
+Each run uses a fresh run id inside the channels' message ids, so running the
+demo again on the same store adds a new set of complaints next to the old ones.
+
+>>> result = run_demo("memory://", run_id="doc")
+>>> sorted(result.counts_by_state.items())
+[('action_taken', 1), ('closed', 3), ('withdrawn', 1)]
+>>> result.duplicate.complaints, result.refusal.nothing_stored
+(1, True)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+import attrs
+
+from complaint_flow.clock import Clock, ManualClock
+from complaint_flow.engine import DEFAULT_STORE_URL, Engine
+from complaint_flow.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
+from complaint_flow.errors import InvalidArgumentError, PermissionDeniedError
+from complaint_flow.hookspecs import hookimpl
+from complaint_flow.notify.outbox import DeliveryReport
+
+DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""When the demo week starts: Monday 2 March 2026, 09:00 UTC."""
+
+DUPLICATE_DELIVERIES = 3
+"""How many times the mail server delivers the first email."""
+
+# The shop's staff. Owners need a phone or email ("I'll put it right" names
+# someone the customer can reach); ranks order the escalation ladder.
+PRIYA = Actor(
+    id="A-101",
+    name="Priya Shah",
+    role="agent",
+    rank=1,
+    email="priya.shah@shop.example",
+    phone="+44 20 7946 0101",
+)
+TOM = Actor(
+    id="A-102",
+    name="Tom Reed",
+    role="agent",
+    rank=1,
+    email="tom.reed@shop.example",
+    phone="+44 20 7946 0102",
+)
+GRACE = Actor(
+    id="S-201",
+    name="Grace Okafor",
+    role="supervisor",
+    rank=2,
+    email="grace.okafor@shop.example",
+)
+DANIEL = Actor(
+    id="M-301",
+    name="Daniel Mensah",
+    role="manager",
+    rank=3,
+    email="daniel.mensah@shop.example",
+    phone="+44 20 7946 0301",
+)
+
+
+@attrs.frozen
+class Notification:
+    """One notification the demo's notifier delivered: who was told what, and where."""
+
+    key: str
+    reference: str
+    recipient: str
+    name: str
+    channel: str
+    address: str | None
+    topic: str
+    text: str
+    created_at: datetime
+    delivered_at: datetime
+
+
+class DemoNotifier:
+    """A notifier plugin that records each notification with a human-readable text.
+
+    Delivery is at least once, so a redelivered ``message.key`` is ignored.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.delivered: list[Notification] = []
+        self._keys: set[str] = set()
+
+    @hookimpl
+    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+        """Record ``message`` unless it was delivered before."""
+        if message.key in self._keys:
+            return
+        self._keys.add(message.key)
+        self.delivered.append(
+            Notification(
+                key=message.key,
+                reference=complaint.reference,
+                recipient=message.recipient,
+                name=str(message.payload.get("name", "")),
+                channel=message.channel,
+                address=message.address,
+                topic=message.topic,
+                text=message_text(message),
+                created_at=message.created_at,
+                delivered_at=self.clock(),
+            )
+        )
+
+
+def message_text(message: OutboxMessage) -> str:
+    """What a notification says, from its topic and the payload decided at commit time."""
+    action = message.topic.rpartition(".")[2]
+    texts = {
+        "thank": "Thank you for telling us; here is your reference.",
+        "put_it_right": "A named owner is putting it right and will keep you informed.",
+        "summarise": "Summary: what we did, the remedy and the timeline.",
+        "reopen": "We have reopened your complaint.",
+        "escalate": "Escalated to you for a decision.",
+        "assigned": "You now own this complaint.",
+    }
+    return texts.get(action, f"Now {message.payload.get('state', '?')} ({message.topic}).")
+
+
+@attrs.frozen
+class DemoComplaint:
+    """One sample complaint: what it illustrates, its final version and its audit trail."""
+
+    label: str
+    complaint: Complaint
+    history: tuple[Event, ...]
+
+
+@attrs.frozen
+class DuplicateDelivery:
+    """The same channel message delivered several times, and what ``receive`` returned."""
+
+    channel: str
+    external_id: str
+    complaint_ids: tuple[str, ...]
+    reference: str
+
+    @property
+    def deliveries(self) -> int:
+        """How many times the message was delivered."""
+        return len(self.complaint_ids)
+
+    @property
+    def complaints(self) -> int:
+        """How many distinct complaints the deliveries made (one, when intake is idempotent)."""
+        return len(set(self.complaint_ids))
+
+
+@attrs.frozen
+class Refusal:
+    """A step the engine refused, with proof that nothing was stored."""
+
+    reference: str
+    actor: Actor
+    trigger: str
+    error: str
+    message: str
+    version_before: int
+    version_after: int
+    events_before: int
+    events_after: int
+
+    @property
+    def nothing_stored(self) -> bool:
+        """Whether the complaint's version and audit trail are unchanged."""
+        return (self.version_before, self.events_before) == (
+            self.version_after,
+            self.events_after,
+        )
+
+
+@attrs.frozen
+class DemoResult:
+    """Everything one demo run did, for rendering and for tests."""
+
+    run_id: str
+    store_url: str
+    started_at: datetime
+    finished_at: datetime
+    stored_before: int
+    stored_after: int
+    complaints: tuple[DemoComplaint, ...]
+    duplicate: DuplicateDelivery
+    refusal: Refusal
+    notifications: tuple[Notification, ...]
+    delivery: DeliveryReport
+
+    @property
+    def counts_by_state(self) -> dict[str, int]:
+        """How many of this run's complaints are in each state."""
+        return dict(sorted(Counter(c.complaint.state for c in self.complaints).items()))
+
+    @property
+    def counts_by_channel(self) -> dict[str, int]:
+        """How many of this run's complaints arrived on each channel."""
+        return dict(sorted(Counter(c.complaint.channel for c in self.complaints).items()))
+
+
+def new_run_id() -> str:
+    """A short random id that keeps one run's channel message ids apart from another's."""
+    return uuid.uuid4().hex[:8]
+
+
+def run_demo(
+    store_url: str = DEFAULT_STORE_URL,
+    *,
+    run_id: str | None = None,
+    start: datetime = DEMO_START,
+    plugins: Iterable[object] = (),
+    load_entry_points: bool | None = None,
+) -> DemoResult:
+    """Play the demo week on the store at ``store_url`` and return what happened.
+
+    Args:
+        store_url: where complaints are kept (the SQLite default, ``memory://``…).
+            Complaints already there are left alone.
+        run_id: put into every channel message id (default: a fresh random one).
+            Reusing a run id on the same store makes intake return the complaints
+            of that earlier run, which have moved on; the steps then fail.
+        start: when the week starts: timezone-aware, at 09:00 or earlier on its
+            day (the first email arrives at 09:00).
+        plugins: extra plugins for the engine (e.g. another notifier).
+        load_entry_points: load installed plugins (default as in :meth:`Engine.open`).
+
+    Raises:
+        InvalidArgumentError: ``start`` is naive or later than 09:00.
+        ComplaintFlowError: the store cannot be opened, or a step was refused.
+    """
+    if start.utcoffset() is None or start.time() > time(9, 0):
+        raise InvalidArgumentError(
+            f"the demo week must start at 09:00 or earlier, timezone-aware; got {start!r}"
+        )
+    run_id = run_id or new_run_id()
+    clock = ManualClock(start)
+    notifier = DemoNotifier(clock)
+    with Engine.open(
+        store_url,
+        workflow="tactics",
+        clock=clock,
+        plugins=[notifier, *plugins],
+        load_entry_points=load_entry_points,
+    ) as engine:
+        stored_before = engine.store.count()
+        week = _Week(engine, clock, start, run_id)
+        week.play()
+        return DemoResult(
+            run_id=run_id,
+            store_url=store_url,
+            started_at=start,
+            finished_at=clock(),
+            stored_before=stored_before,
+            stored_after=engine.store.count(),
+            complaints=tuple(
+                DemoComplaint(label, engine.get(cid), tuple(engine.history(cid)))
+                for label, cid in week.stories
+            ),
+            duplicate=week.duplicate,
+            refusal=week.refusal,
+            notifications=tuple(notifier.delivered),
+            delivery=week.delivery,
+        )
+
+
+class _Week:
+    """The scripted week, step by step, in the order things happen."""
+
+    def __init__(self, engine: Engine, clock: ManualClock, start: datetime, run_id: str) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.start = start
+        self.run_id = run_id
+        self.stories: list[tuple[str, str]] = []
+        self._duplicate: DuplicateDelivery | None = None
+        self._refusal: Refusal | None = None
+        self.delivery = DeliveryReport()
+
+    @property
+    def duplicate(self) -> DuplicateDelivery:
+        assert self._duplicate is not None, "play() records the duplicate delivery"
+        return self._duplicate
+
+    @property
+    def refusal(self) -> Refusal:
+        assert self._refusal is not None, "play() records the refusal"
+        return self._refusal
+
+    def at(self, day: int, hhmm: str) -> None:
+        """Move the clock to ``hhmm`` on day ``day`` of the week (day 1 is the start)."""
+        hours, minutes = (int(part) for part in hhmm.split(":"))
+        midnight = self.start.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.clock.set(midnight + timedelta(days=day - 1, hours=hours, minutes=minutes))
+
+    def deliver(self, day: int) -> None:
+        """At the end of ``day`` the dispatcher delivers what the day's steps queued."""
+        self.at(day, "17:30")
+        report = self.engine.deliver(limit=500)
+        self.delivery = DeliveryReport(
+            delivered=self.delivery.delivered + report.delivered,
+            failed=self.delivery.failed + report.failed,
+            dead=self.delivery.dead + report.dead,
+        )
+
+    def fire(
+        self, complaint: str, trigger: str, actor: Actor, reason: str = "", **data: str
+    ) -> None:
+        self.engine.fire(complaint, trigger, actor=actor, reason=reason, data=data)
+
+    def play(self) -> None:
+        engine, at, fire = self.engine, self.at, self.fire
+        run = self.run_id
+
+        # -- Monday: five complaints arrive on five channels ------------------
+        at(1, "09:00")
+        parcel = Intake(
+            channel="email",
+            customer=Customer(id="C-1001", name="Ada Lovelace", email="ada@example.org"),
+            summary="Parcel arrived broken",
+            details="The vase in order 48213 was in pieces when the box was opened.",
+            desired_outcome="A replacement vase",
+            category="delivery",
+            external_id=f"<order-48213.{run}@mail.example.org>",
+        )
+        # The mail server retries: the same Message-ID arrives three times.
+        ids = [engine.receive(parcel).id]
+        for minutes in (2, 5)[: DUPLICATE_DELIVERIES - 1]:
+            self.clock.advance(minutes=minutes)
+            ids.append(engine.receive(parcel).id)
+        ada = ids[0]
+        self._duplicate = DuplicateDelivery(
+            channel=parcel.channel,
+            external_id=str(parcel.external_id),
+            complaint_ids=tuple(ids),
+            reference=engine.get(ada).reference,
+        )
+        self.stories.append(("Broken parcel: email delivered three times, resolved", ada))
+
+        at(1, "09:20")
+        fire(ada, "thank", PRIYA, "Acknowledged by email the same morning")
+        at(1, "09:25")
+        fire(ada, "apologise", PRIYA)
+
+        at(1, "09:40")
+        ben = engine.receive(
+            Intake(
+                channel="web_form",
+                customer=Customer(id="C-1002", name="Ben Carter", email="ben.carter@example.net"),
+                summary="Charged twice for one order",
+                details="My card was charged twice (2 x 49.99 GBP) for order 77120.",
+                desired_outcome="Refund of the second charge",
+                category="billing",
+                preferred_channel="email",
+                external_id=f"WF-{run}-0457",
+            )
+        ).id
+        self.stories.append(("Double charge: web form, not happy at first", ben))
+
+        at(1, "10:15")
+        chloe = engine.receive(
+            Intake(
+                channel="phone",
+                customer=Customer(id="C-1003", name="Chloé Martin", phone="+44 7700 900123"),
+                summary="Engineer missed two appointments",
+                details="Nobody came on 24 or 27 February; I took two days off work.",
+                desired_outcome="A visit that happens, and compensation for the lost days",
+                category="service",
+                severity="high",
+            )
+        ).id
+        self.stories.append(("Missed appointments: phone call, escalated to a manager", chloe))
+        at(1, "10:20")
+        fire(chloe, "thank", TOM, "Thanked her during the call")
+        at(1, "10:22")
+        fire(chloe, "apologise", TOM, "Apologised for both missed visits")
+        at(1, "10:30")
+        fire(
+            chloe,
+            "collect_information",
+            TOM,
+            facts="Visits booked 24 and 27 Feb; the engineer's log shows neither took place",
+        )
+
+        at(1, "10:45")
+        fire(
+            ada,
+            "collect_information",
+            PRIYA,
+            facts="Box crushed in transit; photos attached to the email",
+        )
+        at(1, "11:00")
+        fire(ada, "take_action", PRIYA, action="Replacement vase sent by next-day courier")
+        at(1, "11:05")
+        engine.assign(ada, PRIYA, actor=PRIYA, reason="I'll see it through myself")
+        at(1, "11:10")
+        fire(ada, "put_it_right", PRIYA, "Told Ada the replacement is on its way")
+
+        at(1, "11:30")
+        dmitri = engine.receive(
+            Intake(
+                channel="letter",
+                customer=Customer(
+                    id="C-1004",
+                    name="Dmitri Ivanov",
+                    postal_address="12 Park Row, Leeds LS1 5HD",
+                ),
+                summary="Rude staff at the Leeds branch",
+                details="A member of staff laughed at my question about a warranty.",
+                category="staff",
+            )
+        ).id
+        self.stories.append(("Rude staff: letter, withdrawn by the customer", dmitri))
+
+        at(1, "13:10")
+        erin = engine.receive(
+            Intake(
+                channel="social_media",
+                customer=Customer(
+                    id="C-1005", name="Erin Walsh", contacts={"social_media": "@erin_walsh"}
+                ),
+                summary="App crashes at checkout",
+                details="Every time I pay with my saved card the app closes.",
+                category="app",
+                external_id=f"post-{run}-99812",
+            )
+        ).id
+        self.stories.append(("App crash: social media post, still being worked on", erin))
+        at(1, "13:30")
+        fire(erin, "thank", TOM, "Replied to the post publicly")
+        at(1, "13:32")
+        fire(erin, "apologise", TOM)
+
+        at(1, "14:00")
+        fire(ben, "thank", PRIYA, "Acknowledged by email, as he asked on the form")
+        at(1, "14:02")
+        fire(ben, "apologise", PRIYA)
+        at(1, "14:20")
+        fire(
+            ben,
+            "collect_information",
+            PRIYA,
+            facts="Payment provider shows two captures for order 77120",
+        )
+        at(1, "14:30")
+        fire(ben, "take_action", PRIYA, action="Refund of the duplicate charge requested")
+        at(1, "14:31")
+        engine.assign(ben, PRIYA, actor=PRIYA)
+        at(1, "14:35")
+        fire(ben, "put_it_right", PRIYA)
+
+        at(1, "15:00")
+        fire(chloe, "take_action", TOM, action="Visit rebooked for Thursday, first slot")
+        at(1, "15:02")
+        engine.assign(chloe, TOM, actor=TOM)
+        at(1, "15:05")
+        fire(chloe, "put_it_right", TOM, "Confirmed Thursday's visit by phone")
+
+        self.deliver(1)
+
+        # -- Tuesday ----------------------------------------------------------
+        at(2, "09:30")
+        fire(dmitri, "thank", GRACE, "Answered by post")
+        at(2, "09:31")
+        fire(dmitri, "apologise", GRACE, "Apologised for the way he was spoken to")
+        at(2, "10:00")
+        fire(
+            erin,
+            "collect_information",
+            TOM,
+            facts="Crash on iOS when paying with a saved card; reproduced by the team",
+        )
+        at(2, "10:40")
+        fire(
+            erin,
+            "take_action",
+            TOM,
+            action="Bug fix scheduled; meanwhile pay without saving the card",
+        )
+        at(2, "10:45")
+        engine.assign(erin, TOM, actor=TOM, reason="Follows the fix until release")
+
+        self.deliver(2)
+
+        # -- Wednesday: Ada is happy; an agent may not reopen -----------------
+        at(3, "10:00")
+        fire(
+            ada,
+            "confirm_satisfied",
+            PRIYA,
+            "Asked her directly by email",
+            customer_feedback="The replacement arrived intact, thank you",
+        )
+        at(3, "10:10")
+        fire(
+            ada,
+            "summarise",
+            PRIYA,
+            resolution="Replacement sent free of charge; claim filed with the courier",
+            timeline="Received Mon 09:00, replacement sent Mon 11:00, delivered Wed",
+        )
+        at(3, "10:15")
+        fire(ada, "close", PRIYA)
+        at(3, "10:30")
+        self._refusal = self._try(
+            ada,
+            "reopen",
+            PRIYA,
+            reason="Ada wrote again: the lid of the new vase is chipped",
+            reopen_reason="lid chipped",
+        )
+
+        at(3, "11:00")
+        fire(
+            ben,
+            "report_unsatisfied",
+            PRIYA,
+            "Not happy yet: back to taking action",
+            customer_feedback="The refund is not on my statement and nobody said when it would be",
+        )
+        at(3, "11:30")
+        fire(
+            ben,
+            "take_action",
+            PRIYA,
+            action="Refund pushed through by hand; bank reference sent to the customer",
+        )
+        at(3, "11:35")
+        fire(ben, "put_it_right", PRIYA, "Called him with the bank reference")
+
+        self.deliver(3)
+
+        # -- Thursday: Chloé wants more than an agent may grant ----------------
+        at(4, "12:00")
+        engine.assign(
+            chloe,
+            DANIEL,
+            actor=TOM,
+            reason="Compensation above an agent's authority (25 GBP)",
+        )
+        at(4, "12:05")
+        fire(
+            chloe,
+            "escalate",
+            TOM,
+            "She asks 100 GBP for two lost days; only a manager may decide",
+            requested_compensation="100 GBP",
+        )
+        at(4, "12:30")
+        fire(
+            dmitri,
+            "withdraw",
+            GRACE,
+            "Customer phoned to withdraw",
+            withdrawal_reason="The branch manager apologised in person",
+        )
+
+        self.deliver(4)
+
+        # -- Friday: the manager decides ----------------------------------------
+        at(5, "09:00")
+        fire(
+            chloe,
+            "collect_information",
+            DANIEL,
+            facts="Two missed visits confirmed; the repair was done on Thursday",
+        )
+        at(5, "09:20")
+        fire(chloe, "take_action", DANIEL, action="100 GBP compensation approved and paid")
+        at(5, "09:25")
+        fire(chloe, "put_it_right", DANIEL, "Phoned Chloé with the decision")
+        at(5, "16:00")
+        fire(
+            chloe,
+            "confirm_satisfied",
+            DANIEL,
+            customer_feedback="Happy with the repair and the compensation",
+        )
+
+        self.deliver(5)
+
+        # -- Next Monday: follow-ups a few days later ---------------------------
+        at(8, "10:00")
+        fire(
+            ben,
+            "confirm_satisfied",
+            PRIYA,
+            "Follow-up call a few days later",
+            customer_feedback="The refund arrived; thanks for the call",
+        )
+        at(8, "10:10")
+        fire(
+            ben,
+            "summarise",
+            PRIYA,
+            resolution="Duplicate charge refunded in full",
+            timeline="Received Mon, first refund attempt Mon, manual refund Wed, confirmed Mon",
+        )
+        at(8, "10:12")
+        fire(ben, "close", PRIYA)
+        at(8, "11:00")
+        fire(
+            chloe,
+            "summarise",
+            DANIEL,
+            resolution="Repair done; 100 GBP compensation for two missed visits",
+            timeline="Received Mon, escalated Thu, compensation paid Fri",
+            compensation="100 GBP",
+        )
+        at(8, "11:05")
+        fire(chloe, "close", DANIEL)
+        self.deliver(8)
+
+    def _try(
+        self, complaint_id: str, trigger: str, actor: Actor, reason: str, **data: str
+    ) -> Refusal:
+        before = self.engine.get(complaint_id)
+        events_before = len(self.engine.history(complaint_id))
+        try:
+            self.engine.fire(complaint_id, trigger, actor=actor, reason=reason, data=data)
+        except PermissionDeniedError as exc:
+            error, message = type(exc).__name__, str(exc)
+        else:
+            raise AssertionError(f"the engine let {actor.role!r} fire {trigger!r}")
+        return Refusal(
+            reference=before.reference,
+            actor=actor,
+            trigger=trigger,
+            error=error,
+            message=message,
+            version_before=before.version,
+            version_after=self.engine.get(complaint_id).version,
+            events_before=events_before,
+            events_after=len(self.engine.history(complaint_id)),
+        )
+
+
+__all__ = [
+    "DEMO_START",
+    "DemoComplaint",
+    "DemoNotifier",
+    "DemoResult",
+    "DuplicateDelivery",
+    "Notification",
+    "Refusal",
+    "message_text",
+    "new_run_id",
+    "run_demo",
+]

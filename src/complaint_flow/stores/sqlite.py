@@ -1,0 +1,803 @@
+"""``sqlite:///path.db``: the embedded default store, durable and shared safely.
+
+One database file holds complaints, their events, their outbox messages and the
+counters of human references. Several threads and several processes may use the
+same file at once: every write is one ``BEGIN IMMEDIATE`` transaction that checks
+the version the writer read, so a stale write raises ``ConcurrencyError`` and
+writes nothing.
+
+Durability: the database runs in WAL mode with ``synchronous=FULL`` unless the URL
+asks for ``?synchronous=NORMAL`` (faster; a power cut may then lose the last
+commits, never corrupt the file). The schema is versioned; a file written by
+another version of complaint_flow, or by something else entirely, is refused
+without being touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote
+
+import attrs
+
+from complaint_flow.codec import from_json, to_json
+from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    InvalidArgumentError,
+    SchemaVersionError,
+    StoreError,
+)
+from complaint_flow.store import Commit, format_reference
+
+SCHEMA_VERSION: Final = 1
+"""The schema version this code reads and writes."""
+
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+"""How long a writer waits for another connection's write transaction to finish."""
+
+SYNCHRONOUS_MODES: Final = ("FULL", "EXTRA", "NORMAL", "OFF")
+"""The ``?synchronous=`` values a URL may ask for (the first is the default).
+
+``NORMAL`` may lose the last commits on a power cut; ``OFF`` may corrupt the file
+on one and is only for data that can be rebuilt (bulk loads, benchmarks).
+"""
+
+_SCHEMA_TABLE = "complaint_flow_schema"
+
+_SCHEMA: Final = (
+    f"CREATE TABLE {_SCHEMA_TABLE} (version INTEGER NOT NULL)",
+    # Columns are what queries filter and sort on; ``body`` (the codec's JSON) is
+    # the complaint itself. Datetime columns hold microseconds since 1970-01-01 UTC:
+    # sorting by them is chronological whatever offset a datetime was given in, and
+    # small integers keep the indexes compact (sqlite: datetime(x / 1e6, 'unixepoch')).
+    """CREATE TABLE complaints (
+        id TEXT PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        workflow TEXT NOT NULL,
+        state TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        category TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        external_id TEXT,
+        received_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        due_at INTEGER,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX complaints_by_external_id ON complaints (channel, external_id)
+        WHERE external_id IS NOT NULL""",
+    # Narrow entries (no id: ties on received_at are rare and sorted afterwards)
+    # keep these indexes small, so a commit rewrites fewer of their pages.
+    "CREATE INDEX complaints_by_received_at ON complaints (received_at)",
+    "CREATE INDEX complaints_by_state ON complaints (state, received_at)",
+    "CREATE INDEX complaints_by_customer ON complaints (customer_id, received_at)",
+    "CREATE INDEX complaints_by_category ON complaints (category, received_at)",
+    # Only complaints with a deadline are in it, so a sweep costs O(due), not O(all).
+    "CREATE INDEX complaints_due ON complaints (due_at, id) WHERE due_at IS NOT NULL",
+    # A rowid table: new events append to its last page, and only the small
+    # primary-key index is written at a random place (a WITHOUT ROWID table would
+    # split its wide leaves at random places, writing more pages per commit).
+    """CREATE TABLE events (
+        complaint_id TEXT NOT NULL REFERENCES complaints (id),
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (complaint_id, seq)
+    )""",
+    # ``position`` records commit order: pending messages are delivered oldest first.
+    """CREATE TABLE outbox (
+        position INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        complaint_id TEXT NOT NULL REFERENCES complaints (id),
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX outbox_by_complaint ON outbox (complaint_id)",  # rowid = position
+    "CREATE INDEX outbox_pending ON outbox (position) WHERE status = 'pending'",
+    """CREATE TABLE reference_counters (
+        prefix TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        last_number INTEGER NOT NULL,
+        PRIMARY KEY (prefix, year)
+    ) WITHOUT ROWID""",
+)
+
+_INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
+    channel, external_id, received_at, due_at, workflow, severity, updated_at, version, body, id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_NEXT_REFERENCE: Final = """INSERT INTO reference_counters (prefix, year, last_number)
+    VALUES (?, ?, 1)
+    ON CONFLICT (prefix, year) DO UPDATE SET last_number = last_number + 1
+    RETURNING last_number"""
+_INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
+    VALUES (?, ?, ?, ?, ?)"""
+_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body)
+    VALUES (?, ?, ?, ?, ?)"""
+
+# The indexed columns of ``complaints`` in the order of _indexed_columns(). An
+# update sets only those that changed: SQLite then leaves the other indexes alone.
+_INDEXED: Final = (
+    "reference",
+    "state",
+    "customer_id",
+    "category",
+    "channel",
+    "external_id",
+    "received_at",
+    "due_at",
+)
+_ALL_CHANGED: Final = (True,) * len(_INDEXED)
+_UPDATE_STATEMENTS: dict[tuple[bool, ...], str] = {}
+
+_RECENT_LIMIT: Final = 1024
+
+_open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+# Connections inherited through fork() belong to the parent; the child never
+# closes them (that could release the parent's locks) and keeps them referenced.
+_inherited_connections: list[sqlite3.Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_open_stores):
+        store._forget_inherited_connections()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: how datetime columns are stored."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _indexed_columns(complaint: Complaint) -> tuple[Any, ...]:
+    return (
+        complaint.reference,
+        complaint.state,
+        complaint.customer.id,
+        complaint.category,
+        complaint.channel,
+        complaint.external_id,
+        _micros(complaint.received_at),
+        None if complaint.due_at is None else _micros(complaint.due_at),
+    )
+
+
+def _update_statement(changed: tuple[bool, ...]) -> str:
+    statement = _UPDATE_STATEMENTS.get(changed)
+    if statement is None:
+        columns = [name for name, is_changed in zip(_INDEXED, changed, strict=True) if is_changed]
+        columns += ["workflow", "severity", "updated_at", "version", "body"]
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        statement = f"UPDATE complaints SET {assignments} WHERE id = ? AND version = ?"
+        _UPDATE_STATEMENTS[changed] = statement
+    return statement
+
+
+def _message_row(message: OutboxMessage) -> tuple[str, str, str, int, str]:
+    return (
+        message.key,
+        message.complaint_id,
+        message.status.value,
+        _micros(message.created_at),
+        to_json(message),
+    )
+
+
+def _event_row(event: Event) -> tuple[str, int, str, int, str]:
+    return (event.complaint_id, event.seq, event.kind, _micros(event.at), to_json(event))
+
+
+@attrs.frozen
+class SQLiteLocation:
+    """Where an ``sqlite:///`` URL points and how durably to write there."""
+
+    path: str
+    synchronous: str = SYNCHRONOUS_MODES[0]
+
+
+def parse_sqlite_url(url: str) -> SQLiteLocation:
+    """Read a store URL of the form ``sqlite:///relative.db`` or ``sqlite:////abs/path.db``.
+
+    An optional query ``?synchronous=`` sets the durability: ``FULL`` (the
+    default), ``EXTRA``, ``NORMAL`` or ``OFF`` (see :data:`SYNCHRONOUS_MODES`). A
+    relative path is resolved against the current directory now, once.
+
+    Args:
+        url: the store URL.
+
+    Raises:
+        StoreError: the URL is not a usable SQLite store URL; the message says why.
+    """
+    scheme, separator, rest = url.partition("://")
+    if scheme.lower() != "sqlite" or not separator:
+        raise _bad_url(url, "it does not start with 'sqlite://'")
+    location, _, query = rest.partition("?")
+    if not location.startswith("/"):
+        raise _bad_url(
+            url,
+            "a SQLite URL has no host, so it needs three slashes before a relative path "
+            "and four before an absolute one",
+        )
+    path = unquote(location[1:])
+    if not path:
+        raise _bad_url(url, "it names no database file")
+    if path == ":memory:" or path.startswith("file::memory:"):
+        raise _bad_url(
+            url,
+            "an in-memory SQLite database would be private to one connection; use "
+            "'memory://' for a store kept in memory",
+        )
+    synchronous = SYNCHRONOUS_MODES[0]
+    for name, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if name != "synchronous":
+            raise _bad_url(url, f"unknown option {name!r}; the only option is synchronous=")
+        if value.upper() not in SYNCHRONOUS_MODES:
+            raise _bad_url(
+                url,
+                f"synchronous={value!r} is not supported; use one of "
+                f"{', '.join(SYNCHRONOUS_MODES)}",
+            )
+        synchronous = value.upper()
+    return SQLiteLocation(path=os.path.abspath(path), synchronous=synchronous)
+
+
+def _bad_url(url: str, why: str) -> StoreError:
+    return StoreError(
+        f"cannot open store {url!r}: {why}. Write e.g. 'sqlite:///complaints.db' (relative "
+        "to the current directory) or 'sqlite:////var/lib/app/complaints.db' (absolute), "
+        "optionally with '?synchronous=NORMAL'."
+    )
+
+
+class SQLiteStore:
+    """A store in one SQLite file, shared by threads (one connection each) and processes.
+
+    Build it with :func:`open_sqlite_store`. Connections are opened per thread on
+    first use and all closed by :meth:`close`.
+    """
+
+    def __init__(self, url: str, location: SQLiteLocation) -> None:
+        self.url = url
+        self.path = location.path
+        self.synchronous = location.synchronous
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        # The latest snapshot seen of recent complaints. A (complaint id, version)
+        # pair is only ever written once (the version check guarantees it), so a
+        # remembered snapshot of the stored version is exactly what is stored: it
+        # saves decoding it again and tells an update which indexed columns change.
+        self._recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]] = {}
+        self._closed = False
+        connection = self._connect()
+        try:
+            self._prepare_database(connection)
+        except BaseException:
+            connection.close()
+            raise
+        self._local.connection = connection
+        self._connections.append((threading.current_thread(), connection))
+        _open_stores.add(self)
+
+    # -- connections --------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit; writes say BEGIN IMMEDIATE themselves
+                check_same_thread=False,  # close() closes every thread's connection
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the SQLite database {self.path!r} ({exc}); check that its "
+                "directory exists and that this process may write there"
+            ) from exc
+        try:
+            connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            connection.close()
+            raise self._unusable(exc) from exc
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        try:
+            connection: sqlite3.Connection = self._local.connection
+        except AttributeError:
+            connection = self._connect_this_thread()
+        if self._closed:
+            raise self._closed_error()
+        return connection
+
+    def _connect_this_thread(self) -> sqlite3.Connection:
+        if self._closed:
+            raise self._closed_error()
+        connection = self._connect()
+        with self._lock:
+            if self._closed:  # closed while this thread was connecting
+                connection.close()
+                raise self._closed_error()
+            # Threads that ended left their connection behind: close those now.
+            alive = []
+            for thread, other in self._connections:
+                if thread.is_alive():
+                    alive.append((thread, other))
+                else:
+                    other.close()
+            alive.append((threading.current_thread(), connection))
+            self._connections = alive
+        self._local.connection = connection
+        return connection
+
+    def _forget_inherited_connections(self) -> None:
+        """After fork(), in the child: leave the parent's connections alone, open new ones."""
+        _inherited_connections.extend(connection for _, connection in self._connections)
+        self._connections = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def _closed_error(self) -> StoreError:
+        return StoreError(f"store {self.url!r} is closed; open a new engine")
+
+    def _unusable(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"{self.path!r} cannot be used as a complaint_flow database ({exc}); point the "
+            "store URL at a complaint_flow database or at a new file"
+        )
+
+    # -- schema -------------------------------------------------------------
+
+    def _prepare_database(self, connection: sqlite3.Connection) -> None:
+        try:
+            tables = _schema_objects(connection)
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from exc
+        try:
+            if not tables:
+                tables = self._create_schema(connection)
+            self._check_schema(connection, tables)
+            # Only now, once the file is known to be ours: switching to WAL writes to it.
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot prepare the SQLite database {self.path!r}: {exc}") from exc
+        if str(mode).lower() != "wal":
+            raise StoreError(
+                f"SQLite could not switch {self.path!r} to WAL mode (it stays in {mode!r} "
+                "mode); keep the database on a local file system"
+            )
+
+    def _create_schema(self, connection: sqlite3.Connection) -> set[str]:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created the schema while we waited for the lock.
+            tables = _schema_objects(connection)
+            if not tables:
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                connection.execute(
+                    f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (?)", (SCHEMA_VERSION,)
+                )
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                tables = _schema_objects(connection)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return tables
+
+    def _check_schema(self, connection: sqlite3.Connection, tables: set[str]) -> None:
+        if _SCHEMA_TABLE not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise StoreError(
+                f"{self.path!r} is a SQLite database but not a complaint_flow one (it holds "
+                f"{shown}); complaint_flow leaves it untouched. Point the store URL "
+                "at a new file or at a complaint_flow database."
+            )
+        versions = [row[0] for row in connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}")]
+        if len(versions) != 1 or not isinstance(versions[0], int):
+            raise StoreError(
+                f"{self.path!r} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
+                "of one version number); restore the database from a backup"
+            )
+        found = versions[0]
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path!r} has complaint_flow schema version {found}, written by a newer "
+                f"complaint_flow; this one knows versions up to {SCHEMA_VERSION}. Upgrade "
+                "complaint_flow (pip install --upgrade complaint-flow) to open it."
+            )
+        if found < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path!r} has complaint_flow schema version {found}, older than the "
+                f"version {SCHEMA_VERSION} this complaint_flow needs. Back the file up, then "
+                f"run `complaint-flow db upgrade {self.url}` to upgrade it."
+            )
+
+    # -- writing ------------------------------------------------------------
+
+    def commit(self, commit: Commit) -> Complaint:
+        """Write the commit in one transaction and return the stored complaint.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (or, for a creation, the complaint id is taken).
+            DuplicateIntakeError: a creation whose (channel, external_id) is taken.
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        connection = self._connection()
+        complaint = commit.complaint
+        expected = commit.expected_version
+        # Encode before taking the write lock, so that other writers wait less.
+        events = [_event_row(event) for event in commit.events]
+        messages = [_message_row(message) for message in commit.outbox]
+        columns = _indexed_columns(complaint)
+        update = self._update(complaint, expected, columns) if expected else None
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if update is None:
+                    complaint, columns = self._insert(connection, commit, columns)
+                elif connection.execute(*update).rowcount != 1:
+                    raise ConcurrencyError(complaint.id, expected)
+                try:
+                    if len(events) == 1:
+                        connection.execute(_INSERT_EVENT, events[0])
+                    else:
+                        connection.executemany(_INSERT_EVENT, events)
+                except sqlite3.IntegrityError:
+                    raise ConcurrencyError(complaint.id, expected) from None
+                if messages:
+                    self._insert_messages(connection, messages)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"committing complaint {complaint.id!r}") from exc
+        self._remember(complaint, columns)
+        return complaint
+
+    def _update(
+        self, complaint: Complaint, expected: int, columns: tuple[Any, ...]
+    ) -> tuple[str, list[Any]]:
+        recent = self._recent.get(complaint.id)
+        if recent is not None and recent[0].version == expected:
+            before = recent[1] if recent[1] is not None else _indexed_columns(recent[0])
+            changed = tuple(old != new for old, new in zip(before, columns, strict=True))
+        else:
+            changed = _ALL_CHANGED
+        parameters = [
+            value for value, is_changed in zip(columns, changed, strict=True) if is_changed
+        ]
+        parameters += [
+            complaint.workflow,
+            complaint.severity.value,
+            _micros(complaint.updated_at),
+            complaint.version,
+            to_json(complaint),
+            complaint.id,
+            expected,
+        ]
+        return _update_statement(changed), parameters
+
+    def _insert(
+        self, connection: sqlite3.Connection, commit: Commit, columns: tuple[Any, ...]
+    ) -> tuple[Complaint, tuple[Any, ...]]:
+        complaint = commit.complaint
+        prefix = commit.reference_prefix
+        assert prefix is not None  # checked by Commit
+        year = complaint.received_at.year
+        # Allocated inside the creating transaction: a refused creation uses up no number.
+        (number,) = connection.execute(_NEXT_REFERENCE, (prefix, year)).fetchall()[0]
+        complaint = attrs.evolve(complaint, reference=format_reference(prefix, year, number))
+        columns = (complaint.reference, *columns[1:])
+        try:
+            connection.execute(
+                _INSERT_COMPLAINT,
+                (
+                    *columns,
+                    complaint.workflow,
+                    complaint.severity.value,
+                    _micros(complaint.updated_at),
+                    complaint.version,
+                    to_json(complaint),
+                    complaint.id,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise self._creation_conflict(connection, complaint) from None
+        return complaint, columns
+
+    def _creation_conflict(
+        self, connection: sqlite3.Connection, complaint: Complaint
+    ) -> ConcurrencyError | DuplicateIntakeError | StoreError:
+        # Still inside the write transaction: what we read here is what the insert met.
+        taken = connection.execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,))
+        if taken.fetchone() is not None:
+            return ConcurrencyError(complaint.id, 0)
+        if complaint.external_id is not None:
+            row = connection.execute(
+                "SELECT id FROM complaints WHERE channel = ? AND external_id = ?",
+                (complaint.channel, complaint.external_id),
+            ).fetchone()
+            if row is not None:
+                return DuplicateIntakeError(
+                    complaint.channel, complaint.external_id, existing_id=row[0]
+                )
+        return StoreError(
+            f"the reference {complaint.reference!r} is already taken although its counter "
+            f"was just advanced: the reference_counters table of {self.path!r} was altered; "
+            "restore the database from a backup"
+        )
+
+    def _insert_messages(
+        self, connection: sqlite3.Connection, messages: Sequence[tuple[Any, ...]]
+    ) -> None:
+        try:
+            connection.executemany(_INSERT_MESSAGE, messages)
+        except sqlite3.IntegrityError:
+            keys = [row[0] for row in messages]
+            raise StoreError(
+                f"an outbox message key of {keys!r} is already stored (or repeated); "
+                "outbox keys must be unique. Nothing was written."
+            ) from None
+
+    def outbox_update(self, message: OutboxMessage) -> None:
+        """Replace an outbox message's delivery status, matched by its ``key``.
+
+        Raises:
+            StoreError: no message with that key is stored.
+        """
+        connection = self._connection()
+        try:
+            changed = connection.execute(
+                "UPDATE outbox SET status = ?, body = ? WHERE key = ?",
+                (message.status.value, to_json(message), message.key),
+            ).rowcount
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"updating outbox message {message.key!r}") from exc
+        if changed != 1:
+            raise StoreError(f"no outbox message with key {message.key!r}")
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        row = self._one(
+            "SELECT id, version, body FROM complaints WHERE id = ?", (complaint_id,), "reading"
+        )
+        if row is None:
+            raise ComplaintNotFoundError(complaint_id)
+        return self._complaint(row)
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that reference.
+        """
+        row = self._one(
+            "SELECT id, version, body FROM complaints WHERE reference = ?", (reference,), "reading"
+        )
+        if row is None:
+            raise ComplaintNotFoundError(reference)
+        return self._complaint(row)
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        row = self._one(
+            "SELECT id, version, body FROM complaints WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+            "reading",
+        )
+        return None if row is None else self._complaint(row)
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        rows = self._all(
+            "SELECT body FROM events WHERE complaint_id = ? ORDER BY seq", (complaint_id,)
+        )
+        if not rows:
+            # Every stored complaint has at least its creation event.
+            raise ComplaintNotFoundError(complaint_id)
+        return [from_json(body, Event) for (body,) in rows]
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first (then by id)."""
+        conditions = []
+        parameters: list[Any] = []
+        for column, value in (
+            ("state", state),
+            ("customer_id", customer_id),
+            ("category", category),
+            ("workflow", workflow),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                parameters.append(value)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        parameters.append(-1 if limit is None else limit)
+        rows = self._all(
+            f"SELECT id, version, body FROM complaints {where}ORDER BY received_at, id LIMIT ?",
+            parameters,
+        )
+        return [self._complaint(row) for row in rows]
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        row = self._one("SELECT count(*) FROM complaints", (), "counting")
+        assert row is not None
+        count: int = row[0]
+        return count
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints whose ``due_at`` is at or before ``before``, earliest first (then by id).
+
+        Raises:
+            InvalidArgumentError: ``before`` is not timezone-aware.
+        """
+        if not isinstance(before, datetime) or before.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"due() needs a timezone-aware datetime, got {before!r}; use e.g. "
+                "datetime.now(timezone.utc)"
+            )
+        rows = self._all(
+            "SELECT id, version, body FROM complaints "
+            "WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_micros(before), limit),
+        )
+        return [self._complaint(row) for row in rows]
+
+    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
+        """Pending outbox messages in the order they were committed."""
+        rows = self._all(
+            "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT ?",
+            (limit,),
+        )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint, in the order they were committed."""
+        rows = self._all(
+            "SELECT body FROM outbox WHERE complaint_id = ? ORDER BY position", (complaint_id,)
+        )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def _one(self, sql: str, parameters: Iterable[Any], doing: str) -> Any:
+        connection = self._connection()
+        try:
+            return connection.execute(sql, tuple(parameters)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc, doing) from exc
+
+    def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+        connection = self._connection()
+        try:
+            return connection.execute(sql, tuple(parameters)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "reading") from exc
+
+    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
+        complaint_id, version, body = row
+        recent = self._recent.get(complaint_id)
+        if recent is not None and recent[0].version == version:
+            return recent[0]
+        complaint = from_json(body, Complaint)
+        self._remember(complaint, None)
+        return complaint
+
+    def _remember(self, complaint: Complaint, columns: tuple[Any, ...] | None) -> None:
+        recent = self._recent
+        recent[complaint.id] = (complaint, columns)
+        if len(recent) > _RECENT_LIMIT:
+            with self._lock:
+                while len(recent) > _RECENT_LIMIT:
+                    try:
+                        del recent[next(iter(recent))]
+                    except (KeyError, RuntimeError, StopIteration):
+                        break  # another thread is trimming too
+
+    def _failed(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        if self._closed:
+            return self._closed_error()
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return StoreError(
+                f"{doing} failed: {self.path!r} stayed locked by another connection for "
+                f"more than {BUSY_TIMEOUT_SECONDS:g} s ({exc}); nothing was written. Look for "
+                "a process holding a long transaction and try again."
+            )
+        return StoreError(
+            f"{doing} failed on SQLite database {self.path!r}: {exc}; nothing was written"
+        )
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every thread's connection; the store is not used afterwards.
+
+        Closing twice is harmless. Later calls raise ``StoreError``.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            connections, self._connections = self._connections, []
+        self._recent.clear()
+        _open_stores.discard(self)
+        for _, connection in connections:
+            connection.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"synchronous={self.synchronous}"
+        return f"SQLiteStore({self.url!r}, {state})"
+
+
+def _schema_objects(connection: sqlite3.Connection) -> set[str]:
+    """The names of the tables, indexes, views and triggers in the database."""
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+    return {name for (name,) in rows}
+
+
+def open_sqlite_store(url: str) -> SQLiteStore:
+    """Open (creating it if needed) the SQLite store at ``url``.
+
+    Args:
+        url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``,
+            optionally with ``?synchronous=NORMAL`` (default ``FULL``).
+
+    Raises:
+        StoreError: the URL is malformed, the file cannot be opened, or it is not
+            a complaint_flow database (it is then left untouched).
+        SchemaVersionError: the database was written by another version of
+            complaint_flow; the message says what to do.
+    """
+    return SQLiteStore(url, parse_sqlite_url(url))
+
+
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "SCHEMA_VERSION",
+    "SYNCHRONOUS_MODES",
+    "SQLiteLocation",
+    "SQLiteStore",
+    "open_sqlite_store",
+    "parse_sqlite_url",
+]

@@ -1,0 +1,1176 @@
+"""The store conformance suite: the rules every store follows, runnable by any store's author.
+
+Every built-in store (``memory://``, ``sqlite:///…``) passes this suite, and a
+third-party store must pass it too. Subclass :class:`StoreConformance` in one of
+your test modules under a name pytest collects, and give it a ``store`` fixture
+that yields a fresh, empty store (and closes it afterwards)::
+
+    import pytest
+    from complaint_flow.testing.conformance import StoreConformance
+
+    from my_package import open_my_store
+
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = open_my_store(f"mystore://{tmp_path}/complaints")
+            yield store
+            store.close()
+
+        # Optional: a store that keeps data checks that it survives reopening.
+        @pytest.fixture
+        def reopen(self, tmp_path):
+            def reopen(old):
+                old.close()
+                return open_my_store(f"mystore://{tmp_path}/complaints")
+
+            return reopen
+
+``StoreConformance`` itself has no ``Test`` prefix, so pytest only runs it
+through your subclass. The rules, each checked by the tests below:
+
+1. **Round trip.** What :meth:`~complaint_flow.store.Store.commit` stores comes
+   back equal from ``get``, ``events`` and ``outbox``: every field, datetimes
+   timezone-aware and equal to what was committed, ``data``/``payload``/
+   ``contacts`` deep-frozen (read-only mappings, lists as tuples), any Unicode.
+2. **References.** A creation (``expected_version == 0``) gets the reference
+   ``format_reference(prefix, received_at.year, n)`` where ``n`` counts the
+   creations of that prefix and year from 1 without gaps or repeats (the year
+   of ``received_at`` as given, in its own offset). A refused creation uses up
+   no number. ``get_by_reference`` finds the latest version.
+3. **Idempotent creation.** Creating a complaint whose (channel, external_id)
+   is taken raises ``DuplicateIntakeError`` carrying the existing id; creating
+   one whose id is taken raises ``ConcurrencyError``. Neither writes anything.
+4. **Optimistic concurrency.** A commit whose ``expected_version`` is not the
+   stored version (or whose complaint does not exist) raises
+   ``ConcurrencyError``. A commit carrying an outbox key that is already stored
+   raises ``StoreError``. A refused commit changes nothing: not the complaint,
+   not its events, not the outbox, not the reference counters. A writer that
+   lost re-reads the latest version and may commit on it.
+5. **Events** come back complete and ordered by ``seq`` (1, 2, 3, …).
+6. **find** returns the latest versions matching every given filter, ordered by
+   (``received_at`` as an instant, ``id``), at most ``limit`` of them;
+   **count** counts complaints; **due** returns those whose ``due_at`` is at or
+   before ``before`` ordered by (``due_at``, ``id``), at most ``limit``.
+7. **Outbox.** ``outbox_pending`` returns pending messages in the order they
+   were committed, at most ``limit``; ``outbox_update`` replaces a message
+   (matched by key) in place, and raises ``StoreError`` for an unknown key;
+   ``outbox(id)`` lists a complaint's messages in commit order.
+8. **Unknown ids** raise ``ComplaintNotFoundError`` from ``get``, ``events`` and
+   ``get_by_reference``; ``find_by_external_id`` returns ``None``.
+9. **close()** may be called twice; afterwards writes raise ``StoreError``. A
+   durable store reopened on the same data returns exactly what was stored.
+10. **Threads.** Concurrent commits on the same complaints from several threads
+    lose no update: every write either succeeds or raises ``ConcurrencyError``,
+    and each complaint's final version equals its number of events. Concurrent
+    creations from one channel message make one complaint (the others get
+    ``DuplicateIntakeError``); concurrent creations get distinct, consecutive
+    references.
+11. **Any sequence** of commits, stale or not, leaves the store equal to a
+    plain model of these rules (a hypothesis property test).
+
+The helpers :func:`make_complaint`, :func:`make_event`, :func:`make_message`,
+:func:`creation` and :func:`change` build test data without an engine; use them
+to add your own store's tests in the same style.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from complaint_flow.entities import (
+    Actor,
+    Complaint,
+    Customer,
+    Event,
+    OutboxMessage,
+    OutboxStatus,
+    Severity,
+)
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    StoreError,
+)
+from complaint_flow.store import Commit, Store, format_reference
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""When test complaints are received unless told otherwise."""
+
+AGENT = Actor(id="agent-1", name="Zoë Agent", role="agent", email="zoe@example.org")
+CUSTOMER = Customer(id="customer-1", name="Ada Lovelace", email="ada@example.org")
+
+# Text that trips up naive storage: quotes, SQL, escapes, non-Latin scripts, astral planes.
+AWKWARD_TEXT = "l'été \"cité\" \\ '; DROP TABLE complaints; -- \n\t Ünïcödé 中文 עברית 🙂𝄞"
+
+_IST = timezone(timedelta(hours=5, minutes=30))
+_PST = timezone(timedelta(hours=-8))
+
+
+def make_complaint(
+    complaint_id: str | None = None,
+    *,
+    version: int = 1,
+    state: str = "received",
+    workflow: str = "conformance",
+    customer: Customer = CUSTOMER,
+    channel: str = "email",
+    category: str = "general",
+    severity: Severity = Severity.NORMAL,
+    external_id: str | None = None,
+    received_at: datetime = T0,
+    updated_at: datetime | None = None,
+    due_at: datetime | None = None,
+    data: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Complaint:
+    """A complaint snapshot for store tests (a fresh random id unless given).
+
+    Args:
+        complaint_id: the id; a new random one by default.
+        version: the snapshot's version (a creation's equals its number of events).
+        fields: any other :class:`Complaint` field (``owner``, ``summary``…).
+    """
+    return Complaint(
+        id=complaint_id or uuid.uuid4().hex,
+        reference=fields.pop("reference", ""),
+        workflow=workflow,
+        customer=customer,
+        channel=channel,
+        category=category,
+        severity=severity,
+        summary=fields.pop("summary", "Parcel arrived broken"),
+        details=fields.pop("details", "The box was crushed."),
+        state=state,
+        received_at=received_at,
+        updated_at=updated_at or received_at,
+        version=version,
+        external_id=external_id,
+        due_at=due_at,
+        data=data,
+        **fields,
+    )
+
+
+def make_event(
+    complaint_id: str,
+    seq: int,
+    *,
+    kind: str = "transition",
+    at: datetime = T0,
+    actor: Actor = AGENT,
+    data: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Event:
+    """The ``seq``-th event of a complaint (``fields``: ``trigger``, ``reason``…)."""
+    return Event(
+        complaint_id=complaint_id, seq=seq, kind=kind, at=at, actor=actor, data=data, **fields
+    )
+
+
+def make_message(
+    complaint_id: str,
+    event_seq: int,
+    *,
+    key: str | None = None,
+    recipient: str = "customer",
+    created_at: datetime = T0,
+    payload: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> OutboxMessage:
+    """An outbox message caused by event ``event_seq`` (a fresh random key unless given)."""
+    return OutboxMessage(
+        key=key or f"{complaint_id}:{event_seq}:{recipient}:{uuid.uuid4().hex[:8]}",
+        complaint_id=complaint_id,
+        event_seq=event_seq,
+        topic=fields.pop("topic", "conformance.notify"),
+        recipient=recipient,
+        channel=fields.pop("channel", "email"),
+        address=fields.pop("address", "ada@example.org"),
+        created_at=created_at,
+        payload=payload,
+        **fields,
+    )
+
+
+def creation(
+    complaint: Complaint | None = None,
+    *,
+    prefix: str = "CF",
+    events: int = 1,
+    outbox: Sequence[OutboxMessage] = (),
+    **fields: Any,
+) -> Commit:
+    """A commit creating ``complaint`` (or ``make_complaint(**fields)``) with ``events`` events.
+
+    The complaint's version is set to the number of events.
+    """
+    complaint = complaint or make_complaint(**fields)
+    complaint = attrs.evolve(complaint, version=events)
+    recorded = [
+        make_event(
+            complaint.id, seq, kind="received" if seq == 1 else "note", at=complaint.updated_at
+        )
+        for seq in range(1, events + 1)
+    ]
+    return Commit(complaint, 0, recorded, outbox, reference_prefix=prefix)
+
+
+def change(
+    current: Complaint,
+    *,
+    expected_version: int | None = None,
+    events: int = 1,
+    at: datetime | None = None,
+    outbox: Sequence[OutboxMessage] = (),
+    event_data: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> Commit:
+    """A commit moving ``current`` on by ``events`` events, with ``changes`` applied.
+
+    Args:
+        current: the snapshot the writer read.
+        expected_version: the version the writer claims to have read
+            (``current.version`` by default; pass another to write stale).
+        at: when it happens (default: a minute after ``current.updated_at``).
+        changes: new field values (``state``, ``due_at``, ``data``…).
+    """
+    expected = current.version if expected_version is None else expected_version
+    when = at or current.updated_at + timedelta(minutes=1)
+    updated = attrs.evolve(current, version=expected + events, updated_at=when, **changes)
+    recorded = [
+        make_event(current.id, expected + n, at=when, data=event_data, trigger=f"step{n}")
+        for n in range(1, events + 1)
+    ]
+    return Commit(updated, expected, recorded, outbox)
+
+
+def _snapshot(
+    store: Store, complaint_id: str
+) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
+    return store.get(complaint_id), store.events(complaint_id), store.outbox(complaint_id)
+
+
+def _assert_aware_and_equal(got: datetime | None, wanted: datetime | None) -> None:
+    if wanted is None:
+        assert got is None
+        return
+    assert got is not None
+    assert got.utcoffset() is not None, f"{got!r} came back naive"
+    assert got == wanted
+
+
+def _assert_frozen(value: Any) -> None:
+    """Deep check: no mapping can be written to and no list is left mutable."""
+    if isinstance(value, Mapping):
+        with pytest.raises(TypeError):
+            value["conformance-probe"] = 1  # type: ignore[index]
+        for item in value.values():
+            _assert_frozen(item)
+    else:
+        assert not isinstance(value, list | dict | set), f"{value!r} is mutable"
+        if isinstance(value, tuple):
+            for item in value:
+                _assert_frozen(item)
+
+
+# Moments around new year, in several offsets, with repeats: references change
+# year, and ties in received_at/due_at exercise the ordering by id.
+_MOMENTS = [
+    datetime(2026, 12, 31, 23, 0, tzinfo=UTC),
+    datetime(2027, 1, 1, 4, 30, tzinfo=_IST),  # 2026-12-31 23:00 UTC: a tie
+    datetime(2026, 12, 31, 16, 0, tzinfo=_PST),  # 2027-01-01 00:00 UTC
+    datetime(2027, 1, 1, 0, 0, tzinfo=UTC),  # the same instant again
+    datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=UTC),
+    datetime(2027, 3, 1, 8, 0, tzinfo=_PST),
+]
+_moments = st.sampled_from(_MOMENTS)
+_deadlines = st.one_of(st.none(), _moments)
+_slots = st.integers(min_value=0, max_value=1)
+
+
+def _creations(slots: st.SearchStrategy[int]) -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(
+        st.just("create"),
+        slots,
+        st.sampled_from(["email", "web"]),
+        st.one_of(st.none(), st.sampled_from(["m1", "m2"])),  # external ids may clash
+        _moments,
+        _deadlines,
+        st.integers(min_value=1, max_value=2),  # events
+        st.integers(min_value=0, max_value=2),  # outbox messages
+    )
+
+
+_CHANGE = st.tuples(
+    st.just("change"),
+    _slots,
+    st.sampled_from([0, 0, 0, 0, -1, 1, 2]),  # how stale the writer is; 0 is fresh
+    st.integers(min_value=1, max_value=3),  # events
+    st.sampled_from(["received", "thanked", "closed"]),
+    _deadlines,
+    st.integers(min_value=0, max_value=2),  # outbox messages
+    st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=3)),
+)
+_DELIVER = st.tuples(
+    st.just("deliver"),
+    st.integers(min_value=0, max_value=20),
+    st.sampled_from(list(OutboxStatus)),
+)
+
+
+# Both complaints are created first (the second may clash), so that most later
+# steps have something to work on; then mostly changes, fresh or stale, with
+# further creations (refused) and deliveries.
+_STEPS = st.builds(
+    lambda first, second, then: [first, second, *then],
+    _creations(st.just(0)),
+    _creations(st.just(1)),
+    st.lists(
+        st.sampled_from([_CHANGE] * 6 + [_creations(_slots)] * 2 + [_DELIVER] * 2).flatmap(
+            lambda step: step
+        ),
+        min_size=2,
+        max_size=15,
+    ),
+)
+
+
+class StoreConformance:
+    """The rules every store follows. Subclass as ``class TestMyStore(StoreConformance)``.
+
+    Provide a ``store`` fixture yielding a fresh, empty store; optionally a
+    ``reopen`` fixture returning a function that closes a store and opens it
+    again on the same data (durable stores).
+    """
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        """Override: yield a fresh, empty store and close it afterwards."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define a `store` fixture that yields a fresh, "
+            "empty store (see complaint_flow.testing.conformance)"
+        )
+
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store] | None:
+        """Override for durable stores: ``reopen(old)`` closes ``old``, returns it reopened."""
+        return None
+
+    # -- 1. round trip ------------------------------------------------------
+
+    def test_is_a_store(self, store: Store) -> None:
+        assert isinstance(store, Store)
+        assert isinstance(store.url, str)
+        assert store.url
+        assert store.count() == 0
+
+    def test_creation_round_trip_keeps_every_field(self, store: Store) -> None:
+        owner = Actor(id="m-1", name="Mo", role="manager", rank=3, phone="+44 20 7946 0000")
+        customer = Customer(
+            id="customer-9",
+            name="Zoë O'Brien",
+            email="zoe@example.org",
+            phone="+44 7700 900001",
+            postal_address="1 High St\nLeeds",
+            contacts={"sms": "+44 7700 900001", "whatsapp": "+44 7700 900002"},
+            preferred_channel="sms",
+        )
+        complaint = make_complaint(
+            customer=customer,
+            channel="letter",
+            category="billing",
+            severity=Severity.EMERGENCY,
+            external_id="<msg-1@example.org>",
+            received_at=datetime(2026, 5, 4, 23, 59, 59, 999999, tzinfo=_IST),
+            updated_at=datetime(2026, 5, 5, 1, 2, 3, 4, tzinfo=_PST),
+            due_at=datetime(2026, 5, 12, 17, 0, tzinfo=UTC),
+            summary="Bill doubled",
+            details=AWKWARD_TEXT,
+            desired_outcome="Refund the difference",
+            preferred_channel="email",
+            owner=owner,
+            informal=True,
+            recorded_by=AGENT,
+            data={"facts": ["a", {"b": [1, 2.5, None, True]}], "note": AWKWARD_TEXT},
+        )
+        messages = [
+            make_message(complaint.id, 2, payload={"reference": "?", "lines": ["x", "y"]}),
+            make_message(complaint.id, 2, recipient="owner", address=None, channel="phone"),
+        ]
+        commit = creation(complaint, events=2, outbox=messages)
+        stored = store.commit(commit)
+        assert stored == attrs.evolve(complaint, version=2, reference="CF-2026-000001")
+        assert store.get(complaint.id) == stored
+        assert store.events(complaint.id) == list(commit.events)
+        assert store.outbox(complaint.id) == messages
+
+    def test_update_round_trip(self, store: Store) -> None:
+        created = store.commit(creation())
+        commit = change(
+            created,
+            events=3,
+            state="thanked",
+            owner=AGENT,
+            due_at=T0 + timedelta(days=5),
+            data={"facts": "box crushed", "nested": {"list": [1, "two"]}},
+            event_data={"given": ["x"]},
+            outbox=[make_message(created.id, 4)],
+        )
+        stored = store.commit(commit)
+        assert stored == commit.complaint
+        assert store.get(created.id) == commit.complaint
+        assert store.events(created.id)[1:] == list(commit.events)
+        assert store.outbox(created.id) == list(commit.outbox)
+
+    def test_datetimes_come_back_aware_and_equal(self, store: Store) -> None:
+        received = datetime(2026, 7, 1, 8, 30, 15, 123456, tzinfo=_PST)
+        complaint = make_complaint(
+            received_at=received,
+            updated_at=datetime(2026, 7, 1, 22, 0, 0, 1, tzinfo=_IST),
+            due_at=datetime(2026, 7, 8, 8, 30, tzinfo=_PST),
+        )
+        message = make_message(
+            complaint.id,
+            1,
+            created_at=received,
+            delivered_at=datetime(2026, 7, 2, tzinfo=_IST),
+            status=OutboxStatus.DELIVERED,
+        )
+        store.commit(creation(complaint, outbox=[message]))
+        got = store.get(complaint.id)
+        for name in ("received_at", "updated_at", "due_at"):
+            _assert_aware_and_equal(getattr(got, name), getattr(complaint, name))
+        _assert_aware_and_equal(store.events(complaint.id)[0].at, complaint.updated_at)
+        (got_message,) = store.outbox(complaint.id)
+        _assert_aware_and_equal(got_message.created_at, message.created_at)
+        _assert_aware_and_equal(got_message.delivered_at, message.delivered_at)
+
+    def test_data_comes_back_deep_frozen(self, store: Store) -> None:
+        data = {"list": [1, [2, {"deep": ["x"]}]], "map": {"k": {"v": None}}, "text": "é"}
+        complaint = make_complaint(
+            data=data, customer=attrs.evolve(CUSTOMER, contacts={"sms": "+1"})
+        )
+        message = make_message(complaint.id, 1, payload=data)
+        commit = Commit(complaint, 0, [make_event(complaint.id, 1, data=data)], [message], "CF")
+        store.commit(commit)
+        got, events, outbox = _snapshot(store, complaint.id)
+        for frozen in (got.data, got.customer.contacts, events[0].data, outbox[0].payload):
+            _assert_frozen(frozen)
+        assert got.data == complaint.data
+        assert got.data["list"] == (1, (2, {"deep": ("x",)}))
+        assert events[0].data == complaint.data
+        assert outbox[0].payload == complaint.data
+
+    def test_awkward_text_round_trips(self, store: Store) -> None:
+        complaint = make_complaint(
+            complaint_id=f"id {AWKWARD_TEXT}",
+            state=f"state {AWKWARD_TEXT}",
+            category=AWKWARD_TEXT,
+            external_id=AWKWARD_TEXT,
+            summary=AWKWARD_TEXT,
+            customer=Customer(id=AWKWARD_TEXT, name=AWKWARD_TEXT),
+            data={AWKWARD_TEXT: AWKWARD_TEXT},
+        )
+        stored = store.commit(creation(complaint))
+        assert store.get(complaint.id) == stored
+        assert store.find(state=complaint.state, category=AWKWARD_TEXT) == [stored]
+        assert store.find(customer_id=AWKWARD_TEXT) == [stored]
+        assert store.find_by_external_id("email", AWKWARD_TEXT) == stored
+
+    def test_stored_snapshots_do_not_change_when_the_complaint_moves_on(self, store: Store) -> None:
+        first = store.commit(creation())
+        kept = store.get(first.id)
+        second = store.commit(change(first, state="thanked"))
+        assert kept == first
+        assert kept.state == "received"
+        assert store.get(first.id) == second
+
+    # -- 2. references ------------------------------------------------------
+
+    def test_references_count_per_prefix_and_year(self, store: Store) -> None:
+        y2026, y2027 = T0, T0.replace(year=2027)
+        plan = [("CF", y2026), ("CF", y2026), ("XY", y2026), ("CF", y2027), ("CF", y2026)]
+        references = [
+            store.commit(creation(prefix=prefix, received_at=when)).reference
+            for prefix, when in plan
+        ]
+        assert references == [
+            "CF-2026-000001",
+            "CF-2026-000002",
+            "XY-2026-000001",
+            "CF-2027-000001",
+            "CF-2026-000003",
+        ]
+
+    def test_reference_year_is_that_of_received_at_in_its_own_offset(self, store: Store) -> None:
+        # 2027-01-01 04:30 in UTC, but still 2026 where it was received.
+        new_years_eve = datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+        stored = store.commit(creation(received_at=new_years_eve))
+        assert stored.reference == format_reference("CF", 2026, 1)
+
+    def test_creation_ignores_a_reference_given_by_the_writer(self, store: Store) -> None:
+        stored = store.commit(creation(reference="MINE-1"))
+        assert stored.reference == "CF-2026-000001"
+        assert store.get(stored.id).reference == "CF-2026-000001"
+
+    def test_refused_creation_uses_no_number(self, store: Store) -> None:
+        first = store.commit(creation(external_id="m-1"))
+        with pytest.raises(DuplicateIntakeError):
+            store.commit(creation(external_id="m-1"))
+        with pytest.raises(ConcurrencyError):
+            store.commit(creation(make_complaint(first.id)))
+        assert store.commit(creation()).reference == "CF-2026-000002"
+
+    def test_get_by_reference_finds_the_latest_version(self, store: Store) -> None:
+        created = store.commit(creation())
+        store.commit(creation())
+        moved = store.commit(change(created, state="thanked"))
+        assert store.get_by_reference(created.reference) == moved
+        with pytest.raises(ComplaintNotFoundError):
+            store.get_by_reference("CF-2026-999999")
+
+    # -- 3. idempotent creation ---------------------------------------------
+
+    def test_duplicate_external_id_raises_and_writes_nothing(self, store: Store) -> None:
+        first = store.commit(creation(channel="email", external_id="<m-1@x>"))
+        second = make_complaint(channel="email", external_id="<m-1@x>")
+        message = make_message(second.id, 1)
+        with pytest.raises(DuplicateIntakeError) as raised:
+            store.commit(creation(second, outbox=[message]))
+        assert raised.value.channel == "email"
+        assert raised.value.external_id == "<m-1@x>"
+        assert raised.value.existing_id == first.id
+        assert store.count() == 1
+        assert store.find_by_external_id("email", "<m-1@x>") == first
+        with pytest.raises(ComplaintNotFoundError):
+            store.get(second.id)
+        with pytest.raises(ComplaintNotFoundError):
+            store.events(second.id)
+        assert store.outbox(second.id) == []
+        assert store.outbox_pending(10) == []
+
+    def test_same_external_id_on_another_channel_is_another_complaint(self, store: Store) -> None:
+        by_email = store.commit(creation(channel="email", external_id="42"))
+        by_web = store.commit(creation(channel="web", external_id="42"))
+        assert store.count() == 2
+        assert store.find_by_external_id("email", "42") == by_email
+        assert store.find_by_external_id("web", "42") == by_web
+        assert store.find_by_external_id("phone", "42") is None
+        assert store.find_by_external_id("email", "43") is None
+
+    def test_complaints_without_external_id_never_conflict(self, store: Store) -> None:
+        for _ in range(3):
+            store.commit(creation(channel="phone", external_id=None))
+        assert store.count() == 3
+
+    def test_find_by_external_id_returns_the_latest_version(self, store: Store) -> None:
+        created = store.commit(creation(external_id="m-7"))
+        moved = store.commit(change(created, state="thanked"))
+        assert store.find_by_external_id("email", "m-7") == moved
+
+    def test_duplicate_id_raises_concurrency_error_and_writes_nothing(self, store: Store) -> None:
+        first = store.commit(creation())
+        before = _snapshot(store, first.id)
+        again = make_complaint(first.id, state="other", external_id="fresh")
+        with pytest.raises(ConcurrencyError) as raised:
+            store.commit(creation(again, outbox=[make_message(first.id, 1)]))
+        assert raised.value.complaint_id == first.id
+        assert raised.value.expected_version == 0
+        assert _snapshot(store, first.id) == before
+        assert store.find_by_external_id("email", "fresh") is None
+        assert store.count() == 1
+
+    # -- 4. optimistic concurrency -------------------------------------------
+
+    @pytest.mark.parametrize("offset", [-1, 1, 5])
+    def test_stale_commit_raises_and_writes_nothing(self, store: Store, offset: int) -> None:
+        created = store.commit(creation())
+        current = store.commit(change(created, events=2, outbox=[make_message(created.id, 3)]))
+        before = _snapshot(store, current.id)
+        pending_before = store.outbox_pending(100)
+        stale = change(
+            current,
+            expected_version=current.version + offset,
+            state="closed",
+            due_at=T0,
+            outbox=[make_message(current.id, current.version + offset + 1)],
+        )
+        with pytest.raises(ConcurrencyError) as raised:
+            store.commit(stale)
+        assert raised.value.complaint_id == current.id
+        assert raised.value.expected_version == current.version + offset
+        assert _snapshot(store, current.id) == before
+        assert store.outbox_pending(100) == pending_before
+        assert store.find(state="closed") == []
+        assert store.due(T0 + timedelta(days=365), 10) == []
+
+    def test_commit_to_an_unknown_complaint_raises_concurrency_error(self, store: Store) -> None:
+        ghost = make_complaint(version=3)
+        with pytest.raises(ConcurrencyError):
+            store.commit(change(ghost))
+        with pytest.raises(ComplaintNotFoundError):
+            store.get(ghost.id)
+        assert store.count() == 0
+
+    def test_reused_outbox_key_raises_and_writes_nothing(self, store: Store) -> None:
+        created = store.commit(creation())
+        first = store.commit(change(created, outbox=[make_message(created.id, 2, key="key-1")]))
+        before = _snapshot(store, first.id)
+        other = store.commit(creation())
+        other_before = _snapshot(store, other.id)
+        for target, seq in ((first, 3), (other, 2)):
+            with pytest.raises(StoreError):
+                store.commit(change(target, outbox=[make_message(target.id, seq, key="key-1")]))
+        assert _snapshot(store, first.id) == before
+        assert _snapshot(store, other.id) == other_before
+
+    def test_a_writer_that_lost_can_retry_on_the_latest_version(self, store: Store) -> None:
+        created = store.commit(creation())
+        winner = store.commit(change(created, state="thanked"))
+        with pytest.raises(ConcurrencyError):
+            store.commit(change(created, state="withdrawn"))
+        latest = store.get(created.id)
+        assert latest == winner
+        retried = store.commit(change(latest, state="withdrawn"))
+        assert retried.version == 3
+        assert [e.seq for e in store.events(created.id)] == [1, 2, 3]
+
+    # -- 5. events ----------------------------------------------------------
+
+    def test_events_are_complete_and_ordered(self, store: Store) -> None:
+        first = creation(events=2)
+        current = store.commit(first)
+        expected = list(first.events)
+        for count in (3, 1, 2):
+            commit = change(current, events=count)
+            current = store.commit(commit)
+            expected += commit.events
+            assert store.events(current.id) == expected
+        assert [event.seq for event in store.events(current.id)] == list(range(1, 9))
+
+    # -- 6. find, count, due --------------------------------------------------
+
+    def test_find_orders_by_received_instant_then_id(self, store: Store) -> None:
+        # The same instant in several offsets, and a tie that only the ids break.
+        instants = [
+            datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
+            datetime(2026, 3, 2, 9, 0, tzinfo=_PST),  # 17:00 UTC: the latest
+            datetime(2026, 3, 2, 15, 30, tzinfo=_IST),  # 10:00 UTC
+            datetime(2026, 3, 2, 10, 0, tzinfo=UTC),  # 10:00 UTC: tie with the one above
+            datetime(2026, 3, 1, 23, 0, tzinfo=_PST),  # 07:00 UTC on the 2nd: the earliest
+        ]
+        stored = [
+            store.commit(creation(make_complaint(_id_sorting_before(n, 5), received_at=at)))
+            for n, at in enumerate(instants)
+        ]
+        wanted = sorted(stored, key=lambda c: (c.received_at, c.id))
+        assert store.find() == wanted
+        assert [c.received_at for c in store.find()] == sorted(instants)
+
+    def test_find_filters_on_every_given_field(self, store: Store) -> None:
+        other = Customer(id="customer-2", name="Bo")
+        plan: list[dict[str, Any]] = [
+            {"state": "received", "category": "billing"},
+            {"state": "received", "category": "delivery", "customer": other},
+            {"state": "thanked", "category": "billing", "workflow": "spso"},
+            {"state": "thanked", "category": "delivery", "customer": other, "workflow": "spso"},
+        ]
+        stored = []
+        for n, fields in enumerate(plan):
+            complaint = make_complaint(received_at=T0 + timedelta(hours=n), **fields)
+            stored.append(store.commit(creation(complaint)))
+        a, b, c, d = stored
+        assert store.find(state="received") == [a, b]
+        assert store.find(state="thanked") == [c, d]
+        assert store.find(category="billing") == [a, c]
+        assert store.find(customer_id="customer-2") == [b, d]
+        assert store.find(workflow="spso") == [c, d]
+        assert store.find(workflow="conformance", category="delivery") == [b]
+        assert store.find(state="thanked", category="billing", customer_id="customer-1") == [c]
+        assert store.find(state="closed") == []
+        assert store.find(customer_id="nobody") == []
+
+    def test_find_sees_the_latest_version(self, store: Store) -> None:
+        created = store.commit(creation())
+        moved = store.commit(change(created, state="thanked", category="billing"))
+        assert store.find(state="received") == []
+        assert store.find(category="general") == []
+        assert store.find(state="thanked", category="billing") == [moved]
+
+    def test_find_limit(self, store: Store) -> None:
+        stored = [store.commit(creation(received_at=T0 + timedelta(minutes=n))) for n in range(4)]
+        assert store.find(limit=0) == []
+        assert store.find(limit=2) == stored[:2]
+        assert store.find(limit=10) == stored
+        assert store.find(limit=None) == stored
+        assert store.find(state="received", limit=3) == stored[:3]
+
+    def test_count(self, store: Store) -> None:
+        assert store.count() == 0
+        created = store.commit(creation(external_id="m"))
+        store.commit(creation())
+        assert store.count() == 2
+        store.commit(change(created, events=2))
+        with pytest.raises(DuplicateIntakeError):
+            store.commit(creation(external_id="m"))
+        assert store.count() == 2
+
+    def test_due_is_inclusive_ordered_and_limited(self, store: Store) -> None:
+        deadline = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
+        plan = [
+            deadline,  # exactly at `before`: due
+            deadline - timedelta(days=2),
+            deadline + timedelta(microseconds=1),  # just after: not due
+            None,  # no deadline: never due
+            (deadline - timedelta(days=2)).astimezone(_IST),  # tie, in another offset
+            (deadline - timedelta(hours=3)).astimezone(_PST),
+        ]
+        stored = [
+            store.commit(creation(make_complaint(_id_sorting_before(n, 6), due_at=due)))
+            for n, due in enumerate(plan)
+        ]
+        due = [c for c in stored if c.due_at is not None and c.due_at <= deadline]
+        wanted = sorted(due, key=lambda c: (c.due_at, c.id))
+        assert len(wanted) == 4
+        assert store.due(deadline, 10) == wanted
+        assert store.due(deadline, 2) == wanted[:2]
+        assert store.due(deadline, 0) == []
+        assert store.due(deadline - timedelta(days=3), 10) == []
+        assert store.due(deadline.astimezone(_PST), 10) == wanted
+
+    def test_due_follows_the_latest_version(self, store: Store) -> None:
+        now = T0 + timedelta(days=1)
+        a = store.commit(creation(due_at=T0))
+        b = store.commit(creation(due_at=T0 + timedelta(hours=1)))
+        c = store.commit(creation())
+        store.commit(change(a, due_at=None))
+        b2 = store.commit(change(b, due_at=now + timedelta(days=1)))
+        c2 = store.commit(change(c, due_at=now - timedelta(hours=1)))
+        assert store.due(now, 10) == [c2]
+        assert store.due(now + timedelta(days=1), 10) == [c2, b2]
+
+    # -- 7. outbox -----------------------------------------------------------
+
+    def test_outbox_pending_in_commit_order_with_limit(self, store: Store) -> None:
+        first = store.commit(creation())
+        second = store.commit(creation())
+        m1 = make_message(second.id, 2, created_at=T0)
+        m2 = make_message(first.id, 2, created_at=T0 + timedelta(minutes=1))
+        m3 = make_message(first.id, 2, recipient="owner", created_at=T0 + timedelta(minutes=1))
+        m4 = make_message(second.id, 3, created_at=T0 + timedelta(minutes=2))
+        second = store.commit(change(second, outbox=[m1]))
+        first = store.commit(change(first, outbox=[m2, m3]))
+        store.commit(change(second, outbox=[m4]))
+        assert store.outbox_pending(10) == [m1, m2, m3, m4]
+        assert store.outbox_pending(3) == [m1, m2, m3]
+        assert store.outbox_pending(0) == []
+        assert store.outbox(first.id) == [m2, m3]
+        assert store.outbox(second.id) == [m1, m4]
+
+    def test_outbox_update_replaces_the_message_in_place(self, store: Store) -> None:
+        created = store.commit(creation())
+        messages = [make_message(created.id, 2, recipient=f"r{n}") for n in range(4)]
+        store.commit(change(created, outbox=messages))
+        delivered = attrs.evolve(
+            messages[0],
+            status=OutboxStatus.DELIVERED,
+            attempts=1,
+            delivered_at=T0 + timedelta(minutes=5),
+        )
+        retrying = attrs.evolve(messages[1], attempts=1, last_error="SMTP 451 " + AWKWARD_TEXT)
+        dead = attrs.evolve(messages[2], status=OutboxStatus.DEAD, attempts=5, last_error="no")
+        for message in (delivered, retrying, dead):
+            store.outbox_update(message)
+        assert store.outbox_pending(10) == [retrying, messages[3]]
+        assert store.outbox(created.id) == [delivered, retrying, dead, messages[3]]
+        assert store.get(created.id).version == 2
+
+    def test_outbox_update_of_an_unknown_key_raises_store_error(self, store: Store) -> None:
+        created = store.commit(creation())
+        with pytest.raises(StoreError):
+            store.outbox_update(make_message(created.id, 1, key="never-stored"))
+        assert store.outbox(created.id) == []
+
+    def test_outbox_of_a_complaint_without_messages_is_empty(self, store: Store) -> None:
+        created = store.commit(creation())
+        assert store.outbox(created.id) == []
+        assert store.outbox("unknown-id") == []
+        assert store.outbox_pending(10) == []
+
+    # -- 8. unknown ids -------------------------------------------------------
+
+    def test_unknown_ids_raise_complaint_not_found(self, store: Store) -> None:
+        store.commit(creation())
+        with pytest.raises(ComplaintNotFoundError, match="no-such-id"):
+            store.get("no-such-id")
+        with pytest.raises(ComplaintNotFoundError, match="no-such-id"):
+            store.events("no-such-id")
+        with pytest.raises(ComplaintNotFoundError, match="CF-1999-000001"):
+            store.get_by_reference("CF-1999-000001")
+        assert store.find_by_external_id("email", "no-such-message") is None
+
+    # -- 9. close and reopen ----------------------------------------------------
+
+    def test_close_twice_is_harmless_and_refuses_writes(self, store: Store) -> None:
+        created = store.commit(creation())
+        store.close()
+        store.close()
+        with pytest.raises(StoreError):
+            store.commit(creation())
+        with pytest.raises(StoreError):
+            store.commit(change(created))
+        with pytest.raises(StoreError):
+            store.outbox_update(make_message(created.id, 1))
+
+    def test_reopened_store_returns_exactly_what_was_stored(
+        self, store: Store, reopen: Callable[[Store], Store] | None
+    ) -> None:
+        if reopen is None:
+            pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
+        first = store.commit(creation(external_id="m-1", due_at=T0 + timedelta(days=2)))
+        first = store.commit(
+            change(first, state="thanked", outbox=[make_message(first.id, 2)], data={"x": [1]})
+        )
+        second = store.commit(creation(received_at=T0 + timedelta(hours=1)))
+        (message,) = store.outbox(first.id)
+        store.outbox_update(attrs.evolve(message, status=OutboxStatus.DELIVERED, attempts=1))
+        before = {
+            "first": _snapshot(store, first.id),
+            "second": _snapshot(store, second.id),
+            "find": store.find(),
+            "due": store.due(T0 + timedelta(days=3), 10),
+            "pending": store.outbox_pending(10),
+            "count": store.count(),
+            "by_reference": store.get_by_reference(first.reference),
+            "by_external_id": store.find_by_external_id("email", "m-1"),
+        }
+        reopened = reopen(store)
+        try:
+            after = {
+                "first": _snapshot(reopened, first.id),
+                "second": _snapshot(reopened, second.id),
+                "find": reopened.find(),
+                "due": reopened.due(T0 + timedelta(days=3), 10),
+                "pending": reopened.outbox_pending(10),
+                "count": reopened.count(),
+                "by_reference": reopened.get_by_reference(first.reference),
+                "by_external_id": reopened.find_by_external_id("email", "m-1"),
+            }
+            assert after == before
+            # The rules carry on where they stopped: versions, keys, numbering.
+            with pytest.raises(ConcurrencyError):
+                reopened.commit(change(first, expected_version=1))
+            with pytest.raises(DuplicateIntakeError):
+                reopened.commit(creation(external_id="m-1"))
+            assert reopened.commit(creation()).reference == "CF-2026-000003"
+            assert reopened.commit(change(first)).version == 3
+        finally:
+            reopened.close()
+
+    # -- 10. threads -----------------------------------------------------------
+
+    def test_concurrent_commits_lose_no_update(self, store: Store) -> None:
+        threads, attempts = 4, 15
+        ids = [store.commit(creation()).id for _ in range(2)]
+        successes = dict.fromkeys(ids, 0)
+        refused = [0]
+        unexpected: list[BaseException] = []
+        tally = threading.Lock()
+        start = threading.Barrier(threads)
+
+        def work(worker: int) -> None:
+            start.wait()
+            for attempt in range(attempts):
+                complaint_id = ids[(worker + attempt) % len(ids)]
+                try:
+                    current = store.get(complaint_id)
+                    store.commit(change(current, event_data={"worker": worker}))
+                except ConcurrencyError:
+                    with tally:
+                        refused[0] += 1
+                except BaseException as exc:  # reported below, with the test's failure
+                    unexpected.append(exc)
+                else:
+                    with tally:
+                        successes[complaint_id] += 1
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        assert sum(successes.values()) + refused[0] == threads * attempts
+        for complaint_id in ids:
+            complaint = store.get(complaint_id)
+            events = store.events(complaint_id)
+            assert complaint.version == 1 + successes[complaint_id]
+            assert complaint.version == len(events)
+            assert [event.seq for event in events] == list(range(1, complaint.version + 1))
+
+    def test_concurrent_deliveries_of_one_message_make_one_complaint(self, store: Store) -> None:
+        threads = 4
+        start = threading.Barrier(threads)
+        winners: list[Complaint] = []
+        duplicates: list[DuplicateIntakeError] = []
+        unexpected: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            commit = creation(channel="web", external_id="form-77")
+            start.wait()
+            try:
+                winners.append(store.commit(commit))
+            except DuplicateIntakeError as exc:
+                duplicates.append(exc)
+            except BaseException as exc:
+                unexpected.append(exc)
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        assert len(winners) == 1
+        assert len(duplicates) == threads - 1
+        assert {exc.existing_id for exc in duplicates} == {winners[0].id}
+        assert store.count() == 1
+        assert store.find_by_external_id("web", "form-77") == winners[0]
+
+    def test_concurrent_creations_get_distinct_consecutive_references(self, store: Store) -> None:
+        threads, each = 4, 5
+        references: list[str] = []
+        unexpected: list[BaseException] = []
+        start = threading.Barrier(threads)
+
+        def work(worker: int) -> None:
+            start.wait()
+            for _ in range(each):
+                try:
+                    references.append(store.commit(creation()).reference)
+                except BaseException as exc:
+                    unexpected.append(exc)
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        assert sorted(references) == [
+            format_reference("CF", 2026, n) for n in range(1, threads * each + 1)
+        ]
+
+    # -- 11. any sequence of commits matches a model ----------------------------
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        # The store is shared by the examples: each example works on its own ids,
+        # prefix, workflow and keys, so earlier examples cannot affect it. Each
+        # subclass runs the same method on its own store, which is the point.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(steps=_STEPS)
+    def test_any_sequence_of_commits_matches_a_model(
+        self, store: Store, steps: list[tuple[Any, ...]]
+    ) -> None:
+        _Model(store).run(steps)
+
+
+def _id_sorting_before(n: int, count: int) -> str:
+    """Ids that sort in reverse order of creation: ties must be broken by id, not by age."""
+    return f"c{count - n}-{uuid.uuid4().hex[:6]}"
+
+
+def _run_threads(work: Callable[[int], None], count: int) -> None:
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "a store call hung for two minutes"
+
+
+class _Model:
+    """The rules, written as plainly as possible, run side by side with a store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        run = uuid.uuid4().hex[:10]
+        self.tag = run
+        self.prefix = f"P{run}"
+        self.workflow = f"wf-{run}"
+        self.ids = [f"{run}-{slot}" for slot in range(2)]
+        self.complaints: dict[int, Complaint] = {}
+        self.events: dict[int, list[Event]] = {}
+        self.outbox: dict[str, OutboxMessage] = {}  # in commit order
+        self.externals: dict[tuple[str, str], int] = {}
+        self.numbers: dict[int, int] = {}
+        self.keys = itertools.count()
+        self.count_before = store.count()
+
+    def run_step(self, step: tuple[Any, ...]) -> None:
+        kind = step[0]
+        if kind == "create":
+            self.create(*step[1:])
+        elif kind == "change":
+            self.change(*step[1:])
+        else:
+            self.deliver(*step[1:])
+
+    def run(self, steps: list[tuple[Any, ...]]) -> None:
+        for step in steps:
+            self.run_step(step)
+            self.check_complaints()
+        self.check_queries()
+
+    def messages(self, slot: int, seq: int, count: int, at: datetime) -> list[OutboxMessage]:
+        return [
+            make_message(self.ids[slot], seq, key=f"{self.tag}-k{next(self.keys)}", created_at=at)
+            for _ in range(count)
+        ]
+
+    def create(
+        self,
+        slot: int,
+        channel: str,
+        external: str | None,
+        received_at: datetime,
+        due_at: datetime | None,
+        events: int,
+        messages: int,
+    ) -> None:
+        external_id = f"{self.tag}-{external}" if external else None
+        complaint = make_complaint(
+            self.ids[slot],
+            workflow=self.workflow,
+            channel=channel,
+            external_id=external_id,
+            received_at=received_at,
+            due_at=due_at,
+            customer=Customer(id=f"{self.tag}-customer", name="Ada"),
+        )
+        outbox = self.messages(slot, events, messages, received_at)
+        commit = creation(complaint, prefix=self.prefix, events=events, outbox=outbox)
+        taken = self.externals.get((channel, external_id)) if external_id else None
+        if slot in self.complaints:
+            with pytest.raises(ConcurrencyError):
+                self.store.commit(commit)
+        elif taken is not None:
+            with pytest.raises(DuplicateIntakeError) as raised:
+                self.store.commit(commit)
+            assert raised.value.existing_id == self.ids[taken]
+        else:
+            year = received_at.year
+            self.numbers[year] = self.numbers.get(year, 0) + 1
+            reference = format_reference(self.prefix, year, self.numbers[year])
+            wanted = attrs.evolve(commit.complaint, reference=reference)
+            assert self.store.commit(commit) == wanted
+            self.complaints[slot] = wanted
+            self.events[slot] = list(commit.events)
+            self.outbox.update((m.key, m) for m in outbox)
+            if external_id:
+                self.externals[(channel, external_id)] = slot
+
+    def change(
+        self,
+        slot: int,
+        staleness: int,
+        events: int,
+        state: str,
+        due_at: datetime | None,
+        messages: int,
+        value: Any,
+    ) -> None:
+        current = self.complaints.get(slot)
+        stored_version = current.version if current else 0
+        expected = max(1, stored_version + staleness)
+        base = current or make_complaint(self.ids[slot], workflow=self.workflow)
+        at = _MOMENTS[expected % len(_MOMENTS)]
+        outbox = self.messages(slot, expected + events, messages, at)
+        commit = change(
+            attrs.evolve(base, version=expected),
+            events=events,
+            at=at,
+            outbox=outbox,
+            state=state,
+            due_at=due_at,
+            data={**base.data, f"v{expected}": value},
+            event_data={"value": value},
+        )
+        if current is None or expected != stored_version:
+            with pytest.raises(ConcurrencyError):
+                self.store.commit(commit)
+        else:
+            assert self.store.commit(commit) == commit.complaint
+            self.complaints[slot] = commit.complaint
+            self.events[slot].extend(commit.events)
+            self.outbox.update((m.key, m) for m in outbox)
+
+    def deliver(self, index: int, status: OutboxStatus) -> None:
+        if not self.outbox:
+            return
+        key = list(self.outbox)[index % len(self.outbox)]
+        message = self.outbox[key]
+        updated = attrs.evolve(
+            message,
+            status=status,
+            attempts=message.attempts + 1,
+            last_error=None if status is OutboxStatus.DELIVERED else f"attempt {index}",
+            delivered_at=T0 if status is OutboxStatus.DELIVERED else None,
+        )
+        self.store.outbox_update(updated)
+        self.outbox[key] = updated
+
+    def check_complaints(self) -> None:
+        for slot, complaint_id in enumerate(self.ids):
+            mine = [m for m in self.outbox.values() if m.complaint_id == complaint_id]
+            assert self.store.outbox(complaint_id) == mine
+            if slot in self.complaints:
+                assert self.store.get(complaint_id) == self.complaints[slot]
+                assert self.store.events(complaint_id) == self.events[slot]
+            else:
+                with pytest.raises(ComplaintNotFoundError):
+                    self.store.get(complaint_id)
+                with pytest.raises(ComplaintNotFoundError):
+                    self.store.events(complaint_id)
+
+    def check_queries(self) -> None:
+        store = self.store
+        complaints = list(self.complaints.values())
+        assert store.count() == self.count_before + len(complaints)
+        by_received = sorted(complaints, key=lambda c: (c.received_at, c.id))
+        assert store.find(workflow=self.workflow) == by_received
+        for state in ("received", "thanked", "closed"):
+            wanted = [c for c in by_received if c.state == state]
+            assert store.find(workflow=self.workflow, state=state) == wanted
+        mine = set(self.ids)
+        latest = max(_MOMENTS)
+        due = [c for c in store.due(latest, 10**6) if c.id in mine]
+        with_deadline = [c for c in complaints if c.due_at is not None]
+        assert due == sorted(with_deadline, key=lambda c: (c.due_at, c.id))
+        for complaint in complaints:
+            assert store.get_by_reference(complaint.reference) == complaint
+        for (channel, external_id), slot in self.externals.items():
+            assert store.find_by_external_id(channel, external_id) == self.complaints[slot]
+        pending = [m for m in store.outbox_pending(10**6) if m.key.startswith(f"{self.tag}-")]
+        assert pending == [m for m in self.outbox.values() if m.status is OutboxStatus.PENDING]
+
+
+__all__ = [
+    "AGENT",
+    "AWKWARD_TEXT",
+    "CUSTOMER",
+    "T0",
+    "StoreConformance",
+    "change",
+    "creation",
+    "make_complaint",
+    "make_event",
+    "make_message",
+]
