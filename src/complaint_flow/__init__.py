@@ -19,12 +19,15 @@ from complaint_flow.calendars import (
 )
 from complaint_flow.channels import Channel
 from complaint_flow.clock import Clock, ManualClock, SystemClock
+from complaint_flow.deadlines import ClockDefinition
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import (
     SYSTEM,
     Actor,
     ChannelKind,
+    ClockState,
+    ClockStatus,
     Complaint,
     Customer,
     Event,
@@ -34,10 +37,13 @@ from complaint_flow.entities import (
     Severity,
 )
 from complaint_flow.errors import (
+    AuthorityExceededError,
+    ClockError,
     ComplaintFlowError,
     ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
+    EscalationError,
     GuardRefusedError,
     InvalidArgumentError,
     InvalidIntakeError,
@@ -54,11 +60,14 @@ from complaint_flow.errors import (
     UnknownWorkflowError,
     WorkflowDefinitionError,
 )
+from complaint_flow.escalation import EscalationLadder, EscalationLevel, EscalationPolicy, Routing
 from complaint_flow.hookspecs import hookimpl
 from complaint_flow.notify.outbox import DeliveryReport
 from complaint_flow.packs import load_pack, pack_names
 from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.remedies import Remedy, RemedyKind, check_authority
 from complaint_flow.store import Commit, Store
+from complaint_flow.sweep import SweepReport
 from complaint_flow.workflow import StateDefinition, TransitionDefinition, WorkflowDefinition
 
 try:
@@ -70,11 +79,16 @@ __all__ = [
     "DEFAULT_STORE_URL",
     "SYSTEM",
     "Actor",
+    "AuthorityExceededError",
     "BusinessCalendar",
     "CalendarError",
     "Channel",
     "ChannelKind",
     "Clock",
+    "ClockDefinition",
+    "ClockError",
+    "ClockState",
+    "ClockStatus",
     "Commit",
     "Complaint",
     "ComplaintFlowError",
@@ -87,6 +101,10 @@ __all__ = [
     "DurationError",
     "DurationUnit",
     "Engine",
+    "EscalationError",
+    "EscalationLadder",
+    "EscalationLevel",
+    "EscalationPolicy",
     "Event",
     "GuardRefusedError",
     "Intake",
@@ -99,11 +117,15 @@ __all__ = [
     "PermissionDeniedError",
     "PluginError",
     "Registry",
+    "Remedy",
+    "RemedyKind",
+    "Routing",
     "SchemaVersionError",
     "Severity",
     "StateDefinition",
     "Store",
     "StoreError",
+    "SweepReport",
     "SystemClock",
     "TransitionDefinition",
     "TransitionError",
@@ -116,6 +138,7 @@ __all__ = [
     "WorkflowDefinitionError",
     "WorkingPeriod",
     "__version__",
+    "check_authority",
     "hookimpl",
     "load_pack",
     "make_plugin_manager",

@@ -14,17 +14,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
 from complaint_flow.channels import Channel
 from complaint_flow.clock import Clock, SystemClock
-from complaint_flow.entities import SYSTEM, Actor, Complaint, Event, Intake, OutboxMessage
+from complaint_flow.drafting import Draft, advance, notifications
+from complaint_flow.entities import (
+    SYSTEM,
+    Actor,
+    ClockStatus,
+    Complaint,
+    Event,
+    Intake,
+    OutboxMessage,
+    Severity,
+)
 from complaint_flow.errors import (
+    ClockError,
     ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
+    EscalationError,
     GuardRefusedError,
     InvalidArgumentError,
     InvalidIntakeError,
@@ -32,12 +44,15 @@ from complaint_flow.errors import (
     PermissionDeniedError,
     WorkflowDefinitionError,
 )
+from complaint_flow.escalation import EscalationLevel
 from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
 from complaint_flow.machine import CompiledWorkflow, compile_workflow
 from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
 from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.remedies import Remedy, check_authority
 from complaint_flow.store import Commit, Store
-from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
+from complaint_flow.sweep import SweepReport, run_sweep
+from complaint_flow.workflow import ESCALATE_TRIGGER, TransitionDefinition, WorkflowDefinition
 
 DEFAULT_STORE_URL = "sqlite:///complaints.db"
 
@@ -211,10 +226,12 @@ class Engine:
             dest=complaint.state,
             data={"channel": intake.channel, "external_id": intake.external_id},
         )
+        draft = Draft(
+            advance(complaint, compiled, event), compiled, now, events=(event,), expected_version=0
+        )
+        self._route_and_triage(draft)
         try:
-            stored = self.store.commit(
-                Commit(complaint, 0, (event,), reference_prefix=self.reference_prefix)
-            )
+            stored = draft.commit(self.store, reference_prefix=self.reference_prefix)
         except DuplicateIntakeError as exc:
             # Another delivery of the same message won the race: same answer as above.
             existing = self.store.find_by_external_id(exc.channel, exc.external_id)
@@ -222,7 +239,34 @@ class Engine:
                 raise
             return existing
         self.registry.received(stored, event)
+        self._deliver_urgent(draft)
         return stored
+
+    def _route_and_triage(self, draft: Draft) -> None:
+        """Send a new complaint to its department; take an emergency straight to on-call."""
+        policy = draft.compiled.definition.escalation
+        if policy is None:
+            return
+        complaint = draft.complaint
+        routing = policy.route(complaint.category, complaint.severity)
+        if routing is not None:
+            draft.record(
+                "routed",
+                SYSTEM,
+                reason=f"{complaint.category} complaints go to {routing.department}",
+                data={"department": routing.department, "central_office": routing.central_office},
+                change={"department": routing.department},
+                notify=("department",),
+            )
+        if complaint.severity is Severity.EMERGENCY:
+            ladder = policy.ladder_for(complaint.category, complaint.severity)
+            self._climb(
+                draft,
+                None,
+                "emergency: straight to the on-call level",
+                level=ladder.emergency_level,
+                urgent=True,
+            )
 
     # -- transitions --------------------------------------------------------
 
@@ -275,17 +319,44 @@ class Engine:
         transition = compiled.transition(source, trigger)
         given = _frozen_data(data) if data else EMPTY
         self._check_allowed(complaint, transition, actor, given)
+        climbs = trigger == ESCALATE_TRIGGER and compiled.definition.escalation is not None
+        if climbs:
+            # Refuse at the top of the ladder before anything moves.
+            self._next_level(complaint, compiled)
         dest = compiled.run(source, trigger)
         now = self.clock()
         seq = complaint.version + 1
         event = Event.build(
             complaint.id, seq, "transition", now, actor, trigger, source, dest, reason, given
         )
-        # Both sides are frozen already, so their union needs no deep freeze.
+        if climbs:
+            draft = Draft(
+                advance(complaint, compiled, event, merge_data=True),
+                compiled,
+                now,
+                events=(event,),
+                expected_version=complaint.version,
+            )
+            draft.outbox.extend(
+                notifications(draft.complaint, transition.notify, event, trigger, compiled)
+            )
+            self._climb(draft, actor, reason or "escalated by " + actor.name)
+            stored = draft.commit(self.store)
+            self.registry.transition(stored, event)
+            self._deliver_urgent(draft)
+            return stored
+        # The hot path: no draft object; clocks are folded only when the step moves one.
         merged = MappingProxyType({**complaint.data, **given}) if given else complaint.data
-        updated = complaint.advanced(dest, seq, now, merged)
+        book = compiled.clocks
+        clocks = book.apply(complaint.clocks, event) if book else complaint.clocks
+        if clocks is complaint.clocks:
+            updated = complaint.advanced(dest, seq, now, merged)
+        else:
+            updated = complaint.advanced(
+                dest, seq, now, merged, clocks=clocks, due_at=book.due_at(clocks)
+            )
         outbox = (
-            self._notifications(updated, transition.notify, event, trigger)
+            notifications(updated, transition.notify, event, trigger, compiled)
             if transition.notify
             else ()
         )
@@ -402,49 +473,201 @@ class Engine:
         complaint = self.get(complaint_id)
         if expected_version is not None and complaint.version != expected_version:
             raise ConcurrencyError(complaint.id, expected_version)
-        now = self.clock()
-        seq = complaint.version + 1
-        event = Event(complaint.id, seq, kind, now, actor, reason=reason, data=data)
-        updated = complaint.advanced(complaint.state, seq, now, complaint.data, **(change or {}))
-        outbox = self._notifications(updated, notify, event, kind)
-        return self.store.commit(Commit(updated, complaint.version, (event,), outbox))
+        draft = Draft(complaint, self._workflow(complaint.workflow), self.clock())
+        draft.record(kind, actor, reason=reason, data=data, change=change, notify=notify)
+        return draft.commit(self.store)
 
-    def _notifications(
-        self, complaint: Complaint, recipients: tuple[str, ...], event: Event, topic: str
-    ) -> tuple[OutboxMessage, ...]:
-        if not recipients:
-            return ()
-        messages = []
-        for recipient in recipients:
-            if recipient == "customer":
-                channel = complaint.reply_channel
-                address = complaint.customer.address_for(channel)
-                name = complaint.customer.name
-            elif complaint.owner is not None and complaint.owner.has_contact:
-                owner = complaint.owner
-                channel = "email" if owner.email else "phone"
-                address = owner.email or owner.phone
-                name = owner.name
-            else:
-                continue  # no owner, or none reachable: there is no one to tell
-            messages.append(
-                OutboxMessage(
-                    key=f"{complaint.id}:{event.seq}:{recipient}",
-                    complaint_id=complaint.id,
-                    event_seq=event.seq,
-                    topic=f"{complaint.workflow}.{topic}",
-                    recipient=recipient,
-                    channel=channel,
-                    address=address,
-                    created_at=event.at,
-                    # Notifiers also receive the complaint; the payload keeps what the
-                    # message said when it was decided, built frozen to stay cheap.
-                    payload=MappingProxyType(
-                        {"reference": complaint.reference, "name": name, "state": complaint.state}
-                    ),
-                )
+    # -- escalation, deadlines, remedies ------------------------------------------
+
+    def escalate(
+        self,
+        complaint_id: str,
+        *,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Complaint:
+        """Move the complaint one level up its escalation ladder (mission M5).
+
+        The next level's person is found through the
+        ``complaint_flow_escalation_target`` hook (the host's org chart, else the
+        static ladder), becomes the owner and is notified. When the workflow's
+        ``escalate`` trigger is allowed from the current state it is fired too.
+
+        Raises:
+            EscalationError: the workflow has no ladder, or the complaint is at its top.
+        """
+        _check_actor(actor)
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidArgumentError("an escalation needs a reason: say why it goes up")
+        complaint = self.get(complaint_id)
+        compiled = self._workflow(complaint.workflow)
+        if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
+            return self.fire(
+                complaint.id,
+                ESCALATE_TRIGGER,
+                actor=actor,
+                reason=reason,
+                expected_version=expected_version,
             )
-        return tuple(messages)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
+        self._next_level(complaint, compiled)
+        draft = Draft(complaint, compiled, self.clock())
+        self._climb(draft, actor, reason.strip())
+        stored = draft.commit(self.store)
+        self._deliver_urgent(draft)
+        return stored
+
+    def _next_level(self, complaint: Complaint, compiled: CompiledWorkflow) -> EscalationLevel:
+        policy = compiled.definition.escalation
+        if policy is None:
+            raise EscalationError(
+                f"workflow {compiled.name!r} has no escalation ladder; add an [escalation] "
+                "table to it (see docs/escalation.md)"
+            )
+        ladder = policy.ladder_for(complaint.category, complaint.severity)
+        return ladder.next_after(complaint.escalation_level)
+
+    def _climb(
+        self,
+        draft: Draft,
+        actor: Actor | None,
+        reason: str,
+        *,
+        level: EscalationLevel | None = None,
+        urgent: bool = False,
+    ) -> None:
+        complaint = draft.complaint
+        target_level = level or self._next_level(complaint, draft.compiled)
+        target = self.registry.escalation_target(complaint, actor, target_level)
+        draft.record(
+            "escalated",
+            actor or SYSTEM,
+            reason=reason,
+            data={
+                "from_level": complaint.escalation_level,
+                "to_level": target_level.number,
+                "level_title": target_level.title,
+                "owner_id": target.id,
+                "owner_name": target.name,
+                "guidelines": target_level.guidelines,
+            },
+            change={"escalation_level": target_level.number, "owner": target},
+            notify=("owner",),
+            urgent=urgent or complaint.severity is Severity.EMERGENCY,
+        )
+
+    def _deliver_urgent(self, draft: Draft) -> None:
+        """Emergencies are not left waiting for the next dispatch run."""
+        urgent = [message.key for message in draft.outbox if message.payload.get("urgent")]
+        if urgent:
+            self.dispatcher.dispatch_keys(draft.complaint.id, urgent)
+
+    def extend_clock(
+        self,
+        complaint_id: str,
+        clock: str,
+        *,
+        until: datetime,
+        actor: Actor,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Complaint:
+        """Agree a later deadline for one clock; recorded, and the customer is told.
+
+        Raises:
+            ClockError: unknown or stopped clock, or ``until`` not later than the
+                current deadline (an extension never shortens a deadline).
+        """
+        _check_actor(actor)
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidArgumentError("an extension needs a reason the customer can be given")
+        if not isinstance(until, datetime) or until.utcoffset() is None:
+            raise InvalidArgumentError("until must be a timezone-aware datetime")
+        complaint = self.get(complaint_id)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
+        state = complaint.clock(clock)
+        compiled = self._workflow(complaint.workflow)
+        if clock not in compiled.clocks.clocks:
+            raise ClockError(
+                f"workflow {compiled.name!r} has no clock {clock!r}; its clocks: "
+                f"{', '.join(sorted(compiled.clocks.clocks)) or 'none'}"
+            )
+        if state is None or state.status is ClockStatus.STOPPED:
+            raise ClockError(
+                f"clock {clock!r} is not running on {complaint.reference}; "
+                "only a running or paused clock can be extended"
+            )
+        if until <= state.deadline:
+            raise ClockError(
+                f"an extension must move the deadline of {clock!r} later than "
+                f"{state.deadline.isoformat()}; {until.isoformat()} is not later"
+            )
+        draft = Draft(complaint, compiled, self.clock())
+        draft.record(
+            "clock_extended",
+            actor,
+            reason=reason.strip(),
+            data={
+                "clock": clock,
+                "deadline": until.astimezone(UTC).isoformat(),
+                "previous": state.deadline.isoformat(),
+            },
+            notify=("customer",),
+        )
+        return draft.commit(self.store)
+
+    def grant_remedy(
+        self,
+        complaint_id: str,
+        remedy: Remedy,
+        *,
+        actor: Actor,
+        reason: str = "",
+        expected_version: int | None = None,
+    ) -> Complaint:
+        """Grant a remedy (repair, replacement, refund…) within the actor's authority.
+
+        Raises:
+            AuthorityExceededError: the amount is above what the actor's rank may
+                grant; the message names the level that may decide.
+        """
+        _check_actor(actor)
+        if not isinstance(remedy, Remedy):
+            raise InvalidArgumentError("grant_remedy() takes a Remedy(kind=..., amount=...)")
+        complaint = self.get(complaint_id)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
+        compiled = self._workflow(complaint.workflow)
+        policy = compiled.definition.escalation
+        if policy is not None:
+            check_authority(
+                policy.ladder_for(complaint.category, complaint.severity), actor, remedy
+            )
+        granted = [*complaint.data.get("remedies", ()), remedy.as_data()]
+        draft = Draft(complaint, compiled, self.clock())
+        draft.record(
+            "remedy_granted",
+            actor,
+            reason=reason,
+            data=remedy.as_data(),
+            change={"data": freeze_mapping({**complaint.data, "remedies": granted})},
+            notify=("customer",),
+        )
+        return draft.commit(self.store)
+
+    def sweep(self, now: datetime | None = None, *, batch: int = 500) -> SweepReport:
+        """Act on every due deadline warning and breach, exactly once.
+
+        Finds due complaints through the store's due-time index (cost grows with
+        what is due, not with the store), records ``clock_warning`` and
+        ``clock_breached`` events, notifies owners and escalates where the clock
+        says so. Safe with several sweepers at once: each action is a
+        version-checked commit, so only one of them records it.
+        """
+        return run_sweep(self, now or self.clock(), batch=batch)
 
     # -- questions ----------------------------------------------------------
 

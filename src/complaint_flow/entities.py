@@ -199,14 +199,48 @@ class Intake:
     data: FrozenData = attrs.field(default=EMPTY, converter=_data)
 
 
+class ClockStatus(enum.StrEnum):
+    """Whether a deadline clock is counting."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@attrs.frozen
+class ClockState:
+    """Where one deadline clock of a complaint stands (derived from its events).
+
+    ``deadline`` already includes the time spent paused and any extension;
+    ``warning_at`` is when the owner is warned before the deadline.
+    """
+
+    name: str
+    status: ClockStatus
+    started_at: datetime
+    deadline: datetime
+    warning_at: datetime | None = None
+    warned: bool = False
+    breached: bool = False
+    paused_at: datetime | None = None
+    stopped_at: datetime | None = None
+    extensions: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.status is ClockStatus.RUNNING
+
+
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
 class Complaint:
     """One version of a stored complaint (an immutable snapshot).
 
     ``version`` counts the events recorded for the complaint; ``reference`` is the
     human reference quoted to the customer (``CF-2026-000123``). ``data`` holds what
-    the process collected (facts, actions, resolution…). ``due_at`` is the next
-    deadline the store indexes for sweeps.
+    the process collected (facts, actions, resolution…). ``clocks`` are its
+    deadline clocks; ``due_at`` is the next warning or deadline among them, which
+    the store indexes for sweeps. ``escalation_level`` is its rung on the
+    escalation ladder (1 = frontline); ``department`` where routing sent it.
     """
 
     id: str
@@ -230,6 +264,16 @@ class Complaint:
     recorded_by: Actor | None = None
     due_at: datetime | None = None
     data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    clocks: tuple[ClockState, ...] = ()
+    escalation_level: int = 1
+    department: str | None = None
+
+    def clock(self, name: str) -> ClockState | None:
+        """The state of deadline clock ``name``, or ``None`` if it never started."""
+        for state in self.clocks:
+            if state.name == name:
+                return state
+        return None
 
     def advanced(
         self, state: str, version: int, updated_at: datetime, data: FrozenData, **changes: Any

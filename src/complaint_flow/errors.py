@@ -191,3 +191,15 @@ class UnknownChannelError(InvalidIntakeError, LookupError):
 
 class PluginError(ComplaintFlowError):
     """A plugin registered something inconsistent (a duplicate name, a bad hook)."""
+
+
+class EscalationError(TransitionError):
+    """An escalation cannot be made (e.g. already at the top of the ladder)."""
+
+
+class AuthorityExceededError(EscalationError):
+    """A remedy is above what the actor's rank may grant; escalate to a rank that may decide."""
+
+
+class ClockError(ComplaintFlowError):
+    """A deadline clock cannot be changed that way (unknown clock, earlier extension…)."""

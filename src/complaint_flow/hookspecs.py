@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from complaint_flow.channels import Channel
     from complaint_flow.entities import Actor, Complaint, Event, OutboxMessage
+    from complaint_flow.escalation import EscalationLevel
     from complaint_flow.store import StoreFactory
     from complaint_flow.workflow import WorkflowDefinition
 
@@ -111,6 +112,25 @@ def complaint_flow_transition(complaint: Complaint, event: Event) -> None:
 
     :param complaint: the complaint's new version.
     :param event: the ``transition`` event (``trigger``, ``source``, ``dest``, ``actor``).
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def complaint_flow_escalation_target(
+    complaint: Complaint, actor: Actor | None, level: EscalationLevel
+) -> Actor | None:
+    """Who takes a complaint escalated to ``level`` (first non-``None`` answer wins).
+
+    Plug in the host's org chart here: an agent escalates to *their own* manager,
+    not to an unrelated department. The built-in static ladder (``trylast``)
+    answers with the level's own contact.
+
+    :param complaint: the complaint being escalated (before the escalation).
+    :param actor: who escalates, or ``None`` when a missed deadline escalates it.
+    :param level: the ladder level it goes to (``level.number``, ``role``, ``rank``,
+        contact details, guidelines, authority limit).
 
     .. versionadded:: 0.1
     """

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from transitions import Machine, MachineError
 
+from complaint_flow.deadlines import ClockBook
 from complaint_flow.errors import TriggerNotAllowedError, UnknownTriggerError
 from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
 
@@ -53,6 +54,11 @@ class CompiledWorkflow:
         self._triggers = frozenset(definition.triggers)
         self._events = self.machine.events
         self.terminal_states = frozenset(definition.terminal_states)
+        self.clocks = ClockBook(
+            definition.clocks,
+            {calendar.name: calendar for calendar in definition.calendars},
+            definition.terminal_states,
+        )
 
     def transition(self, state: str, trigger: str) -> TransitionDefinition:
         """The transition ``trigger`` takes from ``state``.

@@ -17,13 +17,14 @@ import pluggy
 
 from complaint_flow import hookspecs
 from complaint_flow.channels import Channel
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.errors import (
     PluginError,
     UnknownChannelError,
     UnknownStoreError,
     UnknownWorkflowError,
 )
+from complaint_flow.escalation import EscalationLevel
 from complaint_flow.guards import Guard
 from complaint_flow.store import Store, StoreFactory, scheme_of
 from complaint_flow.workflow import WorkflowDefinition
@@ -36,13 +37,13 @@ DISABLE_AUTOLOAD_ENV = "COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD"
 
 def default_plugins() -> list[object]:
     """The built-in plugins: stores, channels, guards, workflow packs, logging notifier."""
-    from complaint_flow import guards
+    from complaint_flow import escalation, guards
     from complaint_flow.channels import builtin as channels
     from complaint_flow.notify import logging_notifier
     from complaint_flow.packs import plugin as packs
     from complaint_flow.stores import plugin as stores
 
-    return [stores, channels, guards, packs, logging_notifier]
+    return [stores, channels, guards, escalation, packs, logging_notifier]
 
 
 def make_plugin_manager(
@@ -207,6 +208,20 @@ class Registry:
             raise failures[0]
         if failures:
             raise ExceptionGroup(f"{len(failures)} notifiers failed", failures)
+
+    def escalation_target(
+        self, complaint: Complaint, actor: Actor | None, level: EscalationLevel
+    ) -> Actor:
+        """Who takes the complaint at ``level`` (the org chart plugin, else the ladder)."""
+        target = self.pm.hook.complaint_flow_escalation_target(
+            complaint=complaint, actor=actor, level=level
+        )
+        if not isinstance(target, Actor):
+            raise PluginError(
+                f"complaint_flow_escalation_target returned {target!r} for level "
+                f"{level.number}; an implementation must return an Actor or None"
+            )
+        return target
 
     def received(self, complaint: Complaint, event: Event) -> None:
         if self._observes_received:

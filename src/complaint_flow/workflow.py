@@ -25,11 +25,18 @@ from typing import Any
 
 import attrs
 
+from complaint_flow.calendars import BusinessCalendar, CalendarError
+from complaint_flow.deadlines import ClockDefinition, clock_reference_problems, parse_clocks
 from complaint_flow.errors import WorkflowDefinitionError
+from complaint_flow.escalation import EscalationPolicy, parse_escalation
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-RECIPIENTS = frozenset({"customer", "owner"})
-"""Who a transition may notify: the customer (on their reply channel) or the owner."""
+RECIPIENTS = frozenset({"customer", "owner", "department"})
+"""Who a transition may notify: the customer (on their reply channel), the owner, or
+the department the complaint was routed to."""
+
+ESCALATE_TRIGGER = "escalate"
+"""In a workflow with an escalation ladder, firing this trigger also climbs the ladder."""
 
 _WORKFLOW_KEYS = {
     "name",
@@ -40,6 +47,9 @@ _WORKFLOW_KEYS = {
     "roles",
     "states",
     "transitions",
+    "calendars",
+    "clocks",
+    "escalation",
 }
 _STATE_KEYS = {"terminal", "description"}
 _TRANSITION_KEYS = {
@@ -94,6 +104,9 @@ class WorkflowDefinition:
     title: str = ""
     description: str = ""
     version: int = 1
+    calendars: tuple[BusinessCalendar, ...] = ()
+    clocks: tuple[ClockDefinition, ...] = ()
+    escalation: EscalationPolicy | None = None
 
     # -- loading ------------------------------------------------------------
 
@@ -175,6 +188,13 @@ class WorkflowDefinition:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             problems.append(f"'version' must be a positive integer, got {version!r}")
             version = 1
+        calendars = _calendars(data.get("calendars"), problems)
+        clocks, clock_problems = parse_clocks(
+            data.get("clocks"), [calendar.name for calendar in calendars]
+        )
+        problems.extend(clock_problems)
+        escalation, escalation_problems = parse_escalation(data.get("escalation"))
+        problems.extend(f"escalation: {problem}" for problem in escalation_problems)
         if problems:
             raise WorkflowDefinitionError(name, problems)
         return cls(
@@ -186,6 +206,9 @@ class WorkflowDefinition:
             title=str(data.get("title", "")),
             description=str(data.get("description", "")),
             version=version,
+            calendars=calendars,
+            clocks=clocks,
+            escalation=escalation,
         )
 
     @classmethod
@@ -224,6 +247,12 @@ class WorkflowDefinition:
     def triggers(self) -> tuple[str, ...]:
         """Every trigger name, in order of first appearance."""
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        for calendar in self.calendars:
+            if calendar.name == name:
+                return calendar
+        raise KeyError(name)
 
     def state(self, name: str) -> StateDefinition:
         for state in self.states:
@@ -301,6 +330,7 @@ class WorkflowDefinition:
                             f"{where}: unknown guard {guard!r}; registered guards: "
                             f"{', '.join(sorted(guards)) or 'none'}"
                         )
+        found.extend(clock_reference_problems(self.clocks, names, self.triggers))
         if found:
             return found  # the graph checks below assume the names are right
 
@@ -341,6 +371,21 @@ class WorkflowDefinition:
         if problems:
             raise WorkflowDefinitionError(self.name, problems)
         return self
+
+
+def _calendars(value: object, problems: list[str]) -> tuple[BusinessCalendar, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        problems.append("'calendars' must be a table of calendar name -> settings")
+        return ()
+    calendars = []
+    for name, settings in value.items():
+        try:
+            calendars.append(BusinessCalendar.from_dict(settings, name=str(name)))
+        except CalendarError as exc:
+            problems.extend(f"calendar {name!r}: {problem}" for problem in exc.problems)
+    return tuple(calendars)
 
 
 def _names(value: object) -> tuple[str, ...]:

@@ -43,8 +43,22 @@ class OutboxDispatcher:
         self.max_attempts = max_attempts
 
     def dispatch(self, limit: int = 100) -> DeliveryReport:
+        """Deliver up to ``limit`` pending messages, oldest first."""
+        return self._deliver(self.store.outbox_pending(limit))
+
+    def dispatch_keys(self, complaint_id: str, keys: list[str]) -> DeliveryReport:
+        """Deliver these pending messages of one complaint now (e.g. an emergency's)."""
+        wanted = set(keys)
+        pending = [
+            m
+            for m in self.store.outbox(complaint_id)
+            if m.key in wanted and m.status is OutboxStatus.PENDING
+        ]
+        return self._deliver(pending)
+
+    def _deliver(self, messages: list[OutboxMessage]) -> DeliveryReport:
         delivered = failed = dead = 0
-        for message in self.store.outbox_pending(limit):
+        for message in messages:
             try:
                 complaint = self.store.get(message.complaint_id)
             except ComplaintNotFoundError:
