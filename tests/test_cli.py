@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 import pytest
@@ -17,23 +17,28 @@ from hypothesis import strategies as st
 import complaint_flow
 from complaint_flow import (
     Actor,
+    Complaint,
     ComplaintFlowError,
     Customer,
     Engine,
+    Event,
     Intake,
     InvalidArgumentError,
     ManualClock,
     OutboxStatus,
     PermissionDeniedError,
+    Severity,
 )
 from complaint_flow import cli as cli_module
 from complaint_flow.channels.builtin import BUILTIN_CHANNELS
 from complaint_flow.cli import cli, parse_data
 from complaint_flow.demo import DEMO_START, DemoResult, run_demo
 from complaint_flow.diagram import to_mermaid
+from complaint_flow.entities import ClockStatus
 from complaint_flow.packs import load_pack
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.workflow import WorkflowDefinition
+from test_deadlines import WORKFLOW as TIMED_WORKFLOW
 
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@example.org")
 WIDE = {"COLUMNS": "400"}  # wide enough that no cell or message is wrapped
@@ -773,3 +778,416 @@ def test_plugins_lists_hook_implementers_stores_and_channels() -> None:
         assert shown[channel.name] == str(channel.kind)
     assert "tactics" in {row["Workflow"] for row in workflows}
     assert "owner_with_contact" in {row["Guard"] for row in guards}
+
+
+# -- sweep and clocks on a store with deadline clocks ---------------------------
+
+TIMED_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+"""Long past when the CLI sweeps with the real clock: these clocks are all due."""
+FAR_FUTURE = datetime(2090, 1, 2, 9, 0, tzinfo=UTC)
+"""Far ahead of any real clock: these clocks are not due."""
+
+
+def timed_intake(customer: str, **changes: Any) -> Intake:
+    fields: dict[str, Any] = {
+        "channel": "email",
+        "customer": Customer(id=customer, name=f"Customer {customer}", email="c@example.org"),
+        "summary": "Late refund",
+    }
+    fields.update(changes)
+    return Intake(**fields)
+
+
+class Timed(NamedTuple):
+    url: str
+    path: Path
+    """The ``timed`` workflow's file."""
+    files: list[str]
+    """``--workflow-file`` options registering both workflows with clocks."""
+
+
+@pytest.fixture
+def timed(tmp_path: Path) -> Timed:
+    """A SQLite store with complaints of two workflows with deadline clocks, and one without.
+
+    R (received) and T (thanked) are overdue; E (an emergency) is overdue and
+    already at the top of the ladder; F was received far in the future, so
+    nothing is due; X follows a copy of the workflow named ``timed_copy``, and
+    is overdue; P follows ``mini``, which has no clocks.
+    """
+    path = tmp_path / "timed.toml"
+    path.write_text(TIMED_WORKFLOW, encoding="utf-8")
+    copy = tmp_path / "timed_copy.toml"
+    copy.write_text(TIMED_WORKFLOW.replace('name = "timed"', 'name = "timed_copy"'), "utf-8")
+    url = f"sqlite:///{tmp_path / 'timed.db'}"
+    clock = ManualClock(TIMED_START)
+    with Engine.open(
+        url, workflow=WorkflowDefinition.load(path), clock=clock, load_entry_points=False
+    ) as engine:
+        engine.registry.workflows["timed_copy"] = WorkflowDefinition.load(copy)
+        engine.registry.workflows["mini"] = WorkflowDefinition.from_toml(VALID)
+        engine.receive(timed_intake("R"))
+        thanked = engine.receive(timed_intake("T"))
+        engine.fire(thanked.id, "thank", actor=AGENT)
+        engine.receive(timed_intake("E", severity=Severity.EMERGENCY, summary="Gas smell"))
+        engine.receive(timed_intake("X"), workflow="timed_copy")
+        engine.receive(timed_intake("P"), workflow="mini")
+        clock.set(FAR_FUTURE)
+        engine.receive(timed_intake("F"))
+    return Timed(url, path, ["--workflow-file", str(path), "--workflow-file", str(copy)])
+
+
+def by_customer(url: str, customer: str) -> Complaint:
+    with open_engine(url) as engine:
+        (found,) = engine.find(customer_id=customer)
+        return found
+
+
+def histories(url: str) -> dict[str, list[Event]]:
+    with open_engine(url) as engine:
+        return {c.customer.id: engine.history(c.id) for c in engine.find()}
+
+
+def sweep_counts(output: str) -> dict[str, int]:
+    """The counts of the last sweep table in ``output``, by row label."""
+    return {row["What"]: int(row["Count"]) for row in tables(output)[-1]}
+
+
+def recorded(before: dict[str, list[Event]], after: dict[str, list[Event]]) -> dict[str, int]:
+    """What sweeps recorded between two snapshots of every history, counted like the table."""
+    new = {key: after[key][len(before[key]) :] for key in after}
+    return {
+        "Complaints examined": sum(1 for events in new.values() if events),
+        "Warnings": sum(e.kind == "clock_warning" for ev in new.values() for e in ev),
+        "Breaches": sum(e.kind == "clock_breached" for ev in new.values() for e in ev),
+        "Escalations": sum(e.kind == "escalated" for ev in new.values() for e in ev),
+        "Conflicts": 0,
+        "Top of ladder": 0,
+        "Unknown workflow": 0,
+    }
+
+
+def test_sweep_acts_on_due_clocks_of_every_workflow_exactly_once(timed: Timed) -> None:
+    url = timed.url
+    before = histories(url)
+    result = invoke("sweep", "--store", url, *timed.files)
+    assert result.exit_code == 0, result.output
+    counts = sweep_counts(result.output)
+    after = histories(url)
+    # R and X: both clocks breached, one escalation each; T: only the final
+    # response (its acknowledgement was stopped by "thank"); E: both, at the top.
+    assert counts == {
+        "Complaints examined": 4,
+        "Warnings": 0,
+        "Breaches": 7,
+        "Escalations": 3,
+        "Conflicts": 0,
+        "Top of ladder": 1,
+        "Unknown workflow": 0,
+    }
+    assert counts == {**recorded(before, after), "Top of ladder": 1}
+    assert after["F"] == before["F"]
+    assert after["P"] == before["P"]
+    for customer in ("R", "T", "E", "X"):
+        for state in by_customer(url, customer).clocks:
+            assert state.breached or state.status is ClockStatus.STOPPED
+    assert by_customer(url, "X").escalation_level == 2
+    assert "Sweep of " + url in flat(result.output)
+
+    again = invoke("sweep", "--store", url, *timed.files)
+    assert again.exit_code == 0, again.output
+    assert set(sweep_counts(again.output).values()) == {0}
+    assert "Nothing was due." in again.output
+    assert histories(url) == after
+
+
+def test_sweep_takes_the_store_as_an_argument_and_reads_in_small_batches(
+    timed: Timed,
+) -> None:
+    result = invoke("sweep", timed.url, "--batch", "1", *timed.files)
+    assert result.exit_code == 0, result.output
+    assert sweep_counts(result.output)["Complaints examined"] == 4
+    assert sweep_counts(result.output)["Breaches"] == 7
+
+
+def test_sweep_of_an_unregistered_workflow_says_how_to_register_it(
+    timed: Timed,
+) -> None:
+    url = timed.url
+    before = histories(url)
+    result = invoke("sweep", "--store", url)
+    assert result.exit_code == 1
+    assert "Unknown workflow" in result.output
+    assert "follow a workflow this command does not know" in flat(result.output)
+    assert "--workflow-file" in result.output
+    assert "Traceback" not in result.output
+    assert histories(url) == before
+
+
+def test_sweep_default_workflow_may_name_a_file_or_a_registered_workflow(
+    timed: Timed,
+) -> None:
+    url = timed.url
+    named = invoke("sweep", "--store", url, "--workflow", "timed_copy", *timed.files)
+    assert named.exit_code == 0, named.output
+    assert sweep_counts(named.output)["Breaches"] == 7
+    unknown = invoke("sweep", "--store", url, "--workflow", "nope")
+    assert unknown.exit_code == 1
+    assert "no workflow named 'nope'" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--iterations", "2"], "add --watch SECONDS", id="iterations-alone"),
+        pytest.param(["--watch", "0"], "--watch", id="zero-interval"),
+        pytest.param(["--watch", "-1"], "--watch", id="negative-interval"),
+        pytest.param(["--batch", "0"], "--batch", id="empty-batch"),
+        pytest.param(["sqlite:///other.db"], "two stores given", id="two-stores"),
+    ],
+)
+def test_sweep_refuses_a_wrong_command_line(timed: Timed, args: list[str], message: str) -> None:
+    url = timed.url
+    before = histories(url)
+    result = invoke("sweep", *args, "--store", url, *timed.files)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert histories(url) == before
+
+
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Records the waits between --watch sweeps instead of sleeping."""
+    waited: list[float] = []
+    monkeypatch.setattr(cli_module, "_pause", waited.append)
+    return waited
+
+
+def test_sweep_watch_repeats_and_sums_up(timed: Timed, pauses: list[float]) -> None:
+    url = timed.url
+    before = histories(url)
+    result = invoke("sweep", "--store", url, *timed.files, "--watch", "0.01", "--iterations", "3")
+    assert result.exit_code == 0, result.output
+    assert len(pauses) == 2
+    assert all(0 <= wait <= 0.01 for wait in pauses)
+    out = flat(result.output)
+    assert "sweep 1: examined 4 · breaches 7 · escalations 3 · top of ladder 1" in out
+    assert "sweep 2:" not in out  # quiet sweeps print nothing
+    assert "3 sweep(s) of " + url in out
+    assert sweep_counts(result.output) == {
+        **recorded(before, histories(url)),
+        "Top of ladder": 1,
+    }
+    assert "Ctrl-C" not in out
+
+
+def test_sweep_watch_stops_cleanly_on_ctrl_c(timed: Timed, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = timed.url
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_pause", interrupted)
+    result = invoke("sweep", "--store", url, *timed.files, "--watch", "60")
+    assert result.exit_code == 0, result.output
+    out = flat(result.output)
+    assert "1 sweep(s) of " + url in out
+    assert sweep_counts(result.output)["Breaches"] == 7
+    assert "Stopped by Ctrl-C" in out
+
+
+def test_sweep_watch_interrupted_during_the_first_sweep(
+    timed: Timed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self: Engine, now: datetime | None = None, *, batch: int = 500) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Engine, "sweep", interrupted)
+    result = invoke("sweep", "--store", timed.url, *timed.files, "--watch", "1")
+    assert result.exit_code == 0, result.output
+    assert "Stopped before the first sweep finished; nothing counted." in result.output
+    assert tables(result.output) == []
+
+
+def test_clocks_shows_each_clock_of_a_complaint(timed: Timed) -> None:
+    url, path = timed.url, timed.path
+    thanked = by_customer(url, "T")
+    result = invoke("clocks", thanked.reference, "--store", url, "--workflow-file", str(path))
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    definition = WorkflowDefinition.load(path)
+    rules = {clock.name: clock for clock in definition.clocks}
+    assert [row["Clock"] for row in rows] == [c.name for c in thanked.clocks]
+    for row, state in zip(rows, thanked.clocks, strict=True):
+        rule = rules[state.name]
+        assert row["Rule"] == f"{rule.title} {rule.duration} {rule.calendar} calendar"
+        assert row["Started (UTC)"] == f"{state.started_at:%a %Y-%m-%d %H:%M}"
+        assert row["Deadline (UTC)"] == f"{state.deadline:%a %Y-%m-%d %H:%M}"
+        warning = state.warning_at
+        assert row["Warning (UTC)"] == (f"{warning:%a %Y-%m-%d %H:%M}" if warning else "—")
+        assert row["Extensions"] == str(state.extensions)
+        assert row["Warned / breached"] == "no"
+    acknowledge, resolve = rows
+    assert acknowledge["Status"].startswith("stopped")
+    # Missed, but no sweep has recorded it yet.
+    assert resolve["Status"] == "running overdue"
+    assert thanked.due_at is not None
+    assert f"Next due: {thanked.due_at:%a %Y-%m-%d %H:%M} UTC" in result.output
+
+    assert invoke("sweep", "--store", url, *timed.files).exit_code == 0
+    swept = invoke("clocks", thanked.reference, "--store", url, "--workflow-file", str(path))
+    (rows,) = tables(swept.output)
+    assert rows[1]["Status"] == "running"
+    assert rows[1]["Warned / breached"] == "breached"
+    assert "Nothing due: no running clock" in swept.output
+
+
+def test_clocks_shows_pauses_extensions_and_future_deadlines(timed: Timed) -> None:
+    url, path = timed.url, timed.path
+    future = by_customer(url, "F")
+    manager = Actor(id="M-1", name="Mo", role="manager", rank=2)
+    clock = ManualClock(FAR_FUTURE)
+    definition = WorkflowDefinition.load(path)
+    with Engine.open(url, workflow=definition, clock=clock, load_entry_points=False) as engine:
+        resolve = future.clock("resolve")
+        assert resolve is not None
+        engine.extend_clock(
+            future.id, "resolve", until=resolve.deadline + timedelta(days=7), actor=manager,
+            reason="waiting for the courier",
+        )  # fmt: skip
+        engine.fire(future.id, "thank", actor=manager)
+        clock.advance(hours=2)
+        engine.fire(future.id, "ask_customer", actor=manager)
+        current = engine.get(future.id)
+    result = invoke("clocks", future.id, "--store", url, "--workflow-file", str(path))
+    assert result.exit_code == 0, result.output
+    rows = {row["Clock"]: row for row in tables(result.output)[0]}
+    paused = current.clock("resolve")
+    assert paused is not None
+    assert paused.paused_at is not None
+    assert rows["resolve"]["Status"] == f"paused since {paused.paused_at:%a %Y-%m-%d %H:%M}"
+    assert rows["resolve"]["Extensions"] == "1"
+    assert rows["resolve"]["Deadline (UTC)"] == f"{paused.deadline:%a %Y-%m-%d %H:%M}"
+    assert "Next due" not in result.output  # paused or stopped: nothing to sweep
+
+
+def test_clocks_without_the_workflow_and_without_clocks(timed: Timed) -> None:
+    url = timed.url
+    received = by_customer(url, "R")
+    result = invoke("clocks", received.reference, "--store", url)
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    assert [row["Clock"] for row in rows] == [state.name for state in received.clocks]
+    assert {row["Rule"] for row in rows} == {""}
+    assert "pass --workflow-file" in flat(result.output)
+    plain = by_customer(url, "P")
+    bare = invoke("clocks", plain.reference, "--store", url)
+    assert bare.exit_code == 0, bare.output
+    assert tables(bare.output) == []
+    assert f"{plain.reference} has no deadline clocks (workflow 'mini')." in bare.output
+    missing = invoke("clocks", "CF-2026-999999", "--store", url)
+    assert missing.exit_code == 1
+    assert "no complaint 'CF-2026-999999'" in missing.output
+
+
+def test_triggers_and_fire_accept_a_workflow_file(timed: Timed) -> None:
+    url, path = timed.url, timed.path
+    ref = by_customer(url, "R").reference
+    refused = invoke("triggers", ref, "--role", "agent", "--store", url)
+    assert refused.exit_code == 1
+    assert "--workflow-file" in refused.output
+    listed = invoke(
+        "triggers", ref, "--role", "agent", "--store", url, "--workflow-file", str(path)
+    )
+    assert listed.exit_code == 0, listed.output
+    assert [row["Trigger"] for row in tables(listed.output)[0]] == ["thank"]
+    fired = invoke(
+        "fire", ref, "thank", *actor_args("agent"), "--store", url, "--workflow-file", str(path)
+    )
+    assert fired.exit_code == 0, fired.output
+    assert by_customer(url, "R").state == "thanked"
+
+
+def test_a_broken_or_repeated_workflow_file_is_refused(timed: Timed) -> None:
+    url, path = timed.url, timed.path
+    before = histories(url)
+    broken = path.with_name("broken.toml")
+    broken.write_text(
+        TIMED_WORKFLOW.replace('pause_states = ["awaiting_customer"]', 'pause_states = ["nap"]'),
+        encoding="utf-8",
+    )
+    result = invoke("sweep", "--store", url, "--workflow-file", str(broken))
+    assert result.exit_code == 1
+    assert "pause state 'nap' does not exist" in result.output
+    twice = invoke(
+        "sweep", "--store", url, "--workflow-file", str(path), "--workflow-file", str(path)
+    )
+    assert twice.exit_code == 2
+    assert "define the workflow 'timed'" in twice.output
+    assert histories(url) == before
+
+
+def test_help_lists_the_deadline_commands() -> None:
+    help_text = invoke("--help").output
+    for command in ("sweep", "clocks"):
+        assert f"  {command} " in help_text
+    sweep_help = flat(invoke("sweep", "--help").output)
+    for option in (
+        "--store",
+        "--watch",
+        "--iterations",
+        "--batch",
+        "--workflow",
+        "--workflow-file",
+    ):
+        assert option in sweep_help
+
+
+def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
+    url, path = timed.url, timed.path
+    received = by_customer(url, "R")
+    manager = Actor(id="M-1", name="Mo", role="manager", rank=2)
+    resolve = received.clock("resolve")
+    assert resolve is not None
+    with Engine.open(url, workflow=WorkflowDefinition.load(path), load_entry_points=False) as e:
+        e.extend_clock(
+            received.id, "resolve", until=resolve.deadline + timedelta(days=3), actor=manager,
+            reason="agreed with the customer",
+        )  # fmt: skip
+    narrow = {"COLUMNS": "100"}
+    result = invoke(
+        "clocks", received.reference, "--store", url, "--workflow-file", str(path), env=narrow
+    )
+    assert result.exit_code == 0, result.output
+    body = [line.split("│")[1:-1] for line in result.output.splitlines() if "│" in line]
+    headers = flat(result.output.split("┡")[0])
+    assert "Rule" not in headers
+    assert "Extensions" not in headers
+    # The rule goes under the clock's name, the extensions under what sweeps recorded.
+    first = [cells[0].strip() for cells in body]
+    assert first[-4:] == ["resolve", "Final response", "15 calendar days", "office calendar"]
+    assert [cells[-1].strip() for cells in body][-3] == "extensions: 1"
+    assert max(len(line) for line in result.output.splitlines()) <= 100
+
+
+def test_demo_sweeps_catch_a_missed_deadline_and_escalation_follows_the_org_chart(
+    tmp_path: Path,
+) -> None:
+    from complaint_flow.demo import DANIEL, run_demo
+
+    result = run_demo(f"sqlite:///{tmp_path / 'week.db'}")
+    missed = [
+        event
+        for story in result.complaints
+        for event in story.history
+        if event.kind == "clock_breached"
+    ]
+    assert result.deadlines.breaches == len(missed) >= 1
+    escalated = [
+        event
+        for story in result.complaints
+        for event in story.history
+        if event.kind == "escalated" and event.actor.role == "agent"
+    ]
+    assert escalated, "the phone complaint is escalated by its agent"
+    assert all(event.data["owner_id"] == DANIEL.id for event in escalated)

@@ -177,7 +177,8 @@ def test_clocks_start_on_receipt_with_their_deadlines(engine: Engine) -> None:
     complaint = receive(engine)
     acknowledge = complaint.clock("acknowledge")
     resolve = complaint.clock("resolve")
-    assert acknowledge is not None and resolve is not None
+    assert acknowledge is not None
+    assert resolve is not None
     # Received Monday: 2 working days after the receipt day ends Wednesday 17:00.
     assert acknowledge.deadline == datetime(2026, 1, 7, 17, 0, tzinfo=UTC)
     assert acknowledge.warning_at == datetime(2026, 1, 7, 13, 0, tzinfo=UTC)
@@ -193,7 +194,8 @@ def test_a_stop_trigger_stops_its_clock_and_moves_the_due_time(
     clock.advance(hours=3)
     thanked = engine.fire(complaint.id, "thank", actor=AGENT)
     acknowledge = thanked.clock("acknowledge")
-    assert acknowledge is not None and acknowledge.status is ClockStatus.STOPPED
+    assert acknowledge is not None
+    assert acknowledge.status is ClockStatus.STOPPED
     assert acknowledge.stopped_at == clock()
     assert thanked.due_at == datetime(2026, 1, 21, 0, 0, tzinfo=UTC)
 
@@ -211,7 +213,9 @@ def test_sweep_warns_then_breaches_each_exactly_once(
     assert (breached.warnings, breached.breaches, breached.escalations) == (0, 1, 0)
     assert kinds(engine, complaint)[-2:] == ["clock_warning", "clock_breached"]
     state = engine.get(complaint.id).clock("acknowledge")
-    assert state is not None and state.warned and state.breached
+    assert state is not None
+    assert state.warned
+    assert state.breached
     engine.deliver()
     assert captured.topics[-2:] == ["timed.deadline_warning", "timed.deadline_missed"]
     assert {m.recipient for m in captured.messages[-2:]} == {"owner"}
@@ -224,7 +228,8 @@ def test_a_missed_resolution_escalates_one_rank_up(engine: Engine, clock: Manual
     assert (report.breaches, report.escalations) == (1, 1)
     escalated = engine.get(complaint.id)
     assert escalated.escalation_level == 2
-    assert escalated.owner is not None and escalated.owner.email == "team@example.org"
+    assert escalated.owner is not None
+    assert escalated.owner.email == "team@example.org"
     event = engine.history(complaint.id)[-1]
     assert (event.kind, event.actor.id, event.data["to_level"]) == ("escalated", "system", 2)
 
@@ -235,12 +240,14 @@ def test_pausing_moves_the_deadline_by_the_paused_time(engine: Engine, clock: Ma
     clock.advance(days=1)
     paused = engine.fire(complaint.id, "ask_customer", actor=AGENT)
     state = paused.clock("resolve")
-    assert state is not None and state.status is ClockStatus.PAUSED
+    assert state is not None
+    assert state.status is ClockStatus.PAUSED
     assert engine.sweep(datetime(2026, 1, 25, tzinfo=UTC)).breaches == 0  # paused: nothing due
     clock.advance(days=3, hours=5)
     resumed = engine.fire(complaint.id, "customer_replied", actor=AGENT)
     state = resumed.clock("resolve")
-    assert state is not None and state.status is ClockStatus.RUNNING
+    assert state is not None
+    assert state.status is ClockStatus.RUNNING
     assert state.deadline == datetime(2026, 1, 21, tzinfo=UTC) + timedelta(days=3, hours=5)
     assert resumed.due_at == state.deadline
 
@@ -271,7 +278,9 @@ def test_extension_moves_the_deadline_later_only_and_tells_the_customer(
         reason="waiting for the courier's report",
     )
     after = extended.clock("resolve")
-    assert after is not None and after.deadline == new_deadline and after.extensions == 1
+    assert after is not None
+    assert after.deadline == new_deadline
+    assert after.extensions == 1
     assert engine.outbox(complaint.id)[-1].recipient == "customer"
     assert extended.version == before.version + 1
 
@@ -287,7 +296,9 @@ def test_a_stopped_clock_restarts_when_a_start_trigger_fires(
     clock.advance(days=30)
     reopened = engine.fire(complaint.id, "reopen", actor=MANAGER)
     state = reopened.clock("resolve")
-    assert state is not None and state.started_at == clock() and state.status is ClockStatus.RUNNING
+    assert state is not None
+    assert state.started_at == clock()
+    assert state.status is ClockStatus.RUNNING
 
 
 def test_due_index_only_returns_due_complaints(engine: Engine, clock: ManualClock) -> None:
@@ -343,7 +354,8 @@ def test_an_org_chart_plugin_sends_the_agent_to_their_own_manager(
     report = engine.sweep(datetime(2026, 2, 1, tzinfo=UTC))
     assert report.escalations == 1
     final = engine.get(complaint.id)
-    assert final.owner is not None and final.owner.phone == "+44 20 7946 0999"
+    assert final.owner is not None
+    assert final.owner.phone == "+44 20 7946 0999"
 
 
 def test_an_emergency_goes_straight_to_on_call_and_is_notified_at_once(
@@ -351,7 +363,8 @@ def test_an_emergency_goes_straight_to_on_call_and_is_notified_at_once(
 ) -> None:
     complaint = receive(engine, severity=Severity.EMERGENCY, summary="Gas smell after repair")
     assert complaint.escalation_level == 3
-    assert complaint.owner is not None and complaint.owner.phone == "+44 20 7946 0999"
+    assert complaint.owner is not None
+    assert complaint.owner.phone == "+44 20 7946 0999"
     assert kinds(engine, complaint) == ["received", "escalated"]
     # Delivered during receive(), without waiting for a dispatch run.
     assert [m.recipient for m in captured.messages] == ["owner"]
@@ -510,3 +523,103 @@ def test_clock_state_always_equals_a_replay_of_the_history(steps: list[tuple[str
             for state in current.clocks:
                 if state.warning_at is not None:
                     assert state.warning_at <= state.deadline
+
+
+def _sweep_in_a_process(url: str, now: datetime) -> tuple[int, int]:
+    definition = WorkflowDefinition.from_toml(WORKFLOW)
+    with Engine.open(url, workflow=definition, load_entry_points=False) as engine:
+        report = engine.sweep(now, batch=5)
+    return report.warnings, report.conflicts
+
+
+def test_sweepers_in_several_processes_act_exactly_once(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'processes.db'}"
+    definition = WorkflowDefinition.from_toml(WORKFLOW)
+    with Engine.open(
+        url, workflow=definition, clock=ManualClock(MONDAY), load_entry_points=False
+    ) as setup:
+        ids = [receive(setup).id for _ in range(30)]
+    now = datetime(2026, 1, 7, 13, 0, tzinfo=UTC)
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_sweep_in_a_process, [url] * 3, [now] * 3))
+    assert sum(warnings for warnings, _ in results) == len(ids)
+    with Engine.open(url, workflow=definition, load_entry_points=False) as check:
+        for complaint_id in ids:
+            assert kinds(check, check.get(complaint_id)).count("clock_warning") == 1
+
+
+def test_changed_clock_definitions_are_replayed_from_the_history(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    url = f"sqlite:///{tmp_path / 'replay.db'}"
+    with Engine.open(
+        url, workflow=WorkflowDefinition.from_toml(WORKFLOW), clock=clock, load_entry_points=False
+    ) as engine:
+        complaint = receive(engine)
+        engine.fire(complaint.id, "thank", actor=AGENT)
+        clock.advance(days=1)
+        engine.fire(complaint.id, "ask_customer", actor=AGENT)
+        clock.advance(days=2)
+        engine.fire(complaint.id, "customer_replied", actor=AGENT)
+    # The rule changes from 15 to 20 calendar days: the pause must survive the change.
+    longer = WorkflowDefinition.from_toml(
+        WORKFLOW.replace('duration = "15 calendar days"', 'duration = "20 calendar days"')
+    )
+    with Engine.open(url, workflow=longer, clock=clock, load_entry_points=False) as engine:
+        stale = engine.get(complaint.id)
+        recomputed = engine.recompute_clocks(complaint.id, actor=MANAGER)
+        state = recomputed.clock("resolve")
+        assert state is not None
+        assert state.deadline == datetime(2026, 1, 26, tzinfo=UTC) + timedelta(days=2)
+        assert recomputed.version == stale.version + 1
+        assert engine.history(complaint.id)[-1].kind == "clocks_recomputed"
+        assert engine.recompute_clocks(complaint.id, actor=MANAGER) == recomputed
+
+
+def test_an_extension_agreed_during_a_pause_is_the_deadline_promised(
+    engine: Engine, clock: ManualClock
+) -> None:
+    complaint = receive(engine)
+    engine.fire(complaint.id, "thank", actor=AGENT)
+    engine.fire(complaint.id, "ask_customer", actor=AGENT)
+    clock.advance(days=2)
+    promised = datetime(2026, 1, 30, tzinfo=UTC)
+    engine.extend_clock(
+        complaint.id, "resolve", until=promised, actor=MANAGER, reason="agreed with the customer"
+    )
+    clock.advance(days=1)
+    resumed = engine.fire(complaint.id, "customer_replied", actor=AGENT)
+    state = resumed.clock("resolve")
+    # Only the day paused after the agreement moves it.
+    assert state is not None
+    assert state.deadline == promised + timedelta(days=1)
+
+
+def test_clocks_count_from_receipt_not_from_when_it_was_logged(engine: Engine) -> None:
+    received = datetime(2026, 1, 2, 10, 0, tzinfo=UTC)  # Friday; logged Monday
+    complaint = receive(engine, channel="letter", received_at=received)
+    acknowledge = complaint.clock("acknowledge")
+    assert acknowledge is not None
+    assert acknowledge.started_at == received
+    assert acknowledge.deadline == datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
+
+
+def test_escalate_without_a_ladder_and_breach_escalation_without_one_are_refused() -> None:
+    without_ladder = WORKFLOW[: WORKFLOW.index("[escalation]")]
+    with pytest.raises(WorkflowDefinitionError, match="needs an escalation ladder"):
+        WorkflowDefinition.from_toml(without_ladder).check()
+    quiet = without_ladder.replace('on_breach = ["notify", "escalate"]', 'on_breach = ["notify"]')
+    engine = Engine.open(
+        "memory://",
+        workflow=WorkflowDefinition.from_toml(quiet),
+        clock=ManualClock(MONDAY),
+        load_entry_points=False,
+    )
+    complaint = receive(engine)
+    engine.fire(complaint.id, "thank", actor=AGENT)
+    with pytest.raises(EscalationError, match="no escalation ladder"):
+        engine.escalate(complaint.id, actor=AGENT, reason="customer asked")
+    assert engine.get(complaint.id).state == "thanked"

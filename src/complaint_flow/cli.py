@@ -1,4 +1,4 @@
-"""The ``complaint-flow`` command: run the demo, inspect and move complaints, check workflows.
+"""The ``complaint-flow`` command: demo, inspect and move complaints, sweep deadlines, workflows.
 
 Every command that reads complaints takes ``--store URL`` (default: the
 ``COMPLAINT_FLOW_STORE`` environment variable, else ``sqlite:///complaints.db``).
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import attrs
 import click
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
@@ -22,14 +24,20 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from complaint_flow.deadlines import ClockDefinition
 from complaint_flow.demo import DemoResult, DuplicateDelivery, Notification, Refusal, run_demo
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.entities import Actor, Complaint, Customer, Event
-from complaint_flow.errors import ComplaintFlowError, WorkflowDefinitionError
+from complaint_flow.entities import Actor, ClockState, ClockStatus, Complaint, Customer, Event
+from complaint_flow.errors import (
+    ComplaintFlowError,
+    UnknownWorkflowError,
+    WorkflowDefinitionError,
+)
 from complaint_flow.immutable import EMPTY, thaw
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.store import scheme_of
+from complaint_flow.sweep import SweepReport
 from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
 
 STORE_ENV = "COMPLAINT_FLOW_STORE"
@@ -50,8 +58,22 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except UnknownWorkflowError as exc:
+            if "--workflow-file" in _options_of(ctx):
+                _fail(f"{exc} From the command line, pass its TOML file with --workflow-file PATH.")
+            _fail(str(exc))
         except ComplaintFlowError as exc:
             _fail(str(exc))
+
+
+def _options_of(ctx: click.Context) -> set[str]:
+    """The options of the subcommand being run (empty if none could be found)."""
+    name = ctx.invoked_subcommand
+    group = ctx.command
+    command = group.get_command(ctx, name) if name and isinstance(group, click.Group) else None
+    if command is None:
+        return set()
+    return {option for param in command.params for option in param.opts}
 
 
 def _fail(message: str) -> NoReturn:
@@ -81,8 +103,51 @@ def _store_option(func: F) -> F:
     return option(func)
 
 
-def _open(store_url: str) -> Engine:
-    return Engine.open(store_url)
+def _workflow_file_option(func: F) -> F:
+    option = click.option(
+        "--workflow-file",
+        "workflow_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PATH",
+        help="Register the TOML workflow in PATH for this command (repeatable): for "
+        "complaints following a workflow that no installed plugin registers.",
+    )
+    return option(func)
+
+
+def _open(
+    store_url: str, *, workflow: str | None = None, workflow_files: Sequence[Path] = ()
+) -> Engine:
+    """Open an engine, with the workflows of ``workflow_files`` registered and checked.
+
+    The default workflow is ``workflow`` (a registered name or the name of one of the
+    files), else the first file's, else the engine's own default.
+    """
+    definitions = [WorkflowDefinition.load(path) for path in workflow_files]
+    by_name: dict[str, WorkflowDefinition] = {}
+    for path, definition in zip(workflow_files, definitions, strict=True):
+        if definition.name in by_name:
+            raise click.UsageError(
+                f"two --workflow-file files define the workflow {definition.name!r} "
+                f"(the second is {path}); give each workflow once"
+            )
+        by_name[definition.name] = definition
+    if workflow is not None:
+        engine = Engine.open(store_url, workflow=by_name.get(workflow, workflow))
+    elif definitions:
+        engine = Engine.open(store_url, workflow=definitions[0])
+    else:
+        engine = Engine.open(store_url)
+    try:
+        for definition in definitions:
+            engine.registry.workflows[definition.name] = definition
+            # Refuse a broken file now, not half-way through a sweep.
+            engine.workflow(definition.name)
+    except BaseException:
+        engine.close()
+        raise
+    return engine
 
 
 def _registry() -> Registry:
@@ -397,6 +462,8 @@ def _report(result: DemoResult) -> RenderableType:
         f"(store held {result.stored_before} before, {result.stored_after} now)\n",
         f"Notifications delivered: {delivery.delivered}",
         f" (failed {delivery.failed}, dead {delivery.dead})" if delivery.failed else "",
+        f"\nDeadlines caught by the evening sweeps: {result.deadlines.warnings} near, "
+        f"{result.deadlines.breaches} missed, {result.deadlines.escalations} escalated",
         f"\nWeek simulated: {_when(result.started_at)} → {_when(result.finished_at)} UTC",
     )
     return Panel(
@@ -462,13 +529,205 @@ def render_demo(console: Console, result: DemoResult) -> None:
     )
 
 
+# -- deadlines and sweeps -----------------------------------------------------
+
+
+def _clock_status(state: ClockState, now: datetime) -> Text:
+    if state.status is ClockStatus.STOPPED:
+        text = Text("stopped", style="dim")
+        if state.stopped_at is not None:
+            text.append(f"\n{_when(state.stopped_at, two_lines=True)}", style="dim")
+        return text
+    if state.status is ClockStatus.PAUSED:
+        text = Text("paused since", style="yellow")
+        if state.paused_at is not None:
+            text.append(f"\n{_when(state.paused_at, two_lines=True)}", style="dim")
+        return text
+    text = Text("running", style="green")
+    if not state.breached and state.deadline <= now:
+        # Missed, but no sweep has recorded it yet.
+        text.append("\noverdue", style="bold red")
+    return text
+
+
+def _warned_breached(state: ClockState) -> Text:
+    if state.breached:
+        return Text("breached", style="bold red")
+    if state.warned:
+        return Text("warned", style="yellow")
+    return Text("no")
+
+
+def _clock_rule(definition: ClockDefinition | None) -> Text:
+    if definition is None:
+        return Text()
+    text = Text(f"{definition.title}\n" if definition.title else "")
+    text.append(f"{definition.duration}\n{definition.calendar} calendar", style="dim")
+    return text
+
+
+def clocks_table(
+    complaint: Complaint,
+    definition: WorkflowDefinition | None,
+    now: datetime,
+    title: str = "",
+    *,
+    compact: bool = False,
+) -> Table:
+    """A complaint's deadline clocks: status, start, deadline, warning, what a sweep did.
+
+    ``definition`` (the complaint's workflow, when known) gives each clock's title
+    and rule (duration and calendar). A running clock whose deadline is at or
+    before ``now`` and that no sweep has marked breached yet is shown as overdue.
+    ``compact`` puts the rule under the clock's name and the extensions under
+    what the sweeps recorded, for consoles narrower than ``COMPACT_BELOW``.
+    """
+    rules = {clock.name: clock for clock in definition.clocks} if definition else {}
+    table = Table(title=title or None, title_justify="left", show_lines=True)
+    # Names and times stay whole: a folded time is easily misread.
+    table.add_column("Clock", no_wrap=not compact, overflow="fold")
+    if not compact:
+        table.add_column("Rule", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Started (UTC)", no_wrap=True)
+    table.add_column("Deadline (UTC)", no_wrap=True)
+    table.add_column("Warning (UTC)", no_wrap=True)
+    table.add_column("Warned / breached", overflow="fold")
+    if not compact:
+        table.add_column("Extensions", justify="right", overflow="fold")
+    for state in complaint.clocks:
+        rule = _clock_rule(rules.get(state.name))
+        name = Text(state.name, style="bold")
+        marks = _warned_breached(state)
+        if compact:
+            if rule:
+                name.append("\n")
+                name.append_text(rule)
+            if state.extensions:
+                marks.append(f"\nextensions: {state.extensions}", style="dim")
+        cells: list[RenderableType] = [
+            name,
+            _clock_status(state, now),
+            _when(state.started_at, two_lines=True),
+            _when(state.deadline, two_lines=True),
+            _when(state.warning_at, two_lines=True) if state.warning_at else "—",
+            marks,
+        ]
+        if not compact:
+            cells.insert(1, rule)
+            cells.append(str(state.extensions))
+        table.add_row(*cells)
+    return table
+
+
+_SWEEP_COUNTS = (
+    ("examined", "Complaints examined", "due complaints read through the due-time index"),
+    ("warnings", "Warnings", "owners told that a deadline is near"),
+    ("breaches", "Breaches", "missed deadlines recorded; owners told"),
+    ("escalations", "Escalations", "breached complaints moved one level up the ladder"),
+    ("conflicts", "Conflicts", "changed by another writer first: re-read and re-checked"),
+    ("top_of_ladder", "Top of ladder", "breaches that could not escalate any further"),
+    ("unknown_workflow", "Unknown workflow", "due, but of a workflow not registered here"),
+)
+
+_UNKNOWN_WORKFLOW_HINT = (
+    "{count} due complaint(s) follow a workflow this command does not know and were left "
+    "as they are; register it with --workflow-file PATH (or install its plugin) and sweep again"
+)
+
+
+def sweep_table(report: SweepReport, title: str) -> Table:
+    """What a sweep (or the sum of several) did, one count per row."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("What", no_wrap=True)
+    table.add_column("Count", justify="right", no_wrap=True)
+    table.add_column("Meaning", style="dim", overflow="fold")
+    for field, label, meaning in _SWEEP_COUNTS:
+        count: int = getattr(report, field)
+        table.add_row(label, str(count), meaning)
+    return table
+
+
+def _added(total: SweepReport, report: SweepReport) -> SweepReport:
+    """The counts of both; the time of the later."""
+    counts = {field: getattr(total, field) + getattr(report, field) for field, *_ in _SWEEP_COUNTS}
+    return attrs.evolve(total, at=report.at, **counts)
+
+
+def _seconds(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _sweep_line(number: int, report: SweepReport) -> Text:
+    counts = "".join(
+        f" · {label.lower()} {getattr(report, field)}"
+        for field, label, _ in _SWEEP_COUNTS[1:]
+        if getattr(report, field)
+    )
+    return Text(f"{_seconds(report.at)} UTC sweep {number}: examined {report.examined}{counts}")
+
+
+def _watch_status(interval: float, sweeps: int, total: SweepReport | None) -> str:
+    head = f"Sweeping every {interval:g} s · {sweeps} sweep(s)"
+    if total is None:
+        return f"{head} · Ctrl-C stops"
+    return (
+        f"{head} · last {total.at.astimezone(UTC):%H:%M:%S} UTC · examined {total.examined} · "
+        f"warnings {total.warnings} · breaches {total.breaches} · "
+        f"escalations {total.escalations} · conflicts {total.conflicts} · Ctrl-C stops"
+    )
+
+
+def _pause(seconds: float) -> None:
+    """Wait between sweeps (a seam for tests)."""
+    time.sleep(seconds)
+
+
+@attrs.define
+class _Watched:
+    sweeps: int = 0
+    first_at: datetime | None = None
+    total: SweepReport | None = None
+    interrupted: bool = False
+
+
+def _watch(
+    engine: Engine,
+    console: Console,
+    *,
+    interval: float,
+    iterations: int | None,
+    batch: int,
+) -> _Watched:
+    watched = _Watched()
+    status = console.status(_watch_status(interval, 0, None))
+    try:
+        with status:
+            while True:
+                started = time.monotonic()
+                report = engine.sweep(batch=batch)
+                watched.sweeps += 1
+                watched.first_at = watched.first_at or report.at
+                watched.total = report if watched.total is None else _added(watched.total, report)
+                if report.examined:
+                    # Printed above the status line, so that logs keep what each sweep did.
+                    console.print(_sweep_line(watched.sweeps, report))
+                status.update(_watch_status(interval, watched.sweeps, watched.total))
+                if iterations is not None and watched.sweeps >= iterations:
+                    break
+                _pause(max(0.0, interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        watched.interrupted = True
+    return watched
+
+
 # -- commands -----------------------------------------------------------------
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="complaint-flow")
 def cli() -> None:
-    """Handle customer complaints: run the demo, inspect and move complaints, check workflows."""
+    """Handle customer complaints: demo, inspect and move complaints, sweep deadlines, workflows."""
 
 
 @cli.command()
@@ -516,10 +775,13 @@ def history(complaint: str, store_url: str) -> None:
 @click.option("--role", required=True, help="The actor's role (e.g. agent, supervisor, manager).")
 @click.option("--rank", type=int, default=1, show_default=True, help="The actor's rank.")
 @_store_option
-def triggers(complaint: str, role: str, rank: int, store_url: str) -> None:
+@_workflow_file_option
+def triggers(
+    complaint: str, role: str, rank: int, store_url: str, workflow_files: tuple[Path, ...]
+) -> None:
     """List what an actor of ROLE may do with a complaint now."""
     actor = Actor(id=f"cli-{role}", name=role, role=role, rank=rank)
-    with _open(store_url) as engine:
+    with _open(store_url, workflow_files=workflow_files) as engine:
         current = engine.get(complaint)
         allowed = set(engine.triggers(current.id, actor))
         definition = engine.workflow(current.workflow)
@@ -561,6 +823,7 @@ def triggers(complaint: str, role: str, rank: int, store_url: str) -> None:
     help="Refuse if the complaint is no longer at this version.",
 )
 @_store_option
+@_workflow_file_option
 def fire(
     complaint: str,
     trigger: str,
@@ -572,10 +835,11 @@ def fire(
     data: dict[str, str],
     expected_version: int | None,
     store_url: str,
+    workflow_files: tuple[Path, ...],
 ) -> None:
     """Fire TRIGGER on a complaint and print its new state."""
     actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
-    with _open(store_url) as engine:
+    with _open(store_url, workflow_files=workflow_files) as engine:
         updated = engine.fire(
             complaint,
             trigger,
@@ -627,6 +891,131 @@ def list_complaints(
         return
     compact = console.width < WIDE_LIST_FROM
     console.print(complaints_table(found, f"Complaints ({len(found)})", compact=compact))
+
+
+@cli.command()
+@click.argument("complaint")
+@_store_option
+@_workflow_file_option
+def clocks(complaint: str, store_url: str, workflow_files: tuple[Path, ...]) -> None:
+    """Show a complaint's deadline clocks: status, deadline, warning, extensions."""
+    with _open(store_url, workflow_files=workflow_files) as engine:
+        current = engine.get(complaint)
+        now = engine.now()
+        # Titles and rules only: the clock states themselves are stored with the complaint.
+        definition = engine.registry.workflows.get(current.workflow)
+    console = _console()
+    if not current.clocks:
+        console.print(
+            Text(
+                f"{current.reference} has no deadline clocks (workflow {current.workflow!r}"
+                + (" declares none)." if definition is not None and not definition.clocks else ").")
+            )
+        )
+        return
+    title = f"{current.reference} · {current.state} · deadline clocks"
+    console.print(
+        clocks_table(current, definition, now, title, compact=console.width < COMPACT_BELOW)
+    )
+    if current.due_at is None:
+        console.print(Text("Nothing due: no running clock has a warning or deadline ahead."))
+    else:
+        console.print(
+            Text(f"Next due: {_when(current.due_at)} UTC (a sweep from then on acts on it).")
+        )
+    if definition is None:
+        console.print(
+            Text(
+                f"Workflow {current.workflow!r} is not registered here, so clock titles and "
+                "rules are not shown; pass --workflow-file to see them.",
+                style="dim",
+            )
+        )
+
+
+@cli.command(name="sweep")
+@click.argument("url", required=False, metavar="[URL]")
+@_store_option
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Sweep again every SECONDS, showing running totals, until Ctrl-C.",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="With --watch: stop after N sweeps.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    metavar="N",
+    help="How many due complaints to read from the store at a time.",
+)
+@click.option(
+    "--workflow",
+    default=None,
+    metavar="NAME",
+    help="The engine's default workflow (each complaint is swept by its own workflow).",
+)
+@_workflow_file_option
+@click.pass_context
+def sweep_command(
+    ctx: click.Context,
+    url: str | None,
+    store_url: str,
+    watch: float | None,
+    iterations: int | None,
+    batch: int,
+    workflow: str | None,
+    workflow_files: tuple[Path, ...],
+) -> None:
+    """Act on due deadline warnings and breaches, once or every --watch SECONDS.
+
+    Records a warning or a breach on each due clock exactly once (even with several
+    sweepers at once), notifies owners and escalates where the clock says so, then
+    prints what it did. The store is URL, else --store.
+    """
+    if url is not None:
+        explicit = ctx.get_parameter_source("store_url") is click.core.ParameterSource.COMMANDLINE
+        if explicit and url != store_url:
+            raise click.UsageError(f"two stores given: {url} and --store {store_url}; give one")
+        store_url = url
+    if iterations is not None and watch is None:
+        raise click.UsageError("--iterations counts --watch sweeps; add --watch SECONDS")
+    console = _console()
+    with _open(store_url, workflow=workflow, workflow_files=workflow_files) as engine:
+        if watch is None:
+            report = engine.sweep(batch=batch)
+            console.print(sweep_table(report, f"Sweep of {store_url} at {_when(report.at)} UTC"))
+            if not report.examined:
+                console.print(Text("Nothing was due."))
+            if report.unknown_workflow:
+                _fail(_UNKNOWN_WORKFLOW_HINT.format(count=report.unknown_workflow))
+            return
+        watched = _watch(engine, console, interval=watch, iterations=iterations, batch=batch)
+    if watched.total is None or watched.first_at is None:
+        console.print(Text("Stopped before the first sweep finished; nothing counted."))
+        return
+    span = f"{_when(watched.first_at)} → {_when(watched.total.at)} UTC"
+    title = f"{watched.sweeps} sweep(s) of {store_url}, {span}"
+    console.print(sweep_table(watched.total, title))
+    if watched.total.unknown_workflow:
+        _fail(_UNKNOWN_WORKFLOW_HINT.format(count=watched.total.unknown_workflow))
+    if watched.interrupted:
+        console.print(
+            Text(
+                "Stopped by Ctrl-C. A sweep cut short is not counted above; what it had "
+                "recorded is kept in the store, and the next sweep finishes its work.",
+                style="dim",
+            )
+        )
 
 
 @cli.group()
@@ -758,11 +1147,13 @@ def main() -> None:
 __all__ = [
     "STORE_ENV",
     "cli",
+    "clocks_table",
     "complaint_panel",
     "complaints_table",
     "main",
     "parse_data",
     "render_demo",
+    "sweep_table",
     "timeline_table",
     "transitions_table",
 ]

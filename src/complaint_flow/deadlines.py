@@ -217,7 +217,9 @@ class ClockBook:
                 return states
             return self._transition(states, event)
         if kind == "received":
-            return self._start(states, STARTS_ON_RECEIPT, event)
+            received = event.data.get("received_at")
+            at = datetime.fromisoformat(received) if isinstance(received, str) else event.at
+            return self._start(states, STARTS_ON_RECEIPT, at)
         if kind in (EXTENDED, WARNED, BREACHED):
             return self._marked(states, event)
         return states
@@ -230,28 +232,31 @@ class ClockBook:
         return states
 
     def _transition(self, states: tuple[ClockState, ...], event: Event) -> tuple[ClockState, ...]:
+        trigger, at = event.trigger, event.at
+        ends = event.dest in self.terminal_states
         by_name = {state.name: state for state in states}
+        changed = False
         for clock in self.clocks.values():
             state = by_name.get(clock.name)
+            new = state
             if (
-                state is not None
-                and state.status is not ClockStatus.STOPPED
-                and (event.trigger in clock.stops_on or event.dest in self.terminal_states)
+                new is not None
+                and new.status is not ClockStatus.STOPPED
+                and (ends or trigger in clock.stops_on)
             ):
-                state = attrs.evolve(
-                    state, status=ClockStatus.STOPPED, stopped_at=event.at, paused_at=None
-                )
-            if event.trigger in clock.starts_on and (
-                state is None or state.status is ClockStatus.STOPPED
-            ):
-                state = self._started(clock, event.at)
-            if state is not None:
-                state = self._paused_or_resumed(clock, state, event)
-                by_name[clock.name] = state
-        return self._ordered(by_name)
+                new = new.replace(status=ClockStatus.STOPPED, stopped_at=at, paused_at=None)
+            if trigger in clock.starts_on and (new is None or new.status is ClockStatus.STOPPED):
+                new = self._started(clock, at)
+            if new is not None and clock.pause_states:
+                new = self._paused_or_resumed(clock, new, event)
+            if new is not state:
+                assert new is not None
+                by_name[clock.name] = new
+                changed = True
+        return self._ordered(by_name) if changed else states
 
     def _start(
-        self, states: tuple[ClockState, ...], start: str, event: Event
+        self, states: tuple[ClockState, ...], start: str, at: datetime
     ) -> tuple[ClockState, ...]:
         by_name = {state.name: state for state in states}
         changed = False
@@ -260,7 +265,7 @@ class ClockBook:
             if start in clock.starts_on and (
                 current is None or current.status is ClockStatus.STOPPED
             ):
-                by_name[clock.name] = self._started(clock, event.at)
+                by_name[clock.name] = self._started(clock, at)
                 changed = True
         return self._ordered(by_name) if changed else states
 
@@ -295,11 +300,10 @@ class ClockBook:
             return state
         entering = event.dest in clock.pause_states
         if state.status is ClockStatus.RUNNING and entering:
-            return attrs.evolve(state, status=ClockStatus.PAUSED, paused_at=event.at)
+            return state.replace(status=ClockStatus.PAUSED, paused_at=event.at)
         if state.status is ClockStatus.PAUSED and not entering:
             assert state.paused_at is not None
-            return attrs.evolve(
-                state,
+            return state.replace(
                 status=ClockStatus.RUNNING,
                 paused_at=None,
                 deadline=self._shifted(clock, state.deadline, state.paused_at, event.at),
@@ -330,18 +334,20 @@ class ClockBook:
         if state is None:
             return states
         if event.kind == WARNED:
-            state = attrs.evolve(state, warned=True)
+            state = state.replace(warned=True)
         elif event.kind == BREACHED:
-            state = attrs.evolve(state, warned=True, breached=True)
+            state = state.replace(warned=True, breached=True)
         else:
             deadline = datetime.fromisoformat(event.data["deadline"])
-            state = attrs.evolve(
-                state,
+            state = state.replace(
                 deadline=deadline,
                 warning_at=self._warning(clock, event.at, deadline),
                 warned=False,
                 breached=False,
                 extensions=state.extensions + 1,
+                # A deadline agreed during a pause is the one promised: only the rest
+                # of the pause, from the agreement on, may move it further.
+                paused_at=event.at if state.status is ClockStatus.PAUSED else state.paused_at,
             )
         by_name[clock.name] = state
         return self._ordered(by_name)

@@ -36,6 +36,7 @@ from complaint_flow.clock import Clock, ManualClock
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
 from complaint_flow.errors import InvalidArgumentError, PermissionDeniedError
+from complaint_flow.escalation import EscalationLevel
 from complaint_flow.hookspecs import hookimpl
 from complaint_flow.notify.outbox import DeliveryReport
 
@@ -210,6 +211,7 @@ class DemoResult:
     refusal: Refusal
     notifications: tuple[Notification, ...]
     delivery: DeliveryReport
+    deadlines: DeadlineReport
 
     @property
     def counts_by_state(self) -> dict[str, int]:
@@ -220,6 +222,28 @@ class DemoResult:
     def counts_by_channel(self) -> dict[str, int]:
         """How many of this run's complaints arrived on each channel."""
         return dict(sorted(Counter(c.complaint.channel for c in self.complaints).items()))
+
+
+@attrs.frozen
+class DeadlineReport:
+    """What the evening sweeps of the week found: deadlines near and missed."""
+
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+
+
+class OrgChart:
+    """The demo company's org chart: an agent escalates to their own line manager."""
+
+    line_manager = {TOM.id: DANIEL}
+
+    @hookimpl
+    def complaint_flow_escalation_target(
+        self, complaint: Complaint, actor: Actor | None, level: EscalationLevel
+    ) -> Actor | None:
+        # Nobody mapped (or a missed deadline, with no actor): the workflow's ladder answers.
+        return self.line_manager.get(actor.id) if actor is not None else None
 
 
 def new_run_id() -> str:
@@ -263,7 +287,7 @@ def run_demo(
         store_url,
         workflow="tactics",
         clock=clock,
-        plugins=[notifier, *plugins],
+        plugins=[notifier, OrgChart(), *plugins],
         load_entry_points=load_entry_points,
     ) as engine:
         stored_before = engine.store.count()
@@ -284,6 +308,7 @@ def run_demo(
             refusal=week.refusal,
             notifications=tuple(notifier.delivered),
             delivery=week.delivery,
+            deadlines=week.deadlines,
         )
 
 
@@ -299,6 +324,7 @@ class _Week:
         self._duplicate: DuplicateDelivery | None = None
         self._refusal: Refusal | None = None
         self.delivery = DeliveryReport()
+        self.deadlines = DeadlineReport()
 
     @property
     def duplicate(self) -> DuplicateDelivery:
@@ -317,8 +343,14 @@ class _Week:
         self.clock.set(midnight + timedelta(days=day - 1, hours=hours, minutes=minutes))
 
     def deliver(self, day: int) -> None:
-        """At the end of ``day`` the dispatcher delivers what the day's steps queued."""
+        """At the end of ``day`` a sweep catches deadlines, then the outbox is delivered."""
         self.at(day, "17:30")
+        swept = self.engine.sweep()
+        self.deadlines = DeadlineReport(
+            warnings=self.deadlines.warnings + swept.warnings,
+            breaches=self.deadlines.breaches + swept.breaches,
+            escalations=self.deadlines.escalations + swept.escalations,
+        )
         report = self.engine.deliver(limit=500)
         self.delivery = DeliveryReport(
             delivered=self.delivery.delivered + report.delivered,
@@ -555,13 +587,6 @@ class _Week:
 
         # -- Thursday: Chloé wants more than an agent may grant ----------------
         at(4, "12:00")
-        engine.assign(
-            chloe,
-            DANIEL,
-            actor=TOM,
-            reason="Compensation above an agent's authority (25 GBP)",
-        )
-        at(4, "12:05")
         fire(
             chloe,
             "escalate",

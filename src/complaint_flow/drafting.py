@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from complaint_flow.entities import Actor, Complaint, Event, OutboxMessage
-from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
+from complaint_flow.immutable import EMPTY, freeze_mapping
 from complaint_flow.machine import CompiledWorkflow
 from complaint_flow.store import Commit, Store
 
@@ -132,31 +132,27 @@ def notifications(
         if contact is None:
             continue
         channel, address, name = contact
+        # Notifiers also receive the complaint; the payload keeps what the message
+        # said when it was decided, built frozen (values are frozen already).
         payload: dict[str, Any] = {"name": name, "state": complaint.state}
         if urgent:
             payload["urgent"] = True
+        if event.kind != "transition" and event.data:
+            payload["details"] = event.data
         messages.append(
-            OutboxMessage(
-                key=f"{complaint.id}:{event.seq}:{recipient}",
-                complaint_id=complaint.id,
-                event_seq=event.seq,
-                topic=f"{complaint.workflow}.{topic}",
-                recipient=recipient,
-                channel=channel,
-                address=address,
-                created_at=event.at,
-                # Notifiers also receive the complaint; the payload keeps what the
-                # message said when it was decided, built frozen to stay cheap.
-                payload=_frozen_payload(payload, event),
+            OutboxMessage.pending(
+                f"{complaint.id}:{event.seq}:{recipient}",
+                complaint.id,
+                event.seq,
+                f"{complaint.workflow}.{topic}",
+                recipient,
+                channel,
+                address,
+                event.at,
+                MappingProxyType(payload),
             )
         )
     return tuple(messages)
-
-
-def _frozen_payload(payload: dict[str, Any], event: Event) -> FrozenData:
-    if event.kind != "transition" and event.data:
-        payload["details"] = event.data
-    return MappingProxyType(payload)
 
 
 def _contact(

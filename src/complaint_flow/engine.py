@@ -224,7 +224,13 @@ class Engine:
             at=now,
             actor=intake.recorded_by or SYSTEM,
             dest=complaint.state,
-            data={"channel": intake.channel, "external_id": intake.external_id},
+            # Deadlines count from receipt, which may be before the complaint was logged
+            # (a letter opened days later): the clocks read it from here.
+            data={
+                "channel": intake.channel,
+                "external_id": intake.external_id,
+                "received_at": complaint.received_at.isoformat(),
+            },
         )
         draft = Draft(
             advance(complaint, compiled, event), compiled, now, events=(event,), expected_version=0
@@ -348,7 +354,7 @@ class Engine:
         # The hot path: no draft object; clocks are folded only when the step moves one.
         merged = MappingProxyType({**complaint.data, **given}) if given else complaint.data
         book = compiled.clocks
-        clocks = book.apply(complaint.clocks, event) if book else complaint.clocks
+        clocks = book.apply(complaint.clocks, event) if compiled.has_clocks else complaint.clocks
         if clocks is complaint.clocks:
             updated = complaint.advanced(dest, seq, now, merged)
         else:
@@ -502,6 +508,7 @@ class Engine:
             raise InvalidArgumentError("an escalation needs a reason: say why it goes up")
         complaint = self.get(complaint_id)
         compiled = self._workflow(complaint.workflow)
+        self._next_level(complaint, compiled)  # no ladder, or at its top: refused here
         if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
             return self.fire(
                 complaint.id,
@@ -616,6 +623,30 @@ class Engine:
                 "previous": state.deadline.isoformat(),
             },
             notify=("customer",),
+        )
+        return draft.commit(self.store)
+
+    def recompute_clocks(self, complaint_id: str, *, actor: Actor) -> Complaint:
+        """Recompute the complaint's clocks from its history with the current definition.
+
+        Clock states are a fold over the event log, so after a workflow's clocks
+        change (a new pack version, a corrected calendar) every pause, extension,
+        warning and breach is replayed, not lost. Records a ``clocks_recomputed``
+        event when anything changed; returns the complaint unchanged otherwise.
+        """
+        _check_actor(actor)
+        complaint = self.get(complaint_id)
+        compiled = self._workflow(complaint.workflow)
+        clocks = compiled.clocks.replay(self.store.events(complaint.id))
+        if clocks == complaint.clocks:
+            return complaint
+        draft = Draft(complaint, compiled, self.clock())
+        draft.record(
+            "clocks_recomputed",
+            actor,
+            reason="clocks replayed from the history with the current workflow definition",
+            data={"clocks": [state.name for state in clocks]},
+            change={"clocks": clocks, "due_at": compiled.clocks.due_at(clocks)},
         )
         return draft.commit(self.store)
 

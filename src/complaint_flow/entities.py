@@ -207,7 +207,7 @@ class ClockStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict-backed: ``replace`` copies it cheaply
 class ClockState:
     """Where one deadline clock of a complaint stands (derived from its events).
 
@@ -229,6 +229,12 @@ class ClockState:
     @property
     def running(self) -> bool:
         return self.status is ClockStatus.RUNNING
+
+    def replace(self, **changes: Any) -> ClockState:
+        """This state with ``changes`` (values of the right types; the fold's hot path)."""
+        new = object.__new__(ClockState)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -384,3 +390,35 @@ class OutboxMessage:
     attempts: int = 0
     last_error: str | None = None
     delivered_at: datetime | None = None
+
+    @classmethod
+    def pending(
+        cls,
+        key: str,
+        complaint_id: str,
+        event_seq: int,
+        topic: str,
+        recipient: str,
+        channel: str,
+        address: str | None,
+        created_at: datetime,
+        payload: FrozenData,
+    ) -> OutboxMessage:
+        """A new pending message from checked parts, ``payload`` frozen (the engine's hot path)."""
+        new = object.__new__(cls)
+        new.__dict__.update(
+            key=key,
+            complaint_id=complaint_id,
+            event_seq=event_seq,
+            topic=topic,
+            recipient=recipient,
+            channel=channel,
+            address=address,
+            created_at=created_at,
+            payload=payload,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            last_error=None,
+            delivered_at=None,
+        )
+        return new

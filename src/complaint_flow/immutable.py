@@ -49,11 +49,12 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> FrozenData:
     if not isinstance(value, Mapping):
         raise TypeError(f"expected a mapping of data, got {type(value).__name__}")
     copied = dict(value)
-    # Most data is a few text fields: one pass over it avoids a recursive call per value.
-    if all(type(k) is str and type(v) in _FLAT for k, v in copied.items()):
-        return MappingProxyType(copied)
-    frozen: FrozenData = freeze(copied)
-    return frozen
+    # Most data is a few text fields: one flat pass avoids a recursive call per value.
+    for key, item in copied.items():
+        if type(key) is not str or type(item) not in _FLAT:
+            frozen: FrozenData = freeze(copied)
+            return frozen
+    return MappingProxyType(copied)
 
 
 def thaw(value: Any) -> Any:

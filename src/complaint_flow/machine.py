@@ -59,6 +59,7 @@ class CompiledWorkflow:
             {calendar.name: calendar for calendar in definition.calendars},
             definition.terminal_states,
         )
+        self.has_clocks = bool(definition.clocks)
 
     def transition(self, state: str, trigger: str) -> TransitionDefinition:
         """The transition ``trigger`` takes from ``state``.

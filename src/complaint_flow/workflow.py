@@ -189,9 +189,11 @@ class WorkflowDefinition:
             problems.append(f"'version' must be a positive integer, got {version!r}")
             version = 1
         calendars = _calendars(data.get("calendars"), problems)
-        clocks, clock_problems = parse_clocks(
-            data.get("clocks"), [calendar.name for calendar in calendars]
-        )
+        declared = data.get("calendars")
+        # Clocks may name a calendar that is declared but invalid: that calendar's own
+        # problems are reported; the clocks should not add "unknown calendar".
+        calendar_names = [str(name) for name in declared] if isinstance(declared, Mapping) else []
+        clocks, clock_problems = parse_clocks(data.get("clocks"), calendar_names)
         problems.extend(clock_problems)
         escalation, escalation_problems = parse_escalation(data.get("escalation"))
         problems.extend(f"escalation: {problem}" for problem in escalation_problems)
@@ -331,6 +333,13 @@ class WorkflowDefinition:
                             f"{', '.join(sorted(guards)) or 'none'}"
                         )
         found.extend(clock_reference_problems(self.clocks, names, self.triggers))
+        if self.escalation is None:
+            found.extend(
+                f"clock {clock.name!r}: on_breach 'escalate' needs an escalation ladder; add "
+                "an [escalation] table or remove 'escalate'"
+                for clock in self.clocks
+                if "escalate" in clock.on_breach
+            )
         if found:
             return found  # the graph checks below assume the names are right
 

@@ -7,6 +7,7 @@ they are kept and handed out without copying.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from datetime import datetime
 
@@ -34,6 +35,10 @@ class MemoryStore:
         self._by_reference: dict[str, str] = {}
         self._outbox: dict[str, OutboxMessage] = {}
         self._counters: dict[tuple[str, int], int] = {}
+        # Due times: a heap with lazy deletion, so a sweep costs O(due · log n), like an
+        # index; an entry is current only while it matches ``_due_at``.
+        self._due_heap: list[tuple[datetime, str]] = []
+        self._due_at: dict[str, datetime] = {}
         self._closed = False
 
     def commit(self, commit: Commit) -> Complaint:
@@ -73,6 +78,13 @@ class MemoryStore:
             else:
                 self._events[complaint.id].extend(commit.events)
             self._complaints[complaint.id] = complaint
+            due_at = complaint.due_at
+            if due_at != self._due_at.get(complaint.id):
+                if due_at is None:
+                    del self._due_at[complaint.id]
+                else:
+                    self._due_at[complaint.id] = due_at
+                    heapq.heappush(self._due_heap, (due_at, complaint.id))
             for message in commit.outbox:
                 outbox[message.key] = message
             return complaint
@@ -129,10 +141,20 @@ class MemoryStore:
 
     def due(self, before: datetime, limit: int) -> list[Complaint]:
         with self._lock:
-            snapshot = list(self._complaints.values())
-        found = [c for c in snapshot if c.due_at is not None and c.due_at <= before]
-        found.sort(key=lambda c: (c.due_at, c.id))
-        return found[:limit]
+            heap, current = self._due_heap, self._due_at
+            taken: list[tuple[datetime, str]] = []
+            found: list[Complaint] = []
+            while heap and len(found) < limit and heap[0][0] <= before:
+                due_at, complaint_id = heapq.heappop(heap)
+                if current.get(complaint_id) != due_at:
+                    continue  # superseded by a later commit: drop the stale entry
+                if found and found[-1].id == complaint_id:
+                    continue  # the same entry pushed twice (its due time went and came back)
+                taken.append((due_at, complaint_id))
+                found.append(self._complaints[complaint_id])
+            for entry in taken:  # still due: they stay in the index
+                heapq.heappush(heap, entry)
+            return found
 
     def outbox_pending(self, limit: int) -> list[OutboxMessage]:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Registers the built-in stores: ``memory://`` and ``sqlite:///path``."""
+"""Registers the built-in stores: ``memory://``, ``sqlite:///path`` and ``postgresql://``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ def _open_sqlite(url: str) -> Store:
     return open_sqlite_store(url)
 
 
+def _open_postgres(url: str) -> Store:
+    # Imported on use: psycopg is an optional dependency (the ``postgres`` extra).
+    from complaint_flow.stores.postgres import open_postgres_store
+
+    return open_postgres_store(url)
+
+
 @hookimpl(trylast=True)
 def complaint_flow_register_stores(register: Callable[[str, StoreFactory], None]) -> None:
     register("memory", open_memory_store)
     register("sqlite", _open_sqlite)
+    register("postgresql", _open_postgres)
+    register("postgres", _open_postgres)

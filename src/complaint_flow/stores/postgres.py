@@ -1,0 +1,872 @@
+"""``postgresql://user@host:port/db``: the store for many workers on many hosts.
+
+Complaints, their events, their outbox messages and the counters of human
+references live in one PostgreSQL schema, reached through a pool of psycopg 3
+connections. Any number of threads, processes and hosts may share it: every write
+is one server-side transaction that checks the version the writer read
+(``UPDATE … WHERE id = … AND version = …``), so a stale write raises
+``ConcurrencyError`` and writes nothing. The rules are those of every store (the
+conformance suite in :mod:`complaint_flow.testing.conformance`).
+
+The URL is libpq's, plus a few options of complaint_flow's own (see
+:func:`parse_postgres_url`); any other query parameter (``sslmode=``,
+``connect_timeout=``, ``options=``…) goes to libpq unchanged. The schema is
+created on first open and versioned; a schema written by another version of
+complaint_flow, or tables of another application, are refused without being
+touched. Needs the ``postgres`` extra: ``pip install 'complaint-flow[postgres]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import attrs
+
+from complaint_flow.codec import from_json, to_json
+from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    InvalidArgumentError,
+    SchemaVersionError,
+    StoreError,
+)
+from complaint_flow.store import Commit, format_reference
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg import sql
+    from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise StoreError(
+        f"the PostgreSQL store needs psycopg 3 with its pool ({exc}); install it with "
+        "pip install 'complaint-flow[postgres]'"
+    ) from exc
+
+SCHEMA_VERSION: Final = 1
+"""The PostgreSQL schema version this code reads and writes."""
+
+SCHEMES: Final = ("postgresql", "postgres")
+"""The URL schemes of this store (libpq accepts both)."""
+
+DEFAULT_POOL_SIZE: Final = 10
+"""Connections a store opens at most, unless the URL says ``?pool_size=``."""
+
+DEFAULT_POOL_MIN_SIZE: Final = 1
+"""Connections a store keeps open when idle, unless the URL says ``?pool_min_size=``."""
+
+DEFAULT_POOL_TIMEOUT: Final = 30.0
+"""Seconds a call waits for a free connection, unless the URL says ``?pool_timeout=``."""
+
+DEFAULT_CONNECT_TIMEOUT: Final = 10
+"""Seconds to wait for the server when connecting, unless the URL says ``?connect_timeout=``."""
+
+_OPTIONS: Final = ("pool_size", "pool_min_size", "pool_timeout", "schema")
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PASSWORD_IN_USERINFO = re.compile(r"^([^:/?#]+://[^:@/?#]*:)[^@/?#]*@")
+_PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&#]*")
+_SCHEMA_TABLE: Final = "complaint_flow_schema"
+_TABLES: Final = ("complaints", "events", "outbox", "reference_counters")
+# One advisory lock per schema name serialises concurrent first opens (several
+# workers starting at once): the first creates the tables, the others then see them.
+_SCHEMA_LOCK: Final = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+# Key columns are compared byte-wise (COLLATE "C"): ordering ties by id then agrees
+# with Python's ordering of the same strings, whatever locale the database has, and
+# comparisons skip the locale's rules. Datetimes are TIMESTAMPTZ: ordering by them is
+# chronological whatever offset they were given in; the JSON ``body`` (TEXT, exactly
+# as the codec wrote it) keeps each datetime's own offset and is what is read back.
+_SCHEMA: Final = (
+    f"CREATE TABLE {_SCHEMA_TABLE} (version INTEGER NOT NULL)",
+    # Room on each page lets an update that changes no indexed column stay on the
+    # same page (a HOT update), which writes no index entry.
+    """CREATE TABLE complaints (
+        id TEXT COLLATE "C" NOT NULL,
+        reference TEXT COLLATE "C" NOT NULL,
+        workflow TEXT COLLATE "C" NOT NULL,
+        state TEXT COLLATE "C" NOT NULL,
+        customer_id TEXT COLLATE "C" NOT NULL,
+        category TEXT COLLATE "C" NOT NULL,
+        severity TEXT COLLATE "C" NOT NULL,
+        channel TEXT COLLATE "C" NOT NULL,
+        external_id TEXT COLLATE "C",
+        received_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        due_at TIMESTAMPTZ,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT complaints_pkey PRIMARY KEY (id),
+        CONSTRAINT complaints_reference_key UNIQUE (reference)
+    ) WITH (fillfactor = 80)""",
+    """CREATE UNIQUE INDEX complaints_by_external_id ON complaints (channel, external_id)
+        WHERE external_id IS NOT NULL""",
+    "CREATE INDEX complaints_by_received_at ON complaints (received_at, id)",
+    "CREATE INDEX complaints_by_state ON complaints (state, received_at, id)",
+    "CREATE INDEX complaints_by_customer ON complaints (customer_id, received_at, id)",
+    "CREATE INDEX complaints_by_category ON complaints (category, received_at, id)",
+    # Only complaints with a deadline are in it, so a sweep costs O(due), not O(all).
+    "CREATE INDEX complaints_due ON complaints (due_at, id) WHERE due_at IS NOT NULL",
+    """CREATE TABLE events (
+        complaint_id TEXT COLLATE "C" NOT NULL REFERENCES complaints (id),
+        seq INTEGER NOT NULL,
+        kind TEXT COLLATE "C" NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT events_pkey PRIMARY KEY (complaint_id, seq)
+    )""",
+    # ``position`` records the order messages were written in: pending messages are
+    # delivered oldest first.
+    """CREATE TABLE outbox (
+        position BIGINT GENERATED ALWAYS AS IDENTITY,
+        key TEXT COLLATE "C" NOT NULL,
+        complaint_id TEXT COLLATE "C" NOT NULL REFERENCES complaints (id),
+        status TEXT COLLATE "C" NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT outbox_pkey PRIMARY KEY (position),
+        CONSTRAINT outbox_key_key UNIQUE (key)
+    )""",
+    "CREATE INDEX outbox_by_complaint ON outbox (complaint_id, position)",
+    "CREATE INDEX outbox_pending ON outbox (position) WHERE status = 'pending'",
+    """CREATE TABLE reference_counters (
+        prefix TEXT COLLATE "C" NOT NULL,
+        year INTEGER NOT NULL,
+        last_number INTEGER NOT NULL,
+        CONSTRAINT reference_counters_pkey PRIMARY KEY (prefix, year)
+    )""",
+)
+
+_INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
+    channel, external_id, received_at, due_at, workflow, severity, updated_at, version, body, id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+# Every column is set: PostgreSQL compares old and new values itself, so an update
+# that leaves the indexed columns equal still writes no index entry.
+_UPDATE_COMPLAINT: Final = """UPDATE complaints SET reference = %s, state = %s,
+    customer_id = %s, category = %s, channel = %s, external_id = %s, received_at = %s,
+    due_at = %s, workflow = %s, severity = %s, updated_at = %s, version = %s, body = %s
+    WHERE id = %s AND version = %s"""
+_NEXT_REFERENCE: Final = """INSERT INTO reference_counters AS counter (prefix, year, last_number)
+    VALUES (%s, %s, 1)
+    ON CONFLICT (prefix, year) DO UPDATE SET last_number = counter.last_number + 1
+    RETURNING last_number"""
+_INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
+    VALUES (%s, %s, %s, %s, %s)"""
+_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body)
+    VALUES (%s, %s, %s, %s, %s)"""
+
+_RECENT_LIMIT: Final = 1024
+
+_open_stores: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
+# Pools inherited through fork() belong to the parent: their connections share the
+# parent's sockets, so the child never uses or closes them (and keeps them referenced).
+_inherited_pools: list[ConnectionPool[Any]] = []
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_open_stores):
+        store._forget_inherited_pool()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _complaint_row(complaint: Complaint) -> tuple[Any, ...]:
+    """The columns of ``_INSERT_COMPLAINT``/``_UPDATE_COMPLAINT`` from ``state`` to ``version``."""
+    return (
+        complaint.state,
+        complaint.customer.id,
+        complaint.category,
+        complaint.channel,
+        complaint.external_id,
+        complaint.received_at,
+        complaint.due_at,
+        complaint.workflow,
+        complaint.severity.value,
+        complaint.updated_at,
+        complaint.version,
+    )
+
+
+def _event_row(event: Event) -> tuple[Any, ...]:
+    return (event.complaint_id, event.seq, event.kind, event.at, to_json(event))
+
+
+def _message_row(message: OutboxMessage) -> tuple[Any, ...]:
+    return (
+        message.key,
+        message.complaint_id,
+        message.status.value,
+        message.created_at,
+        to_json(message),
+    )
+
+
+@attrs.frozen
+class PostgresLocation:
+    """Where a ``postgresql://`` URL points and how to connect there.
+
+    ``conninfo`` is the URL for libpq, without complaint_flow's own options;
+    ``display`` is the URL with any password hidden, for messages.
+    """
+
+    conninfo: str
+    display: str
+    schema: str | None = None
+    pool_size: int = DEFAULT_POOL_SIZE
+    pool_min_size: int = DEFAULT_POOL_MIN_SIZE
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT
+    connect_defaults: tuple[tuple[str, Any], ...] = ()
+    """Connection parameters complaint_flow sets because the URL does not."""
+
+
+def parse_postgres_url(url: str) -> PostgresLocation:
+    """Read a store URL of the form ``postgresql://user[:password]@host[:port]/database``.
+
+    ``postgres://`` works too. Query options of complaint_flow's own:
+
+    - ``pool_size=N``: connections opened at most (default 10);
+    - ``pool_min_size=N``: connections kept open when idle (default 1);
+    - ``pool_timeout=S``: seconds a call waits for a free connection (default 30);
+    - ``schema=NAME``: the schema holding the tables (created if missing; default:
+      the connection's current schema, normally ``public``).
+
+    Any other query parameter is libpq's (``sslmode=require``,
+    ``connect_timeout=5``…) and is passed on unchanged.
+
+    >>> location = parse_postgres_url("postgresql://app:secret@db:5432/shop?pool_size=8&schema=cf")
+    >>> location.pool_size, location.schema, location.display
+    (8, 'cf', 'postgresql://app:***@db:5432/shop?pool_size=8&schema=cf')
+
+    Args:
+        url: the store URL.
+
+    Raises:
+        StoreError: the URL is not a usable PostgreSQL store URL; the message says why.
+    """
+    display = hide_password(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise _bad_url(display, str(exc)) from None
+    if parts.scheme.lower() not in SCHEMES or not url.partition(":")[2].startswith("//"):
+        raise _bad_url(display, "it does not start with 'postgresql://'")
+    options: dict[str, str] = {}
+    passed_on: list[str] = []  # libpq's, left encoded exactly as written
+    given: set[str] = set()
+    for item in parts.query.split("&") if parts.query else ():
+        raw_name, _, raw_value = item.partition("=")
+        name = unquote(raw_name)
+        if name in _OPTIONS:
+            if name in options:
+                raise _bad_url(display, f"option {name!r} is given twice")
+            options[name] = unquote(raw_value)
+        else:
+            passed_on.append(item)
+            given.add(name)
+    pool_size = _whole_number(display, options, "pool_size", DEFAULT_POOL_SIZE, minimum=1)
+    pool_min_size = _whole_number(
+        display, options, "pool_min_size", min(DEFAULT_POOL_MIN_SIZE, pool_size), minimum=0
+    )
+    if pool_min_size > pool_size:
+        raise _bad_url(
+            display, f"pool_min_size={pool_min_size} is larger than pool_size={pool_size}"
+        )
+    pool_timeout = DEFAULT_POOL_TIMEOUT
+    if "pool_timeout" in options:
+        try:
+            pool_timeout = float(options["pool_timeout"])
+        except ValueError:
+            pool_timeout = -1.0
+        if not 0 < pool_timeout < float("inf"):
+            raise _bad_url(
+                display,
+                f"pool_timeout={options['pool_timeout']!r} is not a positive number of seconds",
+            )
+    schema = options.get("schema")
+    if schema is not None and (not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_")):
+        raise _bad_url(
+            display,
+            f"schema={schema!r} is not a usable schema name: use lowercase letters, digits "
+            "and underscores, not starting with a digit or 'pg_', at most 63 characters",
+        )
+    conninfo = urlunsplit(parts._replace(query="&".join(passed_on)))
+    defaults = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT, "application_name": "complaint_flow"}
+    return PostgresLocation(
+        conninfo=conninfo,
+        display=display,
+        schema=schema,
+        pool_size=pool_size,
+        pool_min_size=pool_min_size,
+        pool_timeout=pool_timeout,
+        connect_defaults=tuple(
+            (name, value) for name, value in defaults.items() if name not in given
+        ),
+    )
+
+
+def hide_password(url: str) -> str:
+    """``url`` with any password (``user:password@`` or ``?password=``) shown as ``***``.
+
+    >>> hide_password("postgresql://app:s3cret@db/shop?sslmode=require&password=x")
+    'postgresql://app:***@db/shop?sslmode=require&password=***'
+    """
+    url = _PASSWORD_IN_USERINFO.sub(r"\1***@", url)
+    return _PASSWORD_IN_QUERY.sub(r"\1***", url)
+
+
+def _whole_number(
+    display: str, options: dict[str, str], name: str, default: int, *, minimum: int
+) -> int:
+    if name not in options:
+        return default
+    text = options[name]
+    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+        raise _bad_url(display, f"{name}={text!r} is not a whole number >= {minimum}")
+    return int(text)
+
+
+def _bad_url(url: str, why: str) -> StoreError:
+    return StoreError(
+        f"cannot open store {url!r}: {why}. Write e.g. "
+        "'postgresql://user@localhost:5432/complaints', optionally with '?pool_size=8' "
+        "or '?schema=complaint_flow'."
+    )
+
+
+class PostgresStore:
+    """A store in one PostgreSQL schema, shared by threads (through a pool), processes and hosts.
+
+    Build it with :func:`open_postgres_store`. Connections come from a
+    ``psycopg_pool.ConnectionPool``; :meth:`close` closes them all.
+    """
+
+    def __init__(self, url: str, location: PostgresLocation) -> None:
+        self.url = url
+        self.location = location
+        self._lock = threading.Lock()
+        # The latest snapshot seen of recent complaints. A (complaint id, version)
+        # pair is only ever written once (the version check guarantees it), so a
+        # remembered snapshot of the stored version is exactly what is stored: it
+        # saves decoding the body again.
+        self._recent: dict[str, Complaint] = {}
+        self._closed = False
+        self.schema = self._prepare_schema()
+        self._pool: ConnectionPool[Any] | None = self._open_pool()
+        _open_stores.add(self)
+
+    # -- connections --------------------------------------------------------
+
+    def _connect_arguments(self) -> dict[str, Any]:
+        return {"autocommit": True, **dict(self.location.connect_defaults)}
+
+    def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        # Every connection sees exactly this store's schema, whatever the server's
+        # default search_path is.
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+
+    def _open_pool(self) -> ConnectionPool[Any]:
+        location = self.location
+        pool: ConnectionPool[Any] = ConnectionPool(
+            location.conninfo,
+            kwargs=self._connect_arguments(),
+            min_size=location.pool_min_size,
+            max_size=location.pool_size,
+            timeout=location.pool_timeout,
+            configure=self._configure,
+            name=f"complaint_flow {location.display}",
+            open=False,
+        )
+        try:
+            pool.open(wait=True, timeout=location.pool_timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise StoreError(
+                f"the connection pool of {location.display!r} could not connect within "
+                f"{location.pool_timeout:g} s ({exc}); check that the server accepts "
+                "connections"
+            ) from exc
+        return pool
+
+    def _forget_inherited_pool(self) -> None:
+        """After fork(), in the child: leave the parent's pool alone, open a new one on use."""
+        if self._pool is not None:
+            _inherited_pools.append(self._pool)
+        self._pool = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; database failures come out as ``StoreError``."""
+        if self._closed:
+            raise self._closed_error()
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._closed:
+                    raise self._closed_error()
+                if self._pool is None:
+                    self._pool = self._open_pool()
+                pool = self._pool
+        try:
+            with pool.connection() as connection:
+                yield connection
+        except PoolClosed:
+            raise self._closed_error() from None
+        except PoolTimeout as exc:
+            raise StoreError(
+                f"{doing} failed: no connection of {self.location.display!r} became free "
+                f"within {self.location.pool_timeout:g} s; nothing was written. Raise "
+                "?pool_size= or look for calls holding connections too long."
+            ) from exc
+        except psycopg.Error as exc:
+            raise self._failed(exc, doing) from exc
+
+    def _closed_error(self) -> StoreError:
+        return StoreError(f"store {self.location.display!r} is closed; open a new engine")
+
+    def _failed(self, exc: psycopg.Error, doing: str) -> StoreError:
+        if self._closed:
+            return self._closed_error()
+        return StoreError(
+            f"{doing} failed on PostgreSQL {self.location.display!r}: {exc}; nothing was written"
+        )
+
+    def _where(self) -> str:
+        return f"PostgreSQL schema {self.schema!r} at {self.location.display}"
+
+    # -- schema -------------------------------------------------------------
+
+    def _prepare_schema(self) -> str:
+        """Create the tables on first open, check their version on every open."""
+        location = self.location
+        try:
+            connection = psycopg.connect(location.conninfo, **self._connect_arguments())
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {location.display!r} ({exc}); check that "
+                "the server runs and that the URL's host, port, user, password and "
+                "database are right"
+            ) from exc
+        try:
+            with connection.transaction():
+                schema = location.schema
+                if schema is None:
+                    (schema,) = connection.execute("SELECT current_schema()").fetchall()[0]
+                    if schema is None:
+                        raise StoreError(
+                            f"the search_path of {location.display!r} names no existing "
+                            "schema; add ?schema=complaint_flow to the URL (it is created "
+                            "if missing)"
+                        )
+                connection.execute(_SCHEMA_LOCK, (f"complaint_flow schema {schema}",))
+                exists = connection.execute(
+                    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
+                ).fetchall()
+                if not exists:
+                    connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+                connection.execute(
+                    sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema))
+                )
+                self.schema = schema
+                tables = _tables_in(connection, schema)
+                if not tables:
+                    for statement in _SCHEMA:
+                        connection.execute(statement)
+                    connection.execute(
+                        f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (%s)", (SCHEMA_VERSION,)
+                    )
+                else:
+                    self._check_schema(connection, tables)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot prepare the complaint_flow tables at {location.display!r} ({exc}); "
+                "check that the user may create tables in that schema, or name a schema "
+                "it may create with ?schema=NAME"
+            ) from exc
+        finally:
+            connection.close()
+        return schema
+
+    def _check_schema(self, connection: psycopg.Connection[Any], tables: set[str]) -> None:
+        if _SCHEMA_TABLE not in tables:
+            shown = ", ".join(sorted(tables))
+            raise StoreError(
+                f"{self._where()} holds tables named like complaint_flow's ({shown}) but no "
+                f"{_SCHEMA_TABLE} table: they belong to another application, and "
+                "complaint_flow leaves them untouched. Add ?schema=complaint_flow to the "
+                "URL to keep complaint_flow's tables in a schema of their own."
+            )
+        rows = connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}").fetchall()
+        versions = [row[0] for row in rows]
+        if len(versions) != 1 or not isinstance(versions[0], int):
+            raise StoreError(
+                f"{self._where()} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
+                "of one version number); restore the database from a backup"
+            )
+        found = versions[0]
+        if found > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self._where()} has complaint_flow schema version {found}, written by a "
+                f"newer complaint_flow; this one knows versions up to {SCHEMA_VERSION}. "
+                "Upgrade complaint_flow (pip install --upgrade complaint-flow) to open it."
+            )
+        if found < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self._where()} has complaint_flow schema version {found}, older than the "
+                f"version {SCHEMA_VERSION} this complaint_flow needs. Back the database up, "
+                f"then run `complaint-flow db upgrade {self.location.display}` to upgrade it."
+            )
+
+    # -- writing ------------------------------------------------------------
+
+    def commit(self, commit: Commit) -> Complaint:
+        """Write the commit in one transaction and return the stored complaint.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (or, for a creation, the complaint id is taken).
+            DuplicateIntakeError: a creation whose (channel, external_id) is taken.
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        complaint = commit.complaint
+        expected = commit.expected_version
+        # Encode before taking a connection, so that connections are held for less time
+        # (a creation's body waits for its reference, allocated in the transaction).
+        row = _complaint_row(complaint)
+        update = (
+            (complaint.reference, *row, to_json(complaint), complaint.id, expected)
+            if expected
+            else ()
+        )
+        events = [_event_row(event) for event in commit.events]
+        messages = [_message_row(message) for message in commit.outbox]
+        committing = False
+        with self._connection(f"committing complaint {complaint.id!r}") as connection:
+            try:
+                with connection.transaction():
+                    if expected == 0:
+                        complaint = self._insert(connection, commit, row)
+                    elif connection.execute(_UPDATE_COMPLAINT, update).rowcount != 1:
+                        raise ConcurrencyError(complaint.id, expected)
+                    _insert_rows(connection, _INSERT_EVENT, events)
+                    if messages:
+                        _insert_rows(connection, _INSERT_MESSAGE, messages)
+                    committing = True  # only COMMIT is left
+            except pg_errors.UniqueViolation as exc:
+                raise self._conflict(connection, commit, exc) from None
+            except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
+                # The server chose this writer to lose a race; it wrote nothing.
+                raise ConcurrencyError(complaint.id, expected) from None
+            except psycopg.OperationalError as exc:
+                if committing:
+                    raise self._lost_while_committing(complaint.id, exc) from exc
+                raise
+        self._remember(complaint)
+        return complaint
+
+    def _lost_while_committing(self, complaint_id: str, exc: psycopg.Error) -> StoreError:
+        # The server may have committed before the connection broke: saying "nothing
+        # was written" here could be false, and a blind retry could apply a change twice
+        # (the version check would refuse it, but the writer should know why).
+        return StoreError(
+            f"the connection to {self.location.display!r} broke while committing complaint "
+            f"{complaint_id!r} ({exc}): the commit may or may not have been written. "
+            "Re-read the complaint (its version tells) before trying again."
+        )
+
+    def _insert(
+        self, connection: psycopg.Connection[Any], commit: Commit, row: tuple[Any, ...]
+    ) -> Complaint:
+        complaint = commit.complaint
+        prefix = commit.reference_prefix
+        assert prefix is not None  # checked by Commit
+        year = complaint.received_at.year
+        # Allocated inside the creating transaction: the counter's row stays locked
+        # until it ends, and a refused creation rolls the number back.
+        (number,) = connection.execute(_NEXT_REFERENCE, (prefix, year)).fetchall()[0]
+        complaint = attrs.evolve(complaint, reference=format_reference(prefix, year, number))
+        connection.execute(
+            _INSERT_COMPLAINT, (complaint.reference, *row, to_json(complaint), complaint.id)
+        )
+        return complaint
+
+    def _conflict(
+        self, connection: psycopg.Connection[Any], commit: Commit, exc: pg_errors.UniqueViolation
+    ) -> ConcurrencyError | DuplicateIntakeError | StoreError:
+        """The error for a unique violation; the transaction is already rolled back."""
+        complaint = commit.complaint
+        constraint = exc.diag.constraint_name
+        if constraint == "complaints_pkey":
+            return ConcurrencyError(complaint.id, 0)
+        if constraint == "events_pkey":
+            return ConcurrencyError(complaint.id, commit.expected_version)
+        if constraint == "complaints_by_external_id" and complaint.external_id is not None:
+            # A unique violation is only raised once the other writer committed, so
+            # the complaint that holds the message is there to be read.
+            found = connection.execute(
+                "SELECT id FROM complaints WHERE channel = %s AND external_id = %s",
+                (complaint.channel, complaint.external_id),
+            ).fetchall()
+            return DuplicateIntakeError(
+                complaint.channel, complaint.external_id, existing_id=found[0][0] if found else None
+            )
+        if constraint == "outbox_key_key":
+            keys = [message.key for message in commit.outbox]
+            return StoreError(
+                f"an outbox message key of {keys!r} is already stored (or repeated); "
+                "outbox keys must be unique. Nothing was written."
+            )
+        if constraint == "complaints_reference_key":
+            return StoreError(
+                f"a reference allocated for complaint {complaint.id!r} is already taken "
+                f"although its counter was just advanced: the reference_counters table of "
+                f"{self._where()} was altered; restore the database from a backup"
+            )
+        return StoreError(
+            f"committing complaint {complaint.id!r} failed on {self._where()}: {exc}; "
+            "nothing was written"
+        )
+
+    def outbox_update(self, message: OutboxMessage) -> None:
+        """Replace an outbox message's delivery status, matched by its ``key``.
+
+        Raises:
+            StoreError: no message with that key is stored.
+        """
+        with self._connection(f"updating outbox message {message.key!r}") as connection:
+            changed = connection.execute(
+                "UPDATE outbox SET status = %s, body = %s WHERE key = %s",
+                (message.status.value, to_json(message), message.key),
+            ).rowcount
+        if changed != 1:
+            raise StoreError(f"no outbox message with key {message.key!r}")
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        rows = self._all("SELECT id, version, body FROM complaints WHERE id = %s", (complaint_id,))
+        if not rows:
+            raise ComplaintNotFoundError(complaint_id)
+        return self._complaint(rows[0])
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that reference.
+        """
+        rows = self._all(
+            "SELECT id, version, body FROM complaints WHERE reference = %s", (reference,)
+        )
+        if not rows:
+            raise ComplaintNotFoundError(reference)
+        return self._complaint(rows[0])
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        rows = self._all(
+            "SELECT id, version, body FROM complaints WHERE channel = %s AND external_id = %s",
+            (channel, external_id),
+        )
+        return self._complaint(rows[0]) if rows else None
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        rows = self._all(
+            "SELECT body FROM events WHERE complaint_id = %s ORDER BY seq", (complaint_id,)
+        )
+        if not rows:
+            # Every stored complaint has at least its creation event.
+            raise ComplaintNotFoundError(complaint_id)
+        return [from_json(body, Event) for (body,) in rows]
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first (then by id)."""
+        conditions = []
+        parameters: list[Any] = []
+        for column, value in (
+            ("state", state),
+            ("customer_id", customer_id),
+            ("category", category),
+            ("workflow", workflow),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = %s")
+                parameters.append(value)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        parameters.append(limit)  # LIMIT NULL: no limit
+        rows = self._all(
+            f"SELECT id, version, body FROM complaints {where}ORDER BY received_at, id LIMIT %s",
+            parameters,
+        )
+        return [self._complaint(row) for row in rows]
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        ((count,),) = self._all("SELECT count(*) FROM complaints", ())
+        return int(count)
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints whose ``due_at`` is at or before ``before``, earliest first (then by id).
+
+        Served by the partial index ``complaints_due``: the cost grows with what is
+        due, not with the store.
+
+        Raises:
+            InvalidArgumentError: ``before`` is not timezone-aware.
+        """
+        if not isinstance(before, datetime) or before.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"due() needs a timezone-aware datetime, got {before!r}; use e.g. "
+                "datetime.now(timezone.utc)"
+            )
+        rows = self._all(
+            "SELECT id, version, body FROM complaints "
+            "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s",
+            (before, limit),
+        )
+        return [self._complaint(row) for row in rows]
+
+    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
+        """Pending outbox messages in the order they were written."""
+        # A plain read for now. Concurrent dispatchers will claim rows here with
+        # ``FOR UPDATE SKIP LOCKED`` (inside their delivery transaction), so that
+        # each pending message goes to one dispatcher in the normal case.
+        rows = self._all(
+            "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT %s",
+            (limit,),
+        )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint, in the order they were written."""
+        rows = self._all(
+            "SELECT body FROM outbox WHERE complaint_id = %s ORDER BY position", (complaint_id,)
+        )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def _all(self, query: str, parameters: Iterable[Any]) -> list[Any]:
+        with self._connection("reading") as connection:
+            return connection.execute(query, tuple(parameters)).fetchall()
+
+    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
+        complaint_id, version, body = row
+        recent = self._recent.get(complaint_id)
+        if recent is not None and recent.version == version:
+            return recent
+        complaint = from_json(body, Complaint)
+        self._remember(complaint)
+        return complaint
+
+    def _remember(self, complaint: Complaint) -> None:
+        recent = self._recent
+        recent[complaint.id] = complaint
+        if len(recent) > _RECENT_LIMIT:
+            with self._lock:
+                while len(recent) > _RECENT_LIMIT:
+                    try:
+                        del recent[next(iter(recent))]
+                    except (KeyError, RuntimeError, StopIteration):
+                        break  # another thread is trimming too
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the pool and its connections; the store is not used afterwards.
+
+        Closing twice is harmless. Later calls raise ``StoreError``.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pool, self._pool = self._pool, None
+        self._recent.clear()
+        _open_stores.discard(self)
+        if pool is not None:
+            pool.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"schema={self.schema!r}"
+        return f"PostgresStore({self.location.display!r}, {state})"
+
+
+def _insert_rows(
+    connection: psycopg.Connection[Any], statement: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    if len(rows) == 1:
+        connection.execute(statement, rows[0])
+    else:
+        # executemany sends the rows in one pipeline: one round trip, not one per row.
+        connection.cursor().executemany(statement, rows)
+
+
+def _tables_in(connection: psycopg.Connection[Any], schema: str) -> set[str]:
+    """Which of complaint_flow's table names exist in ``schema``."""
+    rows = connection.execute(
+        "SELECT c.relname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        (schema, [_SCHEMA_TABLE, *_TABLES]),
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def open_postgres_store(url: str) -> PostgresStore:
+    """Open (creating its tables if needed) the PostgreSQL store at ``url``.
+
+    Args:
+        url: ``postgresql://user[:password]@host[:port]/database`` (or
+            ``postgres://…``), optionally with ``?pool_size=``, ``?pool_min_size=``,
+            ``?pool_timeout=`` and ``?schema=`` (see :func:`parse_postgres_url`) and
+            any libpq parameter.
+
+    Raises:
+        StoreError: the URL is malformed, the server cannot be reached, or the schema
+            holds tables of another application (they are left untouched).
+        SchemaVersionError: the tables were written by another version of
+            complaint_flow; the message says what to do.
+    """
+    return PostgresStore(url, parse_postgres_url(url))
+
+
+__all__ = [
+    "DEFAULT_POOL_MIN_SIZE",
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_POOL_TIMEOUT",
+    "SCHEMA_VERSION",
+    "SCHEMES",
+    "PostgresLocation",
+    "PostgresStore",
+    "hide_password",
+    "open_postgres_store",
+    "parse_postgres_url",
+]
