@@ -439,8 +439,17 @@ def test_a_calendar_with_no_working_time_is_refused() -> None:
 # -- several sweepers ----------------------------------------------------------------------------
 
 
-def test_concurrent_sweepers_act_on_each_due_clock_exactly_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store several sweepers (threads, processes; hosts for PostgreSQL) can share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sweep.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
+
+
+def test_concurrent_sweepers_act_on_each_due_clock_exactly_once(shared_store_url: str) -> None:
+    url = shared_store_url
     definition = WorkflowDefinition.from_toml(WORKFLOW)
     clock = ManualClock(MONDAY)
     with Engine.open(url, workflow=definition, clock=clock, load_entry_points=False) as setup:
