@@ -31,6 +31,7 @@ from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import Actor, ClockState, ClockStatus, Complaint, Customer, Event
 from complaint_flow.errors import (
     ComplaintFlowError,
+    StoreError,
     UnknownWorkflowError,
     WorkflowDefinitionError,
 )
@@ -1088,6 +1089,67 @@ def workflow_show(name: str, mermaid: bool) -> None:
         states.add_row(state.name, kind, Text(state.description))
     console.print(states)
     console.print(transitions_table(definition, definition.transitions, "Transitions"))
+
+
+@attrs.frozen
+class _SchemaTools:
+    """What ``complaint-flow db`` needs of a SQL store module."""
+
+    schema_version: Callable[[str], int | None]
+    upgrade: Callable[[str], tuple[int, int]]
+    current: int
+
+
+def _schema_tools(url: str) -> _SchemaTools:
+    """The migration functions of the store module for ``url``'s scheme."""
+    scheme = scheme_of(url)
+    if scheme == "sqlite":
+        from complaint_flow.stores import sqlite
+
+        return _SchemaTools(sqlite.schema_version, sqlite.upgrade, sqlite.SCHEMA_VERSION)
+    if scheme in ("postgresql", "postgres"):
+        # Imported on use: psycopg is an optional dependency (the ``postgres`` extra).
+        from complaint_flow.stores import postgres
+
+        return _SchemaTools(postgres.schema_version, postgres.upgrade, postgres.SCHEMA_VERSION)
+    if scheme == "memory":
+        raise StoreError(f"nothing to upgrade: memory stores keep nothing ({url!r})")
+    raise StoreError(
+        f"complaint-flow db cannot handle {url!r}: it knows the schemas of sqlite:/// and "
+        "postgresql:// stores (e.g. 'sqlite:///complaints.db'); a store a plugin registers "
+        "upgrades its own schema, as its documentation says"
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Show and upgrade the schema version of a SQLite or PostgreSQL store."""
+
+
+@db.command(name="version")
+@click.argument("url")
+def db_version(url: str) -> None:
+    """Show the schema version of the store at URL, without changing anything."""
+    tools = _schema_tools(url)
+    found = tools.schema_version(url)
+    if found is None:
+        click.echo("no complaint_flow schema yet")
+    else:
+        click.echo(f"schema version {found} (current: {tools.current})")
+
+
+@db.command(name="upgrade")
+@click.argument("url")
+def db_upgrade(url: str) -> None:
+    """Upgrade the store at URL to the current schema version, all or nothing.
+
+    Back the database up and stop the workers using it first.
+    """
+    before, after = _schema_tools(url).upgrade(url)
+    if before == after:
+        click.echo(f"already at version {after}")
+    else:
+        click.echo(f"upgraded from {before} to {after}")
 
 
 @cli.command()

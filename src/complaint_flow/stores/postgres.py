@@ -13,7 +13,10 @@ The URL is libpq's, plus a few options of complaint_flow's own (see
 ``connect_timeout=``, ``options=``…) goes to libpq unchanged. The schema is
 created on first open and versioned; a schema written by another version of
 complaint_flow, or tables of another application, are refused without being
-touched. Needs the ``postgres`` extra: ``pip install 'complaint-flow[postgres]'``.
+touched. :func:`upgrade` (``complaint-flow db upgrade URL``) brings an older schema
+up to date with the steps of :data:`MIGRATIONS`, and :func:`schema_version`
+(``complaint-flow db version URL``) tells which version a schema has. Needs the
+``postgres`` extra: ``pip install 'complaint-flow[postgres]'``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -55,6 +59,16 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 
 SCHEMA_VERSION: Final = 1
 """The PostgreSQL schema version this code reads and writes."""
+
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType({})
+"""The statements that take a schema from version N to N + 1, by N.
+
+Empty: version 1 is the first schema. A release that changes the schema raises
+:data:`SCHEMA_VERSION` and adds the step from the version before; a released step
+is never edited, since databases out there were upgraded by it. :func:`upgrade`
+runs the steps in one transaction (PostgreSQL's DDL is transactional), with
+``search_path`` set to the store's schema.
+"""
 
 SCHEMES: Final = ("postgresql", "postgres")
 """The URL schemes of this store (libpq accepts both)."""
@@ -450,42 +464,14 @@ class PostgresStore:
     def _prepare_schema(self) -> str:
         """Create the tables on first open, check their version on every open."""
         location = self.location
-        try:
-            connection = psycopg.connect(location.conninfo, **self._connect_arguments())
-        except psycopg.Error as exc:
-            raise StoreError(
-                f"cannot connect to PostgreSQL at {location.display!r} ({exc}); check that "
-                "the server runs and that the URL's host, port, user, password and "
-                "database are right"
-            ) from exc
+        connection = _connect(location)
         try:
             with connection.transaction():
-                schema = location.schema
-                if schema is None:
-                    (schema,) = connection.execute("SELECT current_schema()").fetchall()[0]
-                    if schema is None:
-                        raise StoreError(
-                            f"the search_path of {location.display!r} names no existing "
-                            "schema; add ?schema=complaint_flow to the URL (it is created "
-                            "if missing)"
-                        )
-                connection.execute(_SCHEMA_LOCK, (f"complaint_flow schema {schema}",))
-                exists = connection.execute(
-                    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
-                ).fetchall()
-                if not exists:
-                    connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-                connection.execute(
-                    sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema))
-                )
+                schema = _locked_schema(connection, location)
                 self.schema = schema
                 tables = _tables_in(connection, schema)
                 if not tables:
-                    for statement in _SCHEMA:
-                        connection.execute(statement)
-                    connection.execute(
-                        f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (%s)", (SCHEMA_VERSION,)
-                    )
+                    _create_tables(connection)
                 else:
                     self._check_schema(connection, tables)
         except psycopg.Error as exc:
@@ -499,28 +485,9 @@ class PostgresStore:
         return schema
 
     def _check_schema(self, connection: psycopg.Connection[Any], tables: set[str]) -> None:
-        if _SCHEMA_TABLE not in tables:
-            shown = ", ".join(sorted(tables))
-            raise StoreError(
-                f"{self._where()} holds tables named like complaint_flow's ({shown}) but no "
-                f"{_SCHEMA_TABLE} table: they belong to another application, and "
-                "complaint_flow leaves them untouched. Add ?schema=complaint_flow to the "
-                "URL to keep complaint_flow's tables in a schema of their own."
-            )
-        rows = connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}").fetchall()
-        versions = [row[0] for row in rows]
-        if len(versions) != 1 or not isinstance(versions[0], int):
-            raise StoreError(
-                f"{self._where()} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
-                "of one version number); restore the database from a backup"
-            )
-        found = versions[0]
+        found = _stored_version(connection, tables, self._where())
         if found > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self._where()} has complaint_flow schema version {found}, written by a "
-                f"newer complaint_flow; this one knows versions up to {SCHEMA_VERSION}. "
-                "Upgrade complaint_flow (pip install --upgrade complaint-flow) to open it."
-            )
+            raise _newer_error(self._where(), found)
         if found < SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self._where()} has complaint_flow schema version {found}, older than the "
@@ -840,6 +807,231 @@ def _tables_in(connection: psycopg.Connection[Any], schema: str) -> set[str]:
     return {name for (name,) in rows}
 
 
+def _where(schema: str, location: PostgresLocation) -> str:
+    return f"PostgreSQL schema {schema!r} at {location.display}"
+
+
+def _connect(location: PostgresLocation) -> psycopg.Connection[Any]:
+    """A connection outside any pool, for preparing or upgrading the schema."""
+    try:
+        return psycopg.connect(
+            location.conninfo, autocommit=True, **dict(location.connect_defaults)
+        )
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot connect to PostgreSQL at {location.display!r} ({exc}); check that "
+            "the server runs and that the URL's host, port, user, password and "
+            "database are right"
+        ) from exc
+
+
+def _schema_name(connection: psycopg.Connection[Any], location: PostgresLocation) -> str:
+    """The schema the URL names, else the connection's current one.
+
+    Raises:
+        StoreError: the URL names none and the search_path names no existing schema.
+    """
+    schema = location.schema
+    if schema is None:
+        (schema,) = connection.execute("SELECT current_schema()").fetchall()[0]
+        if schema is None:
+            raise StoreError(
+                f"the search_path of {location.display!r} names no existing "
+                "schema; add ?schema=complaint_flow to the URL (it is created "
+                "if missing)"
+            )
+    return schema
+
+
+def _locked_schema(connection: psycopg.Connection[Any], location: PostgresLocation) -> str:
+    """Take the schema's advisory lock, create the schema if missing, and search it.
+
+    Runs inside the caller's transaction; the lock is held until it ends, so that
+    creations and upgrades of one schema happen one at a time.
+    """
+    schema = _schema_name(connection, location)
+    connection.execute(_SCHEMA_LOCK, (f"complaint_flow schema {schema}",))
+    if not _schema_exists(connection, schema):
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    connection.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+    return schema
+
+
+def _schema_exists(connection: psycopg.Connection[Any], schema: str) -> bool:
+    return bool(
+        connection.execute(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchall()
+    )
+
+
+def _create_tables(connection: psycopg.Connection[Any]) -> None:
+    """Create the current schema's tables, inside the caller's transaction."""
+    for statement in _SCHEMA:
+        connection.execute(statement)
+    connection.execute(f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (%s)", (SCHEMA_VERSION,))
+
+
+def _stored_version(connection: psycopg.Connection[Any], tables: set[str], where: str) -> int:
+    """The schema version complaint_flow's tables record (``search_path`` is their schema).
+
+    Raises:
+        StoreError: the tables are another application's, or the version table is
+            damaged.
+    """
+    if _SCHEMA_TABLE not in tables:
+        shown = ", ".join(sorted(tables))
+        raise StoreError(
+            f"{where} holds tables named like complaint_flow's ({shown}) but no "
+            f"{_SCHEMA_TABLE} table: they belong to another application, and "
+            "complaint_flow leaves them untouched. Add ?schema=complaint_flow to the "
+            "URL to keep complaint_flow's tables in a schema of their own."
+        )
+    rows = connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}").fetchall()
+    versions = [row[0] for row in rows]
+    if len(versions) != 1 or not isinstance(versions[0], int):
+        raise StoreError(
+            f"{where} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
+            "of one version number); restore the database from a backup"
+        )
+    found: int = versions[0]
+    return found
+
+
+def _newer_error(where: str, found: int) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"{where} has complaint_flow schema version {found}, written by a "
+        f"newer complaint_flow; this one knows versions up to {SCHEMA_VERSION}. "
+        "Upgrade complaint_flow (pip install --upgrade complaint-flow) to open it."
+    )
+
+
+def _migration_steps(where: str, found: int) -> list[tuple[int, tuple[str, ...]]]:
+    """The steps of :data:`MIGRATIONS` from ``found`` to :data:`SCHEMA_VERSION`, in order.
+
+    Raises:
+        SchemaVersionError: the schema is newer than this code, or a step is missing.
+    """
+    if found > SCHEMA_VERSION:
+        raise _newer_error(where, found)
+    steps = []
+    for version in range(found, SCHEMA_VERSION):
+        statements = MIGRATIONS.get(version)
+        if statements is None:
+            raise SchemaVersionError(
+                f"{where} has complaint_flow schema version {found}, and this "
+                f"complaint_flow has no migration from version {version} to {version + 1}: "
+                "the database needs a newer complaint_flow that has that step (pip install "
+                "--upgrade complaint-flow), or a restore from a backup. Nothing was changed."
+            )
+        steps.append((version, statements))
+    return steps
+
+
+def _run_step(
+    connection: psycopg.Connection[Any], where: str, version: int, statements: tuple[str, ...]
+) -> None:
+    for statement in statements:
+        try:
+            connection.execute(statement)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"upgrading {where} failed at the step from schema version {version} to "
+                f"{version + 1} ({exc}; the statement was {statement!r}); nothing was "
+                "changed. Report it to complaint_flow's maintainers, with the statement."
+            ) from exc
+
+
+def schema_version(url: str) -> int | None:
+    """The complaint_flow schema version of the PostgreSQL schema at ``url``, reading only.
+
+    Nothing is created or written: the reads run in a read-only transaction.
+
+    Args:
+        url: a ``postgresql://`` store URL (see :func:`parse_postgres_url`).
+
+    Returns:
+        The version recorded in the schema, or None when there is no complaint_flow
+        schema yet (the schema does not exist or holds none of its tables).
+
+    Raises:
+        StoreError: the URL is malformed, the server cannot be reached, or the
+            schema holds tables of another application (they are left untouched).
+    """
+    location = parse_postgres_url(url)
+    connection = _connect(location)
+    try:
+        with connection.transaction():
+            connection.execute("SET TRANSACTION READ ONLY")
+            schema = _schema_name(connection, location)
+            if not _schema_exists(connection, schema):
+                return None
+            tables = _tables_in(connection, schema)
+            if not tables:
+                return None
+            connection.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema))
+            )
+            return _stored_version(connection, tables, _where(schema, location))
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot read the complaint_flow schema version at {location.display!r}: {exc}"
+        ) from exc
+    finally:
+        connection.close()
+
+
+def upgrade(url: str) -> tuple[int, int]:
+    """Bring the PostgreSQL schema at ``url`` to :data:`SCHEMA_VERSION`, all or nothing.
+
+    In one transaction, under the advisory lock that also serialises first opens,
+    it reads the version, runs the steps of :data:`MIGRATIONS` from it up to
+    :data:`SCHEMA_VERSION` and records the new version. A failure rolls everything
+    back. A schema with no complaint_flow tables yet gets them, as opening it would.
+    Stop the workers using the database first: they run the code of the old version.
+
+    Args:
+        url: a ``postgresql://`` store URL (see :func:`parse_postgres_url`).
+
+    Returns:
+        The versions ``(before, after)``: ``(0, SCHEMA_VERSION)`` when the tables
+        were created, ``(v, v)`` when they were already current.
+
+    Raises:
+        SchemaVersionError: the schema is newer than this complaint_flow, or no
+            migration step leads from its version; nothing was changed.
+        StoreError: the URL is malformed, the server cannot be reached, the schema
+            holds tables of another application (left untouched), or a migration
+            step failed (rolled back).
+    """
+    location = parse_postgres_url(url)
+    connection = _connect(location)
+    try:
+        with connection.transaction():
+            schema = _locked_schema(connection, location)
+            where = _where(schema, location)
+            tables = _tables_in(connection, schema)
+            if not tables:
+                _create_tables(connection)
+                before = 0
+            else:
+                before = _stored_version(connection, tables, where)
+                for version, statements in _migration_steps(where, before):
+                    _run_step(connection, where, version, statements)
+                if before != SCHEMA_VERSION:
+                    connection.execute(
+                        f"UPDATE {_SCHEMA_TABLE} SET version = %s", (SCHEMA_VERSION,)
+                    )
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"upgrading the complaint_flow tables at {location.display!r} failed ({exc}); "
+            "nothing was changed. Check that the user may alter tables in that schema."
+        ) from exc
+    finally:
+        connection.close()
+    return before, SCHEMA_VERSION
+
+
 def open_postgres_store(url: str) -> PostgresStore:
     """Open (creating its tables if needed) the PostgreSQL store at ``url``.
 
@@ -862,6 +1054,7 @@ __all__ = [
     "DEFAULT_POOL_MIN_SIZE",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_POOL_TIMEOUT",
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "SCHEMES",
     "PostgresLocation",
@@ -869,4 +1062,6 @@ __all__ = [
     "hide_password",
     "open_postgres_store",
     "parse_postgres_url",
+    "schema_version",
+    "upgrade",
 ]

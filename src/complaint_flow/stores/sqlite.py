@@ -10,7 +10,9 @@ Durability: the database runs in WAL mode with ``synchronous=FULL`` unless the U
 asks for ``?synchronous=NORMAL`` (faster; a power cut may then lose the last
 commits, never corrupt the file). The schema is versioned; a file written by
 another version of complaint_flow, or by something else entirely, is refused
-without being touched.
+without being touched. :func:`upgrade` (``complaint-flow db upgrade URL``) brings an
+older file up to date with the steps of :data:`MIGRATIONS`, and :func:`schema_version`
+(``complaint-flow db version URL``) tells which version a file has.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
@@ -40,6 +43,16 @@ from complaint_flow.store import Commit, format_reference
 
 SCHEMA_VERSION: Final = 1
 """The schema version this code reads and writes."""
+
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType({})
+"""The statements that take a database from schema version N to N + 1, by N.
+
+Empty: version 1 is the first schema. A release that changes the schema raises
+:data:`SCHEMA_VERSION` and adds the step from the version before; a released step
+is never edited, since files out there were upgraded by it. :func:`upgrade` runs
+the steps in one transaction with foreign keys off (SQLite's way of rebuilding a
+table) and checks them before committing.
+"""
 
 BUSY_TIMEOUT_SECONDS: Final = 30.0
 """How long a writer waits for another connection's write transaction to finish."""
@@ -360,10 +373,7 @@ class SQLiteStore:
         return StoreError(f"store {self.url!r} is closed; open a new engine")
 
     def _unusable(self, exc: sqlite3.Error) -> StoreError:
-        return StoreError(
-            f"{self.path!r} cannot be used as a complaint_flow database ({exc}); point the "
-            "store URL at a complaint_flow database or at a new file"
-        )
+        return _not_a_database(self.path, exc)
 
     # -- schema -------------------------------------------------------------
 
@@ -392,12 +402,7 @@ class SQLiteStore:
             # Another process may have created the schema while we waited for the lock.
             tables = _schema_objects(connection)
             if not tables:
-                for statement in _SCHEMA:
-                    connection.execute(statement)
-                connection.execute(
-                    f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (?)", (SCHEMA_VERSION,)
-                )
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _create_tables(connection)
                 tables = _schema_objects(connection)
             connection.execute("COMMIT")
         except BaseException:
@@ -407,26 +412,9 @@ class SQLiteStore:
         return tables
 
     def _check_schema(self, connection: sqlite3.Connection, tables: set[str]) -> None:
-        if _SCHEMA_TABLE not in tables:
-            shown = ", ".join(sorted(tables)[:5])
-            raise StoreError(
-                f"{self.path!r} is a SQLite database but not a complaint_flow one (it holds "
-                f"{shown}); complaint_flow leaves it untouched. Point the store URL "
-                "at a new file or at a complaint_flow database."
-            )
-        versions = [row[0] for row in connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}")]
-        if len(versions) != 1 or not isinstance(versions[0], int):
-            raise StoreError(
-                f"{self.path!r} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
-                "of one version number); restore the database from a backup"
-            )
-        found = versions[0]
+        found = _stored_version(connection, tables, self.path)
         if found > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.path!r} has complaint_flow schema version {found}, written by a newer "
-                f"complaint_flow; this one knows versions up to {SCHEMA_VERSION}. Upgrade "
-                "complaint_flow (pip install --upgrade complaint-flow) to open it."
-            )
+            raise _newer_error(self.path, found)
         if found < SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path!r} has complaint_flow schema version {found}, older than the "
@@ -776,6 +764,198 @@ def _schema_objects(connection: sqlite3.Connection) -> set[str]:
     return {name for (name,) in rows}
 
 
+def _create_tables(connection: sqlite3.Connection) -> None:
+    """Create the current schema in an empty database, inside the caller's transaction."""
+    for statement in _SCHEMA:
+        connection.execute(statement)
+    connection.execute(f"INSERT INTO {_SCHEMA_TABLE} (version) VALUES (?)", (SCHEMA_VERSION,))
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _stored_version(connection: sqlite3.Connection, objects: set[str], path: str) -> int:
+    """The schema version a complaint_flow database records.
+
+    Raises:
+        StoreError: the database is another application's, or its version table is
+            damaged.
+    """
+    if _SCHEMA_TABLE not in objects:
+        shown = ", ".join(sorted(objects)[:5])
+        raise StoreError(
+            f"{path!r} is a SQLite database but not a complaint_flow one (it holds "
+            f"{shown}); complaint_flow leaves it untouched. Point the store URL "
+            "at a new file or at a complaint_flow database."
+        )
+    versions = [row[0] for row in connection.execute(f"SELECT version FROM {_SCHEMA_TABLE}")]
+    if len(versions) != 1 or not isinstance(versions[0], int):
+        raise StoreError(
+            f"{path!r} has a damaged {_SCHEMA_TABLE} table ({versions!r} instead "
+            "of one version number); restore the database from a backup"
+        )
+    found: int = versions[0]
+    return found
+
+
+def _newer_error(path: str, found: int) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"{path!r} has complaint_flow schema version {found}, written by a newer "
+        f"complaint_flow; this one knows versions up to {SCHEMA_VERSION}. Upgrade "
+        "complaint_flow (pip install --upgrade complaint-flow) to open it."
+    )
+
+
+def _migration_steps(path: str, found: int) -> list[tuple[int, tuple[str, ...]]]:
+    """The steps of :data:`MIGRATIONS` from ``found`` to :data:`SCHEMA_VERSION`, in order.
+
+    Raises:
+        SchemaVersionError: the database is newer than this code, or a step is missing.
+    """
+    if found > SCHEMA_VERSION:
+        raise _newer_error(path, found)
+    steps = []
+    for version in range(found, SCHEMA_VERSION):
+        statements = MIGRATIONS.get(version)
+        if statements is None:
+            raise SchemaVersionError(
+                f"{path!r} has complaint_flow schema version {found}, and this "
+                f"complaint_flow has no migration from version {version} to {version + 1}: "
+                "the file needs a newer complaint_flow that has that step (pip install "
+                "--upgrade complaint-flow), or a restore from a backup. Nothing was changed."
+            )
+        steps.append((version, statements))
+    return steps
+
+
+def _not_a_database(path: str, exc: sqlite3.Error) -> StoreError:
+    return StoreError(
+        f"{path!r} cannot be used as a complaint_flow database ({exc}); point the "
+        "store URL at a complaint_flow database or at a new file"
+    )
+
+
+def _run_step(
+    connection: sqlite3.Connection, path: str, version: int, statements: tuple[str, ...]
+) -> None:
+    for statement in statements:
+        try:
+            connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"upgrading {path!r} failed at the step from schema version {version} to "
+                f"{version + 1} ({exc}; the statement was {statement!r}); nothing was "
+                "changed. Report it to complaint_flow's maintainers, with the statement."
+            ) from exc
+
+
+def schema_version(url: str) -> int | None:
+    """The complaint_flow schema version of the database at ``url``, reading only.
+
+    Nothing is created or written: a missing file stays missing, and the
+    connection is ``query_only``.
+
+    Args:
+        url: an ``sqlite:///`` store URL.
+
+    Returns:
+        The version recorded in the database, or None when there is no
+        complaint_flow schema yet (no file, or an empty one).
+
+    Raises:
+        StoreError: the URL is malformed, the file cannot be read, or it is not a
+            complaint_flow database (it is left untouched).
+    """
+    path = parse_sqlite_url(url).path
+    if not os.path.exists(path):
+        return None
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _not_a_database(path, exc) from exc
+    try:
+        connection.execute("PRAGMA query_only = ON")
+        connection.execute("BEGIN")  # one snapshot for both reads
+        try:
+            objects = _schema_objects(connection)
+            return _stored_version(connection, objects, path) if objects else None
+        finally:
+            connection.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise _not_a_database(path, exc) from exc
+    finally:
+        connection.close()
+
+
+def upgrade(url: str) -> tuple[int, int]:
+    """Bring the database at ``url`` to :data:`SCHEMA_VERSION`, all or nothing.
+
+    In one ``BEGIN IMMEDIATE`` transaction (other writers wait), it reads the
+    version, runs the steps of :data:`MIGRATIONS` from it up to
+    :data:`SCHEMA_VERSION`, records the new version and checks foreign keys. A
+    failure rolls everything back. A database with no complaint_flow schema yet
+    (no file, or an empty one) gets the current schema, as opening it would (the
+    first open then switches the file to WAL mode). Stop the processes using the
+    file first: they run the code of the old version.
+
+    Args:
+        url: an ``sqlite:///`` store URL.
+
+    Returns:
+        The versions ``(before, after)``: ``(0, SCHEMA_VERSION)`` when the schema
+        was created, ``(v, v)`` when it was already current.
+
+    Raises:
+        SchemaVersionError: the database is newer than this complaint_flow, or no
+            migration step leads from its version; nothing was changed.
+        StoreError: the URL is malformed, the file is not a complaint_flow database
+            (it is left untouched), or a migration step failed (rolled back).
+    """
+    location = parse_sqlite_url(url)
+    path = location.path
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"cannot open the SQLite database {path!r} ({exc}); check that its "
+            "directory exists and that this process may write there"
+        ) from exc
+    try:
+        try:
+            connection.execute(f"PRAGMA synchronous = {location.synchronous}")
+            connection.execute("BEGIN IMMEDIATE")
+            objects = _schema_objects(connection)
+        except sqlite3.Error as exc:
+            raise _not_a_database(path, exc) from exc
+        try:
+            if not objects:
+                _create_tables(connection)
+                before = 0
+            else:
+                before = _stored_version(connection, objects, path)
+                for version, statements in _migration_steps(path, before):
+                    _run_step(connection, path, version, statements)
+                if before != SCHEMA_VERSION:
+                    if connection.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                        raise StoreError(
+                            f"upgrading {path!r} from schema version {before} left rows "
+                            "whose foreign keys point nowhere; nothing was changed. "
+                            "Restore the database from a backup."
+                        )
+                    connection.execute(f"UPDATE {_SCHEMA_TABLE} SET version = ?", (SCHEMA_VERSION,))
+                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"upgrading the SQLite database {path!r} failed: {exc}; nothing was changed"
+        ) from exc
+    finally:
+        connection.close()
+    return before, SCHEMA_VERSION
+
+
 def open_sqlite_store(url: str) -> SQLiteStore:
     """Open (creating it if needed) the SQLite store at ``url``.
 
@@ -794,10 +974,13 @@ def open_sqlite_store(url: str) -> SQLiteStore:
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "SYNCHRONOUS_MODES",
     "SQLiteLocation",
     "SQLiteStore",
     "open_sqlite_store",
     "parse_sqlite_url",
+    "schema_version",
+    "upgrade",
 ]

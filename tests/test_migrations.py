@@ -1,0 +1,486 @@
+"""Schema migrations of the SQL stores: ``schema_version``, ``upgrade`` and ``complaint-flow db``.
+
+The schema is at version 1 and no migration exists yet, so the tests inject steps
+(``MIGRATIONS``) and raise ``SCHEMA_VERSION`` with ``monkeypatch``, the way a later
+release will. The PostgreSQL tests use the ``postgres_schema_url`` fixture of
+``tests/conftest.py`` (each in a schema of its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from complaint_flow import SchemaVersionError, StoreError
+from complaint_flow.cli import cli
+from complaint_flow.stores import sqlite as sqlite_store
+from complaint_flow.stores.sqlite import open_sqlite_store, schema_version, upgrade
+from complaint_flow.testing.conformance import change, creation
+
+ADD_EXTRA = "ALTER TABLE complaints ADD COLUMN extra TEXT"
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "complaints.db"
+
+
+@pytest.fixture
+def url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def stored(url: str) -> str:
+    """A version-1 database holding one complaint; its id."""
+    store = open_sqlite_store(url)
+    try:
+        return store.commit(creation()).id
+    finally:
+        store.close()
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def dump(path: Path) -> list[str]:
+    """The whole database as SQL (schema and rows), for before/after comparisons."""
+    connection = raw(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def set_version(path: Path, version: int) -> None:
+    connection = raw(path)
+    connection.execute("UPDATE complaint_flow_schema SET version = ?", (version,))
+    connection.close()
+
+
+def columns(path: Path, table: str) -> set[str]:
+    connection = raw(path)
+    try:
+        return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+    finally:
+        connection.close()
+
+
+def recorded(path: Path) -> tuple[list[tuple[Any, ...]], int]:
+    """The version row(s) and ``PRAGMA user_version``."""
+    connection = raw(path)
+    try:
+        rows = connection.execute("SELECT version FROM complaint_flow_schema").fetchall()
+        (user_version,) = connection.execute("PRAGMA user_version").fetchone()
+        return rows, user_version
+    finally:
+        connection.close()
+
+
+def release(monkeypatch: pytest.MonkeyPatch, module: ModuleType, steps: dict[int, Any]) -> None:
+    """Pretend ``module`` is a later release: ``steps`` as MIGRATIONS, the last one's target."""
+    monkeypatch.setattr(module, "MIGRATIONS", steps)
+    monkeypatch.setattr(module, "SCHEMA_VERSION", max(steps) + 1)
+
+
+# -- SQLite ------------------------------------------------------------------
+
+
+def test_the_current_schema_has_no_migrations_yet() -> None:
+    assert sqlite_store.SCHEMA_VERSION == 1
+    assert dict(sqlite_store.MIGRATIONS) == {}
+
+
+def test_a_new_file_has_no_version_until_upgrade_creates_the_schema(path: Path, url: str) -> None:
+    assert schema_version(url) is None
+    assert not path.exists()  # reading the version created nothing
+    assert upgrade(url) == (0, 1)
+    assert schema_version(url) == 1
+    assert recorded(path) == ([(1,)], 1)
+    store = open_sqlite_store(url)
+    try:
+        assert store.commit(creation()).reference == "CF-2026-000001"
+    finally:
+        store.close()
+
+
+def test_an_empty_file_has_no_version_and_stays_empty(path: Path, url: str) -> None:
+    path.touch()
+    assert schema_version(url) is None
+    assert path.stat().st_size == 0
+
+
+def test_upgrading_a_current_database_changes_nothing(path: Path, url: str, stored: str) -> None:
+    before = dump(path)
+    assert upgrade(url) == (1, 1)
+    assert upgrade(url) == (1, 1)
+    assert dump(path) == before
+
+
+def test_reading_the_version_of_an_older_database_changes_nothing(
+    path: Path, url: str, stored: str
+) -> None:
+    set_version(path, 0)
+    before = digest(path)
+    assert schema_version(url) == 0
+    assert digest(path) == before
+
+
+def test_an_upgrade_applies_the_step_and_the_new_version_then_opens(
+    monkeypatch: pytest.MonkeyPatch, path: Path, url: str, stored: str
+) -> None:
+    release(monkeypatch, sqlite_store, {1: (ADD_EXTRA,)})
+    with pytest.raises(SchemaVersionError) as raised:
+        open_sqlite_store(url)
+    assert f"complaint-flow db upgrade {url}" in str(raised.value)
+    assert schema_version(url) == 1
+
+    assert upgrade(url) == (1, 2)
+    assert "extra" in columns(path, "complaints")
+    assert recorded(path) == ([(2,)], 2)
+    assert schema_version(url) == 2
+    assert upgrade(url) == (2, 2)
+
+    store = open_sqlite_store(url)
+    try:
+        complaint = store.get(stored)
+        assert store.commit(change(complaint)).version == complaint.version + 1
+        assert store.get(stored).version == complaint.version + 1
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("start", "target"), [(0, 1), (0, 3), (1, 4), (2, 3), (3, 3)])
+def test_an_upgrade_runs_exactly_the_steps_from_the_stored_version_in_order(
+    monkeypatch: pytest.MonkeyPatch, path: Path, url: str, stored: str, start: int, target: int
+) -> None:
+    # Each step adds a column to the table of the step before: out of order, it fails.
+    steps = {0: ("CREATE TABLE step_log (step0 INTEGER)",)}
+    for version in range(1, target):
+        steps[version] = (f"ALTER TABLE step_log ADD COLUMN step{version} INTEGER",)
+    if start > 0:
+        connection = raw(path)
+        for statement in (s for version in range(start) for s in steps[version]):
+            connection.execute(statement)
+        connection.close()
+    set_version(path, start)
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", steps)
+    monkeypatch.setattr(sqlite_store, "SCHEMA_VERSION", target)
+
+    assert upgrade(url) == (start, target)
+    assert columns(path, "step_log") == {f"step{version}" for version in range(target)}
+    rows, user_version = recorded(path)
+    assert rows == [(target,)]
+    if start < target:
+        assert user_version == target
+
+
+def test_a_newer_database_is_refused_untouched(path: Path, url: str, stored: str) -> None:
+    set_version(path, 2)
+    before = digest(path)
+    with pytest.raises(SchemaVersionError) as raised:
+        upgrade(url)
+    assert "schema version 2" in str(raised.value)
+    assert "Upgrade complaint_flow" in str(raised.value)
+    assert digest(path) == before
+    assert schema_version(url) == 2
+
+
+def test_a_missing_step_is_refused_and_nothing_is_applied(
+    monkeypatch: pytest.MonkeyPatch, path: Path, url: str, stored: str
+) -> None:
+    # Steps 1 -> 2 exists, 2 -> 3 does not.
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", {1: (ADD_EXTRA,)})
+    monkeypatch.setattr(sqlite_store, "SCHEMA_VERSION", 3)
+    before = dump(path)
+    with pytest.raises(SchemaVersionError) as raised:
+        upgrade(url)
+    message = str(raised.value)
+    assert "no migration from version 2 to 3" in message
+    assert "newer complaint_flow" in message
+    assert "backup" in message
+    assert dump(path) == before
+    assert "extra" not in columns(path, "complaints")
+
+
+def test_a_failing_step_rolls_the_whole_upgrade_back(
+    monkeypatch: pytest.MonkeyPatch, path: Path, url: str, stored: str
+) -> None:
+    release(monkeypatch, sqlite_store, {1: (ADD_EXTRA, "ALTER TABLE no_such_table ADD x TEXT")})
+    before = dump(path)
+    with pytest.raises(StoreError) as raised:
+        upgrade(url)
+    assert not isinstance(raised.value, SchemaVersionError)
+    assert "step from schema version 1 to 2" in str(raised.value)
+    assert "no_such_table" in str(raised.value)
+    assert dump(path) == before
+    assert "extra" not in columns(path, "complaints")
+    assert recorded(path) == ([(1,)], 1)
+
+
+def test_another_applications_database_is_left_untouched(path: Path, url: str) -> None:
+    connection = raw(path)
+    connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    connection.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    connection.close()
+    before = digest(path)
+    for call in (schema_version, upgrade):
+        with pytest.raises(StoreError, match="not a complaint_flow one") as raised:
+            call(url)
+        assert not isinstance(raised.value, SchemaVersionError)
+        assert digest(path) == before
+
+
+def test_a_file_that_is_not_a_database_is_left_untouched(path: Path, url: str) -> None:
+    path.write_text("name,email\nAda,ada@example.org\n" * 200)
+    before = digest(path)
+    for call in (schema_version, upgrade):
+        with pytest.raises(StoreError, match="cannot be used as a complaint_flow database"):
+            call(url)
+        assert digest(path) == before
+
+
+# -- PostgreSQL --------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_url(postgres_schema_url: str) -> str:
+    return postgres_schema_url
+
+
+@pytest.fixture
+def pg(pg_url: str) -> ModuleType:
+    """The PostgreSQL store module (imported once a server is known to be there)."""
+    from complaint_flow.stores import postgres
+
+    return postgres
+
+
+@pytest.fixture
+def pg_raw(postgres_url: str, pg_url: str, pg: ModuleType) -> Iterator[Any]:
+    """A plain connection to the test database, searching the test's schema."""
+    import psycopg
+    from psycopg import sql
+
+    schema = pg.parse_postgres_url(pg_url).schema
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        yield connection
+
+
+@pytest.fixture
+def pg_stored(pg: ModuleType, pg_url: str) -> str:
+    """A version-1 schema holding one complaint; its id."""
+    store = pg.open_postgres_store(pg_url)
+    try:
+        complaint_id: str = store.commit(creation()).id
+        return complaint_id
+    finally:
+        store.close()
+
+
+def pg_dump(connection: Any) -> dict[str, Any]:
+    """Every table's columns and rows in the schema, for before/after comparisons."""
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY 1"
+        )
+    ]
+    return {
+        table: (
+            pg_columns(connection, table),
+            sorted(map(repr, connection.execute(f"SELECT * FROM {table}").fetchall())),
+        )
+        for table in tables
+    }
+
+
+def pg_columns(connection: Any, table: str) -> list[str]:
+    return [
+        name
+        for (name,) in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY 1",
+            (table,),
+        )
+    ]
+
+
+def pg_version(connection: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = connection.execute(
+        "SELECT version FROM complaint_flow_schema"
+    ).fetchall()
+    return rows
+
+
+def test_postgres_has_no_migrations_yet(pg: ModuleType) -> None:
+    assert pg.SCHEMA_VERSION == 1
+    assert dict(pg.MIGRATIONS) == {}
+
+
+def test_postgres_new_schema_has_no_version_until_upgrade_creates_it(
+    pg: ModuleType, pg_url: str, pg_raw: Any
+) -> None:
+    assert pg.schema_version(pg_url) is None
+    schema = pg.parse_postgres_url(pg_url).schema
+    exists = pg_raw.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    assert exists.fetchall() == []  # reading the version created nothing
+    assert pg.upgrade(pg_url) == (0, 1)
+    assert pg.schema_version(pg_url) == 1
+    assert pg_version(pg_raw) == [(1,)]
+    before = pg_dump(pg_raw)
+    assert pg.upgrade(pg_url) == (1, 1)
+    assert pg_dump(pg_raw) == before
+    store = pg.open_postgres_store(pg_url)
+    try:
+        assert store.commit(creation()).reference == "CF-2026-000001"
+    finally:
+        store.close()
+
+
+def test_postgres_upgrade_applies_the_step_and_the_store_then_opens(
+    monkeypatch: pytest.MonkeyPatch, pg: ModuleType, pg_url: str, pg_raw: Any, pg_stored: str
+) -> None:
+    release(monkeypatch, pg, {1: (ADD_EXTRA,)})
+    with pytest.raises(SchemaVersionError) as raised:
+        pg.open_postgres_store(pg_url)
+    assert "complaint-flow db upgrade postgresql://" in str(raised.value)
+    assert pg.schema_version(pg_url) == 1
+
+    assert pg.upgrade(pg_url) == (1, 2)
+    assert "extra" in pg_columns(pg_raw, "complaints")
+    assert pg_version(pg_raw) == [(2,)]
+    assert pg.upgrade(pg_url) == (2, 2)
+
+    store = pg.open_postgres_store(pg_url)
+    try:
+        complaint = store.get(pg_stored)
+        assert store.commit(change(complaint)).version == complaint.version + 1
+    finally:
+        store.close()
+
+
+def test_postgres_newer_schema_is_refused_untouched(
+    pg: ModuleType, pg_url: str, pg_raw: Any, pg_stored: str
+) -> None:
+    pg_raw.execute("UPDATE complaint_flow_schema SET version = 2")
+    before = pg_dump(pg_raw)
+    with pytest.raises(SchemaVersionError, match="Upgrade complaint_flow"):
+        pg.upgrade(pg_url)
+    assert pg_dump(pg_raw) == before
+    assert pg.schema_version(pg_url) == 2
+
+
+def test_postgres_missing_step_is_refused_and_nothing_is_applied(
+    monkeypatch: pytest.MonkeyPatch, pg: ModuleType, pg_url: str, pg_raw: Any, pg_stored: str
+) -> None:
+    monkeypatch.setattr(pg, "MIGRATIONS", {1: (ADD_EXTRA,)})
+    monkeypatch.setattr(pg, "SCHEMA_VERSION", 3)
+    before = pg_dump(pg_raw)
+    with pytest.raises(SchemaVersionError, match="no migration from version 2 to 3"):
+        pg.upgrade(pg_url)
+    assert pg_dump(pg_raw) == before
+
+
+def test_postgres_failing_step_rolls_the_whole_upgrade_back(
+    monkeypatch: pytest.MonkeyPatch, pg: ModuleType, pg_url: str, pg_raw: Any, pg_stored: str
+) -> None:
+    release(monkeypatch, pg, {1: (ADD_EXTRA, "ALTER TABLE no_such_table ADD x TEXT")})
+    before = pg_dump(pg_raw)
+    with pytest.raises(StoreError) as raised:
+        pg.upgrade(pg_url)
+    assert not isinstance(raised.value, SchemaVersionError)
+    assert "step from schema version 1 to 2" in str(raised.value)
+    assert pg_dump(pg_raw) == before
+    assert "extra" not in pg_columns(pg_raw, "complaints")
+
+
+def test_postgres_another_applications_tables_are_left_untouched(
+    pg: ModuleType, pg_url: str, postgres_url: str
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    schema = pg.parse_postgres_url(pg_url).schema
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        connection.execute("CREATE TABLE complaints (id TEXT PRIMARY KEY, text TEXT)")
+        connection.execute("INSERT INTO complaints VALUES ('1', 'cold soup')")
+        before = pg_dump(connection)
+        for call in (pg.schema_version, pg.upgrade):
+            with pytest.raises(StoreError, match="belong to another application") as raised:
+                call(pg_url)
+            assert not isinstance(raised.value, SchemaVersionError)
+            assert pg_dump(connection) == before
+
+
+# -- complaint-flow db -------------------------------------------------------
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["db", *args])
+
+
+def test_db_version_and_upgrade_on_a_new_file(path: Path, url: str) -> None:
+    none_yet = invoke("version", url)
+    assert none_yet.exit_code == 0
+    assert none_yet.output.strip() == "no complaint_flow schema yet"
+    assert not path.exists()
+
+    created = invoke("upgrade", url)
+    assert created.exit_code == 0
+    assert created.output.strip() == "upgraded from 0 to 1"
+
+    again = invoke("upgrade", url)
+    assert again.exit_code == 0
+    assert again.output.strip() == "already at version 1"
+
+    version = invoke("version", url)
+    assert version.exit_code == 0
+    assert version.output.strip() == "schema version 1 (current: 1)"
+
+
+def test_db_upgrade_applies_a_migration(
+    monkeypatch: pytest.MonkeyPatch, path: Path, url: str, stored: str
+) -> None:
+    release(monkeypatch, sqlite_store, {1: (ADD_EXTRA,)})
+    assert invoke("version", url).output.strip() == "schema version 1 (current: 2)"
+    result = invoke("upgrade", url)
+    assert result.exit_code == 0
+    assert result.output.strip() == "upgraded from 1 to 2"
+    assert "extra" in columns(path, "complaints")
+    assert invoke("version", url).output.strip() == "schema version 2 (current: 2)"
+
+
+def test_db_refusals_are_clean_errors(path: Path, url: str, stored: str) -> None:
+    set_version(path, 2)
+    newer = invoke("upgrade", url)
+    assert newer.exit_code == 1
+    assert "Traceback" not in newer.output
+    assert "Upgrade complaint_flow" in newer.stderr
+
+    memory = invoke("upgrade", "memory://")
+    assert memory.exit_code == 1
+    assert "nothing to upgrade: memory stores keep nothing" in memory.stderr
+
+    unknown = invoke("version", "complaints.db")
+    assert unknown.exit_code == 1
+    assert "sqlite:///complaints.db" in unknown.stderr
+
+    missing = invoke("version")
+    assert missing.exit_code == 2  # a usage error, not a refusal
