@@ -545,3 +545,50 @@ def test_a_message_whose_complaint_vanished_is_dead_lettered_not_blocking(
     assert (report.delivered, report.dead) == (1, 1)
     assert complaint_engine.outbox(first.id)[0].status is OutboxStatus.DEAD
     assert complaint_engine.outbox(second.id)[0].status is OutboxStatus.DELIVERED
+
+
+def test_retries_reread_and_recheck_after_a_concurrent_change(complaint_engine: Engine) -> None:
+    complaint = complaint_engine.receive(intake())
+    store = complaint_engine.store
+    real_commit = store.commit
+    interfered = {"done": False}
+
+    def commit_after_someone_else(commit: Any) -> Complaint:
+        # Another writer thanks the complaint just before our first write lands.
+        if not interfered["done"]:
+            interfered["done"] = True
+            store.commit = real_commit  # type: ignore[method-assign]
+            complaint_engine.add_note(complaint.id, "called the customer", actor=MANAGER)
+            store.commit = commit_after_someone_else  # type: ignore[method-assign]
+        return real_commit(commit)
+
+    store.commit = commit_after_someone_else  # type: ignore[method-assign]
+    with pytest.raises(ConcurrencyError):
+        complaint_engine.fire(complaint.id, "thank", actor=AGENT)
+    interfered["done"] = False
+    thanked = complaint_engine.fire(complaint.id, "thank", actor=AGENT, retries=2)
+    store.commit = real_commit  # type: ignore[method-assign]
+    assert thanked.state == "thanked"
+    kinds = [e.trigger or e.kind for e in complaint_engine.history(complaint.id)]
+    assert kinds == ["received", "note", "note", "thank"]
+
+
+def test_a_retry_is_refused_when_the_new_version_no_longer_allows_the_step(
+    complaint_engine: Engine,
+) -> None:
+    complaint = complaint_engine.receive(intake())
+    store = complaint_engine.store
+    real_commit = store.commit
+
+    def someone_thanks_first(commit: Any) -> Complaint:
+        store.commit = real_commit  # type: ignore[method-assign]
+        complaint_engine.fire(complaint.id, "thank", actor=MANAGER)
+        return real_commit(commit)
+
+    store.commit = someone_thanks_first  # type: ignore[method-assign]
+    # Our thank loses the race; on re-reading, "thank" is no longer allowed.
+    with pytest.raises(TriggerNotAllowedError):
+        complaint_engine.fire(complaint.id, "thank", actor=AGENT, retries=3)
+    assert [e.actor.id for e in complaint_engine.history(complaint.id)][-1] == MANAGER.id
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        complaint_engine.fire(complaint.id, "apologise", actor=AGENT, retries=1, expected_version=2)

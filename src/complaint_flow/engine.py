@@ -296,6 +296,7 @@ class Engine:
         reason: str = "",
         data: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
+        retries: int = 0,
     ) -> Complaint:
         """Fire ``trigger`` on the complaint as ``actor`` and return the new version.
 
@@ -306,12 +307,41 @@ class Engine:
             reason: why (kept in the audit trail).
             data: information recorded with the step (merged into ``complaint.data``).
             expected_version: refuse if the complaint moved on since you read it.
+            retries: when someone else changes the complaint between the read and the
+                write, re-read it and try again up to this many times; every check
+                (state, role, required data, guards) is made afresh on the new version,
+                so a retry never does what the first attempt would have refused.
 
         Raises:
             UnknownTriggerError, TriggerNotAllowedError, PermissionDeniedError,
             MissingFieldError, GuardRefusedError: the step is refused; nothing is written.
-            ConcurrencyError: the complaint changed concurrently; nothing is written.
+            ConcurrencyError: the complaint changed concurrently (after ``retries``
+                further attempts); nothing is written.
         """
+        if retries:
+            if expected_version is not None:
+                raise InvalidArgumentError(
+                    "give expected_version (refuse if it moved on) or retries (re-read and "
+                    "try again), not both"
+                )
+            if not isinstance(retries, int) or retries < 0:
+                raise InvalidArgumentError(f"retries must be a whole number >= 0, got {retries!r}")
+            for _attempt in range(retries):
+                try:
+                    return self._fire(complaint_id, trigger, actor, reason, data, None)
+                except ConcurrencyError:
+                    continue
+        return self._fire(complaint_id, trigger, actor, reason, data, expected_version)
+
+    def _fire(
+        self,
+        complaint_id: str,
+        trigger: str,
+        actor: Actor,
+        reason: str,
+        data: Mapping[str, Any] | None,
+        expected_version: int | None,
+    ) -> Complaint:
         if type(actor) is not Actor:
             _check_actor(actor)
         try:
