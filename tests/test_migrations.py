@@ -1,6 +1,6 @@
 """Schema migrations of the SQL stores: ``schema_version``, ``upgrade`` and ``complaint-flow db``.
 
-The schema is at version 1 and no migration exists yet, so the tests inject steps
+The tests run as if the schema were at version 1 with no migration, and inject steps
 (``MIGRATIONS``) and raise ``SCHEMA_VERSION`` with ``monkeypatch``, the way a later
 release will. The PostgreSQL tests use the ``postgres_schema_url`` fixture of
 ``tests/conftest.py`` (each in a schema of its own).
@@ -98,9 +98,29 @@ def release(monkeypatch: pytest.MonkeyPatch, module: ModuleType, steps: dict[int
 # -- SQLite ------------------------------------------------------------------
 
 
-def test_the_current_schema_has_no_migrations_yet() -> None:
-    assert sqlite_store.SCHEMA_VERSION == 1
-    assert dict(sqlite_store.MIGRATIONS) == {}
+@pytest.fixture(autouse=True)
+def as_of_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run these tests as if the current schema were version 1 with no migrations.
+
+    The mechanics (which steps run, refusals, rollbacks) do not depend on the real
+    steps; the real step 1 -> 2 (outbox claims) is tested in tests/test_outbox.py.
+    """
+    modules = [sqlite_store]
+    try:
+        from complaint_flow.stores import postgres
+    except Exception:
+        pass
+    else:
+        modules.append(postgres)
+    for module in modules:
+        monkeypatch.setattr(module, "SCHEMA_VERSION", 1)
+        monkeypatch.setattr(module, "MIGRATIONS", {})
+
+
+def test_the_current_schema_has_one_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    assert sqlite_store.SCHEMA_VERSION == 2
+    assert list(sqlite_store.MIGRATIONS) == [1]
 
 
 def test_a_new_file_has_no_version_until_upgrade_creates_the_schema(path: Path, url: str) -> None:
@@ -327,9 +347,10 @@ def pg_version(connection: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_postgres_has_no_migrations_yet(pg: ModuleType) -> None:
-    assert pg.SCHEMA_VERSION == 1
-    assert dict(pg.MIGRATIONS) == {}
+def test_postgres_has_one_migration(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
+    monkeypatch.undo()
+    assert pg.SCHEMA_VERSION == 2
+    assert list(pg.MIGRATIONS) == [1]
 
 
 def test_postgres_new_schema_has_no_version_until_upgrade_creates_it(

@@ -169,7 +169,7 @@ def test_synchronous_can_be_chosen_in_the_url(url: str, query: str, level: int) 
 # -- schema versions ---------------------------------------------------------
 
 
-def test_a_new_database_gets_schema_version_1_with_its_indexes(
+def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
     store: SQLiteStore, path: Path
 ) -> None:
     connection = raw(path)
@@ -177,7 +177,7 @@ def test_a_new_database_gets_schema_version_1_with_its_indexes(
         assert connection.execute("SELECT version FROM complaint_flow_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
-        assert SCHEMA_VERSION == 1
+        assert SCHEMA_VERSION == 2
         assert pragma(connection, "user_version") == SCHEMA_VERSION
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     finally:

@@ -375,6 +375,8 @@ class OutboxMessage:
     """An intent to notify someone, committed with the change that caused it.
 
     ``key`` is the idempotency key a notifier can use to drop a redelivery.
+    ``next_attempt_at`` is when a dispatcher may try it again after a failure
+    (None: at once).
     """
 
     key: str
@@ -390,6 +392,7 @@ class OutboxMessage:
     attempts: int = 0
     last_error: str | None = None
     delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
 
     @classmethod
     def pending(
@@ -420,5 +423,6 @@ class OutboxMessage:
             attempts=0,
             last_error=None,
             delivered_at=None,
+            next_attempt_at=None,
         )
         return new

@@ -10,12 +10,12 @@ stored version is still the one the writer read (optimistic concurrency).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import StoreError
 
 
@@ -162,12 +162,35 @@ class Store(Protocol):
         """Complaints whose ``due_at`` is at or before ``before``, earliest first."""
         ...
 
-    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
-        """Pending outbox messages, oldest first."""
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages, oldest first; with ``now``, only those due by then.
+
+        A message is due when its ``next_attempt_at`` is None or at or before ``now``.
+        Claims are ignored: this is a read, not a way to deliver concurrently.
+        """
+        ...
+
+    def outbox_claim(
+        self, now: datetime, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxMessage]:
+        """Atomically claim up to ``limit`` due, unclaimed pending messages for ``owner``.
+
+        A message is claimable when it is pending, due (``next_attempt_at`` None or
+        at or before ``now``) and not claimed, or its claim ended at or before
+        ``now``. The claim lasts until ``now + lease``: a dispatcher that crashed
+        leaves its messages claimable again after that. Two concurrent calls never
+        return the same message while its claim lasts. Oldest first.
+        """
         ...
 
     def outbox_update(self, message: OutboxMessage) -> None:
-        """Replace an outbox message's delivery status (matched by ``key``)."""
+        """Replace an outbox message's delivery status (matched by ``key``), ending its claim."""
+        ...
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages of every complaint with that status (any if None), oldest first."""
         ...
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:

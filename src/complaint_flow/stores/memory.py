@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -34,6 +34,8 @@ class MemoryStore:
         self._by_external: dict[tuple[str, str], str] = {}
         self._by_reference: dict[str, str] = {}
         self._outbox: dict[str, OutboxMessage] = {}
+        # Claims of outbox messages by key: (owner, until). Dict order is commit order.
+        self._claims: dict[str, tuple[str, datetime]] = {}
         self._counters: dict[tuple[str, int], int] = {}
         # Due times: a heap with lazy deletion, so a sweep costs O(due · log n), like an
         # index; an entry is current only while it matches ``_due_at``.
@@ -156,10 +158,33 @@ class MemoryStore:
                 heapq.heappush(heap, entry)
             return found
 
-    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
         with self._lock:
-            pending = [m for m in self._outbox.values() if m.status is OutboxStatus.PENDING]
+            pending = [
+                m
+                for m in self._outbox.values()
+                if m.status is OutboxStatus.PENDING and (now is None or _due(m, now))
+            ]
         return pending[:limit]
+
+    def outbox_claim(
+        self, now: datetime, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxMessage]:
+        claimed: list[OutboxMessage] = []
+        with self._lock:
+            self._check_open()
+            claims = self._claims
+            for message in self._outbox.values():
+                if len(claimed) >= limit:
+                    break
+                if message.status is not OutboxStatus.PENDING or not _due(message, now):
+                    continue
+                claim = claims.get(message.key)
+                if claim is not None and claim[1] > now:
+                    continue
+                claims[message.key] = (owner, now + lease)
+                claimed.append(message)
+        return claimed
 
     def outbox_update(self, message: OutboxMessage) -> None:
         with self._lock:
@@ -167,6 +192,14 @@ class MemoryStore:
             if message.key not in self._outbox:
                 raise StoreError(f"no outbox message with key {message.key!r}")
             self._outbox[message.key] = message
+            self._claims.pop(message.key, None)
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        with self._lock:
+            found = [m for m in self._outbox.values() if status is None or m.status is status]
+        return found if limit is None else found[:limit]
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:
         with self._lock:
@@ -181,6 +214,10 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore({self.url!r}, complaints={len(self._complaints)})"
+
+
+def _due(message: OutboxMessage, now: datetime) -> bool:
+    return message.next_attempt_at is None or message.next_attempt_at <= now
 
 
 def open_memory_store(url: str) -> MemoryStore:

@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from complaint_flow.codec import from_json, to_json
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
@@ -57,14 +57,23 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
         "pip install 'complaint-flow[postgres]'"
     ) from exc
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The PostgreSQL schema version this code reads and writes."""
 
-MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType({})
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
+    {
+        # 1 -> 2: outbox retries with backoff and claims by concurrent dispatchers.
+        1: (
+            "ALTER TABLE outbox ADD COLUMN next_attempt_at TIMESTAMPTZ",
+            'ALTER TABLE outbox ADD COLUMN claimed_by TEXT COLLATE "C"',
+            "ALTER TABLE outbox ADD COLUMN claimed_until TIMESTAMPTZ",
+        ),
+    }
+)
 """The statements that take a schema from version N to N + 1, by N.
 
-Empty: version 1 is the first schema. A release that changes the schema raises
-:data:`SCHEMA_VERSION` and adds the step from the version before; a released step
+A release that changes the schema raises :data:`SCHEMA_VERSION` and adds the step
+from the version before (a new schema is created current); a released step
 is never edited, since databases out there were upgraded by it. :func:`upgrade`
 runs the steps in one transaction (PostgreSQL's DDL is transactional), with
 ``search_path`` set to the store's schema.
@@ -147,6 +156,10 @@ _SCHEMA: Final = (
         status TEXT COLLATE "C" NOT NULL,
         created_at TIMESTAMPTZ NOT NULL,
         body TEXT NOT NULL,
+        -- copied from the body to filter on; a claim keeps other dispatchers away
+        next_attempt_at TIMESTAMPTZ,
+        claimed_by TEXT COLLATE "C",
+        claimed_until TIMESTAMPTZ,
         CONSTRAINT outbox_pkey PRIMARY KEY (position),
         CONSTRAINT outbox_key_key UNIQUE (key)
     )""",
@@ -175,8 +188,18 @@ _NEXT_REFERENCE: Final = """INSERT INTO reference_counters AS counter (prefix, y
     RETURNING last_number"""
 _INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
     VALUES (%s, %s, %s, %s, %s)"""
-_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body)
-    VALUES (%s, %s, %s, %s, %s)"""
+_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body,
+    next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s)"""
+_DUE: Final = "(next_attempt_at IS NULL OR next_attempt_at <= %s)"
+# SKIP LOCKED: a claimer passes over rows another claimer's transaction holds, instead
+# of waiting for it and then finding them claimed.
+_CLAIM: Final = f"""WITH due AS (
+        SELECT position FROM outbox WHERE status = 'pending' AND {_DUE}
+            AND (claimed_until IS NULL OR claimed_until <= %s)
+        ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED)
+    UPDATE outbox SET claimed_by = %s, claimed_until = %s FROM due
+    WHERE outbox.position = due.position
+    RETURNING outbox.position, outbox.body"""
 
 _RECENT_LIMIT: Final = 1024
 
@@ -222,6 +245,7 @@ def _message_row(message: OutboxMessage) -> tuple[Any, ...]:
         message.status.value,
         message.created_at,
         to_json(message),
+        message.next_attempt_at,
     )
 
 
@@ -613,8 +637,9 @@ class PostgresStore:
         """
         with self._connection(f"updating outbox message {message.key!r}") as connection:
             changed = connection.execute(
-                "UPDATE outbox SET status = %s, body = %s WHERE key = %s",
-                (message.status.value, to_json(message), message.key),
+                "UPDATE outbox SET status = %s, body = %s, next_attempt_at = %s, "
+                "claimed_by = NULL, claimed_until = NULL WHERE key = %s",
+                (message.status.value, to_json(message), message.next_attempt_at, message.key),
             ).rowcount
         if changed != 1:
             raise StoreError(f"no outbox message with key {message.key!r}")
@@ -722,15 +747,51 @@ class PostgresStore:
         )
         return [self._complaint(row) for row in rows]
 
-    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
-        """Pending outbox messages in the order they were written."""
-        # A plain read for now. Concurrent dispatchers will claim rows here with
-        # ``FOR UPDATE SKIP LOCKED`` (inside their delivery transaction), so that
-        # each pending message goes to one dispatcher in the normal case.
-        rows = self._all(
-            "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT %s",
-            (limit,),
-        )
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages in the order they were written (due by ``now``, if given).
+
+        A plain read: concurrent dispatchers use :meth:`outbox_claim`.
+        """
+        if now is None:
+            rows = self._all(
+                "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT %s",
+                (limit,),
+            )
+        else:
+            rows = self._all(
+                f"SELECT body FROM outbox WHERE status = 'pending' AND {_DUE} "
+                "ORDER BY position LIMIT %s",
+                (now, limit),
+            )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def outbox_claim(
+        self, now: datetime, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due, unclaimed pending messages for ``owner``, oldest first.
+
+        One transaction locks the rows it claims with ``FOR UPDATE SKIP LOCKED``, so
+        concurrent claimers on any host take different rows without waiting.
+        """
+        with (
+            self._connection("claiming outbox messages") as connection,
+            connection.transaction(),
+        ):
+            rows = connection.execute(_CLAIM, (now, now, limit, owner, now + lease)).fetchall()
+        rows.sort()
+        return [from_json(body, OutboxMessage) for _, body in rows]
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages of every complaint with that status (any if None), oldest first."""
+        if status is None:
+            rows = self._all("SELECT body FROM outbox ORDER BY position LIMIT %s", (limit,))
+        else:
+            rows = self._all(
+                "SELECT body FROM outbox WHERE status = %s ORDER BY position LIMIT %s",
+                (status.value, limit),
+            )
         return [from_json(body, OutboxMessage) for (body,) in rows]
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:

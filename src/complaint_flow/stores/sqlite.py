@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, unquote
 import attrs
 
 from complaint_flow.codec import from_json, to_json
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
@@ -41,15 +41,24 @@ from complaint_flow.errors import (
 )
 from complaint_flow.store import Commit, format_reference
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this code reads and writes."""
 
-MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType({})
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
+    {
+        # 1 -> 2: outbox retries with backoff and claims by concurrent dispatchers.
+        1: (
+            "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER",
+            "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN claimed_until INTEGER",
+        ),
+    }
+)
 """The statements that take a database from schema version N to N + 1, by N.
 
-Empty: version 1 is the first schema. A release that changes the schema raises
-:data:`SCHEMA_VERSION` and adds the step from the version before; a released step
-is never edited, since files out there were upgraded by it. :func:`upgrade` runs
+A release that changes the schema raises :data:`SCHEMA_VERSION` and adds the step
+from the version before (a new file gets the current schema directly); a released
+step is never edited, since files out there were upgraded by it. :func:`upgrade` runs
 the steps in one transaction with foreign keys off (SQLite's way of rebuilding a
 table) and checks them before committing.
 """
@@ -110,13 +119,18 @@ _SCHEMA: Final = (
         PRIMARY KEY (complaint_id, seq)
     )""",
     # ``position`` records commit order: pending messages are delivered oldest first.
+    # ``next_attempt_at`` (None: at once) is copied from the body to filter on; a
+    # claim (``claimed_by`` until ``claimed_until``) keeps other dispatchers away.
     """CREATE TABLE outbox (
         position INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
         complaint_id TEXT NOT NULL REFERENCES complaints (id),
         status TEXT NOT NULL,
         created_at INTEGER NOT NULL,
-        body TEXT NOT NULL
+        body TEXT NOT NULL,
+        next_attempt_at INTEGER,
+        claimed_by TEXT,
+        claimed_until INTEGER
     )""",
     "CREATE INDEX outbox_by_complaint ON outbox (complaint_id)",  # rowid = position
     "CREATE INDEX outbox_pending ON outbox (position) WHERE status = 'pending'",
@@ -137,8 +151,13 @@ _NEXT_REFERENCE: Final = """INSERT INTO reference_counters (prefix, year, last_n
     RETURNING last_number"""
 _INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
     VALUES (?, ?, ?, ?, ?)"""
-_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body)
-    VALUES (?, ?, ?, ?, ?)"""
+_INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body,
+    next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)"""
+_DUE: Final = "(next_attempt_at IS NULL OR next_attempt_at <= ?)"
+_CLAIM: Final = f"""UPDATE outbox SET claimed_by = ?, claimed_until = ?
+    WHERE position IN (SELECT position FROM outbox WHERE status = 'pending' AND {_DUE}
+        AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY position LIMIT ?)
+    RETURNING position, body"""
 
 # The indexed columns of ``complaints`` in the order of _indexed_columns(). An
 # update sets only those that changed: SQLite then leaves the other indexes alone.
@@ -204,14 +223,19 @@ def _update_statement(changed: tuple[bool, ...]) -> str:
     return statement
 
 
-def _message_row(message: OutboxMessage) -> tuple[str, str, str, int, str]:
+def _message_row(message: OutboxMessage) -> tuple[str, str, str, int, str, int | None]:
     return (
         message.key,
         message.complaint_id,
         message.status.value,
         _micros(message.created_at),
         to_json(message),
+        _optional_micros(message.next_attempt_at),
     )
+
+
+def _optional_micros(moment: datetime | None) -> int | None:
+    return None if moment is None else _micros(moment)
 
 
 def _event_row(event: Event) -> tuple[str, int, str, int, str]:
@@ -552,8 +576,34 @@ class SQLiteStore:
                 "outbox keys must be unique. Nothing was written."
             ) from None
 
+    def outbox_claim(
+        self, now: datetime, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due, unclaimed pending messages for ``owner``, oldest first.
+
+        One ``BEGIN IMMEDIATE`` transaction: concurrent claimers (threads or
+        processes) wait for each other, so no message is claimed twice at once.
+        """
+        connection = self._connection()
+        at = _micros(now)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                rows = connection.execute(
+                    _CLAIM, (owner, _micros(now + lease), at, at, limit)
+                ).fetchall()
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "claiming outbox messages") from exc
+        rows.sort()
+        return [from_json(body, OutboxMessage) for _, body in rows]
+
     def outbox_update(self, message: OutboxMessage) -> None:
-        """Replace an outbox message's delivery status, matched by its ``key``.
+        """Replace an outbox message's delivery status, matched by its ``key``; end its claim.
 
         Raises:
             StoreError: no message with that key is stored.
@@ -561,8 +611,14 @@ class SQLiteStore:
         connection = self._connection()
         try:
             changed = connection.execute(
-                "UPDATE outbox SET status = ?, body = ? WHERE key = ?",
-                (message.status.value, to_json(message), message.key),
+                "UPDATE outbox SET status = ?, body = ?, next_attempt_at = ?, "
+                "claimed_by = NULL, claimed_until = NULL WHERE key = ?",
+                (
+                    message.status.value,
+                    to_json(message),
+                    _optional_micros(message.next_attempt_at),
+                    message.key,
+                ),
             ).rowcount
         except sqlite3.Error as exc:
             raise self._failed(exc, f"updating outbox message {message.key!r}") from exc
@@ -674,11 +730,32 @@ class SQLiteStore:
         )
         return [self._complaint(row) for row in rows]
 
-    def outbox_pending(self, limit: int) -> list[OutboxMessage]:
-        """Pending outbox messages in the order they were committed."""
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages in the order they were committed (due by ``now``, if given)."""
+        if now is None:
+            rows = self._all(
+                "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT ?",
+                (limit,),
+            )
+        else:
+            rows = self._all(
+                f"SELECT body FROM outbox WHERE status = 'pending' AND {_DUE} "
+                "ORDER BY position LIMIT ?",
+                (_micros(now), limit),
+            )
+        return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages of every complaint with that status (any if None), oldest first."""
         rows = self._all(
-            "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT ?",
-            (limit,),
+            "SELECT body FROM outbox WHERE ? IS NULL OR status = ? ORDER BY position LIMIT ?",
+            (
+                None if status is None else status.value,
+                None if status is None else status.value,
+                -1 if limit is None else limit,
+            ),
         )
         return [from_json(body, OutboxMessage) for (body,) in rows]
 
