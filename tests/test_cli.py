@@ -1191,3 +1191,167 @@ def test_demo_sweeps_catch_a_missed_deadline_and_escalation_follows_the_org_char
     ]
     assert escalated, "the phone complaint is escalated by its agent"
     assert all(event.data["owner_id"] == DANIEL.id for event in escalated)
+
+
+# -- complaint-flow outbox ----------------------------------------------------------
+
+
+class _Refusing:
+    """A notifier that refuses every message, or only those for ``recipient``."""
+
+    def __init__(self, recipient: str | None = None) -> None:
+        self.recipient = recipient
+
+    @complaint_flow.hookimpl
+    def complaint_flow_notify(self, message: Any, complaint: Complaint) -> None:
+        if self.recipient in (None, message.recipient):
+            raise ConnectionError("smtp down")
+
+
+def _refusing(recipient: str | None = None) -> Registry:
+    return Registry(make_plugin_manager([_Refusing(recipient)], load_entry_points=False))
+
+
+class OutboxStore(NamedTuple):
+    url: str
+    dead: str  # the key of a dead message (complaint A, to the customer)
+    waiting: str  # failed once, next attempt a century away (complaint B, to the customer)
+    delivered: str  # complaint B, to its owner
+    references: dict[str, str]  # key -> complaint reference
+
+
+@pytest.fixture
+def outbox_store(tmp_path: Path) -> OutboxStore:
+    """One dead, one pending (not due for a century) and one delivered outbox message."""
+    from complaint_flow.notify.outbox import Backoff, OutboxDispatcher
+
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    clock = ManualClock(DEMO_START)
+    ada = Customer(id="C-1", name="Ada Lovelace", email="ada@example.org")
+    with Engine.open(url, clock=clock, load_entry_points=False) as engine:
+        a = engine.receive(Intake(channel="email", customer=ada, summary="Parcel broken"))
+        engine.fire(a.id, "thank", actor=AGENT)
+        b = engine.receive(Intake(channel="email", customer=ada, summary="Charged twice"))
+        engine.fire(b.id, "thank", actor=AGENT)
+        engine.assign(b.id, AGENT, actor=AGENT)
+        dying = OutboxDispatcher(engine.store, _refusing(), clock, max_attempts=1)
+        assert dying.dispatch(limit=1).dead == 1
+        century = timedelta(days=36500)
+        slow = OutboxDispatcher(
+            engine.store,
+            _refusing("customer"),
+            clock,
+            max_attempts=3,
+            backoff=Backoff(base=century, cap=century),
+        )
+        report = slow.dispatch()
+        assert (report.delivered, report.failed, report.dead) == (1, 1, 0)
+        assert slow.dispatch().failed == 0  # not due again for a century
+        (dead,) = engine.store.outbox_find(status=OutboxStatus.DEAD)
+        (waiting,) = engine.store.outbox_find(status=OutboxStatus.PENDING)
+        (delivered,) = engine.store.outbox_find(status=OutboxStatus.DELIVERED)
+        references = {
+            m.key: engine.get(m.complaint_id).reference for m in (dead, waiting, delivered)
+        }
+    return OutboxStore(url, dead.key, waiting.key, delivered.key, references)
+
+
+def outbox_rows(result: Result) -> list[dict[str, str]]:
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    return rows
+
+
+def statuses(url: str) -> dict[str, OutboxStatus]:
+    with open_engine(url) as engine:
+        return {m.key: m.status for m in engine.store.outbox_find()}
+
+
+def test_outbox_lists_messages_by_status_oldest_first(outbox_store: OutboxStore) -> None:
+    o = outbox_store
+    (waiting,) = outbox_rows(invoke("outbox", "--store", o.url))  # pending by default
+    assert waiting["Key"] == o.waiting
+    assert waiting["Complaint"] == o.references[o.waiting]
+    assert (waiting["Topic"], waiting["Recipient"]) == ("tactics.thank", "customer")
+    assert waiting["Channel / address"] == "email ada@example.org"
+    assert (waiting["Status"], waiting["Attempts"]) == ("pending", "1")
+    assert waiting["Next attempt (UTC)"].startswith("2126-")
+    assert waiting["Last error"] == "ConnectionError('smtp down')"
+    (dead,) = outbox_rows(invoke("outbox", "--store", o.url, "--status", "dead"))
+    assert (dead["Key"], dead["Status"], dead["Next attempt (UTC)"]) == (o.dead, "dead", "")
+    (delivered,) = outbox_rows(invoke("outbox", "--store", o.url, "--status", "delivered"))
+    assert (delivered["Key"], delivered["Recipient"]) == (o.delivered, "owner")
+    everything = outbox_rows(invoke("outbox", "--store", o.url, "--status", "all"))
+    assert [row["Key"] for row in everything] == [o.dead, o.waiting, o.delivered]
+    by_env = invoke("outbox", "--status", "all", "--limit", "1", env={cli_module.STORE_ENV: o.url})
+    first = outbox_rows(by_env)
+    assert [row["Key"] for row in first] == [o.dead]
+    assert invoke("outbox", "--store", o.url, "--status", "gone").exit_code == 2
+
+
+def test_outbox_retry_requeues_dead_messages_and_refuses_unknown_keys(
+    outbox_store: OutboxStore,
+) -> None:
+    o = outbox_store
+    before = statuses(o.url)
+    for keys in (["nope"], [o.dead, "nope"], [o.waiting], [o.delivered]):
+        refused = invoke("outbox", "retry", "--store", o.url, *keys)
+        assert refused.exit_code == 1
+        assert "no dead outbox message with key" in refused.output
+        assert "Traceback" not in refused.output
+        assert statuses(o.url) == before
+    for args in ([], [o.dead, "--all-dead"]):
+        assert invoke("outbox", "retry", "--store", o.url, *args).exit_code == 2
+    # Options before the subcommand would be ignored by it: refused, not silently misread.
+    misplaced = invoke("outbox", "--store", o.url, "retry", o.dead)
+    assert misplaced.exit_code == 2
+    assert "after the subcommand" in misplaced.output
+    assert statuses(o.url) == before
+
+    (requeued,) = outbox_rows(invoke("outbox", "retry", "--store", o.url, o.dead))
+    assert (requeued["Key"], requeued["Status"], requeued["Attempts"]) == (o.dead, "pending", "0")
+    assert requeued["Next attempt (UTC)"] == "now"
+    assert statuses(o.url) == {**before, o.dead: OutboxStatus.PENDING}
+    nothing = invoke("outbox", "retry", "--store", o.url, "--all-dead")
+    assert nothing.exit_code == 0
+    assert "nothing to requeue" in nothing.output
+
+
+def test_outbox_retry_all_dead_then_deliver_delivers_only_what_is_due(
+    outbox_store: OutboxStore,
+) -> None:
+    o = outbox_store
+    (requeued,) = outbox_rows(invoke("outbox", "retry", "--all-dead", "--store", o.url))
+    assert requeued["Key"] == o.dead
+    none = invoke("outbox", "deliver", "--store", o.url, "--limit", "0")
+    assert (none.exit_code, flat(none.output).strip()) == (0, "Delivered 0, failed 0, now dead 0.")
+    assert statuses(o.url)[o.dead] is OutboxStatus.PENDING
+    result = invoke("outbox", "deliver", "--store", o.url)
+    assert (result.exit_code, flat(result.output).strip()) == (
+        0,
+        "Delivered 1, failed 0, now dead 0.",
+    )
+    assert statuses(o.url) == {
+        o.dead: OutboxStatus.DELIVERED,
+        o.waiting: OutboxStatus.PENDING,  # its next attempt is a century away
+        o.delivered: OutboxStatus.DELIVERED,
+    }
+
+
+def test_outbox_deliver_reports_failures_and_dead_messages(
+    outbox_store: OutboxStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from complaint_flow.notify.outbox import OutboxDispatcher
+
+    o = outbox_store
+    invoke("outbox", "retry", "--all-dead", "--store", o.url)
+
+    def refusing_dispatcher(store: Any, registry: Registry, clock: Any) -> OutboxDispatcher:
+        return OutboxDispatcher(store, _refusing(), clock, max_attempts=1)
+
+    monkeypatch.setattr(cli_module, "OutboxDispatcher", refusing_dispatcher)
+    result = invoke("outbox", "deliver", "--store", o.url)
+    assert result.exit_code == 0
+    assert flat(result.output).startswith("Delivered 0, failed 1, now dead 1.")
+    assert "complaint-flow outbox --status dead" in result.output
+    assert statuses(o.url)[o.dead] is OutboxStatus.DEAD

@@ -9,12 +9,13 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from complaint_flow.clock import ManualClock
 from complaint_flow.entities import Complaint, OutboxMessage, OutboxStatus
-from complaint_flow.errors import SchemaVersionError
+from complaint_flow.errors import InvalidArgumentError, SchemaVersionError
 from complaint_flow.hookspecs import hookimpl
 from complaint_flow.notify.outbox import Backoff, OutboxDispatcher
 from complaint_flow.plugins import Registry, make_plugin_manager
@@ -253,3 +254,59 @@ def test_four_dispatchers_under_faults_deliver_each_row_once_or_dead_letter_it(
         assert all(rows[k].attempts == 3 for k in dead)
     finally:
         store.close()
+
+
+def test_retrying_an_unknown_key_among_dead_ones_requeues_nothing() -> None:
+    store, clock = MemoryStore(), ManualClock(T0)
+    keys = seed(store, 1, 3)
+    dispatcher = OutboxDispatcher(store, registry(Failing(failures=1)), clock, max_attempts=1)
+    assert dispatcher.dispatch(limit=2).dead == 2
+    before = store.outbox_find()
+    for wanted in ([keys[0], "nope"], [keys[0], keys[2]]):  # keys[2] is pending, not dead
+        with pytest.raises(InvalidArgumentError, match="no dead outbox message"):
+            dispatcher.retry_dead(wanted)
+        assert store.outbox_find() == before
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"max_attempts": 0}, {"timeout": 0}, {"timeout": -1.0}],
+)
+def test_a_dispatcher_refuses_settings_that_cannot_work(settings: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        OutboxDispatcher(MemoryStore(), registry(), ManualClock(T0), **settings)
+
+
+@pytest.mark.parametrize(
+    ("base", "cap", "jitter"),
+    [(0, 60, 0.0), (120, 60, 0.0), (30, 60, -0.1), (30, 60, 1.5)],
+)
+def test_a_backoff_refuses_settings_that_cannot_work(base: int, cap: int, jitter: float) -> None:
+    with pytest.raises(InvalidArgumentError):
+        Backoff(base=timedelta(seconds=base), cap=timedelta(seconds=cap), jitter=jitter)
+
+
+def test_a_dispatcher_stalled_past_its_lease_delivers_a_message_another_delivers_too() -> None:
+    """The documented limit of at least once: notifiers must drop repeats by key."""
+    store, clock = MemoryStore(), ManualClock(T0)
+    (key,) = seed(store, 1, 1)
+    calls: Counter[str] = Counter()
+    lease = timedelta(minutes=1)
+    other: list[OutboxDispatcher] = []
+
+    class Stalling:
+        @hookimpl
+        def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+            calls[message.key] += 1
+            if calls[message.key] == 1:
+                clock.advance(lease * 2)  # the first dispatcher stalls past its lease...
+                assert other[0].dispatch().delivered == 1  # ...and another takes the message
+
+    notify = registry(Stalling())
+    stalled = OutboxDispatcher(store, notify, clock, lease=lease)
+    other.append(OutboxDispatcher(store, notify, clock, lease=lease))
+    assert stalled.dispatch().delivered == 1
+    assert calls == {key: 2}
+    (message,) = store.outbox_find()
+    assert message.status is OutboxStatus.DELIVERED
+    assert stalled.dispatch() == type(stalled.dispatch())()  # and never a third time

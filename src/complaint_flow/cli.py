@@ -1,4 +1,4 @@
-"""The ``complaint-flow`` command: demo, inspect and move complaints, sweep deadlines, workflows.
+"""The ``complaint-flow`` command: demo, complaints, deadline sweeps, the outbox, workflows.
 
 Every command that reads complaints takes ``--store URL`` (default: the
 ``COMPLAINT_FLOW_STORE`` environment variable, else ``sqlite:///complaints.db``).
@@ -28,14 +28,25 @@ from complaint_flow.deadlines import ClockDefinition
 from complaint_flow.demo import DemoResult, DuplicateDelivery, Notification, Refusal, run_demo
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.entities import Actor, ClockState, ClockStatus, Complaint, Customer, Event
+from complaint_flow.entities import (
+    Actor,
+    ClockState,
+    ClockStatus,
+    Complaint,
+    Customer,
+    Event,
+    OutboxMessage,
+    OutboxStatus,
+)
 from complaint_flow.errors import (
     ComplaintFlowError,
+    ComplaintNotFoundError,
     StoreError,
     UnknownWorkflowError,
     WorkflowDefinitionError,
 )
 from complaint_flow.immutable import EMPTY, thaw
+from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.store import scheme_of
 from complaint_flow.sweep import SweepReport
@@ -1152,6 +1163,186 @@ def db_upgrade(url: str) -> None:
         click.echo(f"upgraded from {before} to {after}")
 
 
+# -- the outbox -------------------------------------------------------------------
+
+_OUTBOX_STATUSES: dict[str, OutboxStatus | None] = {
+    "pending": OutboxStatus.PENDING,
+    "dead": OutboxStatus.DEAD,
+    "delivered": OutboxStatus.DELIVERED,
+    "all": None,
+}
+
+
+def outbox_table(
+    messages: Sequence[OutboxMessage], references: Mapping[str, str], title: str
+) -> Table:
+    """One row per outbox message: key, complaint, topic, recipient, where, status, attempts.
+
+    Args:
+        messages: the messages, in the order to show.
+        references: complaint id to reference; a complaint missing from it is shown
+            by its id.
+        title: the table's title.
+    """
+    table = Table(title=title, title_justify="left")
+    table.add_column("Key", overflow="fold")
+    table.add_column("Complaint", no_wrap=True)
+    table.add_column("Topic", overflow="fold")
+    table.add_column("Recipient", overflow="fold")
+    table.add_column("Channel / address", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Attempts", justify="right", no_wrap=True)
+    table.add_column("Next attempt (UTC)", no_wrap=True)
+    table.add_column("Last error", overflow="fold")
+    styles = {
+        OutboxStatus.PENDING: "yellow",
+        OutboxStatus.DEAD: "bold red",
+        OutboxStatus.DELIVERED: "green",
+    }
+    for m in messages:
+        if m.status is not OutboxStatus.PENDING:
+            next_attempt = ""
+        elif m.next_attempt_at is None:
+            next_attempt = "now"
+        else:
+            next_attempt = f"{m.next_attempt_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+        table.add_row(
+            Text(m.key),
+            references.get(m.complaint_id, m.complaint_id),
+            Text(m.topic),
+            Text(m.recipient),
+            Text(f"{m.channel} {m.address}" if m.address else m.channel),
+            Text(str(m.status), style=styles.get(m.status, "")),
+            str(m.attempts),
+            next_attempt,
+            Text(m.last_error or ""),
+        )
+    return table
+
+
+def _references(engine: Engine, messages: Iterable[OutboxMessage]) -> dict[str, str]:
+    """The reference of each message's complaint (those no longer stored are left out)."""
+    found: dict[str, str] = {}
+    for complaint_id in {m.complaint_id for m in messages}:
+        try:
+            found[complaint_id] = engine.store.get(complaint_id).reference
+        except ComplaintNotFoundError:
+            continue
+    return found
+
+
+def _dispatcher(engine: Engine) -> OutboxDispatcher:
+    return OutboxDispatcher(engine.store, engine.registry, engine.clock)
+
+
+@cli.group(name="outbox", invoke_without_command=True)
+@_store_option
+@click.option(
+    "--status",
+    type=click.Choice(list(_OUTBOX_STATUSES)),
+    default="pending",
+    show_default=True,
+    help="Which messages to list.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="At most this many, oldest first.",
+)
+@click.pass_context
+def outbox(ctx: click.Context, store_url: str, status: str, limit: int) -> None:
+    """List outbox messages (pending by default); requeue dead ones; deliver.
+
+    Without a subcommand, lists the messages with STATUS, oldest first.
+    """
+    if ctx.invoked_subcommand is not None:
+        given = [
+            name
+            for name in ("store_url", "status", "limit")
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            # Otherwise `outbox --store X retry` would quietly act on the default store.
+            raise click.UsageError(
+                f"give the options after the subcommand: complaint-flow outbox "
+                f"{ctx.invoked_subcommand} --store URL …"
+            )
+        return
+    with _open(store_url) as engine:
+        messages = engine.store.outbox_find(status=_OUTBOX_STATUSES[status], limit=limit)
+        references = _references(engine, messages)
+    console = _console()
+    what = "" if status == "all" else f"{status} "
+    if not messages:
+        console.print(f"No {what}outbox messages in {store_url}.")
+        return
+    console.print(
+        outbox_table(
+            messages, references, f"Outbox: {len(messages)} {what}message(s), oldest first"
+        )
+    )
+
+
+@outbox.command(name="retry")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option("--all-dead", is_flag=True, help="Requeue every dead message.")
+@_store_option
+def outbox_retry(keys: tuple[str, ...], all_dead: bool, store_url: str) -> None:
+    """Make the dead messages KEY… (or --all-dead) pending again, attempts reset to 0.
+
+    An unknown key, or the key of a message that is not dead, requeues nothing.
+    """
+    if bool(keys) == all_dead:
+        raise click.UsageError("give the keys of dead messages, or --all-dead (not both)")
+    with _open(store_url) as engine:
+        requeued = _dispatcher(engine).retry_dead(None if all_dead else list(keys))
+        references = _references(engine, requeued)
+    console = _console()
+    if not requeued:
+        console.print(f"No dead outbox messages in {store_url}: nothing to requeue.")
+        return
+    console.print(outbox_table(requeued, references, f"Requeued {len(requeued)} message(s)"))
+    console.print(
+        "They are due now: the next `complaint-flow outbox deliver` (or worker) delivers them.",
+        markup=False,
+    )
+
+
+@outbox.command(name="deliver")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="At most this many messages, oldest first.",
+)
+@_store_option
+def outbox_deliver(limit: int, store_url: str) -> None:
+    """Run one delivery pass: hand due pending messages to the installed notifiers."""
+    with _open(store_url) as engine:
+        report = _dispatcher(engine).dispatch(limit)
+    _console().print(_delivery_line(report))
+
+
+def _delivery_line(report: DeliveryReport) -> Text:
+    text = Text.assemble(
+        ("Delivered ", ""),
+        (str(report.delivered), "bold green"),
+        (", failed ", ""),
+        (str(report.failed), "bold red" if report.failed else ""),
+        (", now dead ", ""),
+        (str(report.dead), "bold red" if report.dead else ""),
+        (".", ""),
+    )
+    if report.failed > report.dead:
+        text.append(" Failed messages are retried by a later pass.")
+    if report.dead:
+        text.append(" List the dead with `complaint-flow outbox --status dead`.")
+    return text
+
+
 @cli.command()
 def plugins() -> None:
     """List loaded plugins and their hooks, and the stores, channels, workflows, guards."""
@@ -1213,6 +1404,7 @@ __all__ = [
     "complaint_panel",
     "complaints_table",
     "main",
+    "outbox_table",
     "parse_data",
     "render_demo",
     "sweep_table",

@@ -56,7 +56,17 @@ through your subclass. The rules, each checked by the tests below:
 7. **Outbox.** ``outbox_pending`` returns pending messages in the order they
    were committed, at most ``limit``; ``outbox_update`` replaces a message
    (matched by key) in place, and raises ``StoreError`` for an unknown key;
-   ``outbox(id)`` lists a complaint's messages in commit order.
+   ``outbox(id)`` lists a complaint's messages in commit order;
+   ``outbox_find(status=…)`` lists every complaint's messages with that status
+   (any if None) in commit order, at most ``limit``.
+   ``outbox_claim(now, limit, lease, owner)`` returns the pending messages that
+   are due (``next_attempt_at`` None or at or before ``now``) and not claimed
+   (or whose claim ended at or before ``now``), oldest first, at most
+   ``limit``, and claims them until ``now + lease``: while a claim lasts no
+   other claim, from any thread or owner, returns the message; once it ends,
+   the message is claimable again. ``outbox_update`` ends a message's claim:
+   a message updated as delivered or dead is never claimed again, one updated
+   as pending is claimable again as soon as it is due.
 8. **Unknown ids** raise ``ComplaintNotFoundError`` from ``get``, ``events`` and
    ``get_by_reference``; ``find_by_external_id`` returns ``None``.
 9. **close()** may be called twice; afterwards writes raise ``StoreError``. A
@@ -809,6 +819,117 @@ class StoreConformance:
         assert store.outbox(created.id) == []
         assert store.outbox("unknown-id") == []
         assert store.outbox_pending(10) == []
+
+    def _claimable(self, store: Store, count: int) -> list[OutboxMessage]:
+        """``count`` pending messages on two complaints, committed one a minute apart."""
+        first = store.commit(creation())
+        second = store.commit(creation())
+        current = {first.id: first, second.id: second}
+        messages = []
+        for n in range(count):
+            target = current[first.id if n % 2 == 0 else second.id]
+            message = make_message(
+                target.id, target.version + 1, created_at=T0 + timedelta(minutes=n)
+            )
+            current[target.id] = store.commit(change(target, outbox=[message]))
+            messages.append(message)
+        return messages
+
+    def test_outbox_claim_takes_due_pending_messages_oldest_first_up_to_limit(
+        self, store: Store
+    ) -> None:
+        first, later, dead, delivered, due_now, last = self._claimable(store, 6)
+        later = attrs.evolve(later, attempts=1, next_attempt_at=T0 + timedelta(hours=1))
+        due_now = attrs.evolve(due_now, attempts=2, next_attempt_at=T0, last_error="451")
+        updates = [
+            later,
+            attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=5),
+            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
+            due_now,
+        ]
+        for message in updates:
+            store.outbox_update(message)
+        lease = timedelta(minutes=1)
+        assert store.outbox_claim(T0, 0, lease, "a") == []
+        assert store.outbox_claim(T0, 2, lease, "a") == [first, due_now]
+        assert store.outbox_claim(T0, 10, lease, "b") == [last]
+        assert store.outbox_claim(T0, 10, lease, "c") == []
+        assert store.outbox_pending(10, now=T0) == [first, due_now, last]
+        assert store.outbox_pending(10) == [first, later, due_now, last]
+        # An hour on, every claim has ended and the postponed message is due too.
+        an_hour_on = store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d")
+        assert an_hour_on == [first, later, due_now, last]
+
+    def test_outbox_claims_are_exclusive_until_their_lease_ends(self, store: Store) -> None:
+        messages = self._claimable(store, 5)
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 3, lease, "a") == messages[:3]
+        # The same owner, too, waits for its own claim to end.
+        assert store.outbox_claim(T0 + timedelta(minutes=1), 10, lease, "a") == messages[3:]
+        for owner in ("a", "b"):
+            assert store.outbox_claim(T0 + timedelta(minutes=9), 10, lease, owner) == []
+        # Claims end at T0 + lease and T0 + 1 min + lease; "at or before now" is inclusive.
+        assert store.outbox_claim(T0 + lease, 10, lease, "b") == messages[:3]
+        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
+        later = T0 + timedelta(minutes=11)
+        assert store.outbox_claim(later, 10, lease, "c") == messages[3:]
+
+    def test_outbox_update_ends_the_claim(self, store: Store) -> None:
+        failing, delivered, dead = self._claimable(store, 3)
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 10, lease, "a") == [failing, delivered, dead]
+        failing = attrs.evolve(failing, attempts=1, last_error="timed out")
+        store.outbox_update(failing)
+        store.outbox_update(
+            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        )
+        store.outbox_update(attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=1))
+        # The failed attempt is due again at once: another dispatcher may take it.
+        assert store.outbox_claim(T0 + timedelta(seconds=1), 10, lease, "b") == [failing]
+        # Its new claim lasts; the delivered and the dead are never claimed again.
+        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
+        for later in (T0 + timedelta(seconds=1) + lease, T0 + timedelta(days=365)):
+            assert [m.key for m in store.outbox_claim(later, 10, lease, "c")] == [failing.key]
+
+    def test_concurrent_claims_never_return_a_message_twice(self, store: Store) -> None:
+        messages = self._claimable(store, 40)
+        order = {m.key: n for n, m in enumerate(messages)}
+        batches: list[list[str]] = []
+        errors: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            try:
+                # Bounded: a store that hands out claimed messages again must not loop forever.
+                for _ in range(len(messages)):
+                    batch = store.outbox_claim(T0, 3, timedelta(hours=1), f"owner-{worker}")
+                    if not batch:
+                        break
+                    batches.append([m.key for m in batch])
+            except BaseException as exc:
+                errors.append(exc)
+
+        _run_threads(work, 4)
+        assert not errors
+        every = [key for batch in batches for key in batch]
+        assert sorted(every) == sorted(order)  # each message claimed exactly once
+        assert all(batch == sorted(batch, key=order.__getitem__) for batch in batches)
+
+    def test_outbox_find_filters_by_status_in_commit_order(self, store: Store) -> None:
+        messages = self._claimable(store, 6)
+        statuses = [OutboxStatus.DELIVERED, OutboxStatus.DEAD, OutboxStatus.PENDING] * 2
+        stored = [
+            attrs.evolve(m, status=status, attempts=1)
+            for m, status in zip(messages, statuses, strict=True)
+        ]
+        for message in stored:
+            store.outbox_update(message)
+        assert store.outbox_find() == stored
+        assert store.outbox_find(limit=4) == stored[:4]
+        for status in OutboxStatus:
+            wanted = [m for m in stored if m.status is status]
+            assert store.outbox_find(status=status) == wanted
+            assert store.outbox_find(status=status, limit=1) == wanted[:1]
+        assert store.outbox_find(status=OutboxStatus.PENDING, limit=0) == []
 
     # -- 8. unknown ids -------------------------------------------------------
 
