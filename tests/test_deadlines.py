@@ -632,3 +632,52 @@ def test_escalate_without_a_ladder_and_breach_escalation_without_one_are_refused
     with pytest.raises(EscalationError, match="no escalation ladder"):
         engine.escalate(complaint.id, actor=AGENT, reason="customer asked")
     assert engine.get(complaint.id).state == "thanked"
+
+
+def test_beyond_the_cap_only_a_written_request_escalates(clock: ManualClock) -> None:
+    capped = WorkflowDefinition.from_toml(
+        WORKFLOW.replace(
+            '[escalation]\ncurrency = "GBP"',
+            '[escalation]\ncurrency = "GBP"\nwritten_request_from = 3',
+        )
+    )
+    assert capped.escalation is not None
+    assert capped.escalation.written_request_from == 3
+    engine = Engine.open("memory://", workflow=capped, clock=clock, load_entry_points=False)
+    complaint = receive(engine)
+    engine.fire(complaint.id, "thank", actor=AGENT)
+    # Level 2 may be asked for on any channel.
+    second = engine.escalate(
+        complaint.id, actor=AGENT, reason="asked on the phone", requested_via="phone"
+    )
+    assert second.escalation_level == 2
+    engine.fire(complaint.id, "investigate", actor=MANAGER)
+    # Level 3 by phone: recorded and answered, not escalated.
+    spoken = engine.escalate(
+        complaint.id, actor=MANAGER, reason="wants the director", requested_via="phone"
+    )
+    assert spoken.escalation_level == 2
+    event = engine.history(complaint.id)[-1]
+    assert event.kind == "escalation_request_declined"
+    assert event.data["level"] == 3
+    assert "email" in event.data["written_channels"]
+    [answer] = [m for m in engine.outbox(complaint.id) if m.event_seq == event.seq]
+    assert (answer.recipient, answer.channel) == ("customer", "email")
+    assert "in writing" in answer.payload["details"]["how_to_ask"]
+    # The same request by letter counts.
+    written = engine.escalate(
+        complaint.id, actor=MANAGER, reason="letter received", requested_via="letter"
+    )
+    assert written.escalation_level == 3
+    # Staff escalating on their own initiative are not capped.
+    with pytest.raises(EscalationError, match="top"):
+        engine.escalate(complaint.id, actor=MANAGER, reason="again")
+
+
+@pytest.mark.parametrize("setting", ["written_request_from = 1", 'written_request_from = "soon"'])
+def test_an_impossible_escalation_cap_is_refused(setting: str) -> None:
+    text = WORKFLOW.replace(
+        '[escalation]\ncurrency = "GBP"', f'[escalation]\ncurrency = "GBP"\n{setting}'
+    )
+    with pytest.raises(WorkflowDefinitionError, match="written_request_from must be"):
+        WorkflowDefinition.from_toml(text)

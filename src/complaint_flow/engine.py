@@ -24,6 +24,7 @@ from complaint_flow.drafting import Draft, advance, notifications
 from complaint_flow.entities import (
     SYSTEM,
     Actor,
+    ChannelKind,
     ClockStatus,
     Complaint,
     Event,
@@ -521,6 +522,7 @@ class Engine:
         *,
         actor: Actor,
         reason: str,
+        requested_via: str | None = None,
         expected_version: int | None = None,
     ) -> Complaint:
         """Move the complaint one level up its escalation ladder (mission M5).
@@ -530,15 +532,54 @@ class Engine:
         static ladder), becomes the owner and is notified. When the workflow's
         ``escalate`` trigger is allowed from the current state it is fired too.
 
+        Args:
+            requested_via: when the customer asked for the escalation, the channel
+                they asked on. Beyond the ladder's ``written_request_from`` level only
+                a written request counts (mission M7): a request on another channel
+                is recorded (``escalation_request_declined``) and answered with how
+                to ask in writing, and the complaint does not move.
+
         Raises:
             EscalationError: the workflow has no ladder, or the complaint is at its top.
         """
         _check_actor(actor)
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidArgumentError("an escalation needs a reason: say why it goes up")
+        if requested_via is not None:
+            self.registry.channel(requested_via)
         complaint = self.get(complaint_id)
         compiled = self._workflow(complaint.workflow)
-        self._next_level(complaint, compiled)  # no ladder, or at its top: refused here
+        level = self._next_level(complaint, compiled)  # no ladder, or its top: refused
+        written = self._written_channels(compiled)
+        policy = compiled.definition.escalation
+        cap = policy.written_request_from if policy is not None else None
+        if (
+            requested_via is not None
+            and cap is not None
+            and level.number >= cap
+            and requested_via not in written
+        ):
+            if expected_version is not None and complaint.version != expected_version:
+                raise ConcurrencyError(complaint.id, expected_version)
+            how = ", ".join(sorted(written))
+            draft = Draft(complaint, compiled, self.clock())
+            draft.record(
+                "escalation_request_declined",
+                actor,
+                reason=(
+                    f"a request to go to level {level.number} ({level.title}) counts only "
+                    f"in writing; asked on {requested_via}: {reason.strip()}"
+                ),
+                data={
+                    "requested_via": requested_via,
+                    "level": level.number,
+                    "written_channels": sorted(written),
+                    "how_to_ask": f"send the request in writing ({how}), quoting "
+                    f"{complaint.reference}",
+                },
+                notify=("customer",),
+            )
+            return draft.commit(self.store)
         if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
             return self.fire(
                 complaint.id,
@@ -555,6 +596,16 @@ class Engine:
         stored = draft.commit(self.store)
         self._deliver_urgent(draft)
         return stored
+
+    def _written_channels(self, compiled: CompiledWorkflow) -> frozenset[str]:
+        policy = compiled.definition.escalation
+        if policy is not None and policy.written_channels:
+            return frozenset(policy.written_channels)
+        return frozenset(
+            name
+            for name, channel in self.registry.channels.items()
+            if channel.kind is ChannelKind.WRITTEN
+        )
 
     def _next_level(self, complaint: Complaint, compiled: CompiledWorkflow) -> EscalationLevel:
         policy = compiled.definition.escalation

@@ -51,7 +51,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _UNLIMITED = Decimal("Infinity")
 _SEVERITY_NAMES = ", ".join(repr(severity.value) for severity in Severity)
 
-_SECTION_KEYS = frozenset({"currency", "levels", "ladders", "routing"})
+_SECTION_KEYS = frozenset(
+    {"currency", "levels", "ladders", "routing", "written_request_from", "written_channels"}
+)
 _LADDER_KEYS = frozenset({"name", "categories", "severities", "levels", "currency"})
 _LEVEL_KEYS = frozenset(
     {
@@ -666,6 +668,11 @@ class EscalationPolicy:
     Args:
         ladders: one default ladder (no categories, no severities) and any overrides.
         routing: rules sending complaints to a responsible department or central office.
+        written_request_from: the escalation cap (mission M7): a customer may ask on any
+            channel to go up to the level below this one; from this level on only a
+            request made in writing counts.
+        written_channels: the channels that count as writing (default: every registered
+            channel of kind ``written``: letter, email, web form, fax).
 
     Raises:
         InvalidArgumentError: no default ladder, two ladders with one name, or two
@@ -675,6 +682,10 @@ class EscalationPolicy:
 
     ladders: tuple[EscalationLadder, ...] = attrs.field(converter=_ladders)
     routing: tuple[Routing, ...] = attrs.field(default=(), converter=_routing)
+    written_request_from: int | None = None
+    """From this level on, a customer's request to escalate counts only in writing."""
+    written_channels: tuple[str, ...] = ()
+    """The channels that count as writing; empty means every channel of kind written."""
 
     def __attrs_post_init__(self) -> None:
         problems = _policy_problems(
@@ -966,9 +977,25 @@ def parse_escalation(
     found += _policy_problems(
         scopes, [_routing_scope(rule) for rule in routing if rule is not None]
     )
+    cap = data.get("written_request_from")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 2):
+        found.append(
+            f"[escalation]: written_request_from must be a level number of 2 or more (from "
+            f"that level on only written requests count), got {cap!r}"
+        )
+        cap = None
+    written = _read_texts(
+        found, "[escalation]", "written_channels", data.get("written_channels", ())
+    )
     if found:
         return None, found
-    return EscalationPolicy(tuple(ladders), tuple(r for r in routing if r is not None)), []
+    policy = EscalationPolicy(
+        tuple(ladders),
+        tuple(r for r in routing if r is not None),
+        written_request_from=cap,
+        written_channels=written,
+    )
+    return policy, []
 
 
 # -- who takes an escalated complaint ---------------------------------------------------
