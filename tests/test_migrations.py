@@ -8,8 +8,6 @@ release will. The PostgreSQL tests use the ``postgres_schema_url`` fixture of
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,7 @@ from complaint_flow.cli import cli
 from complaint_flow.stores import sqlite as sqlite_store
 from complaint_flow.stores.sqlite import open_sqlite_store, schema_version, upgrade
 from complaint_flow.testing.conformance import change, creation
+from sqlite_files import digest, dump, raw
 
 ADD_EXTRA = "ALTER TABLE complaints ADD COLUMN extra TEXT"
 
@@ -45,23 +44,6 @@ def stored(url: str) -> str:
         return store.commit(creation()).id
     finally:
         store.close()
-
-
-def raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def dump(path: Path) -> list[str]:
-    """The whole database as SQL (schema and rows), for before/after comparisons."""
-    connection = raw(path)
-    try:
-        return list(connection.iterdump())
-    finally:
-        connection.close()
 
 
 def set_version(path: Path, version: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import sqlite3
 import threading
@@ -39,6 +38,7 @@ from complaint_flow.testing.conformance import (
     make_complaint,
     make_message,
 )
+from sqlite_files import digest, dump, raw
 
 AGENT = Actor(id="A-1", name="Bo", role="agent", email="bo@example.org")
 
@@ -58,23 +58,6 @@ def store(url: str) -> Iterator[SQLiteStore]:
     store = open_sqlite_store(url)
     yield store
     store.close()
-
-
-def raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def dump(path: Path) -> list[str]:
-    """Every row of every table, for before/after comparisons."""
-    connection = raw(path)
-    try:
-        return list(connection.iterdump())
-    finally:
-        connection.close()
 
 
 def pragma(connection: sqlite3.Connection, name: str) -> Any:

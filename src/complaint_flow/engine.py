@@ -357,16 +357,15 @@ class Engine:
         given = _frozen_data(data) if data else EMPTY
         self._check_allowed(complaint, transition, actor, given)
         climbs = trigger == ESCALATE_TRIGGER and compiled.definition.escalation is not None
-        if climbs:
-            # Refuse at the top of the ladder before anything moves.
-            self._next_level(complaint, compiled)
+        # Refuse at the top of the ladder before anything moves.
+        level = self._next_level(complaint, compiled) if climbs else None
         dest = compiled.run(source, trigger)
         now = self.clock()
         seq = complaint.version + 1
         event = Event.build(
             complaint.id, seq, "transition", now, actor, trigger, source, dest, reason, given
         )
-        if climbs:
+        if level is not None:
             draft = Draft(
                 advance(complaint, compiled, event, merge_data=True),
                 compiled,
@@ -377,7 +376,7 @@ class Engine:
             draft.outbox.extend(
                 notifications(draft.complaint, transition.notify, event, trigger, compiled)
             )
-            self._climb(draft, actor, reason or "escalated by " + actor.name)
+            self._climb(draft, actor, reason or "escalated by " + actor.name, level=level)
             stored = draft.commit(self.store)
             self.registry.transition(stored, event)
             self._deliver_urgent(draft)
@@ -550,36 +549,16 @@ class Engine:
         complaint = self.get(complaint_id)
         compiled = self._workflow(complaint.workflow)
         level = self._next_level(complaint, compiled)  # no ladder, or its top: refused
-        written = self._written_channels(compiled)
+        if expected_version is not None and complaint.version != expected_version:
+            raise ConcurrencyError(complaint.id, expected_version)
         policy = compiled.definition.escalation
         cap = policy.written_request_from if policy is not None else None
-        if (
-            requested_via is not None
-            and cap is not None
-            and level.number >= cap
-            and requested_via not in written
-        ):
-            if expected_version is not None and complaint.version != expected_version:
-                raise ConcurrencyError(complaint.id, expected_version)
-            how = ", ".join(sorted(written))
-            draft = Draft(complaint, compiled, self.clock())
-            draft.record(
-                "escalation_request_declined",
-                actor,
-                reason=(
-                    f"a request to go to level {level.number} ({level.title}) counts only "
-                    f"in writing; asked on {requested_via}: {reason.strip()}"
-                ),
-                data={
-                    "requested_via": requested_via,
-                    "level": level.number,
-                    "written_channels": sorted(written),
-                    "how_to_ask": f"send the request in writing ({how}), quoting "
-                    f"{complaint.reference}",
-                },
-                notify=("customer",),
-            )
-            return draft.commit(self.store)
+        if requested_via is not None and cap is not None and level.number >= cap:
+            written = self._written_channels(compiled)
+            if requested_via not in written:
+                return self._decline_spoken_request(
+                    complaint, compiled, level, actor, reason.strip(), requested_via, written
+                )
         if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
             return self.fire(
                 complaint.id,
@@ -588,14 +567,41 @@ class Engine:
                 reason=reason,
                 expected_version=expected_version,
             )
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        self._next_level(complaint, compiled)
         draft = Draft(complaint, compiled, self.clock())
-        self._climb(draft, actor, reason.strip())
+        self._climb(draft, actor, reason.strip(), level=level)
         stored = draft.commit(self.store)
         self._deliver_urgent(draft)
         return stored
+
+    def _decline_spoken_request(
+        self,
+        complaint: Complaint,
+        compiled: CompiledWorkflow,
+        level: EscalationLevel,
+        actor: Actor,
+        reason: str,
+        requested_via: str,
+        written: frozenset[str],
+    ) -> Complaint:
+        """Record a request beyond the cap on a non-written channel and answer it."""
+        how = ", ".join(sorted(written))
+        draft = Draft(complaint, compiled, self.clock())
+        draft.record(
+            "escalation_request_declined",
+            actor,
+            reason=(
+                f"a request to go to level {level.number} ({level.title}) counts only "
+                f"in writing; asked on {requested_via}: {reason}"
+            ),
+            data={
+                "requested_via": requested_via,
+                "level": level.number,
+                "written_channels": sorted(written),
+                "how_to_ask": f"send the request in writing ({how}), quoting {complaint.reference}",
+            },
+            notify=("customer",),
+        )
+        return draft.commit(self.store)
 
     def _written_channels(self, compiled: CompiledWorkflow) -> frozenset[str]:
         policy = compiled.definition.escalation

@@ -63,7 +63,7 @@ def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> 
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidIntakeError(
             f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime "
-            f"(e.g. datetime.now(timezone.utc)); got {value!r}"
+            f"(give it a tzinfo, e.g. tzinfo=timezone.utc); got {value!r}"
         )
 
 

@@ -76,13 +76,12 @@ def run_sweep(engine: Engine, now: datetime, *, batch: int = 500) -> SweepReport
 
 def _act_on(engine: Engine, complaint: Complaint, now: datetime, counts: dict[str, int]) -> None:
     try:
-        engine._workflow(complaint.workflow)
+        compiled = engine._workflow(complaint.workflow)
     except UnknownWorkflowError:
         # One unknown workflow must not hold up every complaint due after it.
         counts["unknown_workflow"] += 1
         return
     for _attempt in range(_RETRIES):
-        compiled = engine._workflow(complaint.workflow)
         actions = compiled.clocks.due_actions(complaint.clocks, now)
         if not actions:
             return  # someone else acted first, or the deadline moved

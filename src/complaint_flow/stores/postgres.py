@@ -35,16 +35,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from complaint_flow.codec import from_json, to_json
-from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.entities import Complaint, Event, OutboxMessage
 from complaint_flow.errors import (
-    ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
-    InvalidArgumentError,
     SchemaVersionError,
     StoreError,
 )
 from complaint_flow.store import Commit, format_reference
+from complaint_flow.stores.sql_reads import SQLReads
 
 try:
     import psycopg
@@ -382,7 +381,7 @@ def _bad_url(url: str, why: str) -> StoreError:
     )
 
 
-class PostgresStore:
+class PostgresStore(SQLReads):
     """A store in one PostgreSQL schema, shared by threads (through a pool), processes and hosts.
 
     Build it with :func:`open_postgres_store`. Connections come from a
@@ -646,124 +645,13 @@ class PostgresStore:
 
     # -- reading ------------------------------------------------------------
 
-    def get(self, complaint_id: str) -> Complaint:
-        """The latest version of a complaint.
+    # -- reading: the shared SQL queries (stores/sql_reads.py) over these hooks ----
 
-        Raises:
-            ComplaintNotFoundError: no complaint has that id.
-        """
-        rows = self._all("SELECT id, version, body FROM complaints WHERE id = %s", (complaint_id,))
-        if not rows:
-            raise ComplaintNotFoundError(complaint_id)
-        return self._complaint(rows[0])
+    _placeholder = "%s"
+    _no_limit = None  # LIMIT NULL: no limit
 
-    def get_by_reference(self, reference: str) -> Complaint:
-        """The latest version of the complaint with that human reference.
-
-        Raises:
-            ComplaintNotFoundError: no complaint has that reference.
-        """
-        rows = self._all(
-            "SELECT id, version, body FROM complaints WHERE reference = %s", (reference,)
-        )
-        if not rows:
-            raise ComplaintNotFoundError(reference)
-        return self._complaint(rows[0])
-
-    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
-        """The complaint created from that channel message, if any."""
-        rows = self._all(
-            "SELECT id, version, body FROM complaints WHERE channel = %s AND external_id = %s",
-            (channel, external_id),
-        )
-        return self._complaint(rows[0]) if rows else None
-
-    def events(self, complaint_id: str) -> list[Event]:
-        """The complaint's audit trail in order.
-
-        Raises:
-            ComplaintNotFoundError: no complaint has that id.
-        """
-        rows = self._all(
-            "SELECT body FROM events WHERE complaint_id = %s ORDER BY seq", (complaint_id,)
-        )
-        if not rows:
-            # Every stored complaint has at least its creation event.
-            raise ComplaintNotFoundError(complaint_id)
-        return [from_json(body, Event) for (body,) in rows]
-
-    def find(
-        self,
-        *,
-        state: str | None = None,
-        customer_id: str | None = None,
-        category: str | None = None,
-        workflow: str | None = None,
-        limit: int | None = None,
-    ) -> list[Complaint]:
-        """Complaints matching every given filter, oldest received first (then by id)."""
-        conditions = []
-        parameters: list[Any] = []
-        for column, value in (
-            ("state", state),
-            ("customer_id", customer_id),
-            ("category", category),
-            ("workflow", workflow),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = %s")
-                parameters.append(value)
-        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        parameters.append(limit)  # LIMIT NULL: no limit
-        rows = self._all(
-            f"SELECT id, version, body FROM complaints {where}ORDER BY received_at, id LIMIT %s",
-            parameters,
-        )
-        return [self._complaint(row) for row in rows]
-
-    def count(self) -> int:
-        """How many complaints are stored."""
-        ((count,),) = self._all("SELECT count(*) FROM complaints", ())
-        return int(count)
-
-    def due(self, before: datetime, limit: int) -> list[Complaint]:
-        """Complaints whose ``due_at`` is at or before ``before``, earliest first (then by id).
-
-        Served by the partial index ``complaints_due``: the cost grows with what is
-        due, not with the store.
-
-        Raises:
-            InvalidArgumentError: ``before`` is not timezone-aware.
-        """
-        if not isinstance(before, datetime) or before.utcoffset() is None:
-            raise InvalidArgumentError(
-                f"due() needs a timezone-aware datetime, got {before!r}; use e.g. "
-                "datetime.now(timezone.utc)"
-            )
-        rows = self._all(
-            "SELECT id, version, body FROM complaints "
-            "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s",
-            (before, limit),
-        )
-        return [self._complaint(row) for row in rows]
-
-    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
-        """Pending outbox messages in the order they were written (due by ``now``, if given).
-
-        A plain read: concurrent dispatchers use :meth:`outbox_claim`.
-        """
-        if now is None:
-            rows = self._all(
-                "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT %s",
-                (limit,),
-            )
-        else:
-            rows = self._all(
-                f"SELECT body FROM outbox WHERE status = 'pending' AND {_DUE} "
-                "ORDER BY position LIMIT %s",
-                (now, limit),
-            )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
+    def _moment(self, moment: datetime) -> datetime:
+        return moment
 
     def outbox_claim(
         self, now: datetime, limit: int, lease: timedelta, owner: str
@@ -780,26 +668,6 @@ class PostgresStore:
             rows = connection.execute(_CLAIM, (now, now, limit, owner, now + lease)).fetchall()
         rows.sort()
         return [from_json(body, OutboxMessage) for _, body in rows]
-
-    def outbox_find(
-        self, *, status: OutboxStatus | None = None, limit: int | None = None
-    ) -> list[OutboxMessage]:
-        """Outbox messages of every complaint with that status (any if None), oldest first."""
-        if status is None:
-            rows = self._all("SELECT body FROM outbox ORDER BY position LIMIT %s", (limit,))
-        else:
-            rows = self._all(
-                "SELECT body FROM outbox WHERE status = %s ORDER BY position LIMIT %s",
-                (status.value, limit),
-            )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
-
-    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
-        """Every outbox message of a complaint, in the order they were written."""
-        rows = self._all(
-            "SELECT body FROM outbox WHERE complaint_id = %s ORDER BY position", (complaint_id,)
-        )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
 
     def _all(self, query: str, parameters: Iterable[Any]) -> list[Any]:
         with self._connection("reading") as connection:

@@ -30,16 +30,15 @@ from urllib.parse import parse_qsl, unquote
 import attrs
 
 from complaint_flow.codec import from_json, to_json
-from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.entities import Complaint, Event, OutboxMessage
 from complaint_flow.errors import (
-    ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
-    InvalidArgumentError,
     SchemaVersionError,
     StoreError,
 )
 from complaint_flow.store import Commit, format_reference
+from complaint_flow.stores.sql_reads import SQLReads
 
 SCHEMA_VERSION: Final = 2
 """The schema version this code reads and writes."""
@@ -304,7 +303,7 @@ def _bad_url(url: str, why: str) -> StoreError:
     )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLReads):
     """A store in one SQLite file, shared by threads (one connection each) and processes.
 
     Build it with :func:`open_sqlite_store`. Connections are opened per thread on
@@ -627,151 +626,13 @@ class SQLiteStore:
 
     # -- reading ------------------------------------------------------------
 
-    def get(self, complaint_id: str) -> Complaint:
-        """The latest version of a complaint.
+    # -- reading: the shared SQL queries (stores/sql_reads.py) over these hooks ----
 
-        Raises:
-            ComplaintNotFoundError: no complaint has that id.
-        """
-        row = self._one(
-            "SELECT id, version, body FROM complaints WHERE id = ?", (complaint_id,), "reading"
-        )
-        if row is None:
-            raise ComplaintNotFoundError(complaint_id)
-        return self._complaint(row)
+    _placeholder = "?"
+    _no_limit = -1  # SQLite's LIMIT -1: no limit
 
-    def get_by_reference(self, reference: str) -> Complaint:
-        """The latest version of the complaint with that human reference.
-
-        Raises:
-            ComplaintNotFoundError: no complaint has that reference.
-        """
-        row = self._one(
-            "SELECT id, version, body FROM complaints WHERE reference = ?", (reference,), "reading"
-        )
-        if row is None:
-            raise ComplaintNotFoundError(reference)
-        return self._complaint(row)
-
-    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
-        """The complaint created from that channel message, if any."""
-        row = self._one(
-            "SELECT id, version, body FROM complaints WHERE channel = ? AND external_id = ?",
-            (channel, external_id),
-            "reading",
-        )
-        return None if row is None else self._complaint(row)
-
-    def events(self, complaint_id: str) -> list[Event]:
-        """The complaint's audit trail in order.
-
-        Raises:
-            ComplaintNotFoundError: no complaint has that id.
-        """
-        rows = self._all(
-            "SELECT body FROM events WHERE complaint_id = ? ORDER BY seq", (complaint_id,)
-        )
-        if not rows:
-            # Every stored complaint has at least its creation event.
-            raise ComplaintNotFoundError(complaint_id)
-        return [from_json(body, Event) for (body,) in rows]
-
-    def find(
-        self,
-        *,
-        state: str | None = None,
-        customer_id: str | None = None,
-        category: str | None = None,
-        workflow: str | None = None,
-        limit: int | None = None,
-    ) -> list[Complaint]:
-        """Complaints matching every given filter, oldest received first (then by id)."""
-        conditions = []
-        parameters: list[Any] = []
-        for column, value in (
-            ("state", state),
-            ("customer_id", customer_id),
-            ("category", category),
-            ("workflow", workflow),
-        ):
-            if value is not None:
-                conditions.append(f"{column} = ?")
-                parameters.append(value)
-        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        parameters.append(-1 if limit is None else limit)
-        rows = self._all(
-            f"SELECT id, version, body FROM complaints {where}ORDER BY received_at, id LIMIT ?",
-            parameters,
-        )
-        return [self._complaint(row) for row in rows]
-
-    def count(self) -> int:
-        """How many complaints are stored."""
-        row = self._one("SELECT count(*) FROM complaints", (), "counting")
-        assert row is not None
-        count: int = row[0]
-        return count
-
-    def due(self, before: datetime, limit: int) -> list[Complaint]:
-        """Complaints whose ``due_at`` is at or before ``before``, earliest first (then by id).
-
-        Raises:
-            InvalidArgumentError: ``before`` is not timezone-aware.
-        """
-        if not isinstance(before, datetime) or before.utcoffset() is None:
-            raise InvalidArgumentError(
-                f"due() needs a timezone-aware datetime, got {before!r}; use e.g. "
-                "datetime.now(timezone.utc)"
-            )
-        rows = self._all(
-            "SELECT id, version, body FROM complaints "
-            "WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (_micros(before), limit),
-        )
-        return [self._complaint(row) for row in rows]
-
-    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
-        """Pending outbox messages in the order they were committed (due by ``now``, if given)."""
-        if now is None:
-            rows = self._all(
-                "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT ?",
-                (limit,),
-            )
-        else:
-            rows = self._all(
-                f"SELECT body FROM outbox WHERE status = 'pending' AND {_DUE} "
-                "ORDER BY position LIMIT ?",
-                (_micros(now), limit),
-            )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
-
-    def outbox_find(
-        self, *, status: OutboxStatus | None = None, limit: int | None = None
-    ) -> list[OutboxMessage]:
-        """Outbox messages of every complaint with that status (any if None), oldest first."""
-        rows = self._all(
-            "SELECT body FROM outbox WHERE ? IS NULL OR status = ? ORDER BY position LIMIT ?",
-            (
-                None if status is None else status.value,
-                None if status is None else status.value,
-                -1 if limit is None else limit,
-            ),
-        )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
-
-    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
-        """Every outbox message of a complaint, in the order they were committed."""
-        rows = self._all(
-            "SELECT body FROM outbox WHERE complaint_id = ? ORDER BY position", (complaint_id,)
-        )
-        return [from_json(body, OutboxMessage) for (body,) in rows]
-
-    def _one(self, sql: str, parameters: Iterable[Any], doing: str) -> Any:
-        connection = self._connection()
-        try:
-            return connection.execute(sql, tuple(parameters)).fetchone()
-        except sqlite3.Error as exc:
-            raise self._failed(exc, doing) from exc
+    def _moment(self, moment: datetime) -> int:
+        return _micros(moment)
 
     def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
         connection = self._connection()

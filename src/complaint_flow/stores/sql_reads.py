@@ -1,0 +1,183 @@
+"""The read side both SQL stores share: the same queries, one parameter style apart.
+
+SQLite writes ``?`` placeholders and stores times as integer microseconds;
+PostgreSQL writes ``%s`` and stores ``TIMESTAMPTZ``. Everything else about
+reading complaints, events and outbox messages is the same, so it lives here
+once and each store supplies those differences and its own row access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from complaint_flow.codec import from_json
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+
+_SELECT_COMPLAINT = "SELECT id, version, body FROM complaints"
+_FILTERS = ("state", "customer_id", "category", "workflow")
+
+
+class SQLReads:
+    """Store Protocol read methods over SQL, for a store that provides the hooks below.
+
+    Hooks: ``_placeholder`` (``?`` or ``%s``), ``_no_limit`` (what ``LIMIT`` takes
+    for "no limit"), ``_moment(datetime)`` (a time as the columns hold it),
+    ``_all(sql, parameters)`` (all rows of a query, errors translated) and
+    ``_complaint(row)`` (a complaint from ``(id, version, body)``, cached).
+    """
+
+    _placeholder: str
+    _no_limit: int | None
+
+    def _moment(self, moment: datetime) -> Any:
+        raise NotImplementedError
+
+    def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        """``text`` written with ``?`` placeholders, in this store's parameter style."""
+        return text if self._placeholder == "?" else text.replace("?", self._placeholder)
+
+    def _one_complaint(self, where: str, parameters: tuple[Any, ...]) -> Complaint | None:
+        rows = self._all(self._sql(f"{_SELECT_COMPLAINT} WHERE {where}"), parameters)
+        return self._complaint(rows[0]) if rows else None
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        complaint = self._one_complaint("id = ?", (complaint_id,))
+        if complaint is None:
+            raise ComplaintNotFoundError(complaint_id)
+        return complaint
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that reference.
+        """
+        complaint = self._one_complaint("reference = ?", (reference,))
+        if complaint is None:
+            raise ComplaintNotFoundError(reference)
+        return complaint
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        return self._one_complaint("channel = ? AND external_id = ?", (channel, external_id))
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that id.
+        """
+        rows = self._all(
+            self._sql("SELECT body FROM events WHERE complaint_id = ? ORDER BY seq"),
+            (complaint_id,),
+        )
+        if not rows:
+            # Every stored complaint has at least its creation event.
+            raise ComplaintNotFoundError(complaint_id)
+        return [from_json(body, Event) for (body,) in rows]
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first (then by id)."""
+        values = (state, customer_id, category, workflow)
+        given = [
+            (column, value)
+            for column, value in zip(_FILTERS, values, strict=True)
+            if value is not None
+        ]
+        conditions = [f"{column} = ?" for column, _ in given]
+        parameters: list[Any] = [value for _, value in given]
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        parameters.append(self._no_limit if limit is None else limit)
+        rows = self._all(
+            self._sql(f"{_SELECT_COMPLAINT} {where}ORDER BY received_at, id LIMIT ?"),
+            parameters,
+        )
+        return [self._complaint(row) for row in rows]
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        ((count,),) = self._all("SELECT count(*) FROM complaints", ())
+        return int(count)
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints whose ``due_at`` is at or before ``before``, earliest first (then by id).
+
+        Served by the partial index ``complaints_due``: the cost grows with what is
+        due, not with the store.
+
+        Raises:
+            InvalidArgumentError: ``before`` is not timezone-aware.
+        """
+        if not isinstance(before, datetime) or before.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"due() needs a timezone-aware datetime, got {before!r}; pass the "
+                "engine's time (engine.now())"
+            )
+        rows = self._all(
+            self._sql(
+                f"{_SELECT_COMPLAINT} WHERE due_at IS NOT NULL AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?"
+            ),
+            (self._moment(before), limit),
+        )
+        return [self._complaint(row) for row in rows]
+
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages in the order they were committed (due by ``now``, if given).
+
+        A plain read: concurrent dispatchers use ``outbox_claim``.
+        """
+        if now is None:
+            sql = "SELECT body FROM outbox WHERE status = 'pending' ORDER BY position LIMIT ?"
+            parameters: tuple[Any, ...] = (limit,)
+        else:
+            sql = (
+                "SELECT body FROM outbox WHERE status = 'pending' AND "
+                "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY position LIMIT ?"
+            )
+            parameters = (self._moment(now), limit)
+        return self._messages(sql, parameters)
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages of every complaint with that status (any if None), oldest first."""
+        bound = self._no_limit if limit is None else limit
+        if status is None:
+            return self._messages("SELECT body FROM outbox ORDER BY position LIMIT ?", (bound,))
+        return self._messages(
+            "SELECT body FROM outbox WHERE status = ? ORDER BY position LIMIT ?",
+            (status.value, bound),
+        )
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint, in the order they were committed."""
+        return self._messages(
+            "SELECT body FROM outbox WHERE complaint_id = ? ORDER BY position", (complaint_id,)
+        )
+
+    def _messages(self, sql: str, parameters: tuple[Any, ...]) -> list[OutboxMessage]:
+        rows = self._all(self._sql(sql), parameters)
+        return [from_json(body, OutboxMessage) for (body,) in rows]
