@@ -38,6 +38,7 @@ from complaint_flow.errors import (
     StoreError,
 )
 from complaint_flow.store import Commit, format_reference
+from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
 
 SCHEMA_VERSION: Final = 2
@@ -735,33 +736,12 @@ def _stored_version(connection: sqlite3.Connection, objects: set[str], path: str
 
 
 def _newer_error(path: str, found: int) -> SchemaVersionError:
-    return SchemaVersionError(
-        f"{path!r} has complaint_flow schema version {found}, written by a newer "
-        f"complaint_flow; this one knows versions up to {SCHEMA_VERSION}. Upgrade "
-        "complaint_flow (pip install --upgrade complaint-flow) to open it."
-    )
+    return newer_error(repr(path), found, SCHEMA_VERSION)
 
 
 def _migration_steps(path: str, found: int) -> list[tuple[int, tuple[str, ...]]]:
-    """The steps of :data:`MIGRATIONS` from ``found`` to :data:`SCHEMA_VERSION`, in order.
-
-    Raises:
-        SchemaVersionError: the database is newer than this code, or a step is missing.
-    """
-    if found > SCHEMA_VERSION:
-        raise _newer_error(path, found)
-    steps = []
-    for version in range(found, SCHEMA_VERSION):
-        statements = MIGRATIONS.get(version)
-        if statements is None:
-            raise SchemaVersionError(
-                f"{path!r} has complaint_flow schema version {found}, and this "
-                f"complaint_flow has no migration from version {version} to {version + 1}: "
-                "the file needs a newer complaint_flow that has that step (pip install "
-                "--upgrade complaint-flow), or a restore from a backup. Nothing was changed."
-            )
-        steps.append((version, statements))
-    return steps
+    # The module's own SCHEMA_VERSION and MIGRATIONS, read at call time.
+    return migration_steps(repr(path), found, SCHEMA_VERSION, MIGRATIONS)
 
 
 def _not_a_database(path: str, exc: sqlite3.Error) -> StoreError:
