@@ -21,6 +21,12 @@ connections), it compares:
   bodies copied from real rows the engine wrote, each worker on complaints of its
   own too.
 
+Round trips to the server: a fire makes two (the read of the complaint, then
+the store's commit, one statement that is its own transaction: the version-checked
+update with the event inserted for the row it updated), the floor four (BEGIN,
+UPDATE, INSERT, COMMIT); the rest of a fire is the engine's CPU (the workflow
+step, JSON encoding, hash-chaining the event) and the store's (pool, encoding).
+
 The target is complaint_flow >= 0.6x the floor's transactions per second at each
 worker count. Both run against the same server at the same durability; the
 server's ``fsync`` and ``synchronous_commit`` settings are printed with the table
@@ -231,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"a postgresql:// URL (default: ${URL_VARIABLE})",
     )
     parser.add_argument("--quick", action="store_true", help="shorter runs (noisier)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="interleaved rounds (default 3, 2 with --quick)"
+    )
     args = parser.parse_args(argv)
     if not args.url:
         print(
@@ -240,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    rounds = 2 if args.quick else 3
+    rounds = args.rounds or (2 if args.quick else 3)
+    load_before = os.getloadavg()[0]
     duration = 1.0 if args.quick else 2.5
     complaints = 32
 
@@ -273,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         f"PostgreSQL {settings['server_version']}: fsync={settings['fsync']}, "
         f"synchronous_commit={settings['synchronous_commit']}, "
         f"full_page_writes={settings['full_page_writes']}; "
-        f"{os.cpu_count()} CPUs shared by the server and the workers"
+        f"{os.cpu_count()} CPUs shared by the server and the workers; load average "
+        f"{load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after (other work "
+        "on the machine makes the figures noisy)"
     )
     print(
         f"best of {rounds} interleaved rounds of {duration:g} s; {complaints} complaints per "

@@ -864,6 +864,7 @@ def recorded(before: dict[str, list[Event]], after: dict[str, list[Event]]) -> d
         "Conflicts": 0,
         "Top of ladder": 0,
         "Unknown workflow": 0,
+        "Lapsed restrictions": sum(e.kind == "lapsed" for ev in new.values() for e in ev),
     }
 
 
@@ -884,6 +885,7 @@ def test_sweep_acts_on_due_clocks_of_every_workflow_exactly_once(timed: Timed) -
         "Conflicts": 0,
         "Top of ladder": 1,
         "Unknown workflow": 0,
+        "Lapsed restrictions": 0,
     }
     assert counts == {**recorded(before, after), "Top of ladder": 1}
     assert after["F"] == before["F"]

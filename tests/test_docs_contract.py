@@ -285,6 +285,10 @@ OWN_PAGES = [
     "plugins.md",
     "testing.md",
     "errors.md",
+    "stop-procedure.md",
+    "conduct.md",
+    "audit.md",
+    "privacy.md",
 ]
 
 

@@ -18,9 +18,19 @@ from click.testing import CliRunner, Result
 
 from complaint_flow import SchemaVersionError, StoreError
 from complaint_flow.cli import cli
+from complaint_flow.conduct.model import ConductRecord, ConductStatus
+from complaint_flow.store import ConductCommit
 from complaint_flow.stores import sqlite as sqlite_store
 from complaint_flow.stores.sqlite import open_sqlite_store, schema_version, upgrade
-from complaint_flow.testing.conformance import change, creation
+from complaint_flow.testing.conformance import (
+    CUSTOMER,
+    T0,
+    change,
+    creation,
+    make_complaint,
+    make_event,
+    make_message,
+)
 from sqlite_files import digest, dump, raw
 
 ADD_EXTRA = "ALTER TABLE complaints ADD COLUMN extra TEXT"
@@ -99,10 +109,188 @@ def as_of_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "MIGRATIONS", {})
 
 
-def test_the_current_schema_has_one_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_current_schema_has_two_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    assert sqlite_store.SCHEMA_VERSION == 2
-    assert list(sqlite_store.MIGRATIONS) == [1]
+    assert sqlite_store.SCHEMA_VERSION == 3
+    assert list(sqlite_store.MIGRATIONS) == [1, 2]
+
+
+# The schema of version 2 as released (a copy: the store's own statements move on).
+SCHEMA_V2 = (
+    "CREATE TABLE complaint_flow_schema (version INTEGER NOT NULL)",
+    """CREATE TABLE complaints (
+        id TEXT PRIMARY KEY, reference TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL,
+        state TEXT NOT NULL, customer_id TEXT NOT NULL, category TEXT NOT NULL,
+        severity TEXT NOT NULL, channel TEXT NOT NULL, external_id TEXT,
+        received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, due_at INTEGER,
+        version INTEGER NOT NULL, body TEXT NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX complaints_by_external_id ON complaints (channel, external_id)
+        WHERE external_id IS NOT NULL""",
+    "CREATE INDEX complaints_by_received_at ON complaints (received_at)",
+    "CREATE INDEX complaints_by_state ON complaints (state, received_at)",
+    "CREATE INDEX complaints_by_customer ON complaints (customer_id, received_at)",
+    "CREATE INDEX complaints_by_category ON complaints (category, received_at)",
+    "CREATE INDEX complaints_due ON complaints (due_at, id) WHERE due_at IS NOT NULL",
+    """CREATE TABLE events (
+        complaint_id TEXT NOT NULL REFERENCES complaints (id), seq INTEGER NOT NULL,
+        kind TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (complaint_id, seq)
+    )""",
+    """CREATE TABLE outbox (
+        position INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,
+        complaint_id TEXT NOT NULL REFERENCES complaints (id), status TEXT NOT NULL,
+        created_at INTEGER NOT NULL, body TEXT NOT NULL, next_attempt_at INTEGER,
+        claimed_by TEXT, claimed_until INTEGER
+    )""",
+    "CREATE INDEX outbox_by_complaint ON outbox (complaint_id)",
+    "CREATE INDEX outbox_pending ON outbox (position) WHERE status = 'pending'",
+    """CREATE TABLE reference_counters (
+        prefix TEXT NOT NULL, year INTEGER NOT NULL, last_number INTEGER NOT NULL,
+        PRIMARY KEY (prefix, year)
+    ) WITHOUT ROWID""",
+    "INSERT INTO complaint_flow_schema (version) VALUES (2)",
+    "PRAGMA user_version = 2",
+)
+DATA_TABLES = ("complaints", "events", "outbox", "reference_counters")
+
+
+def rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    connection = raw(path)
+    try:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+    finally:
+        connection.close()
+
+
+def shape(path: Path) -> dict[str, Any]:
+    """Every table's columns, foreign keys and indexes (what a schema means, not its text)."""
+    connection = raw(path)
+    try:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        result: dict[str, Any] = {}
+        for table in tables:
+            indexes = {}
+            for row in connection.execute(f"PRAGMA index_list({table})"):
+                name, unique, origin, partial = row[1], row[2], row[3], row[4]
+                indexed = [r[2] for r in connection.execute(f"PRAGMA index_info({name})")]
+                # Automatic (constraint) indexes are named after the table's first name.
+                label = name if origin == "c" else f"{origin}:{indexed}"
+                indexes[label] = (unique, origin, partial, indexed)
+            result[table] = (
+                [row[1:] for row in connection.execute(f"PRAGMA table_info({table})")],
+                [row[2:] for row in connection.execute(f"PRAGMA foreign_key_list({table})")],
+                indexes,
+            )
+        return result
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def version_2_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, path: Path) -> Path:
+    """A version-2 database holding complaints, events and outbox messages.
+
+    The rows are written by the current store into a scratch file and copied into
+    a file built with the version-2 statements (their columns are the same); the
+    outbox positions get gaps, as deliveries and purges leave them.
+    """
+    monkeypatch.undo()  # the real schema versions and steps
+    scratch = tmp_path / "scratch.db"
+    store = open_sqlite_store(f"sqlite:///{scratch}")
+    try:
+        for n in range(3):
+            complaint = make_complaint(external_id=f"m-{n}", summary=f"cold soup {n}")
+            created = store.commit(creation(complaint, outbox=[make_message(complaint.id, 1)]))
+            store.commit(change(created, outbox=[make_message(created.id, 2, key=f"k-{n}")]))
+    finally:
+        store.close()
+    connection = raw(path)
+    for statement in SCHEMA_V2:
+        connection.execute(statement)
+    connection.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
+    for table in DATA_TABLES:
+        connection.execute(f"INSERT INTO {table} SELECT * FROM scratch.{table}")
+    connection.execute("DETACH DATABASE scratch")
+    connection.execute("UPDATE outbox SET position = position * 10 + 3")
+    connection.close()
+    return path
+
+
+def test_a_version_2_file_is_refused_until_upgraded(url: str, version_2_file: Path) -> None:
+    before = digest(version_2_file)
+    with pytest.raises(SchemaVersionError) as raised:
+        open_sqlite_store(url)
+    message = str(raised.value)
+    assert "schema version 2" in message
+    assert f"complaint-flow db upgrade {url}" in message
+    assert digest(version_2_file) == before
+    assert schema_version(url) == 2
+
+
+def test_upgrading_version_2_keeps_every_row_and_gives_the_version_3_schema(
+    tmp_path: Path, path: Path, url: str, version_2_file: Path
+) -> None:
+    kept = {table: rows(path, table) for table in DATA_TABLES}
+    positions = [row[0] for row in kept["outbox"]]
+    assert positions == sorted(positions)
+    assert positions[0] == 13  # the gaps of the fixture
+
+    assert upgrade(url) == (2, 3)
+    assert recorded(path) == ([(3,)], 3)
+    assert {table: rows(path, table) for table in DATA_TABLES} == kept
+    # Column for column, key for key and index for index, what a new file gets.
+    fresh = tmp_path / "fresh.db"
+    open_sqlite_store(f"sqlite:///{fresh}").close()
+    assert shape(path) == shape(fresh)
+    assert shape(path)["outbox"][1] == []  # no foreign key left
+    connection = raw(path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        connection.close()
+
+
+def test_after_the_upgrade_the_store_reads_old_data_and_stores_conduct_notices(
+    path: Path, url: str, version_2_file: Path
+) -> None:
+    keys_in_commit_order = [row[1] for row in rows(path, "outbox")]
+    upgrade(url)
+    store = open_sqlite_store(url)
+    try:
+        stored = store.find()
+        assert sorted(complaint.summary for complaint in stored) == [
+            f"cold soup {n}" for n in range(3)
+        ]
+        first = stored[0]
+        assert [event.seq for event in store.events(first.id)] == [1, 2]
+        # Delivered in the order of the positions kept by the rebuild.
+        assert [message.key for message in store.outbox_pending(100)] == keys_in_commit_order
+        assert len(keys_in_commit_order) == 6
+        moved = store.commit(change(first, outbox=[make_message(first.id, 3, key="k-new")]))
+        assert moved.version == 3
+        assert store.outbox_pending(100)[-1].key == "k-new"  # numbered after the kept ones
+
+        record = ConductRecord(
+            customer_id="C-9",
+            customer=CUSTOMER,
+            status=ConductStatus.WARNED,
+            version=1,
+            updated_at=T0,
+        )
+        notice = make_message(record.id, 1, key="conduct-notice")
+        event = make_event(record.id, 1, kind="warned", at=T0)
+        warned = store.conduct_commit(ConductCommit(record, 0, [event], [notice]))
+        assert store.conduct_get("C-9") == warned
+        assert [m.key for m in store.outbox(record.id)] == ["conduct-notice"]
+        assert store.outbox_pending(100)[-1].key == "conduct-notice"
+    finally:
+        store.close()
 
 
 def test_a_new_file_has_no_version_until_upgrade_creates_the_schema(path: Path, url: str) -> None:
@@ -329,10 +517,10 @@ def pg_version(connection: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_postgres_has_one_migration(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
+def test_postgres_has_two_migrations(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
     monkeypatch.undo()
-    assert pg.SCHEMA_VERSION == 2
-    assert list(pg.MIGRATIONS) == [1]
+    assert pg.SCHEMA_VERSION == 3
+    assert list(pg.MIGRATIONS) == [1, 2]
 
 
 def test_postgres_new_schema_has_no_version_until_upgrade_creates_it(

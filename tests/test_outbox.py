@@ -175,6 +175,8 @@ def upgradable_v1_file(path: Path) -> str:
     )"""
     connection = sqlite3.connect(path, isolation_level=None)
     for statement in sqlite_store._SCHEMA:
+        if "conduct" in statement:  # tables of schema version 3
+            continue
         connection.execute(old_outbox if "CREATE TABLE outbox" in statement else statement)
     connection.execute("INSERT INTO complaint_flow_schema (version) VALUES (1)")
     connection.execute("PRAGMA user_version = 1")
@@ -187,7 +189,7 @@ def test_db_upgrade_takes_a_version_1_file_to_claimable_outbox_rows(tmp_path: Pa
     url = upgradable_v1_file(path)
     with pytest.raises(SchemaVersionError, match="db upgrade"):
         open_sqlite_store(url)
-    assert sqlite_store.upgrade(url) == (1, 2)
+    assert sqlite_store.upgrade(url) == (1, sqlite_store.SCHEMA_VERSION)
     store = open_sqlite_store(url)
     try:
         commit = creation()

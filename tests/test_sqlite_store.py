@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from complaint_flow import (
     Actor,
+    ComplaintNotFoundError,
     ConcurrencyError,
     Customer,
     DuplicateIntakeError,
@@ -23,6 +25,10 @@ from complaint_flow import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.audit import content_digest, verify_events
+from complaint_flow.conduct.model import ConductRecord, ConductStatus, ReviewItem, ReviewReason
+from complaint_flow.entities import Event
+from complaint_flow.store import Commit, ConductCommit
 from complaint_flow.stores import sqlite as sqlite_store
 from complaint_flow.stores.sqlite import (
     SCHEMA_VERSION,
@@ -36,6 +42,7 @@ from complaint_flow.testing.conformance import (
     change,
     creation,
     make_complaint,
+    make_event,
     make_message,
 )
 from sqlite_files import digest, dump, raw
@@ -121,7 +128,13 @@ def test_connections_use_wal_full_sync_foreign_keys_and_a_busy_timeout(
 
     def inspect() -> None:
         connection = store._connection()
-        for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout"):
+        for name in (
+            "journal_mode",
+            "synchronous",
+            "foreign_keys",
+            "busy_timeout",
+            "secure_delete",
+        ):
             seen.setdefault(name, []).append(pragma(connection, name))
 
     inspect()
@@ -133,6 +146,7 @@ def test_connections_use_wal_full_sync_foreign_keys_and_a_busy_timeout(
         "synchronous": [2, 2],  # FULL
         "foreign_keys": [1, 1],
         "busy_timeout": [30_000, 30_000],
+        "secure_delete": [1, 1],
     }
     other = raw(path)
     assert pragma(other, "journal_mode") == "wal"  # WAL is a property of the file
@@ -160,13 +174,21 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         assert connection.execute("SELECT version FROM complaint_flow_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
-        assert SCHEMA_VERSION == 2
+        assert SCHEMA_VERSION == 3
         assert pragma(connection, "user_version") == SCHEMA_VERSION
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        outbox_keys = connection.execute("PRAGMA foreign_key_list(outbox)").fetchall()
     finally:
         connection.close()
     assert {"complaints", "events", "outbox", "reference_counters"} <= names
+    assert {"conduct_records", "conduct_events"} <= names
     assert {"complaints_due", "complaints_by_state", "complaints_by_external_id"} <= names
+    assert {
+        "conduct_records_by_review_at",
+        "conduct_records_with_review_items",
+        "conduct_records_by_status",
+    } <= names
+    assert outbox_keys == []  # conduct notices share the outbox
 
 
 def set_schema_version(path: Path, version: int) -> None:
@@ -387,6 +409,238 @@ def test_due_needs_an_aware_datetime(store: SQLiteStore) -> None:
         store.due(datetime(2026, 1, 1), 10)  # naive: the mistake under test
 
 
+# -- batches ------------------------------------------------------------------------
+
+
+def test_a_batch_numbers_creations_in_order_with_one_counter_per_prefix_and_year(
+    store: SQLiteStore, path: Path
+) -> None:
+    existing = store.commit(creation())
+    batch = [
+        creation(prefix="CF"),
+        creation(prefix="XY"),
+        change(existing, state="thanked"),
+        creation(prefix="CF", received_at=T0.replace(year=2027)),
+        creation(prefix="CF"),
+        creation(prefix="XY"),
+    ]
+    stored = store.commit_many(batch)
+    assert [complaint.reference for complaint in stored] == [
+        "CF-2026-000002",
+        "XY-2026-000001",
+        existing.reference,
+        "CF-2027-000001",
+        "CF-2026-000003",
+        "XY-2026-000002",
+    ]
+    assert [store.get(complaint.id) for complaint in stored] == stored
+    connection = raw(path)
+    try:
+        counters = connection.execute("SELECT * FROM reference_counters ORDER BY 1, 2").fetchall()
+    finally:
+        connection.close()
+    assert counters == [("CF", 2026, 3), ("CF", 2027, 1), ("XY", 2026, 2)]
+
+
+def test_a_refused_batch_reports_its_first_offence_and_leaves_every_table_unchanged(
+    store: SQLiteStore, path: Path
+) -> None:
+    first = store.commit(creation(external_id="m-1"))
+    taken = make_complaint(external_id="m-1")
+    fresh = [make_complaint() for _ in range(2)]
+    fresh_commits = [
+        creation(complaint, outbox=[make_message(complaint.id, 1)]) for complaint in fresh
+    ]
+    clashing = make_complaint()
+    refused = [
+        (
+            DuplicateIntakeError,
+            [*fresh_commits, creation(taken), change(first, expected_version=2)],
+        ),
+        (ConcurrencyError, [fresh_commits[0], change(first, expected_version=5), creation(taken)]),
+        (ConcurrencyError, [creation(make_complaint(first.id)), *fresh_commits]),
+        (
+            StoreError,
+            [
+                fresh_commits[0],
+                change(first, outbox=[make_message(first.id, 2, key="k")]),
+                creation(clashing, outbox=[make_message(clashing.id, 1, key="k")]),
+            ],
+        ),
+    ]
+    before = dump(path)
+    for error, batch in refused:
+        with pytest.raises(error):
+            store.commit_many(batch)
+        assert dump(path) == before
+    assert store.commit_many(fresh_commits)[0].reference == "CF-2026-000002"
+
+
+# -- erasure leaves no trace in the files ---------------------------------------------
+
+NAME = "Zebulon Quillfeather"
+EMAIL = "zebulon.q@erasure-test.example"
+PHONE = "+44 7700 900417"
+PERSONAL = (NAME, EMAIL, PHONE)
+
+
+def file_bytes(path: Path) -> bytes:
+    """The database file with its -wal and -shm files, as they are on disk now."""
+    return b"".join(
+        candidate.read_bytes()
+        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if candidate.exists()
+    )
+
+
+def traces(path: Path) -> list[str]:
+    content = file_bytes(path)
+    return [text for text in PERSONAL if text.encode() in content]
+
+
+def personal_commit() -> Commit:
+    customer = Customer(id="C-erase", name=NAME, email=EMAIL, phone=PHONE)
+    complaint = make_complaint(
+        customer=customer,
+        summary=f"{NAME}'s parcel never came",
+        details=f"Write to {EMAIL} or call {PHONE}",
+    )
+    event = make_event(complaint.id, 1, kind="received", data={"from": EMAIL, "name": NAME})
+    message = make_message(
+        complaint.id, 1, address=EMAIL, payload={"greeting": f"Dear {NAME}", "phone": PHONE}
+    )
+    return Commit(complaint, 0, [event], [message], reference_prefix="CF")
+
+
+def redacted_event(event: Event) -> Event:
+    return attrs.evolve(event, reason="", data={}, redacted=content_digest(event))
+
+
+def test_erasure_and_purge_leave_no_personal_data_in_the_database_files(
+    store: SQLiteStore, path: Path
+) -> None:
+    kept = store.commit(creation())
+    erased = store.commit(personal_commit())
+    purged = store.commit(personal_commit())
+    for _ in range(3):  # several versions: each left a copy of the personal data behind
+        for complaint in (erased, purged):
+            moved = store.commit(
+                change(
+                    store.get(complaint.id),
+                    event_data={"note": f"called {PHONE}"},
+                    outbox=[make_message(complaint.id, 0, address=EMAIL, payload={"n": NAME})],
+                )
+            )
+            assert moved.version > complaint.version
+        erased, purged = store.get(erased.id), store.get(purged.id)
+    assert traces(path) == list(PERSONAL)  # the test would otherwise prove nothing
+
+    anonymous = Customer(id="C-erase", name="(erased)")
+    erasure = change(
+        erased, customer=anonymous, summary="(erased)", details="(erased)", event_data={}
+    )
+    events = [redacted_event(event) for event in store.events(erased.id)]
+    messages = [
+        attrs.evolve(message, address=None, payload={}) for message in store.outbox(erased.id)
+    ]
+    rewritten = store.rewrite(erasure, events, messages)
+    assert store.purge([purged.id, "no-such-complaint"]) == 1
+
+    assert traces(path) == []
+    assert store.get(rewritten.id) == rewritten
+    assert store.get(kept.id) == kept
+    assert store.count() == 2
+    trail = store.events(erased.id)
+    assert trail[:-1] == events
+    assert verify_events(erased.id, trail, head=rewritten.audit_head) == []
+    assert [message.payload for message in store.outbox(erased.id)] == [{}] * len(messages)
+    assert store.outbox(purged.id) == []
+    with pytest.raises(ComplaintNotFoundError):
+        store.events(purged.id)
+    store.close()
+    assert traces(path) == []
+
+
+def test_erasing_a_conduct_record_leaves_no_personal_data_in_the_database_files(
+    store: SQLiteStore, path: Path
+) -> None:
+    customer = Customer(id="C-erase", name=NAME, email=EMAIL, phone=PHONE)
+    filed = ReviewItem(
+        id="r-1", reason=ReviewReason.OUTSIDE_RESTRICTION, filed_at=T0, details=f"from {EMAIL}"
+    )
+    record = ConductRecord(
+        customer_id="C-erase",
+        customer=customer,
+        status=ConductStatus.WARNED,
+        version=1,
+        updated_at=T0,
+        review_queue=(filed,),
+    )
+    warned = make_event(record.id, 1, kind="warned", data={"to": NAME, "phone": PHONE})
+    notice = make_message(record.id, 1, address=EMAIL, payload={"greeting": f"Dear {NAME}"})
+    stored = store.conduct_commit(ConductCommit(record, 0, [warned], [notice]))
+    assert traces(path) == list(PERSONAL)
+
+    erased = attrs.evolve(
+        stored, customer=Customer(id="C-erase", name="(erased)"), review_queue=(), version=2
+    )
+    erasure = ConductCommit(erased, 1, [make_event(record.id, 2, kind="erased")])
+    (event,) = store.conduct_events("C-erase")
+    (message,) = store.outbox(record.id)
+    rewritten = store.conduct_rewrite(
+        erasure, [redacted_event(event)], [attrs.evolve(message, address=None, payload={})]
+    )
+
+    assert traces(path) == []
+    assert store.conduct_get("C-erase") == rewritten
+    trail = store.conduct_events("C-erase")
+    assert trail[0] == redacted_event(event)
+    assert verify_events(record.id, trail, head=rewritten.audit_head) == []
+    assert store.conduct_find(with_review_items=True) == []
+
+
+def test_a_rewrite_of_an_unstored_event_or_message_writes_nothing(
+    store: SQLiteStore, path: Path
+) -> None:
+    created = store.commit(creation())
+    other = store.commit(creation(outbox=[]))
+    other = store.commit(change(other, outbox=[make_message(other.id, 2, key="theirs")]))
+    (event,) = store.events(created.id)
+    before = dump(path)
+    attempts = [
+        ([attrs.evolve(event, seq=7)], []),  # no event 7
+        ([attrs.evolve(event, complaint_id=other.id)], []),  # someone else's event
+        ([], store.outbox(other.id)),  # someone else's message
+        ([], [make_message(created.id, 1, key="never-stored")]),
+    ]
+    for events, messages in attempts:
+        with pytest.raises(StoreError, match=r"[Nn]othing was written"):
+            store.rewrite(change(created), events, messages)
+        assert dump(path) == before
+    with pytest.raises(ConcurrencyError):
+        store.rewrite(change(created, expected_version=3), [event], [])
+    assert dump(path) == before
+
+
+def test_a_checkpoint_that_readers_block_says_so_and_succeeds_once_they_finish(
+    store: SQLiteStore, path: Path
+) -> None:
+    created = store.commit(creation())
+    reader = raw(path)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM complaints").fetchall()  # holds a snapshot
+        store.commit(change(created))  # a page the reader's snapshot does not have
+        assert store.checkpoint() is False
+        assert Path(f"{path}-wal").stat().st_size > 0
+        reader.execute("ROLLBACK")
+        assert store.checkpoint() is True
+        assert Path(f"{path}-wal").stat().st_size == 0
+    finally:
+        reader.close()
+    assert pragma(store._connection(), "busy_timeout") == 30_000  # restored
+
+
 # -- indexes -----------------------------------------------------------------------
 
 
@@ -426,6 +680,41 @@ def test_lookups_use_their_indexes(store: SQLiteStore) -> None:
     }
     for index, call in plans.items():
         assert index in query_plan(store, call)
+
+
+def conduct_commit(customer_id: str, **fields: Any) -> ConductCommit:
+    record = ConductRecord(
+        customer_id=customer_id,
+        customer=CUSTOMER,
+        status=fields.pop("status", ConductStatus.WARNED),
+        version=1,
+        updated_at=T0,
+        **fields,
+    )
+    return ConductCommit(record, 0, [make_event(record.id, 1, kind="warned")])
+
+
+def test_conduct_sweeps_read_only_their_partial_indexes(store: SQLiteStore) -> None:
+    item = ReviewItem(id="r-1", reason=ReviewReason.PATTERN, filed_at=T0)
+    for n in range(30):
+        review_at = T0 + timedelta(days=n) if n % 10 == 0 else None
+        queue = (item,) if n % 15 == 0 else ()
+        store.conduct_commit(conduct_commit(f"C-{n:02d}", review_at=review_at, review_queue=queue))
+
+    def due() -> list[ConductRecord]:
+        return store.conduct_find(review_before=T0 + timedelta(days=15))
+
+    def queued() -> list[ConductRecord]:
+        return store.conduct_find(with_review_items=True)
+
+    assert [record.customer_id for record in due()] == ["C-00", "C-10"]
+    assert [record.customer_id for record in queued()] == ["C-00", "C-15"]
+    assert "conduct_records_by_review_at" in query_plan(store, due)
+    assert "conduct_records_with_review_items" in query_plan(store, queued)
+    for call in (due, queued):
+        for step in query_plan(store, call).split(" | "):
+            # Scanning a partial index reads only the records it holds.
+            assert "conduct_records" not in step or "INDEX conduct_records_" in step
 
 
 # -- several connections and processes ----------------------------------------------

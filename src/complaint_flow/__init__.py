@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.audit import AuditProblem, AuditReport, verify_store
 from complaint_flow.calendars import (
     BusinessCalendar,
     CalendarError,
@@ -19,6 +20,19 @@ from complaint_flow.calendars import (
 )
 from complaint_flow.channels import Channel
 from complaint_flow.clock import Clock, ManualClock, SystemClock
+from complaint_flow.conduct.desk import ConductDesk, ConductPolicy
+from complaint_flow.conduct.final import ReviewOutcome
+from complaint_flow.conduct.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.conduct.model import (
+    Adjustment,
+    ConductRecord,
+    ConductStatus,
+    Restriction,
+    RestrictionKind,
+    ReviewItem,
+    ReviewReason,
+)
+from complaint_flow.conduct.patterns import PatternFlag
 from complaint_flow.deadlines import ClockDefinition
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
@@ -42,12 +56,16 @@ from complaint_flow.errors import (
     ComplaintFlowError,
     ComplaintNotFoundError,
     ConcurrencyError,
+    ConductError,
+    ConflictOfInterestError,
+    ContactFiledError,
     DuplicateIntakeError,
     EscalationError,
     GuardRefusedError,
     InvalidArgumentError,
     InvalidIntakeError,
     MissingFieldError,
+    NotAuthorisedError,
     PermissionDeniedError,
     PluginError,
     SchemaVersionError,
@@ -65,8 +83,16 @@ from complaint_flow.hookspecs import hookimpl
 from complaint_flow.notify.outbox import DeliveryReport
 from complaint_flow.packs import load_pack, pack_names
 from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.privacy import (
+    ERASED,
+    ErasureReport,
+    PurgeReport,
+    erase_customer,
+    purge_closed,
+    retention_cutoff,
+)
 from complaint_flow.remedies import Remedy, RemedyKind, check_authority
-from complaint_flow.store import Commit, Store
+from complaint_flow.store import Commit, ConductCommit, Store
 from complaint_flow.sweep import SweepReport
 from complaint_flow.workflow import StateDefinition, TransitionDefinition, WorkflowDefinition
 
@@ -77,8 +103,12 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "DEFAULT_STORE_URL",
+    "ERASED",
     "SYSTEM",
     "Actor",
+    "Adjustment",
+    "AuditProblem",
+    "AuditReport",
     "AuthorityExceededError",
     "BusinessCalendar",
     "CalendarError",
@@ -94,6 +124,14 @@ __all__ = [
     "ComplaintFlowError",
     "ComplaintNotFoundError",
     "ConcurrencyError",
+    "ConductCommit",
+    "ConductDesk",
+    "ConductError",
+    "ConductPolicy",
+    "ConductRecord",
+    "ConductStatus",
+    "ConflictOfInterestError",
+    "ContactFiledError",
     "Customer",
     "DeliveryReport",
     "DuplicateIntakeError",
@@ -101,6 +139,7 @@ __all__ = [
     "DurationError",
     "DurationUnit",
     "Engine",
+    "ErasureReport",
     "EscalationError",
     "EscalationLadder",
     "EscalationLevel",
@@ -108,17 +147,27 @@ __all__ = [
     "Event",
     "GuardRefusedError",
     "Intake",
+    "IntakeOutcome",
     "InvalidArgumentError",
     "InvalidIntakeError",
     "ManualClock",
     "MissingFieldError",
+    "NotAuthorisedError",
     "OutboxMessage",
     "OutboxStatus",
+    "OutcomeKind",
+    "PatternFlag",
     "PermissionDeniedError",
     "PluginError",
+    "PurgeReport",
     "Registry",
     "Remedy",
     "RemedyKind",
+    "Restriction",
+    "RestrictionKind",
+    "ReviewItem",
+    "ReviewOutcome",
+    "ReviewReason",
     "Routing",
     "SchemaVersionError",
     "Severity",
@@ -139,9 +188,13 @@ __all__ = [
     "WorkingPeriod",
     "__version__",
     "check_authority",
+    "erase_customer",
     "hookimpl",
     "load_pack",
     "make_plugin_manager",
     "pack_names",
+    "purge_closed",
+    "retention_cutoff",
     "to_mermaid",
+    "verify_store",
 ]

@@ -8,6 +8,7 @@ is printed in red on standard error and the command exits with status 1.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -64,8 +65,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 # -- plumbing -----------------------------------------------------------------
 
 
+_GROUPS_ELSEWHERE = {
+    "audit": "complaint_flow.commands.audit",
+    "conduct": "complaint_flow.commands.conduct",
+    "privacy": "complaint_flow.commands.privacy",
+    "retention": "complaint_flow.commands.privacy",
+}
+"""Command groups kept in their own modules, loaded when first asked for.
+
+Loading them lazily lets those modules use this one's helpers without an
+import cycle, and keeps ``complaint-flow --help`` fast.
+"""
+
+
 class _Commands(click.Group):
     """The command group; turns the library's refusals into a red message and status 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_GROUPS_ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _GROUPS_ELSEWHERE:
+            module = importlib.import_module(_GROUPS_ELSEWHERE[cmd_name])
+            command = getattr(module, cmd_name)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -640,6 +666,7 @@ _SWEEP_COUNTS = (
     ("conflicts", "Conflicts", "changed by another writer first: re-read and re-checked"),
     ("top_of_ladder", "Top of ladder", "breaches that could not escalate any further"),
     ("unknown_workflow", "Unknown workflow", "due, but of a workflow not registered here"),
+    ("lapsed", "Lapsed restrictions", "conduct restrictions that lapsed at their review date"),
 )
 
 _UNKNOWN_WORKFLOW_HINT = (
@@ -686,7 +713,8 @@ def _watch_status(interval: float, sweeps: int, total: SweepReport | None) -> st
     return (
         f"{head} · last {total.at.astimezone(UTC):%H:%M:%S} UTC · examined {total.examined} · "
         f"warnings {total.warnings} · breaches {total.breaches} · "
-        f"escalations {total.escalations} · conflicts {total.conflicts} · Ctrl-C stops"
+        f"escalations {total.escalations} · conflicts {total.conflicts} · "
+        f"lapsed {total.lapsed} · Ctrl-C stops"
     )
 
 

@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
+from complaint_flow import privacy
+from complaint_flow.audit import AuditReport, verify_store
 from complaint_flow.channels import Channel
 from complaint_flow.clock import Clock, SystemClock
+from complaint_flow.conduct import final as final_rules
+from complaint_flow.conduct import intake as intake_rules
+from complaint_flow.conduct import patterns as pattern_rules
+from complaint_flow.conduct.desk import ConductDesk, ConductPolicy
+from complaint_flow.conduct.final import FINAL_DECISION
+from complaint_flow.conduct.intake import IntakeOutcome
+from complaint_flow.conduct.model import ConductRecord, ReviewItem, is_conduct_record_id
+from complaint_flow.conduct.patterns import PatternFlag
 from complaint_flow.drafting import Draft, advance, notifications
 from complaint_flow.entities import (
     SYSTEM,
@@ -50,6 +60,7 @@ from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
 from complaint_flow.machine import CompiledWorkflow, compile_workflow
 from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
 from complaint_flow.plugins import Registry, make_plugin_manager
+from complaint_flow.privacy import ErasureReport, PurgeReport
 from complaint_flow.remedies import Remedy, check_authority
 from complaint_flow.store import Commit, Store
 from complaint_flow.sweep import SweepReport, run_sweep
@@ -73,6 +84,7 @@ class Engine:
         workflow: str | WorkflowDefinition = "tactics",
         clock: Clock | None = None,
         reference_prefix: str = "CF",
+        conduct_policy: ConductPolicy | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -88,6 +100,8 @@ class Engine:
             workflow = workflow.name
         self.default_workflow = self._workflow(workflow).name
         self.dispatcher = OutboxDispatcher(store, registry, self.clock)
+        self.conduct = ConductDesk(self, conduct_policy)
+        """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""
 
     @classmethod
     def open(
@@ -99,6 +113,7 @@ class Engine:
         plugins: Iterable[object] = (),
         load_entry_points: bool | None = None,
         reference_prefix: str = "CF",
+        conduct_policy: ConductPolicy | None = None,
     ) -> Engine:
         """Open an engine on the store at ``url``.
 
@@ -111,6 +126,8 @@ class Engine:
             load_entry_points: load installed plugins (default: yes, unless
                 ``COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD=1``).
             reference_prefix: prefix of human references (``CF-2026-000001``).
+            conduct_policy: who may decide what in the stop procedure, and which
+                channels count as writing (default: ``ConductPolicy()``).
 
         Raises:
             UnknownStoreError: no store for the URL's scheme.
@@ -126,6 +143,7 @@ class Engine:
                 workflow=workflow,
                 clock=clock,
                 reference_prefix=reference_prefix,
+                conduct_policy=conduct_policy,
             )
         except BaseException:
             store.close()
@@ -173,10 +191,54 @@ class Engine:
         Idempotent on ``(channel, external_id)``: delivering the same message
         again returns the complaint already stored, unchanged.
 
+        The stop procedure applies (see :meth:`accept`): a message outside the
+        customer's restrictions, or re-raising a matter with a final decision, is
+        kept on the customer's review queue instead of opening a complaint, and
+        ``ContactFiledError`` says so once it is safely stored.
+
         Raises:
             InvalidIntakeError: ``intake`` is not an :class:`Intake`, or names an
                 unknown channel.
+            ContactFiledError: the message was filed (or linked to a decided
+                complaint), not opened; its ``outcome`` says how.
         """
+        return intake_rules.receive(self, intake, workflow)
+
+    def accept(self, intake: Intake, *, workflow: str | None = None) -> IntakeOutcome:
+        """Take in one message under the stop procedure and say what became of it.
+
+        The outcome's ``kind`` is ``opened`` (a new complaint), ``duplicate`` (the
+        same ``(channel, external_id)`` came before: the same answer again),
+        ``filed`` (a restriction of the customer's conduct record applies: single
+        point of contact — ``intake.data["to"]`` names where the message was
+        addressed —, written only, contact limit, no reopening) or ``linked`` (it
+        re-raises a finally decided complaint: ``intake.data["regarding"]``, or its
+        summary or details quote the reference). A filed or linked message is kept
+        in full on the review queue (:meth:`review_queue`) and acknowledged when
+        the restriction says so. Nothing is ever dropped.
+
+        Raises:
+            InvalidIntakeError: as :meth:`receive`.
+        """
+        return intake_rules.accept(self, intake, workflow)
+
+    def receive_many(
+        self, intakes: Iterable[Intake], *, workflow: str | None = None
+    ) -> list[IntakeOutcome]:
+        """Take in many messages at once: the rules of :meth:`accept`, one outcome each.
+
+        New complaints are written with one ``store.commit_many`` (one transaction);
+        duplicates within the batch and against the store are one complaint;
+        messages of customers with a conduct record, or naming a complaint, are
+        taken one by one in order. If another writer stores one of the messages
+        meanwhile, the batch is taken one by one instead, with the same result.
+
+        Raises:
+            InvalidIntakeError: one of the intakes is malformed; nothing is stored.
+        """
+        return intake_rules.accept_many(self, intakes, workflow)
+
+    def _check_intake(self, intake: Intake) -> None:
         if not isinstance(intake, Intake):
             raise InvalidIntakeError(
                 f"receive() takes an Intake, got {type(intake).__name__}; build one with "
@@ -190,12 +252,22 @@ class Engine:
             raise InvalidIntakeError(
                 "an informal complaint needs recorded_by: the member of staff who heard it"
             )
-        if intake.external_id:
-            existing = self.store.find_by_external_id(intake.channel, intake.external_id)
-            if existing is not None:
-                return existing
-        compiled = self._workflow(workflow or self.default_workflow)
-        now = self.clock()
+
+    def _draft_new(
+        self,
+        intake: Intake,
+        compiled: CompiledWorkflow,
+        now: datetime,
+        *,
+        data: Mapping[str, Any] | None = None,
+        starts: dict[datetime, tuple[Any, Any]] | None = None,
+    ) -> Draft:
+        """The creation of a complaint from ``intake``, routed and triaged, not written.
+
+        ``starts`` caches the deadline clocks started on receipt by receipt time:
+        in a batch they are the same for every complaint received at once, and
+        computing them (business calendars) is most of an intake's cost.
+        """
         complaint_id = uuid.uuid4().hex
         complaint = Complaint(
             id=complaint_id,
@@ -218,6 +290,13 @@ class Engine:
             recorded_by=intake.recorded_by,
             data=intake.data,
         )
+        event_data: dict[str, Any] = {
+            "channel": intake.channel,
+            "external_id": intake.external_id,
+            "received_at": complaint.received_at.isoformat(),
+        }
+        if data:
+            event_data.update(data)
         event = Event(
             complaint_id=complaint_id,
             seq=1,
@@ -227,27 +306,48 @@ class Engine:
             dest=complaint.state,
             # Deadlines count from receipt, which may be before the complaint was logged
             # (a letter opened days later): the clocks read it from here.
-            data={
-                "channel": intake.channel,
-                "external_id": intake.external_id,
-                "received_at": complaint.received_at.isoformat(),
-            },
+            data=event_data,
         )
-        draft = Draft(
-            advance(complaint, compiled, event), compiled, now, events=(event,), expected_version=0
-        )
+        started = starts.get(complaint.received_at) if starts is not None else None
+        if started is None:
+            created = advance(complaint, compiled, event)
+            if starts is not None:
+                starts[complaint.received_at] = (created.clocks, created.due_at)
+        else:
+            # What ``advance`` gives for a "received" event: only the clocks depend on it.
+            created = complaint.advanced(
+                event.dest or complaint.state,
+                1,
+                now,
+                complaint.data,
+                clocks=started[0],
+                due_at=started[1],
+            )
+        draft = Draft(created, compiled, now, events=(event,), expected_version=0)
         self._route_and_triage(draft)
+        return draft
+
+    def _open(
+        self,
+        intake: Intake,
+        compiled: CompiledWorkflow,
+        now: datetime,
+        *,
+        data: Mapping[str, Any] | None = None,
+    ) -> tuple[Complaint, bool]:
+        """Store a complaint from a checked intake; (complaint, False) for a duplicate."""
+        draft = self._draft_new(intake, compiled, now, data=data)
         try:
             stored = draft.commit(self.store, reference_prefix=self.reference_prefix)
         except DuplicateIntakeError as exc:
-            # Another delivery of the same message won the race: same answer as above.
+            # Another delivery of the same message won the race: same answer.
             existing = self.store.find_by_external_id(exc.channel, exc.external_id)
             if existing is None:
                 raise
-            return existing
-        self.registry.received(stored, event)
+            return existing, False
+        self.registry.received(stored, draft.events[0])
         self._deliver_urgent(draft)
-        return stored
+        return stored, True
 
     def _route_and_triage(self, draft: Draft) -> None:
         """Send a new complaint to its department; take an emergency straight to on-call."""
@@ -342,6 +442,8 @@ class Engine:
         reason: str,
         data: Mapping[str, Any] | None,
         expected_version: int | None,
+        *,
+        requested_via: str | None = None,
     ) -> Complaint:
         if type(actor) is not Actor:
             _check_actor(actor)
@@ -376,7 +478,13 @@ class Engine:
             draft.outbox.extend(
                 notifications(draft.complaint, transition.notify, event, trigger, compiled)
             )
-            self._climb(draft, actor, reason or "escalated by " + actor.name, level=level)
+            self._climb(
+                draft,
+                actor,
+                reason or "escalated by " + actor.name,
+                level=level,
+                requested_via=requested_via,
+            )
             stored = draft.commit(self.store)
             self.registry.transition(stored, event)
             self._deliver_urgent(draft)
@@ -547,6 +655,14 @@ class Engine:
         if requested_via is not None:
             self.registry.channel(requested_via)
         complaint = self.get(complaint_id)
+        if FINAL_DECISION in complaint.data:
+            decided = complaint.data[FINAL_DECISION]
+            raise EscalationError(
+                f"{complaint.reference} has a final decision (on "
+                f"{str(decided.get('at', ''))[:10]} by {decided.get('by_name')}), which ends "
+                "its escalation; a new matter is a new complaint, and the customer may take "
+                "this one to the ombudsman"
+            )
         compiled = self._workflow(complaint.workflow)
         level = self._next_level(complaint, compiled)  # no ladder, or its top: refused
         if expected_version is not None and complaint.version != expected_version:
@@ -560,15 +676,18 @@ class Engine:
                     complaint, compiled, level, actor, reason.strip(), requested_via, written
                 )
         if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
-            return self.fire(
+            _check_actor(actor)
+            return self._fire(
                 complaint.id,
                 ESCALATE_TRIGGER,
-                actor=actor,
-                reason=reason,
-                expected_version=expected_version,
+                actor,
+                reason,
+                None,
+                expected_version,
+                requested_via=requested_via,
             )
         draft = Draft(complaint, compiled, self.clock())
-        self._climb(draft, actor, reason.strip(), level=level)
+        self._climb(draft, actor, reason.strip(), level=level, requested_via=requested_via)
         stored = draft.commit(self.store)
         self._deliver_urgent(draft)
         return stored
@@ -631,22 +750,27 @@ class Engine:
         *,
         level: EscalationLevel | None = None,
         urgent: bool = False,
+        requested_via: str | None = None,
     ) -> None:
         complaint = draft.complaint
         target_level = level or self._next_level(complaint, draft.compiled)
         target = self.registry.escalation_target(complaint, actor, target_level)
+        data: dict[str, Any] = {
+            "from_level": complaint.escalation_level,
+            "to_level": target_level.number,
+            "level_title": target_level.title,
+            "owner_id": target.id,
+            "owner_name": target.name,
+            "guidelines": target_level.guidelines,
+        }
+        if requested_via is not None:
+            # The customer asked: pattern detection counts these requests.
+            data["requested_via"] = requested_via
         draft.record(
             "escalated",
             actor or SYSTEM,
             reason=reason,
-            data={
-                "from_level": complaint.escalation_level,
-                "to_level": target_level.number,
-                "level_title": target_level.title,
-                "owner_id": target.id,
-                "owner_name": target.name,
-                "guidelines": target_level.guidelines,
-            },
+            data=data,
             change={"escalation_level": target_level.number, "owner": target},
             notify=("owner",),
             urgent=urgent or complaint.severity is Severity.EMERGENCY,
@@ -784,8 +908,129 @@ class Engine:
         ``clock_breached`` events, notifies owners and escalates where the clock
         says so. Safe with several sweepers at once: each action is a
         version-checked commit, so only one of them records it.
+
+        It also lapses the stop procedure's restrictions whose review date has come
+        (``report.lapsed``), found through the store's review-date index.
         """
         return run_sweep(self, now or self.clock(), batch=batch)
+
+    # -- the stop procedure: final decisions, review queue, patterns ----------
+
+    def final_decision(self, complaint_id: str, *, actor: Actor, response: str) -> Complaint:
+        """Record the final response on a closed complaint; it ends the complaint's escalation.
+
+        Records a ``final_decision`` event, keeps ``complaint.data["final_decision"]``
+        (``at``, ``by``, ``by_name``, ``response``) and tells the customer. Afterwards
+        :meth:`escalate` is refused, and a message re-raising the matter is linked
+        to it (see :meth:`accept`) instead of opening a new complaint.
+
+        Raises:
+            ConductError: the complaint is not in an end state of its workflow (close
+                it first), or already has a final decision.
+            InvalidArgumentError: no response text.
+        """
+        _check_actor(actor)
+        return final_rules.final_decision(self, complaint_id, actor, response)
+
+    def review_queue(self, limit: int | None = None) -> list[tuple[ConductRecord, ReviewItem]]:
+        """The filed and linked messages waiting to be read, with each customer's record.
+
+        Read through the store's index of records with waiting items (the cost grows
+        with the queue, not with the store).
+        """
+        return final_rules.review_queue(self, limit)
+
+    def resolve_review_item(
+        self, customer_id: str, item_id: str, *, actor: Actor, outcome: str, note: str
+    ) -> Complaint | None:
+        """Resolve a review item once it has been read; recorded on the customer's record.
+
+        Args:
+            outcome: ``"no_new_information"`` (closed), ``"new_information"`` (a
+                complaint is opened from the filed message, past the restriction;
+                returned) or ``"safeguarding"`` (closed, and an urgent
+                ``safeguarding_concern`` goes at once to the owner and department of
+                the related complaint — the item's matter, else the customer's latest
+                complaint —, or to the reviewer's email when there is none).
+            note: what the reviewer read and decided.
+
+        Raises:
+            ConductError: no such item waiting (perhaps resolved already).
+            InvalidArgumentError: unknown outcome, or no note.
+        """
+        _check_actor(actor)
+        return final_rules.resolve_review_item(self, customer_id, item_id, actor, outcome, note)
+
+    def conduct_patterns(
+        self,
+        *,
+        now: datetime | None = None,
+        window_days: int = 90,
+        many_complaints: int = 5,
+        repeats_after_final: int = 2,
+        escalation_requests: int = 3,
+    ) -> list[PatternFlag]:
+        """Customers whose recent contact suggests a look at their conduct; changes nothing.
+
+        Flags customers with at least ``many_complaints`` complaints received in the
+        last ``window_days`` days, ``repeats_after_final`` messages re-raising
+        finally decided matters, or ``escalation_requests`` escalations they asked
+        for (granted or declined) on complaints received in the window. Each flag
+        says what was seen, with references: a suggestion for a human, never a
+        decision.
+        """
+        return pattern_rules.conduct_patterns(
+            self,
+            now or self.clock(),
+            window_days,
+            many_complaints,
+            repeats_after_final,
+            escalation_requests,
+        )
+
+    # -- audit and data protection ------------------------------------------
+
+    def verify_audit(self, complaint_id: str | None = None) -> AuditReport:
+        """Check the audit trails' hash chains; ``report.ok`` means nothing was altered.
+
+        Args:
+            complaint_id: check one complaint (id or reference) or one conduct record
+                (``conduct:<customer id>``); default: every complaint and conduct
+                record in the store.
+
+        Raises:
+            ComplaintNotFoundError: no such complaint.
+        """
+        if complaint_id is None:
+            return verify_store(self.store)
+        if is_conduct_record_id(complaint_id):
+            return verify_store(self.store, complaint_ids=[complaint_id])
+        return verify_store(self.store, complaint_ids=[self.get(complaint_id).id])
+
+    def erase_customer(self, customer_id: str, *, actor: Actor, reason: str) -> ErasureReport:
+        """Erase a customer's personal data from complaints, conduct record and messages.
+
+        The audit trails stay verifiable (erased events keep a digest of what was
+        erased); the erasure itself is recorded. See ``docs/privacy.md``.
+        """
+        _check_actor(actor)
+        return privacy.erase_customer(self, customer_id, actor=actor, reason=reason)
+
+    def purge_closed(
+        self,
+        older_than: timedelta | str,
+        *,
+        now: datetime | None = None,
+        batch: int = 500,
+        dry_run: bool = False,
+    ) -> PurgeReport:
+        """Delete complaints that ended longer ago than ``older_than`` (retention).
+
+        Complaints in an end state of their workflow, unchanged since ``now -
+        older_than``, are deleted with their events and messages, ``batch`` per
+        transaction; ``dry_run`` only counts them. See ``docs/privacy.md``.
+        """
+        return privacy.purge_closed(self, older_than, now=now, batch=batch, dry_run=dry_run)
 
     # -- questions ----------------------------------------------------------
 
@@ -829,7 +1074,13 @@ class Engine:
         )
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:
-        """The notifications a complaint caused, with their delivery status."""
+        """The notifications a complaint caused, with their delivery status.
+
+        ``complaint_id`` may also be a conduct record's id (``conduct:<customer
+        id>``): its notices (warnings, decisions, acknowledgements of filed messages).
+        """
+        if isinstance(complaint_id, str) and is_conduct_record_id(complaint_id):
+            return self.store.outbox(complaint_id)
         return self.store.outbox(self.get(complaint_id).id)
 
     def deliver(self, limit: int = 100) -> DeliveryReport:

@@ -247,6 +247,8 @@ class Complaint:
     deadline clocks; ``due_at`` is the next warning or deadline among them, which
     the store indexes for sweeps. ``escalation_level`` is its rung on the
     escalation ladder (1 = frontline); ``department`` where routing sent it.
+    ``audit_head`` is the hash of its last event (see :mod:`complaint_flow.audit`):
+    keeping a copy elsewhere anchors the audit trail.
     """
 
     id: str
@@ -273,6 +275,7 @@ class Complaint:
     clocks: tuple[ClockState, ...] = ()
     escalation_level: int = 1
     department: str | None = None
+    audit_head: str | None = None
 
     def clock(self, name: str) -> ClockState | None:
         """The state of deadline clock ``name``, or ``None`` if it never started."""
@@ -318,6 +321,11 @@ class Event:
     """One entry of a complaint's audit trail: who did what, when and why.
 
     ``seq`` is the complaint's version after the event (the first event is 1).
+    ``complaint_id`` is the complaint's id, or ``conduct:<customer id>`` for an
+    event of a customer's conduct record. ``hash`` chains the event to the one
+    before it (set when the event is committed; see :mod:`complaint_flow.audit`);
+    ``redacted`` is set only on an event whose personal content was erased: the
+    digest of what was erased, which keeps the chain verifiable.
     """
 
     complaint_id: str
@@ -330,6 +338,8 @@ class Event:
     dest: str | None = None
     reason: str = ""
     data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    hash: str | None = None
+    redacted: str | None = None
 
     @classmethod
     def build(
@@ -358,6 +368,8 @@ class Event:
             dest=dest,
             reason=reason,
             data=data,
+            hash=None,
+            redacted=None,
         )
         return new
 

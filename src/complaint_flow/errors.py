@@ -203,3 +203,45 @@ class AuthorityExceededError(EscalationError):
 
 class ClockError(ComplaintFlowError):
     """A deadline clock cannot be changed that way (unknown clock, earlier extension…)."""
+
+
+class ConductError(ComplaintFlowError):
+    """A stop-procedure step is refused: wrong status, no reason, past review date…
+
+    The customer's conduct record is unchanged.
+    """
+
+
+class NotAuthorisedError(ConductError):
+    """The actor's role may not take this stop-procedure decision."""
+
+    def __init__(self, actor_id: str, role: str, decision: str, roles: Iterable[str]) -> None:
+        self.actor_id = actor_id
+        self.role = role
+        self.decision = decision
+        self.roles = tuple(sorted(roles))
+        super().__init__(
+            f"actor {actor_id!r} (role {role!r}) may not {decision}; it needs one of the "
+            f"roles {_choices(self.roles)}: ask someone with that role, or change the "
+            "conduct policy's roles"
+        )
+
+
+class ConflictOfInterestError(ConductError):
+    """An appeal must be decided by someone not involved in the decision appealed."""
+
+
+class ContactFiledError(ComplaintFlowError):
+    """The message was kept, but it did not open a complaint (stop procedure).
+
+    Raised by :meth:`Engine.receive` after the message is safely filed on the
+    customer's conduct record and put in the review queue: a restriction applies,
+    or it re-raises a matter that has a final decision. ``outcome`` is the
+    :class:`~complaint_flow.IntakeOutcome` that :meth:`Engine.accept` returns
+    for the same message; use ``accept`` to handle these outcomes without an
+    exception.
+    """
+
+    def __init__(self, outcome: object, message: str) -> None:
+        self.outcome = outcome
+        super().__init__(message)

@@ -79,7 +79,7 @@ def complaint_flow_register_guards(
 
 
 @hookspec
-def complaint_flow_notify(message: OutboxMessage, complaint: Complaint) -> None:
+def complaint_flow_notify(message: OutboxMessage, complaint: Complaint | None) -> None:
     """Deliver a notification (broadcast: every implementation is called).
 
     Called by the outbox dispatcher, at least once per message: use
@@ -87,7 +87,9 @@ def complaint_flow_notify(message: OutboxMessage, complaint: Complaint) -> None:
     it is retried and never lost.
 
     :param message: what to tell whom, on which channel and address.
-    :param complaint: the complaint's latest version.
+    :param complaint: the complaint's latest version; ``None`` for a stop-procedure
+        notice (``message.complaint_id`` is then the conduct record's id,
+        ``conduct:<customer id>``, and ``message.payload["text"]`` the letter).
 
     .. versionadded:: 0.1
     """

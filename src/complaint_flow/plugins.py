@@ -190,7 +190,7 @@ class Registry:
 
     # -- calls --------------------------------------------------------------
 
-    def notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+    def notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
         """Give the message to every notifier, even when an earlier one fails.
 
         Raises:

@@ -9,14 +9,18 @@ stored version is still the one the writer read (optimistic concurrency).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from complaint_flow.audit import event_hash
+from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import StoreError
+
+_Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
 
 
 def _check_commit(commit: Commit) -> None:
@@ -75,6 +79,12 @@ class Commit:
 
     def __attrs_post_init__(self) -> None:
         _check_commit(self)
+        # Copies: the caller's objects stay as they were.
+        events = tuple(_copy(event) for event in self.events)
+        complaint = _copy(self.complaint)
+        _chain(complaint, events)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "complaint", complaint)
 
     @classmethod
     def build(
@@ -85,7 +95,12 @@ class Commit:
         outbox: tuple[OutboxMessage, ...] = (),
         reference_prefix: str | None = None,
     ) -> Commit:
-        """The same checked commit, built without ``__init__`` (the engine's hot path)."""
+        """The same checked, hash-chained commit, built without ``__init__``.
+
+        The engine's hot path: ``complaint`` and ``events`` must be objects just
+        built for this commit and not shared yet, because their hashes are set in
+        place instead of on copies.
+        """
         new = object.__new__(cls)
         new.__dict__.update(
             complaint=complaint,
@@ -95,7 +110,77 @@ class Commit:
             reference_prefix=reference_prefix,
         )
         _check_commit(new)
+        _chain(complaint, events)
         return new
+
+
+def _copy(entity: _Entity) -> _Entity:
+    copy = object.__new__(type(entity))
+    copy.__dict__.update(entity.__dict__)
+    return copy
+
+
+def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> None:
+    """Set the events' chained hashes and the subject's new audit head, in place.
+
+    The chain continues from the subject's ``audit_head``: the head of the version
+    the writer read, which the store's version check guarantees is the latest.
+    """
+    previous = subject.audit_head
+    for event in events:
+        previous = event_hash(previous, event)
+        event.__dict__["hash"] = previous
+    subject.__dict__["audit_head"] = previous
+
+
+def _check_conduct_commit(commit: ConductCommit) -> None:
+    record = commit.record
+    if commit.expected_version < 0:
+        raise StoreError(f"expected_version must be >= 0, got {commit.expected_version}")
+    if not commit.events:
+        raise StoreError("a commit must record at least one event: every change is an event")
+    expected_seq = commit.expected_version
+    for event in commit.events:
+        expected_seq += 1
+        if event.seq != expected_seq or event.complaint_id != record.id:
+            raise StoreError(
+                f"the events of a conduct commit must belong to {record.id!r} and be "
+                f"numbered {commit.expected_version + 1}, {commit.expected_version + 2}, …; "
+                f"got event {event.seq} of {event.complaint_id!r}"
+            )
+    if record.version != expected_seq:
+        raise StoreError(
+            f"the record's version ({record.version}) must equal its last event's "
+            f"seq ({expected_seq})"
+        )
+    for message in commit.outbox:
+        if message.complaint_id != record.id:
+            raise StoreError("every outbox message of a conduct commit must belong to its record")
+
+
+@attrs.frozen(slots=False)
+class ConductCommit:
+    """A conduct record's new version with its events and notices, written together.
+
+    The same rules as :class:`Commit`: ``record.version`` is ``expected_version +
+    len(events)``, events are numbered on from ``expected_version + 1`` and carry
+    the record's id (``conduct:<customer id>``) as their ``complaint_id``, as do
+    the outbox messages; 0 creates the record. Events are hash-chained on
+    construction.
+    """
+
+    record: ConductRecord
+    expected_version: int
+    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
+    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        _check_conduct_commit(self)
+        events = tuple(_copy(event) for event in self.events)
+        record = _copy(self.record)
+        _chain(record, events)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "record", record)
 
 
 def format_reference(prefix: str, year: int, number: int) -> str:
@@ -142,6 +227,48 @@ class Store(Protocol):
         """The complaint's audit trail in order. Raises ``ComplaintNotFoundError``."""
         ...
 
+    def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
+        """Write several commits (of different complaints) in one transaction, all or nothing.
+
+        Each commit follows the rules of :meth:`commit`; creations are numbered in
+        the order given. Returns the stored complaints in the same order. Used for
+        bulk intake, where one transaction (one disk flush) for many complaints is
+        what makes it fast.
+
+        Raises:
+            StoreError: two commits of the batch are for the same complaint.
+            ConcurrencyError, DuplicateIntakeError: as :meth:`commit`, for the first
+                offending commit; nothing of the batch is written.
+        """
+        ...
+
+    def rewrite(
+        self, commit: Commit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> Complaint:
+        """Apply ``commit`` and replace stored events and outbox messages, atomically.
+
+        For erasing personal data: ``events`` replace the complaint's stored events
+        with the same ``seq`` (written as given, ``hash`` and ``redacted``
+        included) and ``outbox`` the stored messages with the same ``key``, in
+        the same transaction as the version-checked ``commit`` (which records the
+        erasure). Nothing else of the trail can be changed.
+
+        Raises:
+            ConcurrencyError: as :meth:`commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                complaint; nothing is written.
+        """
+        ...
+
+    def purge(self, complaint_ids: Sequence[str]) -> int:
+        """Delete these complaints with their events and outbox messages (retention).
+
+        Unknown ids are skipped. Returns how many complaints were deleted. The
+        deleted data must not remain readable in the store (SQLite: its free pages
+        are overwritten).
+        """
+        ...
+
     def find(
         self,
         *,
@@ -149,9 +276,15 @@ class Store(Protocol):
         customer_id: str | None = None,
         category: str | None = None,
         workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
         limit: int | None = None,
     ) -> list[Complaint]:
-        """Complaints matching every given filter, oldest received first."""
+        """Complaints matching every given filter, oldest received first.
+
+        ``received_after`` keeps complaints received at or after that instant;
+        ``updated_before`` those whose latest version was written before it.
+        """
         ...
 
     def count(self) -> int:
@@ -195,6 +328,50 @@ class Store(Protocol):
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:
         """Every outbox message of a complaint, oldest first."""
+        ...
+
+    def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        """Write a conduct record's new version with its events and notices atomically.
+
+        Optimistic concurrency as :meth:`commit`: ``expected_version`` 0 creates the
+        record (``ConcurrencyError`` if the customer has one), otherwise the
+        stored version must equal it. Notices go to the same outbox as complaint
+        messages (their ``complaint_id`` is the record's id). Returns the stored
+        record.
+        """
+        ...
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        """The latest version of the customer's conduct record, or None if they have none."""
+        ...
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        """The conduct record's events in order (empty if there is no record)."""
+        ...
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        """Conduct records matching every given filter.
+
+        ``statuses`` keeps records in one of those statuses; ``review_before``
+        those whose ``review_at`` is at or before that instant;
+        ``with_review_items`` those with a non-empty review queue. Ordered by
+        ``review_at`` (records without one last), then customer id. Must not
+        read every record when ``review_before`` or ``with_review_items`` is given
+        (index them).
+        """
+        ...
+
+    def conduct_rewrite(
+        self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> ConductRecord:
+        """:meth:`rewrite` for a conduct record (erasure of personal data)."""
         ...
 
     def close(self) -> None:

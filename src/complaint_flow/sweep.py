@@ -8,6 +8,10 @@ and the complaint escalates one level if the clock says so). When several
 sweepers (threads, processes, hosts) find the same complaint, the version check
 lets exactly one of them record each action; the others re-read and find
 nothing left to do.
+
+The sweep also lapses the stop procedure's restrictions whose review date has
+come (:func:`complaint_flow.conduct.desk.lapse_due`), through the store's index of
+review dates; ``SweepReport.lapsed`` counts them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from complaint_flow.conduct.desk import lapse_due
 from complaint_flow.deadlines import BREACHED, WARNED
 from complaint_flow.drafting import Draft
 from complaint_flow.entities import SYSTEM, Complaint
@@ -49,9 +54,12 @@ class SweepReport:
     """Breaches that could not escalate further: the top level already has them."""
     unknown_workflow: int = 0
     """Due complaints of a workflow this engine does not know: left for an engine that does."""
+    lapsed: int = 0
+    """Conduct records whose restrictions lapsed at their review date."""
 
     @property
     def actions(self) -> int:
+        """Deadline warnings and breaches recorded (lapses are counted apart)."""
         return self.warnings + self.breaches
 
 
@@ -71,6 +79,7 @@ def run_sweep(engine: Engine, now: datetime, *, batch: int = 500) -> SweepReport
             seen.add(complaint.id)
             counts["examined"] += 1
             _act_on(engine, complaint, now, counts)
+    counts["lapsed"] = len(lapse_due(engine, now, batch=batch))
     return SweepReport(at=now, **counts)
 
 

@@ -11,13 +11,13 @@ logger = logging.getLogger("complaint_flow.notify")
 
 
 @hookimpl(trylast=True)
-def complaint_flow_notify(message: OutboxMessage, complaint: Complaint) -> None:
+def complaint_flow_notify(message: OutboxMessage, complaint: Complaint | None) -> None:
     logger.info(
         "notify %s of %s on %s (%s) for %s [%s]",
         message.recipient,
         message.topic,
         message.channel,
         message.address or "no address",
-        complaint.reference,
+        complaint.reference if complaint is not None else message.complaint_id,
         message.key,
     )

@@ -1,5 +1,9 @@
 """Delivering outbox messages to the notify hooks, at least once, never losing one.
 
+Complaint messages are delivered with their complaint's latest version; conduct
+notices (whose ``complaint_id`` is a conduct record id, ``conduct:<customer
+id>``) with ``complaint=None``.
+
 Each dispatch pass claims due messages in the store (so several dispatchers, in
 threads, processes or on other hosts, take different messages), gives each to
 the notifiers with a time limit, and records the outcome: delivered, pending
@@ -18,6 +22,7 @@ from datetime import timedelta
 import attrs
 
 from complaint_flow.clock import Clock
+from complaint_flow.conduct.model import is_conduct_record_id
 from complaint_flow.entities import Complaint, OutboxMessage, OutboxStatus
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.plugins import Registry
@@ -176,8 +181,11 @@ class OutboxDispatcher:
         executor: ThreadPoolExecutor | None = None
         try:
             for message in messages:
+                complaint: Complaint | None = None
                 try:
-                    complaint = self.store.get(message.complaint_id)
+                    # A conduct notice is about a customer's conduct record, not a complaint.
+                    if not is_conduct_record_id(message.complaint_id):
+                        complaint = self.store.get(message.complaint_id)
                 except ComplaintNotFoundError:
                     # Only a purge or erasure removes complaints; nothing can be said now.
                     self.store.outbox_update(
@@ -213,7 +221,10 @@ class OutboxDispatcher:
         return DeliveryReport(delivered=delivered, failed=failed, dead=dead)
 
     def _notify(
-        self, executor: ThreadPoolExecutor | None, message: OutboxMessage, complaint: Complaint
+        self,
+        executor: ThreadPoolExecutor | None,
+        message: OutboxMessage,
+        complaint: Complaint | None,
     ) -> None:
         if executor is None:
             self.registry.notify(message, complaint)

@@ -7,12 +7,15 @@ they are kept and handed out without copying.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import threading
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 import attrs
 
+from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import (
     ComplaintNotFoundError,
@@ -20,7 +23,7 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     StoreError,
 )
-from complaint_flow.store import Commit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference
 
 
 class MemoryStore:
@@ -41,55 +44,194 @@ class MemoryStore:
         # index; an entry is current only while it matches ``_due_at``.
         self._due_heap: list[tuple[datetime, str]] = []
         self._due_at: dict[str, datetime] = {}
+        # Conduct records by customer id, with their events.
+        self._conduct: dict[str, ConductRecord] = {}
+        self._conduct_events: dict[str, list[Event]] = {}
+        # The two indexes conduct_find uses instead of reading every record: the
+        # records with a review date, sorted by (review_at, customer id), and the
+        # customers whose review queue is not empty.
+        self._conduct_by_review: list[tuple[datetime, str]] = []
+        self._conduct_with_items: set[str] = set()
         self._closed = False
 
+    # -- complaints: writing ------------------------------------------------------
+
     def commit(self, commit: Commit) -> Complaint:
-        complaint = commit.complaint
         with self._lock:
-            if self._closed:
+            if self._closed:  # the engine's hot path: skip the call when open
                 self._check_open()
-            current = self._complaints.get(complaint.id)
-            if commit.expected_version == 0:
-                if current is not None:
-                    raise ConcurrencyError(complaint.id, 0)
-                external = (
-                    (complaint.channel, complaint.external_id) if complaint.external_id else None
-                )
-                if external and external in self._by_external:
-                    raise DuplicateIntakeError(*external, existing_id=self._by_external[external])
-            elif current is None or current.version != commit.expected_version:
-                raise ConcurrencyError(complaint.id, commit.expected_version)
-            outbox = self._outbox
-            for message in commit.outbox:
-                if message.key in outbox:
-                    raise StoreError(f"outbox key {message.key!r} is already stored")
+            self._check_commit(commit)
+            self._check_new_outbox(commit.outbox)
             # Every check passed: from here on nothing can fail, so nothing is half-written.
-            if commit.expected_version == 0:
-                assert commit.reference_prefix is not None  # checked by Commit
-                year = complaint.received_at.year
-                counter = (commit.reference_prefix, year)
-                number = self._counters.get(counter, 0) + 1
-                self._counters[counter] = number
-                complaint = attrs.evolve(
-                    complaint, reference=format_reference(commit.reference_prefix, year, number)
+            return self._apply_commit(commit)
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
+        with self._lock:
+            self._check_open()
+            ids: set[str] = set()
+            created_external: dict[tuple[str, str], str] = {}
+            keys: set[str] = set()
+            for commit in commits:
+                complaint = commit.complaint
+                if complaint.id in ids:
+                    raise StoreError(
+                        f"complaint {complaint.id!r} appears twice in one commit_many batch; "
+                        "merge its changes into one commit"
+                    )
+                ids.add(complaint.id)
+                self._check_commit(commit)
+                if commit.expected_version == 0 and complaint.external_id:
+                    external = (complaint.channel, complaint.external_id)
+                    if external in created_external:
+                        raise DuplicateIntakeError(
+                            *external, existing_id=created_external[external]
+                        )
+                    created_external[external] = complaint.id
+                self._check_new_outbox(commit.outbox, keys)
+            # Every commit of the batch passed its checks: apply them all, in order.
+            return [self._apply_commit(commit) for commit in commits]
+
+    def rewrite(
+        self, commit: Commit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> Complaint:
+        complaint_id = commit.complaint.id
+        with self._lock:
+            self._check_open()
+            self._check_commit(commit)
+            self._check_new_outbox(commit.outbox)
+            self._check_replacements(
+                complaint_id, self._events.get(complaint_id, []), events, outbox
+            )
+            stored = self._apply_commit(commit)
+            self._replace(self._events[complaint_id], events, outbox)
+            return stored
+
+    def purge(self, complaint_ids: Sequence[str]) -> int:
+        with self._lock:
+            self._check_open()
+            purged: set[str] = set()
+            for complaint_id in complaint_ids:
+                complaint = self._complaints.pop(complaint_id, None)
+                if complaint is None:
+                    continue  # unknown, or listed twice
+                purged.add(complaint_id)
+                del self._events[complaint_id]
+                self._by_reference.pop(complaint.reference, None)
+                if complaint.external_id:
+                    self._by_external.pop((complaint.channel, complaint.external_id), None)
+                # Its heap entries become stale and are dropped by the next sweep.
+                self._due_at.pop(complaint_id, None)
+            if purged:
+                doomed = [m.key for m in self._outbox.values() if m.complaint_id in purged]
+                for key in doomed:
+                    del self._outbox[key]
+                    self._claims.pop(key, None)
+            return len(purged)
+
+    def _check_commit(self, commit: Commit) -> None:
+        """Raise if ``commit`` cannot be applied to what is stored now (lock held)."""
+        complaint = commit.complaint
+        current = self._complaints.get(complaint.id)
+        if commit.expected_version == 0:
+            if current is not None:
+                raise ConcurrencyError(complaint.id, 0)
+            if complaint.external_id:
+                external = (complaint.channel, complaint.external_id)
+                if external in self._by_external:
+                    raise DuplicateIntakeError(*external, existing_id=self._by_external[external])
+        elif current is None or current.version != commit.expected_version:
+            raise ConcurrencyError(complaint.id, commit.expected_version)
+
+    def _check_new_outbox(
+        self, messages: Sequence[OutboxMessage], batch_keys: set[str] | None = None
+    ) -> None:
+        """Raise if a new message's key is stored, or taken earlier in the batch (lock held)."""
+        outbox = self._outbox
+        for message in messages:
+            key = message.key
+            if key in outbox or (batch_keys is not None and key in batch_keys):
+                raise StoreError(
+                    f"outbox key {key!r} is already stored; every message needs its own key"
                 )
-                self._events[complaint.id] = list(commit.events)
-                self._by_reference[complaint.reference] = complaint.id
+            if batch_keys is not None:
+                batch_keys.add(key)
+
+    def _apply_commit(self, commit: Commit) -> Complaint:
+        """Write a checked commit (lock held); cannot fail."""
+        complaint = commit.complaint
+        if commit.expected_version == 0:
+            assert commit.reference_prefix is not None  # checked by Commit
+            year = complaint.received_at.year
+            counter = (commit.reference_prefix, year)
+            number = self._counters.get(counter, 0) + 1
+            self._counters[counter] = number
+            complaint = attrs.evolve(
+                complaint, reference=format_reference(commit.reference_prefix, year, number)
+            )
+            self._events[complaint.id] = list(commit.events)
+            self._by_reference[complaint.reference] = complaint.id
+            if complaint.external_id:
+                self._by_external[(complaint.channel, complaint.external_id)] = complaint.id
+        else:
+            self._events[complaint.id].extend(commit.events)
+            previous = self._complaints[complaint.id]
+            if previous.external_id != complaint.external_id:  # erasure clears it
+                if previous.external_id:
+                    self._by_external.pop((previous.channel, previous.external_id), None)
                 if complaint.external_id:
                     self._by_external[(complaint.channel, complaint.external_id)] = complaint.id
+        self._complaints[complaint.id] = complaint
+        due_at = complaint.due_at
+        if due_at != self._due_at.get(complaint.id):
+            if due_at is None:
+                del self._due_at[complaint.id]
             else:
-                self._events[complaint.id].extend(commit.events)
-            self._complaints[complaint.id] = complaint
-            due_at = complaint.due_at
-            if due_at != self._due_at.get(complaint.id):
-                if due_at is None:
-                    del self._due_at[complaint.id]
-                else:
-                    self._due_at[complaint.id] = due_at
-                    heapq.heappush(self._due_heap, (due_at, complaint.id))
-            for message in commit.outbox:
-                outbox[message.key] = message
-            return complaint
+                self._due_at[complaint.id] = due_at
+                heapq.heappush(self._due_heap, (due_at, complaint.id))
+        outbox = self._outbox
+        for message in commit.outbox:
+            outbox[message.key] = message
+        return complaint
+
+    def _check_replacements(
+        self,
+        subject: str,
+        stored_events: Sequence[Event],
+        events: Sequence[Event],
+        outbox: Sequence[OutboxMessage],
+    ) -> None:
+        """Raise unless every replacement matches a stored event or message of ``subject``."""
+        for event in events:
+            if (
+                event.complaint_id != subject
+                or not 1 <= event.seq <= len(stored_events)
+                or stored_events[event.seq - 1].seq != event.seq
+            ):
+                raise StoreError(
+                    f"cannot replace event {event.seq} of {event.complaint_id!r}: "
+                    f"{subject!r} has no such stored event; nothing was written"
+                )
+        for message in outbox:
+            stored = self._outbox.get(message.key)
+            if stored is None or stored.complaint_id != subject or message.complaint_id != subject:
+                raise StoreError(
+                    f"cannot replace outbox message {message.key!r}: {subject!r} has no "
+                    "such stored message; nothing was written"
+                )
+
+    def _replace(
+        self,
+        stored_events: list[Event],
+        events: Sequence[Event],
+        outbox: Sequence[OutboxMessage],
+    ) -> None:
+        """Write checked replacements (lock held); messages keep their place in the outbox."""
+        for event in events:
+            stored_events[event.seq - 1] = event
+        for message in outbox:
+            self._outbox[message.key] = message
+
+    # -- complaints: reading ------------------------------------------------------
 
     def get(self, complaint_id: str) -> Complaint:
         try:
@@ -123,6 +265,8 @@ class MemoryStore:
         customer_id: str | None = None,
         category: str | None = None,
         workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
         limit: int | None = None,
     ) -> list[Complaint]:
         with self._lock:
@@ -134,6 +278,8 @@ class MemoryStore:
             and (customer_id is None or c.customer.id == customer_id)
             and (category is None or c.category == category)
             and (workflow is None or c.workflow == workflow)
+            and (received_after is None or c.received_at >= received_after)
+            and (updated_before is None or c.updated_at < updated_before)
         ]
         found.sort(key=lambda c: (c.received_at, c.id))
         return found if limit is None else found[:limit]
@@ -157,6 +303,8 @@ class MemoryStore:
             for entry in taken:  # still due: they stay in the index
                 heapq.heappush(heap, entry)
             return found
+
+    # -- outbox (complaint messages and conduct notices alike) --------------------
 
     def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
         with self._lock:
@@ -205,6 +353,106 @@ class MemoryStore:
         with self._lock:
             return [m for m in self._outbox.values() if m.complaint_id == complaint_id]
 
+    # -- conduct records ------------------------------------------------------------
+
+    def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        with self._lock:
+            self._check_open()
+            self._check_conduct_commit(commit)
+            self._check_new_outbox(commit.outbox)
+            return self._apply_conduct_commit(commit)
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        with self._lock:
+            return self._conduct.get(customer_id)
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        with self._lock:
+            return list(self._conduct_events.get(customer_id, ()))
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        wanted = None if statuses is None else frozenset(statuses)
+        with self._lock:
+            records = self._conduct
+            if review_before is not None:
+                # The review index is already in the result's order.
+                candidates = []
+                for review_at, customer_id in self._conduct_by_review:
+                    if review_at > review_before:
+                        break
+                    candidates.append(records[customer_id])
+                ordered = True
+            elif with_review_items:
+                candidates = [records[customer_id] for customer_id in self._conduct_with_items]
+                ordered = False
+            else:
+                candidates = list(records.values())
+                ordered = False
+        found = [
+            r
+            for r in candidates
+            if (wanted is None or r.status in wanted) and (not with_review_items or r.review_queue)
+        ]
+        if not ordered:
+            found.sort(key=_review_order)
+        return found if limit is None else found[:limit]
+
+    def conduct_rewrite(
+        self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> ConductRecord:
+        record = commit.record
+        with self._lock:
+            self._check_open()
+            self._check_conduct_commit(commit)
+            self._check_new_outbox(commit.outbox)
+            self._check_replacements(
+                record.id, self._conduct_events.get(record.customer_id, []), events, outbox
+            )
+            stored = self._apply_conduct_commit(commit)
+            self._replace(self._conduct_events[record.customer_id], events, outbox)
+            return stored
+
+    def _check_conduct_commit(self, commit: ConductCommit) -> None:
+        """Raise if the record's stored version is not the one the writer read (lock held)."""
+        record = commit.record
+        current = self._conduct.get(record.customer_id)
+        stored_version = 0 if current is None else current.version
+        if stored_version != commit.expected_version:
+            raise ConcurrencyError(record.id, commit.expected_version)
+
+    def _apply_conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        """Write a checked conduct commit and keep the indexes right (lock held)."""
+        record = commit.record
+        customer_id = record.customer_id
+        previous = self._conduct.get(customer_id)
+        if previous is None:
+            self._conduct_events[customer_id] = list(commit.events)
+        else:
+            self._conduct_events[customer_id].extend(commit.events)
+            if previous.review_at is not None:
+                index = self._conduct_by_review
+                entry = (previous.review_at, customer_id)
+                del index[bisect.bisect_left(index, entry)]
+        if record.review_at is not None:
+            bisect.insort(self._conduct_by_review, (record.review_at, customer_id))
+        if record.review_queue:
+            self._conduct_with_items.add(customer_id)
+        else:
+            self._conduct_with_items.discard(customer_id)
+        self._conduct[customer_id] = record
+        for message in commit.outbox:
+            self._outbox[message.key] = message
+        return record
+
+    # -- lifecycle ------------------------------------------------------------------
+
     def close(self) -> None:
         self._closed = True
 
@@ -218,6 +466,13 @@ class MemoryStore:
 
 def _due(message: OutboxMessage, now: datetime) -> bool:
     return message.next_attempt_at is None or message.next_attempt_at <= now
+
+
+def _review_order(record: ConductRecord) -> tuple[bool, datetime | None, str]:
+    # Records without a review date sort last; their placeholder is never compared
+    # with a real date because the first element already differs.
+    review_at = record.review_at
+    return (review_at is None, review_at, record.customer_id)
 
 
 def open_memory_store(url: str) -> MemoryStore:

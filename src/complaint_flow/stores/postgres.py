@@ -1,12 +1,19 @@
 """``postgresql://user@host:port/db``: the store for many workers on many hosts.
 
-Complaints, their events, their outbox messages and the counters of human
-references live in one PostgreSQL schema, reached through a pool of psycopg 3
-connections. Any number of threads, processes and hosts may share it: every write
-is one server-side transaction that checks the version the writer read
-(``UPDATE … WHERE id = … AND version = …``), so a stale write raises
-``ConcurrencyError`` and writes nothing. The rules are those of every store (the
-conformance suite in :mod:`complaint_flow.testing.conformance`).
+Complaints, their events, their outbox messages, the counters of human
+references and customers' conduct records (with their events) live in one
+PostgreSQL schema, reached through a pool of psycopg 3 connections. Any number of
+threads, processes and hosts may share it: every write is one server-side
+transaction that checks the version the writer read (``UPDATE … WHERE id = … AND
+version = …``), so a stale write raises ``ConcurrencyError`` and writes nothing. A
+change is a single statement (one round trip); bulk intake writes a whole batch in
+one transaction. The rules are those of every store (the conformance suite in
+:mod:`complaint_flow.testing.conformance`).
+
+Erasure (:meth:`PostgresStore.rewrite`) and retention (:meth:`PostgresStore.purge`)
+vacuum the tables they changed at once, so the old row versions holding the
+erased data are removed from the data files (what that does and does not
+guarantee: :meth:`PostgresStore._vacuum`).
 
 The URL is libpq's, plus a few options of complaint_flow's own (see
 :func:`parse_postgres_url`); any other query parameter (``sslmode=``,
@@ -21,6 +28,8 @@ up to date with the steps of :data:`MIGRATIONS`, and :func:`schema_version`
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 import threading
@@ -35,6 +44,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from complaint_flow.codec import from_json, to_json
+from complaint_flow.conduct.model import ConductRecord
 from complaint_flow.entities import Complaint, Event, OutboxMessage
 from complaint_flow.errors import (
     ConcurrencyError,
@@ -42,7 +52,7 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.store import Commit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference
 from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
 
@@ -57,8 +67,38 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
         "pip install 'complaint-flow[postgres]'"
     ) from exc
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The PostgreSQL schema version this code reads and writes."""
+
+# Conduct records (the stop procedure): the record's latest version, with the
+# columns its reads filter on copied out of the body, and its events.
+_CONDUCT_SCHEMA: Final = (
+    """CREATE TABLE conduct_records (
+        customer_id TEXT COLLATE "C" NOT NULL,
+        status TEXT COLLATE "C" NOT NULL,
+        review_at TIMESTAMPTZ,
+        review_items INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT conduct_records_pkey PRIMARY KEY (customer_id)
+    )""",
+    # Partial indexes: a review sweep costs O(records due for review), and finding
+    # review queues to read O(records with one), not O(every record).
+    """CREATE INDEX conduct_records_by_review_at ON conduct_records (review_at, customer_id)
+        WHERE review_at IS NOT NULL""",
+    """CREATE INDEX conduct_records_with_review_items ON conduct_records (customer_id)
+        WHERE review_items > 0""",
+    "CREATE INDEX conduct_records_by_status ON conduct_records (status, customer_id)",
+    """CREATE TABLE conduct_events (
+        customer_id TEXT COLLATE "C" NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT COLLATE "C" NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT conduct_events_pkey PRIMARY KEY (customer_id, seq)
+    )""",
+)
 
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
     {
@@ -67,6 +107,22 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
             "ALTER TABLE outbox ADD COLUMN next_attempt_at TIMESTAMPTZ",
             'ALTER TABLE outbox ADD COLUMN claimed_by TEXT COLLATE "C"',
             "ALTER TABLE outbox ADD COLUMN claimed_until TIMESTAMPTZ",
+        ),
+        # 2 -> 3: conduct records (the stop procedure), whose notices share the outbox:
+        # the outbox's foreign key to complaints goes.
+        2: (
+            *_CONDUCT_SCHEMA,
+            # The constraint was named by PostgreSQL, not by complaint_flow: drop
+            # whatever foreign key the outbox has rather than rely on the name.
+            """DO $$
+            DECLARE
+                name TEXT;
+            BEGIN
+                FOR name IN SELECT conname FROM pg_catalog.pg_constraint
+                        WHERE conrelid = 'outbox'::regclass AND contype = 'f' LOOP
+                    EXECUTE format('ALTER TABLE outbox DROP CONSTRAINT %I', name);
+                END LOOP;
+            END $$""",
         ),
     }
 )
@@ -99,7 +155,14 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PASSWORD_IN_USERINFO = re.compile(r"^([^:/?#]+://[^:@/?#]*:)[^@/?#]*@")
 _PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&#]*")
 _SCHEMA_TABLE: Final = "complaint_flow_schema"
-_TABLES: Final = ("complaints", "events", "outbox", "reference_counters")
+_TABLES: Final = (
+    "complaints",
+    "events",
+    "outbox",
+    "reference_counters",
+    "conduct_records",
+    "conduct_events",
+)
 # One advisory lock per schema name serialises concurrent first opens (several
 # workers starting at once): the first creates the tables, the others then see them.
 _SCHEMA_LOCK: Final = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
@@ -148,11 +211,12 @@ _SCHEMA: Final = (
         CONSTRAINT events_pkey PRIMARY KEY (complaint_id, seq)
     )""",
     # ``position`` records the order messages were written in: pending messages are
-    # delivered oldest first.
+    # delivered oldest first. ``complaint_id`` is a complaint's id or a conduct
+    # record's (``conduct:<customer id>``), hence no foreign key.
     """CREATE TABLE outbox (
         position BIGINT GENERATED ALWAYS AS IDENTITY,
         key TEXT COLLATE "C" NOT NULL,
-        complaint_id TEXT COLLATE "C" NOT NULL REFERENCES complaints (id),
+        complaint_id TEXT COLLATE "C" NOT NULL,
         status TEXT COLLATE "C" NOT NULL,
         created_at TIMESTAMPTZ NOT NULL,
         body TEXT NOT NULL,
@@ -171,6 +235,7 @@ _SCHEMA: Final = (
         last_number INTEGER NOT NULL,
         CONSTRAINT reference_counters_pkey PRIMARY KEY (prefix, year)
     )""",
+    *_CONDUCT_SCHEMA,
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -186,10 +251,87 @@ _NEXT_REFERENCE: Final = """INSERT INTO reference_counters AS counter (prefix, y
     VALUES (%s, %s, 1)
     ON CONFLICT (prefix, year) DO UPDATE SET last_number = counter.last_number + 1
     RETURNING last_number"""
+# Reserves ``count`` consecutive numbers at once (bulk intake); returns the last.
+_RESERVE_REFERENCES: Final = """INSERT INTO reference_counters AS counter
+    (prefix, year, last_number) VALUES (%s, %s, %s)
+    ON CONFLICT (prefix, year)
+        DO UPDATE SET last_number = counter.last_number + EXCLUDED.last_number
+    RETURNING last_number"""
 _INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
     VALUES (%s, %s, %s, %s, %s)"""
 _INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body,
     next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s)"""
+_REPLACE_EVENT: Final = """UPDATE events SET kind = %s, at = %s, body = %s
+    WHERE complaint_id = %s AND seq = %s"""
+_REPLACE_CONDUCT_EVENT: Final = """UPDATE conduct_events SET kind = %s, at = %s, body = %s
+    WHERE customer_id = %s AND seq = %s"""
+_REPLACE_MESSAGE: Final = """UPDATE outbox SET status = %s, created_at = %s, body = %s,
+    next_attempt_at = %s WHERE complaint_id = %s AND key = %s"""
+_INSERT_CONDUCT: Final = """INSERT INTO conduct_records (status, review_at, review_items,
+    version, updated_at, body, customer_id) VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (customer_id) DO NOTHING RETURNING customer_id"""
+_UPDATE_CONDUCT: Final = """UPDATE conduct_records SET status = %s, review_at = %s,
+    review_items = %s, version = %s, updated_at = %s, body = %s
+    WHERE customer_id = %s AND version = %s RETURNING customer_id"""
+
+
+def _one_statement_write(
+    head: str, events_table: str, subject_column: str, events: int, messages: int
+) -> str:
+    """One statement writing a version (``head``) with its events and outbox messages.
+
+    ``head`` writes the new version and returns the subject's key column only when
+    it wrote it (the version check passed); the ``events`` events and ``messages``
+    messages are inserted for each row it returned, so a refused version check
+    writes nothing at all. The statement's one row counts what ``head`` wrote: 1,
+    or 0 when refused.
+
+    Run outside a transaction block it is its own transaction, so a write takes one
+    round trip to the server instead of four (BEGIN, UPDATE, INSERT, COMMIT); its
+    data-modifying parts run exactly once each, all or nothing. The rows come as
+    ``VALUES`` (cheaper to send than arrays); one statement text per shape
+    (number of events and messages), each prepared once per connection.
+    """
+    event_rows = ", ".join(
+        ["(%s::integer, %s::text, %s::timestamptz, %s::text)"] + ["(%s, %s, %s, %s)"] * (events - 1)
+    )
+    parts = [
+        f"WITH written AS ({head})",
+        f"""appended AS (INSERT INTO {events_table} ({subject_column}, seq, kind, at, body)
+        SELECT written.{subject_column}, e.seq, e.kind, e.at, e.body
+        FROM written, (VALUES {event_rows}) AS e (seq, kind, at, body))""",
+    ]
+    if messages:
+        message_rows = ", ".join(
+            ["(1, %s::text, %s::text, %s::text, %s::timestamptz, %s::text, %s::timestamptz)"]
+            + [f"({n}, %s, %s, %s, %s, %s, %s)" for n in range(2, messages + 1)]
+        )
+        # Inserted in the order given, so ``position`` keeps the commit's order.
+        parts.append(
+            f"""queued AS (INSERT INTO outbox (key, complaint_id, status, created_at, body,
+            next_attempt_at)
+        SELECT m.key, m.complaint_id, m.status, m.created_at, m.body, m.next_attempt_at
+        FROM written, (VALUES {message_rows})
+            AS m (n, key, complaint_id, status, created_at, body, next_attempt_at)
+        ORDER BY m.n)"""
+        )
+    return ",\n".join(parts) + "\nSELECT count(*) FROM written"
+
+
+@functools.lru_cache(maxsize=64)
+def _update_write(events: int, messages: int) -> str:
+    """The one statement of a complaint's change with that many events and messages."""
+    head = f"{_UPDATE_COMPLAINT} RETURNING id AS complaint_id"
+    return _one_statement_write(head, "events", "complaint_id", events, messages)
+
+
+@functools.lru_cache(maxsize=64)
+def _conduct_write(creation: bool, events: int, messages: int) -> str:
+    """The one statement of a conduct record's creation or change."""
+    head = _INSERT_CONDUCT if creation else _UPDATE_CONDUCT
+    return _one_statement_write(head, "conduct_events", "customer_id", events, messages)
+
+
 _DUE: Final = "(next_attempt_at IS NULL OR next_attempt_at <= %s)"
 # SKIP LOCKED: a claimer passes over rows another claimer's transaction holds, instead
 # of waiting for it and then finding them claimed.
@@ -202,6 +344,8 @@ _CLAIM: Final = f"""WITH due AS (
     RETURNING outbox.position, outbox.body"""
 
 _RECENT_LIMIT: Final = 1024
+
+logger = logging.getLogger("complaint_flow.stores.postgres")
 
 _open_stores: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
 # Pools inherited through fork() belong to the parent: their connections share the
@@ -247,6 +391,138 @@ def _message_row(message: OutboxMessage) -> tuple[Any, ...]:
         to_json(message),
         message.next_attempt_at,
     )
+
+
+def _event_values(rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Event rows (``_event_row``) as ``_one_statement_write``'s values: seq, kind, at, body."""
+    return [value for row in rows for value in row[1:]]
+
+
+def _message_values(rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Message rows (``_message_row``) as ``_one_statement_write``'s values."""
+    return [value for row in rows for value in row]
+
+
+class _Encoded:
+    """A commit's rows, encoded before a connection is taken."""
+
+    __slots__ = ("commit", "events", "messages", "row")
+
+    def __init__(self, commit: Commit) -> None:
+        self.commit = commit
+        self.row = _complaint_row(commit.complaint)
+        self.events = [_event_row(event) for event in commit.events]
+        self.messages = [_message_row(message) for message in commit.outbox]
+
+    def update_row(self) -> tuple[Any, ...]:
+        """The parameters of ``_UPDATE_COMPLAINT``."""
+        complaint = self.commit.complaint
+        return (
+            complaint.reference,
+            *self.row,
+            to_json(complaint),
+            complaint.id,
+            self.commit.expected_version,
+        )
+
+    def update_parameters(self) -> list[Any]:
+        """The parameters of ``_UPDATE_WRITE``: the update, the events, the messages."""
+        parameters = [*self.update_row(), *_event_values(self.events)]
+        if self.messages:
+            parameters += _message_values(self.messages)
+        return parameters
+
+
+class _BatchRefusedError(Exception):
+    """A version check of a batch failed: roll back and find the first offender."""
+
+
+def _replaced_events(
+    subject: str, key: str, stored_version: int, events: Sequence[Event]
+) -> list[tuple[Any, ...]]:
+    """The ``_REPLACE_EVENT`` rows of replacement events, checked.
+
+    Raises:
+        StoreError: an event is another subject's, not stored yet, or given twice.
+    """
+    seen: set[int] = set()
+    rows = []
+    for event in events:
+        if event.complaint_id != subject or not 1 <= event.seq <= stored_version:
+            raise StoreError(
+                f"event {event.seq} of {event.complaint_id!r} is not a stored event of "
+                f"{subject!r} (events 1 to {stored_version}); only stored events can be "
+                "replaced. Nothing was written."
+            )
+        if event.seq in seen:
+            raise StoreError(
+                f"event {event.seq} of {subject!r} is given twice to replace; give each "
+                "once. Nothing was written."
+            )
+        seen.add(event.seq)
+        rows.append((event.kind, event.at, to_json(event), key, event.seq))
+    return rows
+
+
+def _replaced_messages(
+    subject: str, new: Sequence[OutboxMessage], messages: Sequence[OutboxMessage]
+) -> list[tuple[Any, ...]]:
+    """The ``_REPLACE_MESSAGE`` rows of replacement messages, checked.
+
+    Raises:
+        StoreError: a message is another subject's, one the commit adds, or given twice.
+    """
+    added = {message.key for message in new}
+    seen: set[str] = set()
+    rows = []
+    for message in messages:
+        if message.complaint_id != subject or message.key in added:
+            raise StoreError(
+                f"outbox message {message.key!r} of {message.complaint_id!r} is not a stored "
+                f"message of {subject!r}; only stored messages can be replaced. Nothing "
+                "was written."
+            )
+        if message.key in seen:
+            raise StoreError(
+                f"outbox message {message.key!r} is given twice to replace; give each once. "
+                "Nothing was written."
+            )
+        seen.add(message.key)
+        rows.append(
+            (
+                message.status.value,
+                message.created_at,
+                to_json(message),
+                message.next_attempt_at,
+                subject,
+                message.key,
+            )
+        )
+    return rows
+
+
+def _replace(
+    connection: psycopg.Connection[Any],
+    statement: str,
+    rows: list[tuple[Any, ...]],
+    subject: str,
+    what: str,
+) -> None:
+    """Run a replacement ``statement`` for every row; each must replace one stored row.
+
+    Raises:
+        StoreError: some row was not stored (the caller's transaction rolls back).
+    """
+    if not rows:
+        return
+    cursor = connection.cursor()
+    cursor.executemany(statement, rows)
+    if cursor.rowcount != len(rows):
+        raise StoreError(
+            f"{len(rows) - max(cursor.rowcount, 0)} of the {len(rows)} {what}s to replace "
+            f"are not stored for {subject!r}; only stored ones can be replaced. Nothing "
+            "was written."
+        )
 
 
 @attrs.frozen
@@ -524,47 +800,371 @@ class PostgresStore(SQLReads):
     def commit(self, commit: Commit) -> Complaint:
         """Write the commit in one transaction and return the stored complaint.
 
+        A change (``expected_version`` > 0) is one statement, its own transaction:
+        the version-checked update with the events and messages it brings, in one
+        round trip. A creation allocates its reference first, in a transaction.
+
         Raises:
             ConcurrencyError: the stored version is not ``commit.expected_version``
                 (or, for a creation, the complaint id is taken).
             DuplicateIntakeError: a creation whose (channel, external_id) is taken.
             StoreError: the database refused the write (e.g. an outbox key is taken).
         """
-        complaint = commit.complaint
-        expected = commit.expected_version
-        # Encode before taking a connection, so that connections are held for less time
-        # (a creation's body waits for its reference, allocated in the transaction).
-        row = _complaint_row(complaint)
-        update = (
-            (complaint.reference, *row, to_json(complaint), complaint.id, expected)
-            if expected
-            else ()
-        )
-        events = [_event_row(event) for event in commit.events]
-        messages = [_message_row(message) for message in commit.outbox]
-        committing = False
-        with self._connection(f"committing complaint {complaint.id!r}") as connection:
+        # Encoded before taking a connection, so that connections are held for less
+        # time (a creation's body waits for its reference, allocated in the transaction).
+        encoded = _Encoded(commit)
+        with self._connection(f"committing complaint {commit.complaint.id!r}") as connection:
+            try:
+                if commit.expected_version:
+                    stored = self._write(connection, encoded)
+                else:
+                    with connection.transaction():
+                        stored = self._write(connection, encoded)
+            except psycopg.Error as exc:
+                raise self._refusal(connection, commit, exc) from exc
+        self._remember(stored)
+        return stored
+
+    def _write(self, connection: psycopg.Connection[Any], encoded: _Encoded) -> Complaint:
+        """Write one encoded commit on ``connection`` (in the caller's transaction, if any).
+
+        Raises:
+            ConcurrencyError: the version check failed; nothing of it was written.
+        """
+        commit = encoded.commit
+        if commit.expected_version == 0:
+            complaint = self._insert(connection, commit, encoded.row)
+            _insert_rows(connection, _INSERT_EVENT, encoded.events)
+            if encoded.messages:
+                _insert_rows(connection, _INSERT_MESSAGE, encoded.messages)
+            return complaint
+        written = connection.execute(
+            _update_write(len(encoded.events), len(encoded.messages)),
+            encoded.update_parameters(),
+        ).fetchone()
+        if written is None or written[0] != 1:
+            raise ConcurrencyError(commit.complaint.id, commit.expected_version)
+        return commit.complaint
+
+    def _refusal(
+        self, connection: psycopg.Connection[Any], commit: Commit, exc: psycopg.Error
+    ) -> Exception:
+        """What a database error while writing ``commit`` means for its writer.
+
+        Called once the write's transaction is over (rolled back, or broken).
+        """
+        if isinstance(exc, pg_errors.UniqueViolation):
+            return self._conflict(connection, commit, exc)
+        if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+            # The server chose this writer to lose a race; it wrote nothing.
+            return ConcurrencyError(commit.complaint.id, commit.expected_version)
+        return self._unknown_or_failed(connection, commit.complaint.id, exc)
+
+    def _unknown_or_failed(
+        self, connection: psycopg.Connection[Any], subject: str, exc: psycopg.Error
+    ) -> Exception:
+        if isinstance(exc, psycopg.OperationalError) and connection.broken:
+            # The write (or its COMMIT) was sent and the connection broke: the server
+            # may have committed it.
+            return self._lost_while_committing(subject, exc)
+        # The server answered with an error: the write's transaction was rolled back.
+        return self._failed(exc, f"writing {subject!r}")
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
+        """Write several commits (of different complaints) in one transaction, all or nothing.
+
+        The batch goes in a few round trips whatever its size: the references of its
+        creations are reserved together (numbered in the order given), then the
+        complaints, events and messages are written with ``executemany`` (pipelined).
+        If the database refuses any of it, the batch is rolled back and written again
+        commit by commit, in one transaction, to name the first offending commit
+        (which then rolls everything back).
+
+        Raises:
+            StoreError: two commits are for the same complaint; nothing is written.
+            ConcurrencyError, DuplicateIntakeError: as :meth:`commit`, for the first
+                offending commit; nothing of the batch is written.
+        """
+        batch = list(commits)
+        ids = [commit.complaint.id for commit in batch]
+        if len(set(ids)) != len(ids):
+            twice = sorted({complaint_id for complaint_id in ids if ids.count(complaint_id) > 1})
+            raise StoreError(
+                f"complaints {twice!r} have more than one commit in the batch; put each "
+                "complaint's changes in one commit (its events in order). Nothing was written."
+            )
+        if not batch:
+            return []
+        encoded = [_Encoded(commit) for commit in batch]
+        with self._connection(f"committing {len(batch)} complaints") as connection:
             try:
                 with connection.transaction():
-                    if expected == 0:
-                        complaint = self._insert(connection, commit, row)
-                    elif connection.execute(_UPDATE_COMPLAINT, update).rowcount != 1:
-                        raise ConcurrencyError(complaint.id, expected)
-                    _insert_rows(connection, _INSERT_EVENT, events)
-                    if messages:
-                        _insert_rows(connection, _INSERT_MESSAGE, messages)
-                    committing = True  # only COMMIT is left
-            except pg_errors.UniqueViolation as exc:
-                raise self._conflict(connection, commit, exc) from None
-            except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
-                # The server chose this writer to lose a race; it wrote nothing.
-                raise ConcurrencyError(complaint.id, expected) from None
-            except psycopg.OperationalError as exc:
-                if committing:
-                    raise self._lost_while_committing(complaint.id, exc) from exc
-                raise
-        self._remember(complaint)
-        return complaint
+                    stored = self._write_batch(connection, encoded)
+            except (
+                _BatchRefusedError,
+                pg_errors.IntegrityError,
+                pg_errors.SerializationFailure,
+                pg_errors.DeadlockDetected,
+            ):
+                stored = self._write_one_by_one(connection, encoded)
+            except psycopg.Error as exc:
+                raise self._unknown_or_failed(connection, f"batch of {ids[0]!r}…", exc) from exc
+        for complaint in stored:
+            self._remember(complaint)
+        return stored
+
+    def _write_batch(
+        self, connection: psycopg.Connection[Any], batch: list[_Encoded]
+    ) -> list[Complaint]:
+        """The fast path of :meth:`commit_many`, in the caller's transaction.
+
+        Raises:
+            _BatchRefusedError: a version check failed (the caller rolls back).
+        """
+        counts: dict[tuple[str, int], int] = {}
+        for item in batch:
+            commit = item.commit
+            if commit.expected_version == 0:
+                assert commit.reference_prefix is not None  # checked by Commit
+                key = (commit.reference_prefix, commit.complaint.received_at.year)
+                counts[key] = counts.get(key, 0) + 1
+        next_number: dict[tuple[str, int], int] = {}
+        for (prefix, year), count in counts.items():
+            (last,) = connection.execute(_RESERVE_REFERENCES, (prefix, year, count)).fetchall()[0]
+            next_number[prefix, year] = last - count + 1
+        stored: list[Complaint] = []
+        created: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        for item in batch:
+            commit = item.commit
+            complaint = commit.complaint
+            if commit.expected_version == 0:
+                assert commit.reference_prefix is not None
+                key = (commit.reference_prefix, complaint.received_at.year)
+                number = next_number[key]
+                next_number[key] = number + 1
+                complaint = attrs.evolve(
+                    complaint, reference=format_reference(key[0], key[1], number)
+                )
+                created.append((complaint.reference, *item.row, to_json(complaint), complaint.id))
+            else:
+                updated.append(item.update_row())
+            stored.append(complaint)
+        cursor = connection.cursor()
+        if created:
+            cursor.executemany(_INSERT_COMPLAINT, created)
+        if updated:
+            cursor.executemany(f"{_UPDATE_COMPLAINT} RETURNING 1", updated, returning=True)
+            while True:
+                if cursor.fetchone() is None:
+                    raise _BatchRefusedError
+                if not cursor.nextset():
+                    break
+        cursor.executemany(_INSERT_EVENT, [row for item in batch for row in item.events])
+        messages = [row for item in batch for row in item.messages]
+        if messages:
+            cursor.executemany(_INSERT_MESSAGE, messages)
+        return stored
+
+    def _write_one_by_one(
+        self, connection: psycopg.Connection[Any], batch: list[_Encoded]
+    ) -> list[Complaint]:
+        """The batch again, commit by commit in one transaction: the first refusal is raised."""
+        stored: list[Complaint] = []
+        failed: tuple[Commit, psycopg.Error] | None = None
+        try:
+            with connection.transaction():
+                for item in batch:
+                    try:
+                        stored.append(self._write(connection, item))
+                    except psycopg.Error as exc:
+                        failed = (item.commit, exc)
+                        raise
+        except psycopg.Error as exc:
+            commit, error = failed if failed is not None else (batch[0].commit, exc)
+            raise self._refusal(connection, commit, error) from exc
+        return stored
+
+    def rewrite(
+        self, commit: Commit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> Complaint:
+        """Apply ``commit`` and replace stored events and outbox messages, atomically.
+
+        ``events`` replace the stored events with the same ``seq`` (as given,
+        ``hash`` and ``redacted`` included) and ``outbox`` the stored messages with
+        the same ``key``, in the transaction of the version-checked ``commit``.
+        Afterwards the replaced versions are vacuumed away (see :meth:`_vacuum`).
+
+        Raises:
+            ConcurrencyError: as :meth:`commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                complaint (or is given twice); nothing is written.
+        """
+        complaint_id = commit.complaint.id
+        message_rows = _replaced_messages(complaint_id, commit.outbox, outbox)
+        encoded = _Encoded(commit)
+        with self._connection(f"rewriting complaint {complaint_id!r}") as connection:
+            try:
+                with connection.transaction():
+                    stored = self._write(connection, encoded)
+                    # Checked once the version check passed: a stale writer hears
+                    # ConcurrencyError first.
+                    event_rows = _replaced_events(
+                        complaint_id, complaint_id, commit.expected_version, events
+                    )
+                    _replace(connection, _REPLACE_EVENT, event_rows, complaint_id, "event")
+                    _replace(connection, _REPLACE_MESSAGE, message_rows, complaint_id, "message")
+            except psycopg.Error as exc:
+                raise self._refusal(connection, commit, exc) from exc
+        self._remember(stored)
+        self._vacuum(("complaints", "events", "outbox"))
+        return stored
+
+    def purge(self, complaint_ids: Sequence[str]) -> int:
+        """Delete these complaints with their events and outbox messages (retention).
+
+        Unknown ids are skipped. The complaints' rows are locked first, so a
+        concurrent commit to one of them either comes before (and is deleted too)
+        or finds it gone (``ConcurrencyError``). Afterwards the deleted rows are
+        vacuumed away (see :meth:`_vacuum`).
+
+        Returns:
+            How many complaints were deleted.
+        """
+        wanted = sorted(set(complaint_ids))
+        if not wanted:
+            return 0
+        with (
+            self._connection(f"purging {len(wanted)} complaints") as connection,
+            connection.transaction(),
+        ):
+            rows = connection.execute(
+                "SELECT id FROM complaints WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (wanted,)
+            ).fetchall()
+            found = [complaint_id for (complaint_id,) in rows]
+            if found:
+                connection.execute("DELETE FROM outbox WHERE complaint_id = ANY(%s)", (found,))
+                connection.execute("DELETE FROM events WHERE complaint_id = ANY(%s)", (found,))
+                connection.execute("DELETE FROM complaints WHERE id = ANY(%s)", (found,))
+        for complaint_id in found:
+            self._recent.pop(complaint_id, None)
+        if found:
+            self._vacuum(("complaints", "events", "outbox"))
+        return len(found)
+
+    def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        """Write a conduct record's new version with its events and notices, in one statement.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (for a creation: the customer already has a record); nothing is written.
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        record = commit.record
+        with self._connection(f"committing conduct record {record.id!r}") as connection:
+            try:
+                self._write_conduct(connection, commit)
+            except psycopg.Error as exc:
+                raise self._conduct_refusal(connection, commit, exc) from exc
+        return record
+
+    def _write_conduct(self, connection: psycopg.Connection[Any], commit: ConductCommit) -> None:
+        record = commit.record
+        expected = commit.expected_version
+        parameters: list[Any] = [
+            record.status.value,
+            record.review_at,
+            len(record.review_queue),
+            record.version,
+            record.updated_at,
+            to_json(record),
+            record.customer_id,
+        ]
+        if expected:
+            parameters.append(expected)
+        parameters += _event_values([_event_row(event) for event in commit.events])
+        messages = [_message_row(message) for message in commit.outbox]
+        parameters += _message_values(messages)
+        written = connection.execute(
+            _conduct_write(expected == 0, len(commit.events), len(messages)), parameters
+        ).fetchone()
+        if written is None or written[0] != 1:
+            raise ConcurrencyError(record.id, expected)
+
+    def _conduct_refusal(
+        self, connection: psycopg.Connection[Any], commit: ConductCommit, exc: psycopg.Error
+    ) -> Exception:
+        record = commit.record
+        if isinstance(exc, pg_errors.UniqueViolation):
+            constraint = exc.diag.constraint_name
+            if constraint in ("conduct_records_pkey", "conduct_events_pkey"):
+                return ConcurrencyError(record.id, commit.expected_version)
+            if constraint == "outbox_key_key":
+                keys = [message.key for message in commit.outbox]
+                return StoreError(
+                    f"an outbox message key of {keys!r} is already stored (or repeated); "
+                    "outbox keys must be unique. Nothing was written."
+                )
+        if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+            return ConcurrencyError(record.id, commit.expected_version)
+        return self._unknown_or_failed(connection, record.id, exc)
+
+    def conduct_rewrite(
+        self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> ConductRecord:
+        """:meth:`rewrite` for a conduct record (erasure of personal data).
+
+        Raises:
+            ConcurrencyError: as :meth:`conduct_commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                record (or is given twice); nothing is written.
+        """
+        record = commit.record
+        message_rows = _replaced_messages(record.id, commit.outbox, outbox)
+        with self._connection(f"rewriting conduct record {record.id!r}") as connection:
+            try:
+                with connection.transaction():
+                    self._write_conduct(connection, commit)
+                    event_rows = _replaced_events(
+                        record.id, record.customer_id, commit.expected_version, events
+                    )
+                    _replace(connection, _REPLACE_CONDUCT_EVENT, event_rows, record.id, "event")
+                    _replace(connection, _REPLACE_MESSAGE, message_rows, record.id, "message")
+            except psycopg.Error as exc:
+                raise self._conduct_refusal(connection, commit, exc) from exc
+        self._vacuum(("conduct_records", "conduct_events", "outbox"))
+        return record
+
+    def _vacuum(self, tables: tuple[str, ...]) -> None:
+        """VACUUM ``tables`` after a rewrite or purge, so replaced rows stop being readable.
+
+        PostgreSQL never overwrites a row in place: an update or delete leaves the
+        old row version in the table (and its TOAST table and index entries) until
+        a vacuum removes it, and until then it can be read from the data files
+        (e.g. with ``pageinspect``). ``VACUUM (INDEX_CLEANUP ON)``, run here at once
+        and outside any transaction block, removes those old versions and their index
+        entries, so erased data is gone from every table and index page.
+
+        What it does not guarantee: a row version that some open transaction of the
+        database may still see (a long-running query, an idle-in-transaction
+        session, a replication slot or ``hot_standby_feedback``) is kept until that
+        transaction ends, and then removed by the next (auto)vacuum; the bytes of a
+        removed row version stay in the page's free space until it is reused;
+        the write-ahead log, its archives, replicas and backups keep old data until
+        they are recycled or expire. Only the tables' owner may vacuum them: for
+        another user PostgreSQL skips them with a warning, left to autovacuum.
+        A failure to vacuum is logged, not raised: the rewrite itself is committed.
+        """
+        try:
+            with self._connection("vacuuming erased rows") as connection:
+                connection.execute(f"VACUUM (INDEX_CLEANUP ON) {', '.join(tables)}")
+        except StoreError as exc:
+            logger.warning(
+                "%s; the replaced row versions stay in the data files until the next "
+                "vacuum: run VACUUM (INDEX_CLEANUP ON) %s as the tables' owner",
+                exc,
+                ", ".join(tables),
+            )
 
     def _lost_while_committing(self, complaint_id: str, exc: psycopg.Error) -> StoreError:
         # The server may have committed before the connection broke: saying "nothing
@@ -682,6 +1282,9 @@ class PostgresStore(SQLReads):
         complaint = from_json(body, Complaint)
         self._remember(complaint)
         return complaint
+
+    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
+        return from_json(row[2], ConductRecord)
 
     def _remember(self, complaint: Complaint) -> None:
         recent = self._recent

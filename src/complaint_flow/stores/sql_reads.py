@@ -2,31 +2,58 @@
 
 SQLite writes ``?`` placeholders and stores times as integer microseconds;
 PostgreSQL writes ``%s`` and stores ``TIMESTAMPTZ``. Everything else about
-reading complaints, events and outbox messages is the same, so it lives here
-once and each store supplies those differences and its own row access.
+reading complaints, events, outbox messages and conduct records is the same, so
+it lives here once and each store supplies those differences and its own row
+access.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from complaint_flow.codec import from_json
+from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 
 _SELECT_COMPLAINT = "SELECT id, version, body FROM complaints"
+_SELECT_CONDUCT = "SELECT customer_id, version, body FROM conduct_records"
 _FILTERS = ("state", "customer_id", "category", "workflow")
+
+
+def _aware(moment: datetime, name: str, method: str) -> datetime:
+    """``moment`` if it is a timezone-aware datetime.
+
+    Raises:
+        InvalidArgumentError: it is not (a naive time has no place on the timeline).
+    """
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidArgumentError(
+            f"{method}({name}=) needs a timezone-aware datetime, got {moment!r}; pass "
+            "the engine's time (engine.now()) or a datetime with a tzinfo"
+        )
+    return moment
 
 
 class SQLReads:
     """Store Protocol read methods over SQL, for a store that provides the hooks below.
 
-    Hooks: ``_placeholder`` (``?`` or ``%s``), ``_no_limit`` (what ``LIMIT`` takes
-    for "no limit"), ``_moment(datetime)`` (a time as the columns hold it),
-    ``_all(sql, parameters)`` (all rows of a query, errors translated) and
-    ``_complaint(row)`` (a complaint from ``(id, version, body)``, cached).
+    Hooks a store provides:
+
+    - ``_placeholder``: ``?`` or ``%s``; queries here are written with ``?`` and
+      rewritten by :meth:`_sql`.
+    - ``_no_limit``: what ``LIMIT`` takes for "no limit" (``-1`` or ``None``).
+    - ``_moment(datetime)``: a time as the time columns hold it (SQLite: integer
+      microseconds; PostgreSQL: the aware datetime itself).
+    - ``_all(sql, parameters)``: all rows of a query, errors translated.
+    - ``_complaint(row)``: a complaint from ``(id, version, body)`` (may cache).
+    - ``_conduct_record(row)``: a conduct record from ``(customer_id, version,
+      body)`` of ``conduct_records`` (may cache; decoding ``body`` with
+      ``from_json(body, ConductRecord)`` is enough).
+
+    Tables and columns are those of schema version 3, the same in both stores.
     """
 
     _placeholder: str
@@ -39,6 +66,9 @@ class SQLReads:
         raise NotImplementedError
 
     def _complaint(self, row: tuple[str, int, str]) -> Complaint:
+        raise NotImplementedError
+
+    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
         raise NotImplementedError
 
     def _sql(self, text: str) -> str:
@@ -97,9 +127,18 @@ class SQLReads:
         customer_id: str | None = None,
         category: str | None = None,
         workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
         limit: int | None = None,
     ) -> list[Complaint]:
-        """Complaints matching every given filter, oldest received first (then by id)."""
+        """Complaints matching every given filter, oldest received first (then by id).
+
+        ``received_after`` keeps complaints received at or after that instant,
+        ``updated_before`` those whose latest version was written before it.
+
+        Raises:
+            InvalidArgumentError: a time filter is not timezone-aware.
+        """
         values = (state, customer_id, category, workflow)
         given = [
             (column, value)
@@ -108,6 +147,12 @@ class SQLReads:
         ]
         conditions = [f"{column} = ?" for column, _ in given]
         parameters: list[Any] = [value for _, value in given]
+        if received_after is not None:
+            conditions.append("received_at >= ?")
+            parameters.append(self._moment(_aware(received_after, "received_after", "find")))
+        if updated_before is not None:
+            conditions.append("updated_at < ?")
+            parameters.append(self._moment(_aware(updated_before, "updated_before", "find")))
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         parameters.append(self._no_limit if limit is None else limit)
         rows = self._all(
@@ -181,3 +226,62 @@ class SQLReads:
     def _messages(self, sql: str, parameters: tuple[Any, ...]) -> list[OutboxMessage]:
         rows = self._all(self._sql(sql), parameters)
         return [from_json(body, OutboxMessage) for (body,) in rows]
+
+    # -- conduct records -----------------------------------------------------
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        """The latest version of the customer's conduct record, or None if they have none."""
+        rows = self._all(self._sql(f"{_SELECT_CONDUCT} WHERE customer_id = ?"), (customer_id,))
+        return self._conduct_record(rows[0]) if rows else None
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        """The conduct record's events in order (empty if there is no record)."""
+        rows = self._all(
+            self._sql("SELECT body FROM conduct_events WHERE customer_id = ? ORDER BY seq"),
+            (customer_id,),
+        )
+        return [from_json(body, Event) for (body,) in rows]
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        """Conduct records matching every given filter.
+
+        Ordered by ``review_at`` (records without one last), then customer id.
+        ``review_before`` is served by the partial index on ``review_at`` and
+        ``with_review_items`` by the one on records with a review queue, so
+        neither reads every record.
+
+        Raises:
+            InvalidArgumentError: ``review_before`` is not timezone-aware.
+        """
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if statuses is not None:
+            wanted = sorted({ConductStatus(status).value for status in statuses})
+            if not wanted:
+                return []  # in none of no statuses
+            conditions.append(f"status IN ({', '.join('?' for _ in wanted)})")
+            parameters += wanted
+        if review_before is not None:
+            moment = _aware(review_before, "review_before", "conduct_find")
+            # IS NOT NULL states the partial index's condition, so it can serve the query.
+            conditions.append("review_at IS NOT NULL AND review_at <= ?")
+            parameters.append(self._moment(moment))
+        if with_review_items:
+            conditions.append("review_items > 0")
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        parameters.append(self._no_limit if limit is None else limit)
+        rows = self._all(
+            self._sql(
+                f"{_SELECT_CONDUCT} {where}"
+                "ORDER BY review_at IS NULL, review_at, customer_id LIMIT ?"
+            ),
+            parameters,
+        )
+        return [self._conduct_record(row) for row in rows]

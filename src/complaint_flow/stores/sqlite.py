@@ -13,6 +13,13 @@ another version of complaint_flow, or by something else entirely, is refused
 without being touched. :func:`upgrade` (``complaint-flow db upgrade URL``) brings an
 older file up to date with the steps of :data:`MIGRATIONS`, and :func:`schema_version`
 (``complaint-flow db version URL``) tells which version a file has.
+
+Erasure: connections run with ``secure_delete`` on, so deleted and replaced
+rows are overwritten with zeros rather than left in free space, and after an
+erasure (:meth:`SQLiteStore.rewrite`, :meth:`SQLiteStore.conduct_rewrite`,
+:meth:`SQLiteStore.purge`) the write-ahead log is checkpointed and truncated
+(:meth:`SQLiteStore.checkpoint`), so the erased data is in neither file.
+Backups and copies of the file made before are another matter.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -30,6 +38,7 @@ from urllib.parse import parse_qsl, unquote
 import attrs
 
 from complaint_flow.codec import from_json, to_json
+from complaint_flow.conduct.model import ConductRecord
 from complaint_flow.entities import Complaint, Event, OutboxMessage
 from complaint_flow.errors import (
     ConcurrencyError,
@@ -37,11 +46,11 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.store import Commit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference
 from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this code reads and writes."""
 
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
@@ -51,6 +60,54 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
             "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER",
             "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
             "ALTER TABLE outbox ADD COLUMN claimed_until INTEGER",
+        ),
+        # 2 -> 3: conduct records (the stop procedure) and their events; the outbox
+        # loses its foreign key to complaints, since conduct notices share it.
+        # SQLite cannot drop a constraint: the outbox is rebuilt the documented
+        # 12-step way (https://www.sqlite.org/lang_altertable.html#otheralter),
+        # keeping every row with its position and recreating the indexes.
+        2: (
+            """CREATE TABLE outbox_v3 (
+                position INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                complaint_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                body TEXT NOT NULL,
+                next_attempt_at INTEGER,
+                claimed_by TEXT,
+                claimed_until INTEGER
+            )""",
+            """INSERT INTO outbox_v3 (position, key, complaint_id, status, created_at, body,
+                next_attempt_at, claimed_by, claimed_until)
+            SELECT position, key, complaint_id, status, created_at, body, next_attempt_at,
+                claimed_by, claimed_until FROM outbox""",
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_v3 RENAME TO outbox",
+            "CREATE INDEX outbox_by_complaint ON outbox (complaint_id)",
+            "CREATE INDEX outbox_pending ON outbox (position) WHERE status = 'pending'",
+            """CREATE TABLE conduct_records (
+                customer_id TEXT PRIMARY KEY,
+                status TEXT NOT NULL,
+                review_at INTEGER,
+                review_items INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                body TEXT NOT NULL
+            )""",
+            """CREATE INDEX conduct_records_by_review_at ON conduct_records
+                (review_at, customer_id) WHERE review_at IS NOT NULL""",
+            """CREATE INDEX conduct_records_with_review_items ON conduct_records
+                (customer_id) WHERE review_items > 0""",
+            "CREATE INDEX conduct_records_by_status ON conduct_records (status, customer_id)",
+            """CREATE TABLE conduct_events (
+                customer_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                body TEXT NOT NULL,
+                PRIMARY KEY (customer_id, seq)
+            )""",
         ),
     }
 )
@@ -121,10 +178,12 @@ _SCHEMA: Final = (
     # ``position`` records commit order: pending messages are delivered oldest first.
     # ``next_attempt_at`` (None: at once) is copied from the body to filter on; a
     # claim (``claimed_by`` until ``claimed_until``) keeps other dispatchers away.
+    # ``complaint_id`` is a complaint's id or a conduct record's (``conduct:…``),
+    # hence no foreign key.
     """CREATE TABLE outbox (
         position INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
-        complaint_id TEXT NOT NULL REFERENCES complaints (id),
+        complaint_id TEXT NOT NULL,
         status TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         body TEXT NOT NULL,
@@ -140,6 +199,32 @@ _SCHEMA: Final = (
         last_number INTEGER NOT NULL,
         PRIMARY KEY (prefix, year)
     ) WITHOUT ROWID""",
+    # A customer's conduct record (stop procedure), latest version only, as for
+    # complaints. ``review_items`` is the length of its review queue; the partial
+    # indexes hold only records with a review date or a non-empty queue, so the
+    # sweeps that look for them cost O(found), not O(all).
+    """CREATE TABLE conduct_records (
+        customer_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        review_at INTEGER,
+        review_items INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    """CREATE INDEX conduct_records_by_review_at ON conduct_records
+        (review_at, customer_id) WHERE review_at IS NOT NULL""",
+    """CREATE INDEX conduct_records_with_review_items ON conduct_records
+        (customer_id) WHERE review_items > 0""",
+    "CREATE INDEX conduct_records_by_status ON conduct_records (status, customer_id)",
+    """CREATE TABLE conduct_events (
+        customer_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (customer_id, seq)
+    )""",
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -153,6 +238,18 @@ _INSERT_EVENT: Final = """INSERT INTO events (complaint_id, seq, kind, at, body)
     VALUES (?, ?, ?, ?, ?)"""
 _INSERT_MESSAGE: Final = """INSERT INTO outbox (key, complaint_id, status, created_at, body,
     next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)"""
+_ADVANCE_REFERENCE: Final = """INSERT INTO reference_counters (prefix, year, last_number)
+    VALUES (?, ?, ?)
+    ON CONFLICT (prefix, year) DO UPDATE SET last_number = last_number + excluded.last_number
+    RETURNING last_number"""
+_REPLACE_MESSAGE: Final = """UPDATE outbox SET body = ?, status = ?, next_attempt_at = ?
+    WHERE key = ? AND complaint_id = ?"""
+_INSERT_CONDUCT: Final = """INSERT INTO conduct_records (status, review_at, review_items,
+    version, updated_at, body, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_UPDATE_CONDUCT: Final = """UPDATE conduct_records SET status = ?, review_at = ?,
+    review_items = ?, version = ?, updated_at = ?, body = ? WHERE customer_id = ? AND version = ?"""
+_INSERT_CONDUCT_EVENT: Final = """INSERT INTO conduct_events (customer_id, seq, kind, at, body)
+    VALUES (?, ?, ?, ?, ?)"""
 _DUE: Final = "(next_attempt_at IS NULL OR next_attempt_at <= ?)"
 _CLAIM: Final = f"""UPDATE outbox SET claimed_by = ?, claimed_until = ?
     WHERE position IN (SELECT position FROM outbox WHERE status = 'pending' AND {_DUE}
@@ -175,6 +272,23 @@ _ALL_CHANGED: Final = (True,) * len(_INDEXED)
 _UPDATE_STATEMENTS: dict[tuple[bool, ...], str] = {}
 
 _RECENT_LIMIT: Final = 1024
+
+# A checkpoint after an erasure waits this long for readers, this many times.
+_CHECKPOINT_WAIT_MS: Final = 200
+_CHECKPOINT_ATTEMPTS: Final = 5
+_CHECKPOINT_PAUSE_SECONDS: Final = 0.02
+
+_Prepared = tuple[
+    list[tuple[str, int, str, int, str]],
+    list[tuple[str, str, str, int, str, int | None]],
+    tuple[Any, ...],
+    tuple[str, list[Any]] | None,
+]
+_PreparedConduct = tuple[
+    tuple[Any, ...],
+    list[tuple[str, int, str, int, str]],
+    list[tuple[str, str, str, int, str, int | None]],
+]
 
 _open_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 # Connections inherited through fork() belong to the parent; the child never
@@ -240,6 +354,55 @@ def _optional_micros(moment: datetime | None) -> int | None:
 
 def _event_row(event: Event) -> tuple[str, int, str, int, str]:
     return (event.complaint_id, event.seq, event.kind, _micros(event.at), to_json(event))
+
+
+def _with_reference(complaint: Complaint, reference: str) -> Complaint:
+    """A copy of a just-built complaint carrying its allocated reference."""
+    copy = object.__new__(Complaint)
+    copy.__dict__.update(complaint.__dict__, reference=reference)
+    return copy
+
+
+def _prepare_conduct(commit: ConductCommit) -> _PreparedConduct:
+    record = commit.record
+    customer_id = record.customer_id
+    row = (
+        record.status.value,
+        _optional_micros(record.review_at),
+        len(record.review_queue),
+        record.version,
+        _micros(record.updated_at),
+        to_json(record),
+        customer_id,
+    )
+    events = [
+        (customer_id, event.seq, event.kind, _micros(event.at), to_json(event))
+        for event in commit.events
+    ]
+    return row, events, [_message_row(message) for message in commit.outbox]
+
+
+def _replacement_messages(
+    subject: str, messages: Sequence[OutboxMessage]
+) -> list[tuple[str, str, int | None, str, str]]:
+    rows = []
+    for message in messages:
+        if message.complaint_id != subject:
+            raise StoreError(
+                f"cannot rewrite outbox message {message.key!r} of {message.complaint_id!r} "
+                f"as part of {subject!r}: only the subject's own messages can be replaced. "
+                "Nothing was written."
+            )
+        rows.append(
+            (
+                to_json(message),
+                message.status.value,
+                _optional_micros(message.next_attempt_at),
+                message.key,
+                subject,
+            )
+        )
+    return rows
 
 
 @attrs.frozen
@@ -352,6 +515,9 @@ class SQLiteStore(SQLReads):
         try:
             connection.execute(f"PRAGMA synchronous = {self.synchronous}")
             connection.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed on its page, not just
+            # unlinked: erased personal data must not stay readable in the file.
+            connection.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
             connection.close()
             raise self._unusable(exc) from exc
@@ -458,38 +624,419 @@ class SQLiteStore(SQLReads):
             StoreError: the database refused the write (e.g. an outbox key is taken).
         """
         connection = self._connection()
-        complaint = commit.complaint
-        expected = commit.expected_version
         # Encode before taking the write lock, so that other writers wait less.
-        events = [_event_row(event) for event in commit.events]
-        messages = [_message_row(message) for message in commit.outbox]
-        columns = _indexed_columns(complaint)
-        update = self._update(complaint, expected, columns) if expected else None
+        prepared = self._prepare(commit)
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                if update is None:
-                    complaint, columns = self._insert(connection, commit, columns)
-                elif connection.execute(*update).rowcount != 1:
-                    raise ConcurrencyError(complaint.id, expected)
-                try:
-                    if len(events) == 1:
-                        connection.execute(_INSERT_EVENT, events[0])
-                    else:
-                        connection.executemany(_INSERT_EVENT, events)
-                except sqlite3.IntegrityError:
-                    raise ConcurrencyError(complaint.id, expected) from None
-                if messages:
-                    self._insert_messages(connection, messages)
+                stored, columns = self._apply(connection, commit, prepared)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise self._failed(exc, f"committing complaint {complaint.id!r}") from exc
-        self._remember(complaint, columns)
-        return complaint
+            raise self._failed(exc, f"committing complaint {commit.complaint.id!r}") from exc
+        self._remember(stored, columns)
+        return stored
+
+    def _prepare(self, commit: Commit) -> _Prepared:
+        """The rows of a commit, encoded outside the write transaction."""
+        complaint = commit.complaint
+        columns = _indexed_columns(complaint)
+        expected = commit.expected_version
+        return (
+            [_event_row(event) for event in commit.events],
+            [_message_row(message) for message in commit.outbox],
+            columns,
+            self._update(complaint, expected, columns) if expected else None,
+        )
+
+    def _apply(
+        self, connection: sqlite3.Connection, commit: Commit, prepared: _Prepared
+    ) -> tuple[Complaint, tuple[Any, ...]]:
+        """Write one prepared commit inside the caller's write transaction."""
+        complaint = commit.complaint
+        expected = commit.expected_version
+        events, messages, columns, update = prepared
+        if update is None:
+            complaint, columns = self._insert(connection, commit, columns)
+        elif connection.execute(*update).rowcount != 1:
+            raise ConcurrencyError(complaint.id, expected)
+        try:
+            if len(events) == 1:
+                connection.execute(_INSERT_EVENT, events[0])
+            else:
+                connection.executemany(_INSERT_EVENT, events)
+        except sqlite3.IntegrityError:
+            raise ConcurrencyError(complaint.id, expected) from None
+        if messages:
+            self._insert_messages(connection, messages)
+        return complaint, columns
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
+        """Write several commits (of different complaints) in one transaction.
+
+        The fast path writes each table with one ``executemany`` and advances each
+        reference counter once per (prefix, year). If the database refuses any of
+        it, the transaction is rolled back and the commits are replayed one by one
+        in a new transaction, which raises the error of the first offending commit
+        (and writes nothing).
+
+        Raises:
+            StoreError: two commits are for the same complaint, or the database
+                refused the write.
+            ConcurrencyError, DuplicateIntakeError: as :meth:`commit`, for the first
+                offending commit; nothing of the batch is written.
+        """
+        if not commits:
+            return []
+        ids = [commit.complaint.id for commit in commits]
+        if len(set(ids)) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            raise StoreError(
+                f"commit_many got several commits for complaint(s) {repeated!r}; a batch "
+                "holds at most one commit per complaint. Nothing was written."
+            )
+        connection = self._connection()
+        creations = [commit for commit in commits if commit.expected_version == 0]
+        updates = [commit for commit in commits if commit.expected_version != 0]
+        # Everything but the new complaints' bodies (which carry the references
+        # allocated in the transaction) is encoded before taking the write lock.
+        events = [_event_row(event) for commit in commits for event in commit.events]
+        messages = [_message_row(message) for commit in commits for message in commit.outbox]
+        update_rows: dict[str, list[list[Any]]] = {}
+        update_columns: dict[str, tuple[Any, ...]] = {}
+        for commit in updates:
+            columns = _indexed_columns(commit.complaint)
+            statement, parameters = self._update(commit.complaint, commit.expected_version, columns)
+            update_rows.setdefault(statement, []).append(parameters)
+            update_columns[commit.complaint.id] = columns
+        counters: dict[tuple[str, int], int] = {}
+        for commit in creations:
+            assert commit.reference_prefix is not None  # checked by Commit
+            group = (commit.reference_prefix, commit.complaint.received_at.year)
+            counters[group] = counters.get(group, 0) + 1
+        stored: dict[str, tuple[Complaint, tuple[Any, ...]]] = {}
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                try:
+                    self._apply_many(
+                        connection, creations, counters, update_rows, events, messages, stored
+                    )
+                except sqlite3.IntegrityError:
+                    connection.execute("ROLLBACK")
+                    stored = self._replay(connection, commits)
+                for commit in updates:
+                    complaint = commit.complaint
+                    stored.setdefault(complaint.id, (complaint, update_columns[complaint.id]))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"committing a batch of {len(commits)} commits") from exc
+        results = []
+        for complaint_id in ids:
+            complaint, columns = stored[complaint_id]
+            self._remember(complaint, columns)
+            results.append(complaint)
+        return results
+
+    def _apply_many(
+        self,
+        connection: sqlite3.Connection,
+        creations: list[Commit],
+        counters: dict[tuple[str, int], int],
+        update_rows: dict[str, list[list[Any]]],
+        events: list[tuple[str, int, str, int, str]],
+        messages: list[tuple[str, str, str, int, str, int | None]],
+        stored: dict[str, tuple[Complaint, tuple[Any, ...]]],
+    ) -> None:
+        """The batch's fast path, inside the write transaction.
+
+        Raises:
+            sqlite3.IntegrityError: something of the batch is refused (a taken id,
+                key or external id, a stale version): the caller replays the batch.
+        """
+        next_number: dict[tuple[str, int], int] = {}
+        for (counter_prefix, counter_year), count in counters.items():
+            (last,) = connection.execute(
+                _ADVANCE_REFERENCE, (counter_prefix, counter_year, count)
+            ).fetchone()
+            next_number[counter_prefix, counter_year] = last - count + 1
+        rows = []
+        for commit in creations:
+            complaint = commit.complaint
+            prefix = commit.reference_prefix
+            assert prefix is not None  # checked by Commit
+            year = complaint.received_at.year
+            number = next_number[prefix, year]
+            next_number[prefix, year] = number + 1
+            complaint = _with_reference(complaint, format_reference(prefix, year, number))
+            columns = _indexed_columns(complaint)
+            rows.append(
+                (
+                    *columns,
+                    complaint.workflow,
+                    complaint.severity.value,
+                    _micros(complaint.updated_at),
+                    complaint.version,
+                    to_json(complaint),
+                    complaint.id,
+                )
+            )
+            stored[complaint.id] = (complaint, columns)
+        if rows:
+            connection.executemany(_INSERT_COMPLAINT, rows)
+        for statement, parameters in update_rows.items():
+            changed = connection.executemany(statement, parameters).rowcount
+            if changed != len(parameters):
+                raise sqlite3.IntegrityError("a stale version in the batch")
+        connection.executemany(_INSERT_EVENT, events)
+        if messages:
+            connection.executemany(_INSERT_MESSAGE, messages)
+
+    def _replay(
+        self, connection: sqlite3.Connection, commits: Sequence[Commit]
+    ) -> dict[str, tuple[Complaint, tuple[Any, ...]]]:
+        """Apply the commits one by one in a new write transaction (left open).
+
+        Raises the error of the first commit the database refuses; the caller
+        then rolls back.
+        """
+        connection.execute("BEGIN IMMEDIATE")
+        stored = {}
+        for commit in commits:
+            complaint, columns = self._apply(connection, commit, self._prepare(commit))
+            stored[complaint.id] = (complaint, columns)
+        return stored
+
+    # -- erasure and retention ----------------------------------------------
+
+    def rewrite(
+        self, commit: Commit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> Complaint:
+        """Apply ``commit`` and replace stored events and outbox messages, atomically.
+
+        For erasing personal data. With ``secure_delete`` on, the replaced content
+        is overwritten in the database file; the write-ahead log is then
+        checkpointed so that no earlier page image keeps it (see
+        :meth:`checkpoint`).
+
+        Raises:
+            ConcurrencyError: as :meth:`commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                complaint; nothing is written.
+        """
+        complaint_id = commit.complaint.id
+        event_rows = self._replacement_events(complaint_id, complaint_id, events)
+        message_rows = _replacement_messages(complaint_id, outbox)
+        connection = self._connection()
+        prepared = self._prepare(commit)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                stored, columns = self._apply(connection, commit, prepared)
+                self._replace(connection, complaint_id, "events", "complaint_id", event_rows)
+                self._replace_messages(connection, complaint_id, message_rows)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"rewriting complaint {complaint_id!r}") from exc
+        self._remember(stored, columns)
+        self.checkpoint()
+        return stored
+
+    def _replacement_events(
+        self, subject: str, key: str, events: Sequence[Event]
+    ) -> list[tuple[str, str, int, str, int]]:
+        rows = []
+        for event in events:
+            if event.complaint_id != subject:
+                raise StoreError(
+                    f"cannot rewrite event {event.seq} of {event.complaint_id!r} as part of "
+                    f"{subject!r}: only the subject's own events can be replaced. Nothing "
+                    "was written."
+                )
+            rows.append((to_json(event), event.kind, _micros(event.at), key, event.seq))
+        return rows
+
+    def _replace(
+        self,
+        connection: sqlite3.Connection,
+        subject: str,
+        table: str,
+        key_column: str,
+        rows: list[tuple[str, str, int, str, int]],
+    ) -> None:
+        statement = (
+            f"UPDATE {table} SET body = ?, kind = ?, at = ? WHERE {key_column} = ? AND seq = ?"
+        )
+        for row in rows:
+            if connection.execute(statement, row).rowcount != 1:
+                raise StoreError(
+                    f"cannot rewrite event {row[-1]} of {subject!r}: it is not stored. "
+                    "Only stored events can be replaced; nothing was written."
+                )
+
+    def _replace_messages(
+        self,
+        connection: sqlite3.Connection,
+        subject: str,
+        rows: list[tuple[str, str, int | None, str, str]],
+    ) -> None:
+        for row in rows:
+            if connection.execute(_REPLACE_MESSAGE, row).rowcount != 1:
+                raise StoreError(
+                    f"cannot rewrite outbox message {row[3]!r} of {subject!r}: no such "
+                    "message is stored for it. Nothing was written."
+                )
+
+    def purge(self, complaint_ids: Sequence[str]) -> int:
+        """Delete these complaints with their events and outbox messages (retention).
+
+        Unknown ids are skipped. With ``secure_delete`` on, the deleted rows are
+        overwritten in the file; the write-ahead log is then checkpointed (see
+        :meth:`checkpoint`).
+
+        Returns:
+            How many complaints were deleted.
+        """
+        keys = [(complaint_id,) for complaint_id in dict.fromkeys(complaint_ids)]
+        if not keys:
+            return 0
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany("DELETE FROM outbox WHERE complaint_id = ?", keys)
+                connection.executemany("DELETE FROM events WHERE complaint_id = ?", keys)
+                deleted = connection.executemany(
+                    "DELETE FROM complaints WHERE id = ?", keys
+                ).rowcount
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"purging {len(keys)} complaints") from exc
+        for (complaint_id,) in keys:
+            self._recent.pop(complaint_id, None)
+        self.checkpoint()
+        return int(deleted)
+
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to nothing.
+
+        Called after every erasure (:meth:`rewrite`, :meth:`conduct_rewrite`,
+        :meth:`purge`): until then the ``-wal`` file may still hold earlier images
+        of the changed pages, with the erased data in them. A connection in the
+        middle of a read (another thread or process) keeps the log in use; the
+        checkpoint is retried for about a second. If readers still hold it, the
+        erasure is committed all the same but the old images stay in the ``-wal``
+        file until a later checkpoint: the next erasure, a call to this method, or
+        the last connection to the file closing.
+
+        Returns:
+            True when the log was emptied, False when readers kept it in use.
+        """
+        connection = self._connection()
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {_CHECKPOINT_WAIT_MS}")
+            try:
+                for attempt in range(_CHECKPOINT_ATTEMPTS):
+                    (busy, _, _) = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy:
+                        return True
+                    time.sleep(_CHECKPOINT_PAUSE_SECONDS * (attempt + 1))
+                return False
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "checkpointing the write-ahead log") from exc
+
+    # -- conduct records ----------------------------------------------------
+
+    def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        """Write a conduct record's new version with its events and notices atomically.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (for a creation: the customer already has a record).
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        connection = self._connection()
+        prepared = _prepare_conduct(commit)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply_conduct(connection, commit, prepared)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"committing conduct record {commit.record.id!r}") from exc
+        return commit.record
+
+    def _apply_conduct(
+        self, connection: sqlite3.Connection, commit: ConductCommit, prepared: _PreparedConduct
+    ) -> None:
+        record = commit.record
+        expected = commit.expected_version
+        row, events, messages = prepared
+        if expected == 0:
+            try:
+                connection.execute(_INSERT_CONDUCT, row)
+            except sqlite3.IntegrityError:
+                raise ConcurrencyError(record.id, 0) from None
+        elif connection.execute(_UPDATE_CONDUCT, (*row, expected)).rowcount != 1:
+            raise ConcurrencyError(record.id, expected)
+        try:
+            connection.executemany(_INSERT_CONDUCT_EVENT, events)
+        except sqlite3.IntegrityError:
+            raise ConcurrencyError(record.id, expected) from None
+        if messages:
+            self._insert_messages(connection, messages)
+
+    def conduct_rewrite(
+        self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> ConductRecord:
+        """:meth:`rewrite` for a conduct record (erasure of personal data).
+
+        Raises:
+            ConcurrencyError: as :meth:`conduct_commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                record; nothing is written.
+        """
+        record = commit.record
+        event_rows = self._replacement_events(record.id, record.customer_id, events)
+        message_rows = _replacement_messages(record.id, outbox)
+        connection = self._connection()
+        prepared = _prepare_conduct(commit)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply_conduct(connection, commit, prepared)
+                self._replace(connection, record.id, "conduct_events", "customer_id", event_rows)
+                self._replace_messages(connection, record.id, message_rows)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"rewriting conduct record {record.id!r}") from exc
+        self.checkpoint()
+        return record
 
     def _update(
         self, complaint: Complaint, expected: int, columns: tuple[Any, ...]
@@ -650,6 +1197,9 @@ class SQLiteStore(SQLReads):
         complaint = from_json(body, Complaint)
         self._remember(complaint, None)
         return complaint
+
+    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
+        return from_json(row[2], ConductRecord)
 
     def _remember(self, complaint: Complaint, columns: tuple[Any, ...] | None) -> None:
         recent = self._recent
@@ -839,6 +1389,8 @@ def upgrade(url: str) -> tuple[int, int]:
     try:
         try:
             connection.execute(f"PRAGMA synchronous = {location.synchronous}")
+            # A step that rebuilds a table frees the old one's pages: zero them.
+            connection.execute("PRAGMA secure_delete = ON")
             connection.execute("BEGIN IMMEDIATE")
             objects = _schema_objects(connection)
         except sqlite3.Error as exc:

@@ -20,7 +20,7 @@ class CapturedNotifications:
         self.messages: list[OutboxMessage] = []
 
     @hookimpl
-    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
         with self._lock:
             self.messages.append(message)
 
@@ -34,7 +34,7 @@ class CapturedNotifications:
         return [message for message in self.messages if message.recipient == recipient]
 
     def for_complaint(self, complaint_id: str) -> list[OutboxMessage]:
-        """The messages about one complaint."""
+        """The messages about one complaint (or conduct record: ``conduct:<customer id>``)."""
         return [message for message in self.messages if message.complaint_id == complaint_id]
 
     def clear(self) -> None:

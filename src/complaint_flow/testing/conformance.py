@@ -77,12 +77,48 @@ through your subclass. The rules, each checked by the tests below:
     creations from one channel message make one complaint (the others get
     ``DuplicateIntakeError``); concurrent creations get distinct, consecutive
     references.
-11. **Any sequence** of commits, stale or not, leaves the store equal to a
-    plain model of these rules (a hypothesis property test).
+11. **commit_many** writes several commits in one transaction, all or
+    nothing: it returns the stored complaints in the order given, numbers
+    creations in that order, and refuses the whole batch on the first stale
+    member (``ConcurrencyError``), duplicate channel message
+    (``DuplicateIntakeError``, also between two members) or reused outbox key
+    (``StoreError``); two commits of one complaint raise ``StoreError``.
+12. **rewrite** applies a version-checked commit and replaces exactly the given
+    stored events (by ``seq``, written as given, ``hash`` and ``redacted``
+    included) and outbox messages (by ``key``, in place) of that complaint; an
+    event or message it does not have raises ``StoreError``; nothing is written
+    when it raises.
+13. **purge** deletes complaints with their events and outbox messages: they are
+    gone from every read (``get``, ``events``, ``find``, ``due``, the outbox
+    reads and claims, ``find_by_external_id``, ``get_by_reference``, ``count``);
+    unknown ids are skipped; it returns how many it deleted. The channel message
+    may be received again; references are never reused.
+14. **find** also filters on ``received_after`` (inclusive) and
+    ``updated_before`` (exclusive).
+15. **Audit chain.** Stored events carry exactly the hashes of the committed
+    events, the complaint's ``audit_head`` is its last event's hash, and
+    :func:`~complaint_flow.audit.verify_events` finds no problem in what the
+    store returns.
+16. **Conduct records** follow the same rules as complaints: every field comes
+    back equal (enums as enums, tuples as tuples, datetimes aware);
+    ``conduct_get`` returns ``None`` and ``conduct_events`` ``[]`` for a
+    customer without a record; optimistic concurrency (``ConcurrencyError``,
+    nothing written); their notices are ordinary outbox messages (pending,
+    claims, updates, finds, in commit order with complaint messages);
+    ``conduct_find`` filters on statuses, ``review_before`` (inclusive) and
+    ``with_review_items``, ordered by (``review_at`` with none last, customer
+    id), at most ``limit``; ``conduct_rewrite`` is ``rewrite`` for a record.
+17. **Closed and reopened.** A closed store refuses every write; a durable
+    store reopened keeps conduct records, their events, notices and indexes.
+18. **Any sequence** of commits, batches, purges and deliveries, stale or not,
+    leaves the store equal to a plain model of these rules (a hypothesis
+    property test).
 
 The helpers :func:`make_complaint`, :func:`make_event`, :func:`make_message`,
-:func:`creation` and :func:`change` build test data without an engine; use them
-to add your own store's tests in the same style.
+:func:`creation`, :func:`change`, :func:`make_conduct_record`,
+:func:`make_review_item`, :func:`make_notice`, :func:`conduct_creation`,
+:func:`conduct_change` and :func:`redact` build test data without an engine;
+use them to add your own store's tests in the same style.
 """
 
 from __future__ import annotations
@@ -99,6 +135,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from complaint_flow.audit import content_digest, verify_events
+from complaint_flow.conduct.model import (
+    Adjustment,
+    ConductRecord,
+    ConductStatus,
+    Restriction,
+    RestrictionKind,
+    ReviewItem,
+    ReviewReason,
+    conduct_record_id,
+)
 from complaint_flow.entities import (
     Actor,
     Complaint,
@@ -114,7 +161,7 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     StoreError,
 )
-from complaint_flow.store import Commit, Store, format_reference
+from complaint_flow.store import Commit, ConductCommit, Store, format_reference
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When test complaints are received unless told otherwise."""
@@ -267,6 +314,108 @@ def change(
     return Commit(updated, expected, recorded, outbox)
 
 
+def make_review_item(
+    item_id: str | None = None,
+    *,
+    reason: ReviewReason = ReviewReason.OUTSIDE_RESTRICTION,
+    filed_at: datetime = T0,
+    **fields: Any,
+) -> ReviewItem:
+    """An item of a conduct record's review queue (a fresh random id unless given)."""
+    return ReviewItem(
+        id=item_id or uuid.uuid4().hex,
+        reason=reason,
+        filed_at=filed_at,
+        summary=fields.pop("summary", "Asked again about the refund"),
+        **fields,
+    )
+
+
+def make_conduct_record(
+    customer_id: str | None = None,
+    *,
+    version: int = 1,
+    status: ConductStatus = ConductStatus.NORMAL,
+    updated_at: datetime = T0,
+    **fields: Any,
+) -> ConductRecord:
+    """A conduct record snapshot for store tests (a fresh random customer unless given).
+
+    Args:
+        customer_id: whose record it is; a new random customer id by default.
+        version: the snapshot's version (a creation's equals its number of events).
+        fields: any other :class:`~complaint_flow.conduct.model.ConductRecord` field.
+    """
+    customer_id = customer_id or f"customer-{uuid.uuid4().hex[:10]}"
+    customer = fields.pop("customer", None) or Customer(id=customer_id, name="Ada Lovelace")
+    return ConductRecord(
+        customer_id=customer_id,
+        customer=customer,
+        status=status,
+        version=version,
+        updated_at=updated_at,
+        **fields,
+    )
+
+
+def make_notice(
+    record: ConductRecord, event_seq: int, *, key: str | None = None, **fields: Any
+) -> OutboxMessage:
+    """A conduct notice: an outbox message of ``record`` (its id as ``complaint_id``)."""
+    fields.setdefault("topic", "conduct.notice")
+    return make_message(record.id, event_seq, key=key, **fields)
+
+
+def conduct_creation(
+    record: ConductRecord | None = None,
+    *,
+    events: int = 1,
+    outbox: Sequence[OutboxMessage] = (),
+    **fields: Any,
+) -> ConductCommit:
+    """A commit creating ``record`` (or ``make_conduct_record(**fields)``) with ``events`` events.
+
+    The record's version is set to the number of events.
+    """
+    record = record or make_conduct_record(**fields)
+    record = attrs.evolve(record, version=events)
+    recorded = [
+        make_event(record.id, seq, kind="conduct.opened" if seq == 1 else "conduct.note")
+        for seq in range(1, events + 1)
+    ]
+    return ConductCommit(record, 0, recorded, outbox)
+
+
+def conduct_change(
+    current: ConductRecord,
+    *,
+    expected_version: int | None = None,
+    events: int = 1,
+    at: datetime | None = None,
+    outbox: Sequence[OutboxMessage] = (),
+    event_data: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> ConductCommit:
+    """A commit moving the conduct record ``current`` on by ``events`` events.
+
+    The arguments are those of :func:`change`; ``changes`` are new
+    :class:`~complaint_flow.conduct.model.ConductRecord` field values.
+    """
+    expected = current.version if expected_version is None else expected_version
+    when = at or current.updated_at + timedelta(minutes=1)
+    updated = attrs.evolve(current, version=expected + events, updated_at=when, **changes)
+    recorded = [
+        make_event(current.id, expected + n, kind="conduct.changed", at=when, data=event_data)
+        for n in range(1, events + 1)
+    ]
+    return ConductCommit(updated, expected, recorded, outbox)
+
+
+def redact(event: Event) -> Event:
+    """``event`` with its content erased the way erasure does it: the chain still verifies."""
+    return attrs.evolve(event, reason="", data={}, redacted=content_digest(event))
+
+
 def _snapshot(
     store: Store, complaint_id: str
 ) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
@@ -341,17 +490,26 @@ _DELIVER = st.tuples(
 )
 
 
+# Several creations and changes written by one commit_many (one per complaint).
+_BATCH = st.tuples(
+    st.just("batch"),
+    st.lists(st.one_of(_CHANGE, _creations(_slots)), min_size=1, max_size=3),
+)
+# Retention: delete some of the complaints (and an id that was never stored).
+_PURGE = st.tuples(st.just("purge"), st.lists(_slots, max_size=2, unique=True))
+
 # Both complaints are created first (the second may clash), so that most later
 # steps have something to work on; then mostly changes, fresh or stale, with
-# further creations (refused) and deliveries.
+# further creations (refused unless the slot was purged), batches, purges and
+# deliveries.
 _STEPS = st.builds(
     lambda first, second, then: [first, second, *then],
     _creations(st.just(0)),
     _creations(st.just(1)),
     st.lists(
-        st.sampled_from([_CHANGE] * 6 + [_creations(_slots)] * 2 + [_DELIVER] * 2).flatmap(
-            lambda step: step
-        ),
+        st.sampled_from(
+            [_CHANGE] * 6 + [_creations(_slots)] * 2 + [_DELIVER] * 2 + [_BATCH] * 2 + [_PURGE]
+        ).flatmap(lambda step: step),
         min_size=2,
         max_size=15,
     ),
@@ -422,7 +580,12 @@ class StoreConformance:
         ]
         commit = creation(complaint, events=2, outbox=messages)
         stored = store.commit(commit)
-        assert stored == attrs.evolve(complaint, version=2, reference="CF-2026-000001")
+        assert stored == attrs.evolve(
+            complaint,
+            version=2,
+            reference="CF-2026-000001",
+            audit_head=commit.events[-1].hash,
+        )
         assert store.get(complaint.id) == stored
         assert store.events(complaint.id) == list(commit.events)
         assert store.outbox(complaint.id) == messages
@@ -1083,7 +1246,689 @@ class StoreConformance:
             format_reference("CF", 2026, n) for n in range(1, threads * each + 1)
         ]
 
-    # -- 11. any sequence of commits matches a model ----------------------------
+    # -- 11. several commits in one transaction ------------------------------------
+
+    def test_commit_many_writes_every_commit_and_numbers_creations_in_order(
+        self, store: Store
+    ) -> None:
+        earlier = store.commit(creation())
+        first, second, third = (creation(received_at=T0 + timedelta(hours=n)) for n in range(3))
+        moved = change(earlier, state="thanked", outbox=[make_message(earlier.id, 2)])
+        batch = [first, moved, second, third]
+        stored = store.commit_many(batch)
+        assert [c.id for c in stored] == [commit.complaint.id for commit in batch]
+        assert [c.reference for c in stored] == [
+            "CF-2026-000002",
+            earlier.reference,
+            "CF-2026-000003",
+            "CF-2026-000004",
+        ]
+        assert stored[1] == moved.complaint
+        for commit, complaint in zip(batch, stored, strict=True):
+            assert complaint == attrs.evolve(commit.complaint, reference=complaint.reference)
+            assert store.get(complaint.id) == complaint
+            assert store.events(complaint.id)[-len(commit.events) :] == list(commit.events)
+        assert store.outbox(earlier.id) == list(moved.outbox)
+        assert store.count() == 4
+        assert store.commit_many([]) == []
+
+    def test_commit_many_with_a_stale_member_writes_nothing(self, store: Store) -> None:
+        created = store.commit(creation())
+        before = _snapshot(store, created.id)
+        newcomer = make_complaint(external_id="m-1")
+        fresh = creation(newcomer, outbox=[make_message(newcomer.id, 1)])
+        stale = change(created, expected_version=2, state="closed")
+        with pytest.raises(ConcurrencyError) as raised:
+            store.commit_many([fresh, stale])
+        assert raised.value.complaint_id == created.id
+        self._assert_batch_left_nothing(store, fresh.complaint.id, before)
+        assert store.find_by_external_id("email", "m-1") is None
+        # The refused creation used up no number.
+        assert store.commit(creation()).reference == "CF-2026-000002"
+
+    def test_commit_many_with_a_duplicate_member_writes_nothing(self, store: Store) -> None:
+        taken = store.commit(creation(channel="web", external_id="form-1"))
+        before = _snapshot(store, taken.id)
+        fresh = creation()
+        moved = change(taken, state="thanked")
+        duplicate = creation(channel="web", external_id="form-1")
+        with pytest.raises(DuplicateIntakeError) as raised:
+            store.commit_many([fresh, moved, duplicate])
+        assert raised.value.existing_id == taken.id
+        self._assert_batch_left_nothing(store, fresh.complaint.id, before)
+        # Two creations of one channel message in the same batch clash with each other.
+        twins = [creation(channel="web", external_id="form-2") for _ in range(2)]
+        with pytest.raises(DuplicateIntakeError):
+            store.commit_many(twins)
+        assert store.find_by_external_id("web", "form-2") is None
+        assert store.count() == 1
+
+    def test_commit_many_refuses_the_same_complaint_twice(self, store: Store) -> None:
+        created = store.commit(creation())
+        before = _snapshot(store, created.id)
+        first = change(created, state="thanked")
+        second = change(first.complaint, state="closed")
+        with pytest.raises(StoreError):
+            store.commit_many([first, second])
+        assert _snapshot(store, created.id) == before
+        twin = creation()
+        with pytest.raises(StoreError):
+            store.commit_many([twin, creation(twin.complaint)])
+        with pytest.raises(ComplaintNotFoundError):
+            store.get(twin.complaint.id)
+        assert store.count() == 1
+
+    def test_commit_many_with_a_reused_outbox_key_writes_nothing(self, store: Store) -> None:
+        created = store.commit(creation())
+        created = store.commit(change(created, outbox=[make_message(created.id, 2, key="key-1")]))
+        before = _snapshot(store, created.id)
+        fresh = creation()
+        reused = change(created, outbox=[make_message(created.id, 3, key="key-1")])
+        with pytest.raises(StoreError):
+            store.commit_many([fresh, reused])
+        self._assert_batch_left_nothing(store, fresh.complaint.id, before)
+        # The same new key twice in one batch is refused too.
+        a, b = make_complaint(), make_complaint()
+        a_commit = creation(a, outbox=[make_message(a.id, 1, key="key-2")])
+        b_commit = creation(b, outbox=[make_message(b.id, 1, key="key-2")])
+        with pytest.raises(StoreError):
+            store.commit_many([a_commit, b_commit])
+        assert store.count() == 1
+        assert store.outbox_find() == before[2]
+
+    def _assert_batch_left_nothing(
+        self,
+        store: Store,
+        refused_id: str,
+        before: tuple[Complaint, list[Event], list[OutboxMessage]],
+    ) -> None:
+        with pytest.raises(ComplaintNotFoundError):
+            store.get(refused_id)
+        assert store.outbox(refused_id) == []
+        assert _snapshot(store, before[0].id) == before
+        assert store.count() == 1
+
+    # -- 12. rewriting the trail (erasure) ------------------------------------------
+
+    def _erasable(self, store: Store) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
+        """A complaint with three events carrying personal data and two messages."""
+        complaint = make_complaint()
+        recorded = [
+            make_event(complaint.id, seq, reason=f"Ada said {seq}", data={"phone": "+44 7700"})
+            for seq in (1, 2, 3)
+        ]
+        messages = [
+            make_message(complaint.id, 3, payload={"name": "Ada Lovelace"}),
+            make_message(complaint.id, 3, recipient="owner", payload={"name": "Ada"}),
+        ]
+        commit = Commit(
+            attrs.evolve(complaint, version=3), 0, recorded, messages, reference_prefix="CF"
+        )
+        return store.commit(commit), list(commit.events), messages
+
+    def test_rewrite_replaces_only_the_given_events_and_messages(self, store: Store) -> None:
+        current, events, messages = self._erasable(store)
+        erased_event = redact(events[1])
+        erased_message = attrs.evolve(messages[0], payload={"name": "[erased]"})
+        record = change(current, state="erased", event_data={"erased": [2]})
+        stored = store.rewrite(record, [erased_event], [erased_message])
+        assert stored == record.complaint
+        assert store.get(current.id) == record.complaint
+        assert store.events(current.id) == [events[0], erased_event, events[2], *record.events]
+        assert store.outbox(current.id) == [erased_message, messages[1]]
+        assert store.outbox_pending(10) == [erased_message, messages[1]]
+        # The erased event keeps its hash and the digest of what was erased: the
+        # chain still verifies from what the store returns.
+        (got,) = [e for e in store.events(current.id) if e.seq == 2]
+        assert got.hash == events[1].hash
+        assert got.redacted == content_digest(events[1])
+        assert (got.reason, dict(got.data)) == ("", {})
+        assert verify_events(current.id, store.events(current.id), head=stored.audit_head) == []
+
+    def test_rewrite_writes_events_as_given(self, store: Store) -> None:
+        current, events, _ = self._erasable(store)
+        forged = attrs.evolve(events[0], hash="f" * 64, redacted="e" * 64, reason="")
+        store.rewrite(change(current), [forged], [])
+        assert store.events(current.id)[0] == forged
+
+    def test_rewrite_is_version_checked_and_writes_nothing_when_stale(self, store: Store) -> None:
+        current, events, messages = self._erasable(store)
+        before = _snapshot(store, current.id)
+        stale = change(current, expected_version=current.version - 1, state="erased")
+        with pytest.raises(ConcurrencyError):
+            store.rewrite(stale, [redact(events[0])], [attrs.evolve(messages[0], payload={})])
+        assert _snapshot(store, current.id) == before
+
+    def test_rewrite_of_an_unknown_event_or_message_writes_nothing(self, store: Store) -> None:
+        current, events, _ = self._erasable(store)
+        other = store.commit(creation(outbox=[]))
+        other = store.commit(change(other, outbox=[make_message(other.id, 2)]))
+        (other_message,) = store.outbox(other.id)
+        before = _snapshot(store, current.id)
+        other_before = _snapshot(store, other.id)
+        future = make_event(current.id, current.version + 5)
+        foreign = store.events(other.id)[0]
+        attempts: list[tuple[list[Event], list[OutboxMessage]]] = [
+            ([redact(events[0]), future], []),  # a seq the complaint does not have
+            ([foreign], []),  # an event of another complaint
+            ([redact(events[0])], [make_message(current.id, 1, key="never-stored")]),
+            ([], [attrs.evolve(other_message, payload={})]),  # another complaint's message
+        ]
+        for replaced_events, replaced_messages in attempts:
+            with pytest.raises(StoreError):
+                store.rewrite(change(current), replaced_events, replaced_messages)
+            assert _snapshot(store, current.id) == before
+            assert _snapshot(store, other.id) == other_before
+
+    # -- 13. purge (retention) ---------------------------------------------------
+
+    def test_purge_deletes_complaints_with_their_trail(self, store: Store) -> None:
+        doomed = store.commit(
+            creation(external_id="m-1", due_at=T0 + timedelta(days=1), received_at=T0)
+        )
+        doomed = store.commit(change(doomed, outbox=[make_message(doomed.id, 2)]))
+        also = store.commit(creation(outbox=[], received_at=T0 + timedelta(minutes=1)))
+        also = store.commit(change(also, due_at=T0, outbox=[make_message(also.id, 2)]))
+        kept = store.commit(creation(due_at=T0, received_at=T0 + timedelta(minutes=2)))
+        kept = store.commit(change(kept, outbox=[make_message(kept.id, 2)]))
+        kept_before = _snapshot(store, kept.id)
+        assert store.purge([doomed.id, "no-such-id", also.id, doomed.id]) == 2
+        for gone in (doomed, also):
+            with pytest.raises(ComplaintNotFoundError):
+                store.get(gone.id)
+            with pytest.raises(ComplaintNotFoundError):
+                store.events(gone.id)
+            with pytest.raises(ComplaintNotFoundError):
+                store.get_by_reference(gone.reference)
+            assert store.outbox(gone.id) == []
+        assert store.find_by_external_id("email", "m-1") is None
+        assert store.count() == 1
+        assert store.find() == [kept]
+        assert store.due(T0 + timedelta(days=7), 10) == [kept]
+        assert store.outbox_pending(10) == kept_before[2]
+        assert store.outbox_find() == kept_before[2]
+        claimed = store.outbox_claim(T0, 10, timedelta(minutes=1), "dispatcher")
+        assert claimed == kept_before[2]
+        assert _snapshot(store, kept.id) == kept_before
+        assert store.purge([doomed.id, "no-such-id"]) == 0
+        assert store.purge([]) == 0
+
+    def test_after_purge_the_channel_message_is_free_and_references_are_not_reused(
+        self, store: Store
+    ) -> None:
+        doomed = store.commit(creation(external_id="m-1"))
+        assert store.purge([doomed.id]) == 1
+        again = store.commit(creation(external_id="m-1"))
+        assert again.reference == "CF-2026-000002"
+        assert store.find_by_external_id("email", "m-1") == again
+        # The id itself may be used again, starting afresh.
+        reborn = store.commit(creation(make_complaint(doomed.id)))
+        assert reborn.reference == "CF-2026-000003"
+        assert store.get(doomed.id) == reborn
+        assert [e.seq for e in store.events(doomed.id)] == [1]
+
+    # -- 14. find's time filters ----------------------------------------------------
+
+    def test_find_filters_on_received_and_updated_instants(self, store: Store) -> None:
+        cut = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+        received = [
+            cut - timedelta(microseconds=1),
+            cut.astimezone(_IST),  # exactly at the cut, in another offset: kept
+            cut + timedelta(days=1),
+        ]
+        stored = [store.commit(creation(received_at=at)) for at in received]
+        before_cut, at_cut, after_cut = stored
+        assert store.find(received_after=cut) == [at_cut, after_cut]
+        assert store.find(received_after=cut.astimezone(_PST)) == [at_cut, after_cut]
+        # ``updated_before`` is exclusive and follows the latest version.
+        later = store.commit(change(before_cut, at=cut + timedelta(days=2)))
+        assert store.find(updated_before=cut) == []
+        assert store.find(updated_before=cut + timedelta(microseconds=1)) == [at_cut]
+        assert store.find(updated_before=cut + timedelta(days=3)) == [later, at_cut, after_cut]
+        assert store.find(received_after=cut, updated_before=cut + timedelta(days=1)) == [at_cut]
+        assert store.find(received_after=cut, state="closed") == []
+        assert store.find(received_after=cut - timedelta(days=1), limit=2) == [later, at_cut]
+
+    # -- 15. the audit chain --------------------------------------------------------
+
+    def test_stored_events_carry_the_chain_and_the_head(self, store: Store) -> None:
+        first = creation(events=2)
+        current = store.commit(first)
+        written = list(first.events)
+        for commit_events in (3, 1):
+            commit = change(current, events=commit_events, event_data={"n": commit_events})
+            current = store.commit(commit)
+            written += commit.events
+        batch = change(current, events=2)
+        (current,) = store.commit_many([batch])
+        written += batch.events
+        events = store.events(current.id)
+        assert all(e.hash for e in written)
+        assert [e.hash for e in events] == [e.hash for e in written]
+        assert [e.redacted for e in events] == [None] * len(written)
+        assert store.get(current.id).audit_head == events[-1].hash == current.audit_head
+        assert (
+            verify_events(current.id, events, head=current.audit_head, version=current.version)
+            == []
+        )
+
+    # -- 16. conduct records ----------------------------------------------------------
+
+    def test_conduct_record_round_trip_keeps_every_field(self, store: Store) -> None:
+        customer = Customer(
+            id="customer-7",
+            name="Zoë O'Brien",
+            email="zoe@example.org",
+            phone="+44 7700 900001",
+            postal_address="1 High St\nLeeds",
+            contacts={"sms": "+44 7700 900001"},
+            preferred_channel="sms",
+        )
+        restrictions = (
+            Restriction.single_point_of_contact("officer-1", "Sam Officer", acknowledge=False),
+            Restriction.written_only(),
+            Restriction.contact_limit(2, 7),
+            Restriction.no_reopening("CF-2026-000001", "CF-2026-000002"),
+            Restriction.call_time_limit(15),
+        )
+        adjustments = (
+            Adjustment(
+                need="Cannot write: " + AWKWARD_TEXT,
+                channels=("phone", "visit"),
+                recorded_by="agent-1",
+                recorded_at=datetime(2026, 4, 1, 10, 0, 0, 123456, tzinfo=_IST),
+            ),
+            Adjustment(need="Large print"),
+        )
+        items = (
+            make_review_item(
+                "item-1",
+                reason=ReviewReason.DECIDED_MATTER,
+                filed_at=datetime(2026, 4, 2, 8, 0, tzinfo=_PST),
+                channel="email",
+                external_id="<m-9@example.org>",
+                summary="Again about the bill",
+                details=AWKWARD_TEXT,
+                received_at=datetime(2026, 4, 2, 7, 59, 59, 1, tzinfo=_PST),
+                restrictions=(RestrictionKind.WRITTEN_ONLY, RestrictionKind.NO_REOPENING),
+                regarding="CF-2026-000001",
+                acknowledged=True,
+                why="re-raises a decided complaint",
+            ),
+            make_review_item("item-2", reason=ReviewReason.PATTERN),
+        )
+        record = make_conduct_record(
+            customer.id,
+            customer=customer,
+            status=ConductStatus.RESTRICTED,
+            updated_at=datetime(2026, 4, 3, 9, 0, tzinfo=_IST),
+            restrictions=restrictions,
+            reasons="Forty calls a day. " + AWKWARD_TEXT,
+            decided_by="manager-1",
+            involved=("agent-1", "manager-1"),
+            review_at=datetime(2026, 7, 3, 9, 0, tzinfo=_PST),
+            appeal_grounds="I was ill",
+            adjustments=adjustments,
+            adjustment_note="Phone allowed",
+            review_queue=items,
+            recent_contacts=(
+                datetime(2026, 4, 1, 9, 0, tzinfo=UTC),
+                datetime(2026, 4, 1, 15, 0, tzinfo=_IST),
+            ),
+            contact_keys=("email:<m-8@example.org>", "web:form-3"),
+        )
+        notices = [make_notice(record, 2, payload={"restrictions": ["written_only"]})]
+        commit = conduct_creation(record, events=2, outbox=notices)
+        stored = store.conduct_commit(commit)
+        wanted = attrs.evolve(record, version=2, audit_head=commit.events[-1].hash)
+        assert stored == wanted
+        got = store.conduct_get(customer.id)
+        assert got == wanted
+        assert got is not None
+        assert type(got.status) is ConductStatus
+        assert all(type(r.kind) is RestrictionKind for r in got.restrictions)
+        assert type(got.review_queue[0].reason) is ReviewReason
+        assert all(type(k) is RestrictionKind for k in got.review_queue[0].restrictions)
+        for value in (
+            got.restrictions,
+            got.restrictions[3].matters,
+            got.involved,
+            got.adjustments,
+            got.adjustments[0].channels,
+            got.review_queue,
+            got.review_queue[0].restrictions,
+            got.recent_contacts,
+            got.contact_keys,
+        ):
+            assert type(value) is tuple, f"{value!r} came back as {type(value).__name__}"
+        _assert_frozen(got.customer.contacts)
+        for moment, wanted_moment in [
+            (got.updated_at, record.updated_at),
+            (got.review_at, record.review_at),
+            (got.adjustments[0].recorded_at, adjustments[0].recorded_at),
+            (got.adjustments[1].recorded_at, None),
+            (got.review_queue[0].filed_at, items[0].filed_at),
+            (got.review_queue[0].received_at, items[0].received_at),
+            *zip(got.recent_contacts, record.recent_contacts, strict=True),
+        ]:
+            _assert_aware_and_equal(moment, wanted_moment)
+        assert store.conduct_events(customer.id) == list(commit.events)
+        assert store.outbox(record.id) == notices
+
+    def test_conduct_record_update_round_trip(self, store: Store) -> None:
+        created = store.conduct_commit(conduct_creation())
+        commit = conduct_change(
+            created,
+            events=2,
+            status=ConductStatus.WARNED,
+            reasons="Abusive emails",
+            review_queue=(make_review_item(),),
+            event_data={"warned": ["x"]},
+            outbox=[make_notice(created, 3)],
+        )
+        stored = store.conduct_commit(commit)
+        assert stored == commit.record
+        assert store.conduct_get(created.customer_id) == commit.record
+        assert store.conduct_events(created.customer_id)[1:] == list(commit.events)
+        assert store.outbox(created.id) == list(commit.outbox)
+        # The snapshot returned earlier is unchanged.
+        assert created.version == 1
+        assert created.status is ConductStatus.NORMAL
+
+    def test_unknown_conduct_record_is_none_and_has_no_events(self, store: Store) -> None:
+        store.conduct_commit(conduct_creation())
+        assert store.conduct_get("nobody") is None
+        assert store.conduct_events("nobody") == []
+        assert store.outbox(conduct_record_id("nobody")) == []
+
+    @pytest.mark.parametrize("offset", [-1, 1])
+    def test_stale_conduct_commit_raises_and_writes_nothing(
+        self, store: Store, offset: int
+    ) -> None:
+        created = store.conduct_commit(conduct_creation())
+        current = store.conduct_commit(conduct_change(created, outbox=[make_notice(created, 2)]))
+        before = self._conduct_snapshot(store, current)
+        stale = conduct_change(
+            current,
+            expected_version=current.version + offset,
+            status=ConductStatus.RESTRICTED,
+            review_at=T0,
+            review_queue=(make_review_item(),),
+            outbox=[make_notice(current, current.version + offset + 1)],
+        )
+        with pytest.raises(ConcurrencyError) as raised:
+            store.conduct_commit(stale)
+        assert raised.value.expected_version == current.version + offset
+        assert self._conduct_snapshot(store, current) == before
+        assert store.outbox_pending(10) == before[2]
+        assert store.conduct_find(statuses=[ConductStatus.RESTRICTED]) == []
+        assert store.conduct_find(review_before=T0 + timedelta(days=365)) == []
+        assert store.conduct_find(with_review_items=True) == []
+
+    def test_conduct_creation_twice_or_change_of_nothing_raises(self, store: Store) -> None:
+        created = store.conduct_commit(conduct_creation())
+        before = self._conduct_snapshot(store, created)
+        again = make_conduct_record(created.customer_id, status=ConductStatus.WARNED)
+        with pytest.raises(ConcurrencyError):
+            store.conduct_commit(conduct_creation(again, outbox=[make_notice(again, 1)]))
+        assert self._conduct_snapshot(store, created) == before
+        ghost = make_conduct_record(version=2)
+        with pytest.raises(ConcurrencyError):
+            store.conduct_commit(conduct_change(ghost))
+        assert store.conduct_get(ghost.customer_id) is None
+        assert store.conduct_events(ghost.customer_id) == []
+
+    def test_conduct_notice_with_a_stored_key_raises_and_writes_nothing(self, store: Store) -> None:
+        complaint = store.commit(creation(outbox=[]))
+        store.commit(change(complaint, outbox=[make_message(complaint.id, 2, key="key-1")]))
+        created = store.conduct_commit(conduct_creation())
+        before = self._conduct_snapshot(store, created)
+        with pytest.raises(StoreError):
+            store.conduct_commit(
+                conduct_change(created, outbox=[make_notice(created, 2, key="key-1")])
+            )
+        assert self._conduct_snapshot(store, created) == before
+
+    def _conduct_snapshot(
+        self, store: Store, record: ConductRecord
+    ) -> tuple[ConductRecord | None, list[Event], list[OutboxMessage]]:
+        return (
+            store.conduct_get(record.customer_id),
+            store.conduct_events(record.customer_id),
+            store.outbox(record.id),
+        )
+
+    def test_conduct_notices_share_the_outbox_with_complaint_messages(self, store: Store) -> None:
+        complaint = store.commit(creation())
+        record = store.conduct_commit(conduct_creation())
+        m1 = make_message(complaint.id, 2)
+        n1 = make_notice(record, 2)
+        m2 = make_message(complaint.id, 3)
+        n2 = make_notice(record, 3, next_attempt_at=T0 + timedelta(hours=1))
+        complaint = store.commit(change(complaint, outbox=[m1]))
+        record = store.conduct_commit(conduct_change(record, outbox=[n1]))
+        store.commit(change(complaint, outbox=[m2]))
+        store.conduct_commit(conduct_change(record, outbox=[n2]))
+        assert store.outbox_pending(10) == [m1, n1, m2, n2]
+        assert store.outbox_pending(10, now=T0) == [m1, n1, m2]
+        assert store.outbox(record.id) == [n1, n2]
+        assert store.outbox(complaint.id) == [m1, m2]
+        lease = timedelta(minutes=5)
+        assert store.outbox_claim(T0, 2, lease, "a") == [m1, n1]
+        assert store.outbox_claim(T0, 10, lease, "b") == [m2]
+        delivered = attrs.evolve(n1, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        store.outbox_update(delivered)
+        retry = attrs.evolve(m1, attempts=1, last_error="busy")
+        store.outbox_update(retry)
+        assert store.outbox_claim(T0, 10, lease, "c") == [retry]
+        # Every earlier claim has ended an hour later; ``n2`` has become due.
+        assert store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d") == [retry, m2, n2]
+        assert store.outbox(record.id) == [delivered, n2]
+        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [delivered]
+        assert store.outbox_find() == [retry, delivered, m2, n2]
+
+    def test_conduct_find_filters_and_orders_by_review_date_then_customer(
+        self, store: Store
+    ) -> None:
+        soon = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+        plan: list[tuple[str, ConductStatus, datetime | None, int]] = [
+            ("c-e", ConductStatus.RESTRICTED, soon + timedelta(days=30), 0),
+            ("c-d", ConductStatus.RESTRICTED, soon.astimezone(_PST), 1),  # a tie with c-b
+            ("c-c", ConductStatus.NORMAL, None, 2),
+            ("c-b", ConductStatus.EXTENDED, soon.astimezone(_IST), 0),
+            ("c-a", ConductStatus.WARNED, None, 0),
+            ("c-f", ConductStatus.UNDER_APPEAL, soon - timedelta(days=1), 1),
+        ]
+        stored = {}
+        for customer_id, status, review_at, item_count in plan:
+            record = make_conduct_record(
+                customer_id,
+                status=status,
+                review_at=review_at,
+                review_queue=tuple(make_review_item() for _ in range(item_count)),
+            )
+            stored[customer_id] = store.conduct_commit(conduct_creation(record))
+        e, d, c, b, a, f = (stored[n] for n in ("c-e", "c-d", "c-c", "c-b", "c-a", "c-f"))
+        assert store.conduct_find() == [f, b, d, e, a, c]
+        assert store.conduct_find(limit=3) == [f, b, d]
+        assert store.conduct_find(limit=0) == []
+        assert store.conduct_find(statuses=[ConductStatus.RESTRICTED]) == [d, e]
+        assert store.conduct_find(statuses={ConductStatus.WARNED, ConductStatus.NORMAL}) == [a, c]
+        assert store.conduct_find(statuses=[]) == []
+        assert store.conduct_find(review_before=soon) == [f, b, d]
+        assert store.conduct_find(review_before=soon - timedelta(microseconds=1)) == [f]
+        assert store.conduct_find(review_before=soon.astimezone(_PST), limit=2) == [f, b]
+        assert store.conduct_find(with_review_items=True) == [f, d, c]
+        assert store.conduct_find(with_review_items=True, review_before=soon) == [f, d]
+        assert store.conduct_find(
+            statuses=[ConductStatus.RESTRICTED], review_before=soon, with_review_items=True
+        ) == [d]
+        assert store.conduct_find(with_review_items=True, limit=1) == [f]
+
+    def test_conduct_find_follows_the_latest_version(self, store: Store) -> None:
+        soon = T0 + timedelta(days=1)
+        first = store.conduct_commit(
+            conduct_creation(
+                review_at=soon,
+                status=ConductStatus.RESTRICTED,
+                review_queue=(make_review_item(),),
+            )
+        )
+        second = store.conduct_commit(conduct_creation(status=ConductStatus.WARNED))
+        first = store.conduct_commit(
+            conduct_change(first, review_at=None, review_queue=(), status=ConductStatus.LAPSED)
+        )
+        second = store.conduct_commit(
+            conduct_change(second, review_at=soon, review_queue=(make_review_item(),))
+        )
+        assert store.conduct_find(review_before=soon) == [second]
+        assert store.conduct_find(with_review_items=True) == [second]
+        assert store.conduct_find(statuses=[ConductStatus.RESTRICTED]) == []
+        assert store.conduct_find(statuses=[ConductStatus.LAPSED]) == [first]
+        moved = store.conduct_commit(conduct_change(second, review_at=soon + timedelta(days=9)))
+        assert store.conduct_find(review_before=soon) == []
+        assert store.conduct_find(review_before=soon + timedelta(days=9)) == [moved]
+
+    def test_conduct_rewrite_replaces_only_the_given_events_and_notices(self, store: Store) -> None:
+        record = make_conduct_record(version=3, reasons="Shouted at staff")
+        recorded = [
+            make_event(record.id, seq, reason="Ada shouted", data={"words": "…"})
+            for seq in (1, 2, 3)
+        ]
+        notices = [make_notice(record, 3, payload={"name": "Ada"}), make_notice(record, 3)]
+        created = store.conduct_commit(ConductCommit(record, 0, recorded, notices))
+        events = store.conduct_events(record.customer_id)
+        before = self._conduct_snapshot(store, created)
+        erased_event = redact(events[2])
+        erased_notice = attrs.evolve(notices[0], payload={})
+        # Stale, or naming an event or notice it does not have: nothing is written.
+        with pytest.raises(ConcurrencyError):
+            store.conduct_rewrite(
+                conduct_change(created, expected_version=2), [erased_event], [erased_notice]
+            )
+        unknown_notice = make_notice(created, 1, key="never-stored")
+        for bad_events, bad_notices in [
+            ([erased_event, make_event(record.id, 9)], []),
+            ([erased_event], [unknown_notice]),
+        ]:
+            with pytest.raises(StoreError):
+                store.conduct_rewrite(conduct_change(created), bad_events, bad_notices)
+        assert self._conduct_snapshot(store, created) == before
+        commit = conduct_change(created, reasons="", event_data={"erased": True})
+        stored = store.conduct_rewrite(commit, [erased_event], [erased_notice])
+        assert stored == commit.record
+        assert store.conduct_get(record.customer_id) == commit.record
+        trail = store.conduct_events(record.customer_id)
+        assert trail == [events[0], events[1], erased_event, *commit.events]
+        assert store.outbox(record.id) == [erased_notice, notices[1]]
+        assert verify_events(record.id, trail, head=stored.audit_head, version=4) == []
+
+    def test_conduct_events_carry_the_chain_and_the_head(self, store: Store) -> None:
+        first = conduct_creation(events=2)
+        current = store.conduct_commit(first)
+        then = conduct_change(current, events=3, event_data={"x": 1})
+        current = store.conduct_commit(then)
+        events = store.conduct_events(current.customer_id)
+        assert [e.hash for e in events] == [e.hash for e in (*first.events, *then.events)]
+        assert all(e.hash for e in events)
+        got = store.conduct_get(current.customer_id)
+        assert got is not None
+        assert got.audit_head == events[-1].hash == current.audit_head
+        assert verify_events(current.id, events, head=got.audit_head, version=got.version) == []
+
+    def test_concurrent_conduct_commits_lose_no_update(self, store: Store) -> None:
+        threads, attempts = 4, 10
+        customer_id = store.conduct_commit(conduct_creation()).customer_id
+        successes = [0]
+        unexpected: list[BaseException] = []
+        tally = threading.Lock()
+        start = threading.Barrier(threads)
+
+        def work(worker: int) -> None:
+            start.wait()
+            for _ in range(attempts):
+                try:
+                    current = store.conduct_get(customer_id)
+                    assert current is not None
+                    store.conduct_commit(conduct_change(current, event_data={"w": worker}))
+                except ConcurrencyError:
+                    pass
+                except BaseException as exc:
+                    unexpected.append(exc)
+                else:
+                    with tally:
+                        successes[0] += 1
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        record = store.conduct_get(customer_id)
+        assert record is not None
+        events = store.conduct_events(customer_id)
+        assert record.version == 1 + successes[0] == len(events)
+        assert verify_events(record.id, events, head=record.audit_head) == []
+
+    # -- 17. closed and reopened stores, for the newer operations ----------------------
+
+    def test_a_closed_store_refuses_every_write(self, store: Store) -> None:
+        created = store.commit(creation())
+        record = store.conduct_commit(conduct_creation())
+        store.close()
+        writes: list[Callable[[], object]] = [
+            lambda: store.commit_many([creation()]),
+            lambda: store.rewrite(change(created), [], []),
+            lambda: store.purge([created.id]),
+            lambda: store.conduct_commit(conduct_change(record)),
+            lambda: store.conduct_rewrite(conduct_change(record), [], []),
+        ]
+        for write in writes:
+            with pytest.raises(StoreError):
+                write()
+
+    def test_reopened_store_keeps_conduct_records(
+        self, store: Store, reopen: Callable[[Store], Store] | None
+    ) -> None:
+        if reopen is None:
+            pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
+        record = make_conduct_record(
+            status=ConductStatus.RESTRICTED,
+            restrictions=(Restriction.written_only(), Restriction.no_reopening("CF-1")),
+            review_at=datetime(2026, 9, 1, 9, 0, tzinfo=_IST),
+            adjustments=(Adjustment("Large print", recorded_at=T0),),
+            review_queue=(make_review_item(received_at=T0),),
+            recent_contacts=(T0,),
+        )
+        current = store.conduct_commit(conduct_creation(record, outbox=[make_notice(record, 1)]))
+        current = store.conduct_commit(conduct_change(current, appeal_grounds="unfair"))
+        other = store.conduct_commit(conduct_creation())
+        customer_ids = (current.customer_id, other.customer_id)
+
+        def snapshot(target: Store) -> dict[str, Any]:
+            return {
+                "records": [target.conduct_get(c) for c in customer_ids],
+                "events": [target.conduct_events(c) for c in customer_ids],
+                "notices": target.outbox(current.id),
+                "pending": target.outbox_pending(10),
+                "review": target.conduct_find(review_before=T0 + timedelta(days=365)),
+                "items": target.conduct_find(with_review_items=True),
+                "all": target.conduct_find(),
+            }
+
+        before = snapshot(store)
+        reopened = reopen(store)
+        try:
+            assert snapshot(reopened) == before
+            with pytest.raises(ConcurrencyError):
+                reopened.conduct_commit(conduct_change(current, expected_version=1))
+            with pytest.raises(ConcurrencyError):
+                reopened.conduct_commit(conduct_creation(make_conduct_record(other.customer_id)))
+            moved = reopened.conduct_commit(conduct_change(current))
+            assert moved.version == 3
+            events = reopened.conduct_events(current.customer_id)
+            assert verify_events(current.id, events, head=moved.audit_head, version=3) == []
+        finally:
+            reopened.close()
+
+    # -- 18. any sequence of writes matches a model -----------------------------
 
     @settings(
         max_examples=50,
@@ -1117,6 +1962,22 @@ def _run_threads(work: Callable[[int], None], count: int) -> None:
         assert not worker.is_alive(), "a store call hung for two minutes"
 
 
+class _Planned:
+    """A commit the model built, and what the store must do with it."""
+
+    def __init__(
+        self,
+        commit: Commit,
+        error: type[Exception] | None,
+        apply: Callable[[], Complaint] | None = None,
+        existing_id: str | None = None,
+    ) -> None:
+        self.commit = commit
+        self.error = error
+        self.apply = apply  # records the accepted commit in the model, returns the stored complaint
+        self.existing_id = existing_id
+
+
 class _Model:
     """The rules, written as plainly as possible, run side by side with a store."""
 
@@ -1137,10 +1998,12 @@ class _Model:
 
     def run_step(self, step: tuple[Any, ...]) -> None:
         kind = step[0]
-        if kind == "create":
-            self.create(*step[1:])
-        elif kind == "change":
-            self.change(*step[1:])
+        if kind in ("create", "change"):
+            self.commit_one(self.plan(step))
+        elif kind == "batch":
+            self.commit_batch(step[1])
+        elif kind == "purge":
+            self.purge(step[1])
         else:
             self.deliver(*step[1:])
 
@@ -1150,13 +2013,76 @@ class _Model:
             self.check_complaints()
         self.check_queries()
 
+    def plan(self, step: tuple[Any, ...]) -> _Planned:
+        if step[0] == "create":
+            return self.plan_create(*step[1:])
+        return self.plan_change(*step[1:])
+
+    def commit_one(self, planned: _Planned) -> None:
+        if planned.error is not None:
+            with pytest.raises(planned.error) as raised:
+                self.store.commit(planned.commit)
+            if planned.existing_id is not None:
+                assert isinstance(raised.value, DuplicateIntakeError)
+                assert raised.value.existing_id == planned.existing_id
+        else:
+            assert planned.apply is not None
+            assert self.store.commit(planned.commit) == planned.apply()
+
+    def commit_batch(self, steps: list[tuple[Any, ...]]) -> None:
+        # One commit per complaint (two for one complaint is refused; a test covers that).
+        steps = list({step[1]: step for step in steps}.values())
+        saved = self.save()
+        batch: list[_Planned] = []
+        wanted: list[Complaint] = []
+        error: type[Exception] | None = None
+        for step in steps:
+            planned = self.plan(step)  # against the batch's earlier, accepted commits
+            batch.append(planned)
+            if error is None:
+                if planned.error is None:
+                    assert planned.apply is not None
+                    wanted.append(planned.apply())
+                else:
+                    error = planned.error
+        commits = [planned.commit for planned in batch]
+        if error is not None:
+            self.restore(saved)
+            with pytest.raises(error):
+                self.store.commit_many(commits)
+        else:
+            assert self.store.commit_many(commits) == wanted
+
+    def save(self) -> tuple[Any, ...]:
+        return (
+            dict(self.complaints),
+            {slot: list(events) for slot, events in self.events.items()},
+            dict(self.outbox),
+            dict(self.externals),
+            dict(self.numbers),
+        )
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        self.complaints, self.events, self.outbox, self.externals, self.numbers = saved
+
+    def purge(self, slots: list[int]) -> None:
+        ids = [self.ids[slot] for slot in slots] + [f"{self.tag}-never-stored"]
+        present = {slot for slot in slots if slot in self.complaints}
+        assert self.store.purge(ids) == len(present)
+        for slot in present:
+            del self.complaints[slot], self.events[slot]
+            self.externals = {k: v for k, v in self.externals.items() if v != slot}
+            gone = self.ids[slot]
+            self.outbox = {k: m for k, m in self.outbox.items() if m.complaint_id != gone}
+        # Reference numbers are never reused: ``numbers`` keeps counting.
+
     def messages(self, slot: int, seq: int, count: int, at: datetime) -> list[OutboxMessage]:
         return [
             make_message(self.ids[slot], seq, key=f"{self.tag}-k{next(self.keys)}", created_at=at)
             for _ in range(count)
         ]
 
-    def create(
+    def plan_create(
         self,
         slot: int,
         channel: str,
@@ -1165,7 +2091,7 @@ class _Model:
         due_at: datetime | None,
         events: int,
         messages: int,
-    ) -> None:
+    ) -> _Planned:
         external_id = f"{self.tag}-{external}" if external else None
         complaint = make_complaint(
             self.ids[slot],
@@ -1180,25 +2106,25 @@ class _Model:
         commit = creation(complaint, prefix=self.prefix, events=events, outbox=outbox)
         taken = self.externals.get((channel, external_id)) if external_id else None
         if slot in self.complaints:
-            with pytest.raises(ConcurrencyError):
-                self.store.commit(commit)
-        elif taken is not None:
-            with pytest.raises(DuplicateIntakeError) as raised:
-                self.store.commit(commit)
-            assert raised.value.existing_id == self.ids[taken]
-        else:
+            return _Planned(commit, ConcurrencyError)
+        if taken is not None:
+            return _Planned(commit, DuplicateIntakeError, existing_id=self.ids[taken])
+
+        def apply() -> Complaint:
             year = received_at.year
             self.numbers[year] = self.numbers.get(year, 0) + 1
             reference = format_reference(self.prefix, year, self.numbers[year])
             wanted = attrs.evolve(commit.complaint, reference=reference)
-            assert self.store.commit(commit) == wanted
             self.complaints[slot] = wanted
             self.events[slot] = list(commit.events)
             self.outbox.update((m.key, m) for m in outbox)
             if external_id:
                 self.externals[(channel, external_id)] = slot
+            return wanted
 
-    def change(
+        return _Planned(commit, None, apply)
+
+    def plan_change(
         self,
         slot: int,
         staleness: int,
@@ -1207,7 +2133,7 @@ class _Model:
         due_at: datetime | None,
         messages: int,
         value: Any,
-    ) -> None:
+    ) -> _Planned:
         current = self.complaints.get(slot)
         stored_version = current.version if current else 0
         expected = max(1, stored_version + staleness)
@@ -1225,13 +2151,15 @@ class _Model:
             event_data={"value": value},
         )
         if current is None or expected != stored_version:
-            with pytest.raises(ConcurrencyError):
-                self.store.commit(commit)
-        else:
-            assert self.store.commit(commit) == commit.complaint
+            return _Planned(commit, ConcurrencyError)
+
+        def apply() -> Complaint:
             self.complaints[slot] = commit.complaint
             self.events[slot].extend(commit.events)
             self.outbox.update((m.key, m) for m in outbox)
+            return commit.complaint
+
+        return _Planned(commit, None, apply)
 
     def deliver(self, index: int, status: OutboxStatus) -> None:
         if not self.outbox:
@@ -1290,8 +2218,14 @@ __all__ = [
     "T0",
     "StoreConformance",
     "change",
+    "conduct_change",
+    "conduct_creation",
     "creation",
     "make_complaint",
+    "make_conduct_record",
     "make_event",
     "make_message",
+    "make_notice",
+    "make_review_item",
+    "redact",
 ]

@@ -1,0 +1,128 @@
+"""``complaint-flow privacy`` and ``complaint-flow retention``: erasure and retention."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import click
+
+from complaint_flow.commands import CommandGroup, store_option
+from complaint_flow.entities import Actor
+from complaint_flow.privacy import erase_customer, purge_closed
+
+
+@click.group(cls=CommandGroup)
+def privacy() -> None:
+    """Erase a customer's personal data (right to erasure)."""
+
+
+@privacy.command(name="erase")
+@click.argument("customer_id")
+@click.option("--actor-id", required=True, help="Who erases (their id).")
+@click.option("--actor-name", required=True, help="Their name, for the audit trail.")
+@click.option("--role", required=True, help="Their role (e.g. data_protection_officer).")
+@click.option("--rank", type=int, default=1, show_default=True, help="Their rank.")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why, e.g. the erasure request's reference. Kept in the audit trail: no "
+    "personal data in it.",
+)
+@store_option
+def erase(
+    customer_id: str,
+    actor_id: str,
+    actor_name: str,
+    role: str,
+    rank: int,
+    reason: str,
+    store_url: str,
+) -> None:
+    """Erase the personal data of customer CUSTOMER_ID (the host's customer id).
+
+    Names, contacts and free text become "[erased]" in their complaints, events,
+    outbox messages and conduct record; ids, counts, times and states stay. Each
+    erased complaint records a customer_erased event. Running it again changes
+    nothing more.
+    """
+    from complaint_flow.cli import _console, _open
+
+    actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
+    engine = _open(store_url)
+    try:
+        report = erase_customer(engine, customer_id, actor=actor, reason=reason)
+        references = [engine.get(complaint_id).reference for complaint_id in report.complaints]
+    finally:
+        engine.close()
+    console = _console()
+    if not report.changed:
+        console.print(
+            f"nothing to erase for customer {customer_id}: "
+            f"{len(report.unchanged)} complaint(s), all erased before"
+            if report.unchanged
+            else f"nothing to erase: no complaint or conduct record of customer {customer_id}"
+        )
+        return
+    lines = [f"erased customer {customer_id}:"]
+    if references:
+        lines.append(f"  complaints: {', '.join(references)}")
+    if report.conduct_record:
+        lines.append("  conduct record: erased")
+    lines.append(
+        f"  {report.events_redacted} event(s) and {report.messages_redacted} outbox "
+        "message(s) redacted"
+    )
+    if report.unchanged:
+        lines.append(f"  {len(report.unchanged)} complaint(s) had been erased before")
+    console.print("\n".join(lines))
+
+
+@click.group(cls=CommandGroup)
+def retention() -> None:
+    """Apply the retention policy: delete closed complaints after a period."""
+
+
+@retention.command(name="purge")
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="How long a closed complaint is kept after its last change: '3 years', "
+    "'36 months', '8 weeks' or '90 days'.",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be purged.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Complaints deleted per transaction.",
+)
+@store_option
+def purge(older_than: str, dry_run: bool, batch: int, store_url: str) -> None:
+    """Delete complaints in a terminal state (closed, withdrawn…) unchanged for AGE.
+
+    Their events and outbox messages go with them. Complaints still open, or of a
+    workflow this command does not know, are never deleted.
+    """
+    from complaint_flow.cli import _console, _open
+
+    engine = _open(store_url)
+    try:
+        report = purge_closed(engine, older_than, batch=batch, dry_run=dry_run)
+    finally:
+        engine.close()
+    console = _console()
+    verb = "would purge" if dry_run else "purged"
+    cutoff = f"{report.cutoff.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if not report.total:
+        console.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
+        return
+    per_workflow = ", ".join(f"{name}: {count}" for name, count in report.by_workflow.items())
+    console.print(
+        f"{verb} {report.total} closed complaint(s) last changed before {cutoff} ({per_workflow})"
+    )
+    console.print("\n".join(f"  {reference}" for reference in report.references))
+
+
+__all__ = ["erase", "privacy", "purge", "retention"]

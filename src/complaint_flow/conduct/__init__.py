@@ -1,0 +1,1 @@
+"""The stop procedure: a customer's conduct record, restrictions and their review."""

@@ -1,0 +1,336 @@
+"""The tamper-evident audit trail: verify_store on every store, against direct tampering.
+
+An engine moves complaints through several steps; the trail verifies. Then the
+stored data is changed behind the store's back (SQL ``UPDATE``/``DELETE`` on
+the database, the memory store's own lists) and verification must name exactly
+the complaint and the events that were altered, removed or reordered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from complaint_flow import Actor, Customer, Engine, Intake
+from complaint_flow.audit import AuditReport, chain_events, verify_events, verify_store
+from complaint_flow.clock import ManualClock
+from complaint_flow.commands.audit import audit
+from complaint_flow.conduct.model import ConductRecord, ConductStatus
+from complaint_flow.entities import Event
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.store import ConductCommit
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")
+STEPS = 6  # events per complaint made by `busy_engine`
+
+
+class Tamperer(Protocol):
+    def alter_reason(self, complaint_id: str, seq: int, reason: str) -> None: ...
+    def delete(self, complaint_id: str, seq: int) -> None: ...
+    def swap(self, complaint_id: str, seq: int) -> None: ...
+
+
+class MemoryTamperer:
+    """Changes the memory store's own event lists, as a bug or a debugger could."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.events: dict[str, list[Event]] = engine.store._events  # type: ignore[attr-defined]
+
+    def alter_reason(self, complaint_id: str, seq: int, reason: str) -> None:
+        trail = self.events[complaint_id]
+        trail[seq - 1] = attrs.evolve(trail[seq - 1], reason=reason)
+
+    def delete(self, complaint_id: str, seq: int) -> None:
+        del self.events[complaint_id][seq - 1]
+
+    def swap(self, complaint_id: str, seq: int) -> None:
+        trail = self.events[complaint_id]
+        trail[seq - 1], trail[seq] = trail[seq], trail[seq - 1]
+
+
+class SqlTamperer:
+    """Runs SQL on the database directly (``?`` placeholders become ``%s`` for psycopg)."""
+
+    def __init__(self, execute: Any, placeholder: str) -> None:
+        self._execute = execute
+        self._p = placeholder
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._p)
+
+    def alter_reason(self, complaint_id: str, seq: int, reason: str) -> None:
+        rows = self._execute(
+            self._sql("SELECT body FROM events WHERE complaint_id = ? AND seq = ?"),
+            (complaint_id, seq),
+        )
+        body = json.loads(rows[0][0])
+        body["reason"] = reason
+        self._execute(
+            self._sql("UPDATE events SET body = ? WHERE complaint_id = ? AND seq = ?"),
+            (json.dumps(body), complaint_id, seq),
+        )
+
+    def delete(self, complaint_id: str, seq: int) -> None:
+        self._execute(
+            self._sql("DELETE FROM events WHERE complaint_id = ? AND seq = ?"), (complaint_id, seq)
+        )
+
+    def swap(self, complaint_id: str, seq: int) -> None:
+        # Through a free number: the primary key is checked row by row.
+        for old, new in ((seq, -1), (seq + 1, seq), (-1, seq + 1)):
+            self._execute(
+                self._sql("UPDATE events SET seq = ? WHERE complaint_id = ? AND seq = ?"),
+                (new, complaint_id, old),
+            )
+
+
+def sqlite_execute(path: Path) -> Any:
+    def execute(sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            return connection.execute(sql, parameters).fetchall()
+        finally:
+            connection.close()
+
+    return execute
+
+
+def postgres_execute(url: str) -> Any:
+    import psycopg
+    from psycopg import sql as pgsql
+
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+    server = url.split("?")[0]
+
+    def execute(statement: str, parameters: tuple[Any, ...]) -> list[Any]:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+            cursor = connection.execute(statement.encode(), parameters)
+            return cursor.fetchall() if cursor.description else []
+
+    return execute
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine_and_tamperer(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Engine, Tamperer]]:
+    clock = ManualClock(START)
+    tamperer: Tamperer
+    if store_kind == "memory":
+        engine = Engine.open("memory://", clock=clock)
+        tamperer = MemoryTamperer(engine)
+    elif store_kind == "sqlite":
+        path = tmp_path / "audit.db"
+        engine = Engine.open(f"sqlite:///{path}", clock=clock)
+        tamperer = SqlTamperer(sqlite_execute(path), "?")
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+        engine = Engine.open(url, clock=clock)
+        tamperer = SqlTamperer(postgres_execute(url), "%s")
+    try:
+        yield engine, tamperer
+    finally:
+        engine.close()
+
+
+def busy_engine(engine: Engine, customers: int = 3) -> list[str]:
+    """Complaints of several customers, each moved through ``STEPS`` events."""
+    clock = engine.clock
+    assert isinstance(clock, ManualClock)
+    ids = []
+    for number in range(1, customers + 1):
+        customer = Customer(id=f"C-{number}", name=f"Customer {number}", email=f"c{number}@x.org")
+        complaint = engine.receive(
+            Intake(channel="email", customer=customer, summary=f"Problem {number}")
+        )
+        clock.advance(hours=1)
+        engine.fire(complaint.id, "thank", actor=AGENT, reason="acknowledged")
+        clock.advance(hours=1)
+        engine.fire(complaint.id, "apologise", actor=AGENT, reason="sorry for the delay")
+        clock.advance(hours=1)
+        engine.add_note(complaint.id, f"called customer {number}", actor=AGENT)
+        engine.assign(complaint.id, AGENT, actor=AGENT, reason="taking it")
+        engine.add_note(complaint.id, "letter sent", actor=AGENT)
+        assert engine.get(complaint.id).version == STEPS
+        ids.append(complaint.id)
+    return ids
+
+
+def where(report: AuditReport) -> set[tuple[str, int | None]]:
+    return {(problem.subject, problem.seq) for problem in report.problems}
+
+
+def test_an_untouched_store_verifies(engine_and_tamperer: tuple[Engine, Tamperer]) -> None:
+    engine, _ = engine_and_tamperer
+    ids = busy_engine(engine)
+    report = verify_store(engine.store)
+    assert report.ok, report.problems
+    assert (report.complaints, report.events) == (len(ids), len(ids) * STEPS)
+    only = verify_store(engine.store, complaint_ids=ids[:1])
+    assert (only.ok, only.complaints, only.events) == (True, 1, STEPS)
+
+
+def test_an_altered_reason_is_reported_at_that_event(
+    engine_and_tamperer: tuple[Engine, Tamperer],
+) -> None:
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    tamperer.alter_reason(ids[1], 3, "no apology was needed")
+    report = verify_store(engine.store)
+    assert where(report) == {(ids[1], 3)}
+    assert not report.ok
+
+
+def test_a_removed_event_is_reported_where_the_gap_is(
+    engine_and_tamperer: tuple[Engine, Tamperer],
+) -> None:
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    tamperer.delete(ids[0], 4)
+    report = verify_store(engine.store)
+    assert where(report) == {(ids[0], 5)}
+    assert any("expected event 4" in problem.problem for problem in report.problems)
+
+
+def test_removing_the_last_event_is_caught_by_the_head_and_version(
+    engine_and_tamperer: tuple[Engine, Tamperer],
+) -> None:
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    tamperer.delete(ids[2], STEPS)
+    report = verify_store(engine.store)
+    assert where(report) == {(ids[2], None)}
+    assert len(report.problems) == 2  # the version and the audit head both disagree
+
+
+def test_reordered_events_are_reported(engine_and_tamperer: tuple[Engine, Tamperer]) -> None:
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    tamperer.swap(ids[1], 2)
+    report = verify_store(engine.store)
+    assert {subject for subject, _ in where(report)} == {ids[1]}
+    seqs = {seq for _, seq in where(report)}
+    assert {2, 3} <= seqs <= {2, 3, 4}
+
+
+def test_verify_checks_only_the_complaints_asked_for(
+    engine_and_tamperer: tuple[Engine, Tamperer],
+) -> None:
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    tamperer.alter_reason(ids[0], 2, "altered")
+    assert verify_store(engine.store, complaint_ids=ids[1:]).ok
+    assert where(verify_store(engine.store, complaint_ids=ids[:1])) == {(ids[0], 2)}
+    with pytest.raises(ComplaintNotFoundError):
+        verify_store(engine.store, complaint_ids=["no-such-complaint"])
+    with pytest.raises(InvalidArgumentError, match="list of ids"):
+        verify_store(engine.store, complaint_ids=ids[0])
+
+
+def test_conduct_records_are_verified_too() -> None:
+    engine = Engine.open("memory://", clock=ManualClock(START))
+    customer = Customer(id="C-9", name="Dee", phone="+44 20 7946 0000")
+    record = ConductRecord(
+        customer_id="C-9",
+        customer=customer,
+        status=ConductStatus.WARNED,
+        version=1,
+        updated_at=START,
+    )
+    event = Event(
+        complaint_id=record.id, seq=1, kind="warned", at=START, actor=AGENT, reason="shouting"
+    )
+    engine.store.conduct_commit(ConductCommit(record, 0, (event,)))
+    assert verify_store(engine.store) == AuditReport(complaints=0, conduct_records=1, events=1)
+    trail = engine.store._conduct_events["C-9"]  # type: ignore[attr-defined]
+    trail[0] = attrs.evolve(trail[0], reason="polite")
+    report = verify_store(engine.store)
+    assert where(report) == {("conduct:C-9", 1)}
+    assert where(verify_store(engine.store, complaint_ids=["conduct:C-9"])) == {("conduct:C-9", 1)}
+    with pytest.raises(InvalidArgumentError, match="no conduct record"):
+        verify_store(engine.store, complaint_ids=["conduct:C-404"])
+
+
+# -- every single alteration of a trail is caught --------------------------------------
+
+
+def _trail(reasons: list[str]) -> tuple[Event, ...]:
+    events = [
+        Event(complaint_id="c", seq=seq, kind="note", at=START, actor=AGENT, reason=reason)
+        for seq, reason in enumerate(reasons, start=1)
+    ]
+    return chain_events(None, events)
+
+
+@given(
+    reasons=st.lists(st.text(max_size=5), min_size=2, max_size=8),
+    data=st.data(),
+)
+def test_any_single_alteration_removal_or_swap_is_detected(
+    reasons: list[str], data: st.DataObject
+) -> None:
+    trail = _trail(reasons)
+    head, version = trail[-1].hash, len(trail)
+    assert verify_events("c", trail, head=head, version=version) == []
+    index = data.draw(st.integers(0, len(trail) - 1))
+    action = data.draw(st.sampled_from(["alter", "remove", "swap", "retime"]))
+    tampered = list(trail)
+    if action == "alter":
+        new = data.draw(st.text(max_size=5).filter(lambda text: text != reasons[index]))
+        tampered[index] = attrs.evolve(trail[index], reason=new)
+    elif action == "remove":
+        del tampered[index]
+    elif action == "swap":
+        other = (index + 1) % len(trail)
+        tampered[index], tampered[other] = tampered[other], tampered[index]
+    else:
+        tampered[index] = attrs.evolve(trail[index], at=START.replace(year=2025))
+    assert verify_events("c", tampered, head=head, version=version) != []
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_audit_verify_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "cli.db"
+    url = f"sqlite:///{path}"
+    with Engine.open(url, clock=ManualClock(START)) as engine:
+        ids = busy_engine(engine, customers=2)
+        reference = engine.get(ids[1]).reference
+    runner = CliRunner()
+    clean = runner.invoke(audit, ["verify", "--store", url])
+    assert clean.exit_code == 0, clean.output
+    assert f"checked 2 complaint(s), 0 conduct record(s), {2 * STEPS} event(s)" in clean.output
+    assert "intact" in clean.output
+    SqlTamperer(sqlite_execute(path), "?").alter_reason(ids[1], 2, "altered")
+    broken = runner.invoke(audit, ["verify", url])
+    assert broken.exit_code == 1, broken.output
+    assert reference in broken.output
+    assert ids[1] in broken.output
+    assert ids[0] not in broken.output
+    assert "1 problem(s) in 1 trail(s)" in broken.output
+    # Asking for the untouched complaint only, by reference: clean.
+    first = runner.invoke(audit, ["verify", url, "--complaint", ids[0]])
+    assert first.exit_code == 0, first.output
+    missing = runner.invoke(audit, ["verify", url, "--complaint", "CF-2026-999999"])
+    assert missing.exit_code == 1
+    assert "CF-2026-999999" in missing.output

@@ -1,0 +1,494 @@
+"""Data protection: erasing a customer's personal data and purging closed complaints.
+
+The erasure proof: after ``erase_customer``, a raw search of the SQLite files
+(database, WAL and shared memory) and of every PostgreSQL table as text finds
+none of the customer's name, email or phone, while counts, times and states are
+kept, other customers are untouched and the audit trail still verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from complaint_flow import Actor, Customer, Engine, Intake
+from complaint_flow.audit import content_digest, verify_store
+from complaint_flow.clock import ManualClock
+from complaint_flow.commands.privacy import privacy, retention
+from complaint_flow.conduct.model import (
+    Adjustment,
+    ConductRecord,
+    ConductStatus,
+    ReviewItem,
+    ReviewReason,
+)
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.privacy import (
+    ERASED,
+    ERASURE_KIND,
+    erase_customer,
+    purge_closed,
+    retention_cutoff,
+)
+from complaint_flow.store import ConductCommit
+from complaint_flow.workflow import WorkflowDefinition
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")
+DPO = Actor(id="A-9", name="Dee Protection", role="data_protection_officer")
+ADA = Customer(
+    id="C-ADA",
+    name="Ada Lovelace",
+    email="ada.lovelace@example.org",
+    phone="+44 7700 900123",
+    postal_address="12 Analytical Row, London",
+    contacts={"sms": "+44 7700 900456"},
+)
+BOB = Customer(id="C-BOB", name="Bob Babbage", email="bob.babbage@example.org", phone="+1 555 0100")
+NEEDLES = ("Ada Lovelace", "ada.lovelace@example.org", "+44 7700 900123", "Analytical Row")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if store_kind == "memory":
+        return "memory://"
+    if store_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'privacy.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = Engine.open(store_url, clock=ManualClock(START))
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def advance(engine: Engine, **delta: float) -> None:
+    clock = engine.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(**delta))
+
+
+def ada_and_bob(engine: Engine) -> tuple[list[Complaint], Complaint]:
+    """Two complaints and a conduct record of Ada, full of her personal data; one of Bob."""
+    first = engine.receive(
+        Intake(
+            channel="email",
+            customer=ADA,
+            summary="Ada Lovelace: parcel crushed",
+            details="Ada Lovelace ordered a loom; ring +44 7700 900123",
+            desired_outcome="refund to Ada Lovelace",
+            external_id="<order-77.ada.lovelace@example.org>",
+            data={"order": "77 for Ada Lovelace", "amount": 25, "gift": True},
+        )
+    )
+    advance(engine, hours=2)
+    engine.fire(first.id, "thank", actor=AGENT, reason="thanked Ada Lovelace by email")
+    advance(engine, hours=2)
+    engine.fire(first.id, "apologise", actor=AGENT)
+    engine.add_note(first.id, "spoke to Ada Lovelace on +44 7700 900123", actor=AGENT)
+    engine.fire(
+        first.id,
+        "collect_information",
+        actor=AGENT,
+        data={"facts": "crushed at 12 Analytical Row, London", "items": 2},
+    )
+    advance(engine, days=1)
+    second = engine.receive(
+        Intake(channel="phone", customer=ADA, summary="Ada Lovelace calling again")
+    )
+    engine.fire(second.id, "thank", actor=AGENT)
+    engine.fire(
+        second.id,
+        "withdraw",
+        actor=AGENT,
+        data={"withdrawal_reason": "Ada Lovelace sorted it herself"},
+    )
+    bob = engine.receive(
+        Intake(channel="email", customer=BOB, summary="Bob Babbage: late", details="Bob here")
+    )
+    engine.fire(bob.id, "thank", actor=AGENT, reason="thanked Bob Babbage")
+    record = ConductRecord(
+        customer_id=ADA.id,
+        customer=ADA,
+        status=ConductStatus.WARNED,
+        version=1,
+        updated_at=engine.now(),
+        reasons="Ada Lovelace shouted at staff",
+        adjustments=(Adjustment(need="Ada Lovelace is hard of hearing", channels=("email",)),),
+        review_queue=(
+            ReviewItem(
+                id="R-1",
+                reason=ReviewReason.PATTERN,
+                filed_at=engine.now(),
+                channel="email",
+                external_id="<r1.ada.lovelace@example.org>",
+                summary="from Ada Lovelace",
+                details="call me on +44 7700 900123",
+            ),
+        ),
+        contact_keys=("email:<r1.ada.lovelace@example.org>",),
+    )
+    event = Event(
+        complaint_id=record.id,
+        seq=1,
+        kind="warned",
+        at=engine.now(),
+        actor=AGENT,
+        reason="Ada Lovelace warned",
+        data={"channel": "email", "contacts": 3},
+    )
+    notice = OutboxMessage(
+        key=f"{record.id}:1:customer",
+        complaint_id=record.id,
+        event_seq=1,
+        topic="conduct.warned",
+        recipient="customer",
+        channel="email",
+        address=ADA.email,
+        created_at=engine.now(),
+        payload={"name": ADA.name, "state": "warned"},
+    )
+    engine.store.conduct_commit(ConductCommit(record, 0, (event,), (notice,)))
+    return [engine.get(first.id), engine.get(second.id)], engine.get(bob.id)
+
+
+def snapshot(engine: Engine, complaint: Complaint) -> tuple[Any, ...]:
+    return (
+        engine.get(complaint.id),
+        engine.store.events(complaint.id),
+        engine.store.outbox(complaint.id),
+    )
+
+
+def raw_text(engine: Engine, store_url: str) -> Callable[[], bytes]:
+    """Reads everything the store holds, below the store's own interface."""
+    if store_url.startswith("sqlite"):
+        path = Path(store_url.removeprefix("sqlite:///"))
+
+        def files() -> bytes:
+            found = [
+                candidate.read_bytes()
+                for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+                if candidate.exists()
+            ]
+            return b"\n".join(found)
+
+        return files
+    if store_url.startswith("postgres"):
+        import psycopg
+        from psycopg import sql
+
+        schema = parse_qs(urlsplit(store_url).query)["schema"][0]
+
+        def tables() -> bytes:
+            with psycopg.connect(store_url.split("?")[0], autocommit=True) as connection:
+                names = [
+                    name
+                    for (name,) in connection.execute(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                        (schema,),
+                    )
+                ]
+                assert {"complaints", "events", "outbox", "conduct_records"} <= set(names)
+                rows: list[str] = []
+                for name in names:
+                    query = sql.SQL("SELECT t::text FROM {}.{} AS t").format(
+                        sql.Identifier(schema), sql.Identifier(name)
+                    )
+                    rows.extend(row for (row,) in connection.execute(query))
+                return "\n".join(rows).encode()
+
+        return tables
+
+    def memory() -> bytes:
+        return repr(vars(engine.store)).encode()
+
+    return memory
+
+
+def found_needles(read: Callable[[], bytes]) -> list[str]:
+    data = read()
+    return [needle for needle in NEEDLES if needle.encode() in data]
+
+
+def test_erasure_leaves_no_personal_data_but_keeps_what_reports_need(
+    engine: Engine, store_url: str
+) -> None:
+    adas, bob = ada_and_bob(engine)
+    read = raw_text(engine, store_url)
+    assert found_needles(read) == list(NEEDLES)  # the search can find them
+    before = {complaint.id: snapshot(engine, complaint) for complaint in adas}
+    conduct_before = engine.store.conduct_get(ADA.id)
+    assert conduct_before is not None
+    bob_before = snapshot(engine, bob)
+    advance(engine, days=3)
+
+    report = erase_customer(engine, ADA.id, actor=DPO, reason="erasure request ER-2026-114")
+
+    assert report.complaints == tuple(c.id for c in adas)
+    assert report.conduct_record
+    assert found_needles(read) == []
+    erased_at = engine.now()
+    if store_url.startswith("sqlite"):
+        engine.close()  # and nothing comes back when the files are closed
+        assert found_needles(read) == []
+        engine = Engine.open(store_url, clock=ManualClock(erased_at))
+    assert verify_store(engine.store).ok
+    assert snapshot(engine, bob) == bob_before
+
+    for old in adas:
+        old_complaint, old_events, old_outbox = before[old.id]
+        complaint, events, outbox = snapshot(engine, old)
+        # What reports need is kept...
+        for field in ("id", "reference", "state", "received_at", "clocks", "due_at", "category"):
+            assert getattr(complaint, field) == getattr(old_complaint, field), field
+        assert (complaint.customer.id, complaint.channel, complaint.severity) == (
+            ADA.id,
+            old_complaint.channel,
+            old_complaint.severity,
+        )
+        assert complaint.version == old_complaint.version + 1
+        assert complaint.updated_at == erased_at
+        # ...and the personal data is gone.
+        assert (complaint.customer.name, complaint.summary) == (ERASED, ERASED)
+        assert complaint.customer.email is complaint.customer.phone is None
+        assert complaint.external_id is None
+        assert (
+            engine.store.find_by_external_id("email", "<order-77.ada.lovelace@example.org>") is None
+        )
+        assert len(events) == len(old_events) + 1
+        for new, was in zip(events, old_events, strict=False):
+            core = ("seq", "kind", "at", "actor", "trigger", "source", "dest", "hash")
+            assert [getattr(new, f) for f in core] == [getattr(was, f) for f in core]
+            changed = (new.reason, new.data) != (was.reason, was.data)
+            assert new.redacted == (content_digest(was) if changed else None)
+            assert new.reason in ("", ERASED)
+        erasure = events[-1]
+        assert (erasure.kind, erasure.actor, erasure.reason) == (
+            ERASURE_KIND,
+            DPO,
+            "erasure request ER-2026-114",
+        )
+        assert [m.key for m in outbox] == [m.key for m in old_outbox]
+        assert [m.created_at for m in outbox] == [m.created_at for m in old_outbox]
+        assert all(m.address is None for m in outbox if m.recipient == "customer")
+        assert all(
+            m.status is not OutboxStatus.PENDING for m in outbox if m.recipient == "customer"
+        )
+
+    first = engine.get(adas[0].id)
+    assert (first.data["amount"], first.data["gift"], first.data["items"]) == (25, True, 2)
+    assert first.data["order"] == first.data["facts"] == ERASED
+    received = engine.store.events(first.id)[0]
+    assert received.data["channel"] == "email"
+    assert received.data["received_at"] == START.isoformat()
+
+    record = engine.store.conduct_get(ADA.id)
+    assert record is not None
+    assert (record.status, record.version) == (conduct_before.status, conduct_before.version + 1)
+    assert record.review_queue[0].id == "R-1"
+    assert record.review_queue[0].summary == ERASED
+    assert record.adjustments[0].channels == ("email",)
+    conduct_events = engine.store.conduct_events(ADA.id)
+    assert [e.kind for e in conduct_events] == ["warned", ERASURE_KIND]
+    assert conduct_events[0].data["contacts"] == 3
+
+    # Erasing again changes nothing more, and records nothing.
+    after = {complaint.id: snapshot(engine, complaint) for complaint in adas}
+    again = erase_customer(engine, ADA.id, actor=DPO, reason="erasure request ER-2026-114")
+    assert not again.changed
+    assert again.unchanged == tuple(c.id for c in adas)
+    assert {complaint.id: snapshot(engine, complaint) for complaint in adas} == after
+    assert engine.store.conduct_get(ADA.id) == record
+    engine.close()
+
+
+def test_erasure_refuses_bad_input_and_changes_nothing(engine: Engine) -> None:
+    adas, _ = ada_and_bob(engine)
+    before = snapshot(engine, adas[0])
+    for customer_id, actor, reason in (
+        (ADA.id, DPO, " "),
+        ("", DPO, "request 1"),
+        (ADA.id, "dpo", "request 1"),
+    ):
+        with pytest.raises(InvalidArgumentError):
+            erase_customer(engine, customer_id, actor=actor, reason=reason)  # type: ignore[arg-type]
+    assert snapshot(engine, adas[0]) == before
+    nobody = erase_customer(engine, "C-NOBODY", actor=DPO, reason="request 2")
+    assert not nobody.changed
+    assert nobody.unchanged == ()
+
+
+# -- retention ------------------------------------------------------------------------
+
+TINY = WorkflowDefinition.from_dict(
+    {
+        "name": "tiny",
+        "initial": "open",
+        "roles": ["agent"],
+        "states": {"open": {}, "closed": {"terminal": True}},
+        "transitions": [{"trigger": "close", "source": "open", "dest": "closed"}],
+    }
+)
+
+
+def closed_and_open(engine: Engine) -> dict[str, Complaint]:
+    """Complaints closed long ago, closed recently and still open, in two workflows."""
+    engine.registry.workflows["tiny"] = TINY
+    made: dict[str, Complaint] = {}
+
+    def intake(name: str) -> Intake:
+        return Intake(
+            channel="email", customer=Customer(id=name, name=f"Person {name}"), summary=name
+        )
+
+    made["old_withdrawn"] = engine.receive(intake("old_withdrawn"))
+    engine.fire(
+        made["old_withdrawn"].id, "withdraw", actor=AGENT, data={"withdrawal_reason": "sorted"}
+    )
+    made["old_tiny"] = engine.receive(intake("old_tiny"), workflow="tiny")
+    engine.fire(made["old_tiny"].id, "close", actor=AGENT)
+    made["old_open"] = engine.receive(intake("old_open"))
+    made["old_tiny_open"] = engine.receive(intake("old_tiny_open"), workflow="tiny")
+    advance(engine, days=365 * 3 - 30)
+    made["recent_withdrawn"] = engine.receive(intake("recent_withdrawn"))
+    engine.fire(
+        made["recent_withdrawn"].id, "withdraw", actor=AGENT, data={"withdrawal_reason": "no"}
+    )
+    advance(engine, days=60)  # now the old ones are more than 3 years old, the recent ones not
+    return {name: engine.get(complaint.id) for name, complaint in made.items()}
+
+
+def test_purge_deletes_only_closed_complaints_older_than_the_cutoff(
+    engine: Engine, store_url: str
+) -> None:
+    made = closed_and_open(engine)
+    read = raw_text(engine, store_url)
+    assert b"Person old_withdrawn" in read()
+    dry = purge_closed(engine, "3 years", dry_run=True)
+    assert dict(dry.by_workflow) == {"tactics": 1, "tiny": 1}
+    assert dry.dry_run
+    assert engine.store.count() == len(made)
+
+    report = purge_closed(engine, "3 years", batch=1)
+
+    assert report.cutoff == retention_cutoff(engine.now(), "3 years")
+    assert dict(report.by_workflow) == {"tactics": 1, "tiny": 1}
+    assert report.total == 2
+    purged = {"old_withdrawn", "old_tiny"}
+    assert set(report.references) == {made[name].reference for name in purged}
+    for name, complaint in made.items():
+        if name in purged:
+            with pytest.raises(ComplaintNotFoundError):
+                engine.store.get(complaint.id)
+            assert engine.store.outbox(complaint.id) == []
+        else:
+            assert engine.store.get(complaint.id) == complaint
+    assert engine.store.count() == len(made) - 2
+    assert b"Person old_withdrawn" not in read()
+    assert verify_store(engine.store).ok
+    assert purge_closed(engine, timedelta(days=365 * 3)).total == 0
+
+
+@pytest.mark.parametrize(
+    ("now", "age", "cutoff"),
+    [
+        (datetime(2029, 3, 5, 8, tzinfo=UTC), "3 years", datetime(2026, 3, 5, 8, tzinfo=UTC)),
+        (datetime(2029, 3, 5, 8, tzinfo=UTC), "36 months", datetime(2026, 3, 5, 8, tzinfo=UTC)),
+        (datetime(2028, 2, 29, tzinfo=UTC), "1 year", datetime(2027, 2, 28, tzinfo=UTC)),
+        (datetime(2026, 3, 31, tzinfo=UTC), "1 month", datetime(2026, 2, 28, tzinfo=UTC)),
+        (datetime(2026, 1, 15, tzinfo=UTC), "2 Months", datetime(2025, 11, 15, tzinfo=UTC)),
+        (datetime(2026, 3, 31, tzinfo=UTC), "90 days", datetime(2025, 12, 31, tzinfo=UTC)),
+        (datetime(2026, 3, 31, tzinfo=UTC), "2 weeks", datetime(2026, 3, 17, tzinfo=UTC)),
+        (
+            datetime(2026, 3, 31, tzinfo=UTC),
+            timedelta(hours=5),
+            datetime(2026, 3, 30, 19, tzinfo=UTC),
+        ),
+    ],
+)
+def test_retention_ages(now: datetime, age: str | timedelta, cutoff: datetime) -> None:
+    assert retention_cutoff(now, age) == cutoff
+
+
+@pytest.mark.parametrize("age", ["3 fortnights", "0 days", "-1 years", "", timedelta(0), 5])
+def test_bad_retention_ages_are_refused(engine: Engine, age: Any) -> None:
+    closed_and_open(engine)
+    count = engine.store.count()
+    with pytest.raises(InvalidArgumentError):
+        purge_closed(engine, age)
+    assert engine.store.count() == count
+
+
+# -- the command line --------------------------------------------------------------
+
+
+def test_privacy_and_retention_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "cli.db"
+    url = f"sqlite:///{path}"
+    # The commands run on the system clock: make the complaints old enough by it.
+    with Engine.open(url, clock=ManualClock(datetime.now(UTC) - timedelta(days=400))) as setup:
+        adas, bob = ada_and_bob(setup)
+        references = [complaint.reference for complaint in adas]
+    runner = CliRunner()
+    # Retention first: an erasure is a change, which starts the retention period again.
+    dry = runner.invoke(
+        retention, ["purge", "--older-than", "90 days", "--dry-run", "--store", url]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "would purge 1 closed complaint(s)" in dry.output
+    assert references[1] in dry.output
+    done = runner.invoke(retention, ["purge", "--older-than", "90 days", "--store", url])
+    assert done.exit_code == 0
+    assert "purged 1 closed complaint(s)" in done.output
+    with Engine.open(url) as check:
+        assert {c.reference for c in check.find()} == {references[0], bob.reference}
+    nothing = runner.invoke(retention, ["purge", "--older-than", "90 days", "--store", url])
+    assert "nothing to purge" in nothing.output
+    erase = [
+        "erase",
+        ADA.id,
+        "--actor-id",
+        DPO.id,
+        "--actor-name",
+        DPO.name,
+        "--role",
+        DPO.role,
+        "--reason",
+        "request ER-1",
+        "--store",
+        url,
+    ]
+    result = runner.invoke(privacy, erase)
+    assert result.exit_code == 0, result.output
+    assert references[0] in result.output
+    assert references[1] not in result.output
+    assert "conduct record: erased" in result.output
+    assert not [needle for needle in NEEDLES if needle.encode() in path.read_bytes()]
+    again = runner.invoke(privacy, erase)
+    assert again.exit_code == 0
+    assert "nothing to erase" in again.output
+    refused = runner.invoke(privacy, [*erase[:-4], "--reason", " ", "--store", url])
+    assert refused.exit_code == 1
+    assert "reason" in refused.output
+
+    bad = runner.invoke(retention, ["purge", "--older-than", "soon", "--store", url])
+    assert bad.exit_code == 1
+    assert "cannot read the retention age" in bad.output
