@@ -29,9 +29,12 @@ def intake(n: int, channel: str = "email", **changes: Any) -> Intake:
     return Intake(channel=channel, customer=customer(n), **fields)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_schema_url")
+    else:
+        url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
     with Engine.open(url, clock=ManualClock(START), load_entry_points=False) as opened:
         yield opened
 
@@ -85,6 +88,52 @@ def test_duplicates_within_the_batch_and_against_the_store_are_one_complaint(
     assert outcomes[2].complaint is not None
     assert outcomes[1].complaint.id == outcomes[2].complaint.id
     assert engine.store.count() == 3
+
+
+def count_calls(engine: Engine, *names: str) -> dict[str, int]:
+    """Count calls of the engine's store methods ``names`` (the counts fill in as they come)."""
+    calls = dict.fromkeys(names, 0)
+    store = engine.store
+    for name in names:
+        real = getattr(store, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        setattr(store, name, counted)
+    return calls
+
+
+def test_a_batch_of_new_messages_looks_nothing_up(engine: Engine) -> None:
+    calls = count_calls(engine, "find_by_external_id", "commit_many", "commit")
+    outcomes = engine.receive_many([intake(n) for n in range(5)] + [intake(2)])
+    assert [o.kind for o in outcomes] == [OutcomeKind.OPENED] * 5 + [OutcomeKind.DUPLICATE]
+    # The unique (channel, external_id) of the store is the check: no look-up per message.
+    assert calls == {"find_by_external_id": 0, "commit_many": 1, "commit": 0}
+
+
+def test_a_redelivered_batch_is_looked_up_once_refused(engine: Engine) -> None:
+    first = engine.receive_many([intake(1), intake(2)])
+    calls = count_calls(engine, "find_by_external_id", "commit_many", "commit")
+    again = engine.receive_many([intake(0), intake(1), intake(2), intake(3), intake(1)])
+    assert [o.kind for o in again] == [
+        OutcomeKind.OPENED,
+        OutcomeKind.DUPLICATE,
+        OutcomeKind.DUPLICATE,
+        OutcomeKind.OPENED,
+        OutcomeKind.DUPLICATE,
+    ]
+    assert again[1].complaint == first[0].complaint
+    assert again[2].complaint == first[1].complaint
+    assert again[4].complaint == first[0].complaint
+    # Refused whole, then each message looked up and the new ones written together.
+    assert calls == {"find_by_external_id": 4, "commit_many": 2, "commit": 0}
+    assert engine.store.count() == 4
+    for outcome in again:
+        assert outcome.complaint is not None
+        assert [e.kind for e in engine.history(outcome.complaint.id)] == ["received"]
+    assert engine.verify_audit().ok
 
 
 def test_restrictions_apply_in_a_batch(engine: Engine) -> None:
@@ -157,6 +206,31 @@ def test_a_race_on_a_duplicate_falls_back_one_by_one(engine: Engine) -> None:
         OutcomeKind.DUPLICATE,
     ]
     assert engine.store.count() == 3
+
+
+def test_a_race_on_the_second_write_too_falls_back_one_by_one(engine: Engine) -> None:
+    store = engine.store
+    real_many = store.commit_many
+    races = iter([intake(2), intake(3)])
+
+    def racing(commits: Any) -> Any:
+        racer = next(races, None)
+        if racer is not None:
+            # Another writer stores a message of the batch before each batch write.
+            engine.receive(racer)
+            raise DuplicateIntakeError("email", racer.external_id or "")
+        return real_many(commits)
+
+    store.commit_many = racing  # type: ignore[method-assign]
+    outcomes = engine.receive_many([intake(1), intake(2), intake(3), intake(3)])
+    assert [o.kind for o in outcomes] == [
+        OutcomeKind.OPENED,
+        OutcomeKind.DUPLICATE,
+        OutcomeKind.DUPLICATE,
+        OutcomeKind.DUPLICATE,
+    ]
+    assert engine.store.count() == 3
+    assert engine.verify_audit().ok
 
 
 def test_a_bad_intake_refuses_the_whole_batch(engine: Engine) -> None:

@@ -8,15 +8,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import attrs
 import click
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
 
 import complaint_flow
 from complaint_flow import (
     Actor,
+    AuditProblem,
     Complaint,
     ComplaintFlowError,
     Customer,
@@ -26,12 +29,14 @@ from complaint_flow import (
     InvalidArgumentError,
     ManualClock,
     OutboxStatus,
+    OutcomeKind,
     PermissionDeniedError,
     Severity,
 )
 from complaint_flow import cli as cli_module
 from complaint_flow.channels.builtin import BUILTIN_CHANNELS
 from complaint_flow.cli import cli, parse_data
+from complaint_flow.conduct.model import conduct_record_id
 from complaint_flow.demo import DEMO_START, DemoResult, run_demo
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.entities import ClockStatus
@@ -194,10 +199,24 @@ def test_demo_notifications_reach_the_right_person_on_the_right_channel(
     demo_result: DemoResult,
 ) -> None:
     by_reference = {s.complaint.reference: s.complaint for s in demo_result.complaints}
+    customers = {
+        conduct_record_id(c.customer.id): c.customer
+        for c in (*by_reference.values(), demo_result.stop.record)
+    }
     assert demo_result.notifications
     assert demo_result.delivery.delivered == len(demo_result.notifications)
     assert demo_result.delivery.failed == 0
+    conduct_notices = [n for n in demo_result.notifications if n.reference in customers]
+    assert conduct_notices
+    for n in conduct_notices:
+        # Stop-procedure letters and acknowledgements go in writing, to the customer.
+        assert n.recipient == "customer"
+        assert (n.channel, n.address) == ("email", customers[n.reference].email)
+        assert n.name == customers[n.reference].name
+        assert n.text
     for n in demo_result.notifications:
+        if n in conduct_notices:
+            continue
         complaint = by_reference[n.reference]
         if n.recipient == "customer":
             assert n.channel == complaint.reply_channel
@@ -213,6 +232,93 @@ def test_demo_notifications_reach_the_right_person_on_the_right_channel(
         n.reference for n in demo_result.notifications if n.topic.endswith("thank")
     }
     assert customers_thanked == set(by_reference)
+
+
+def test_demo_stop_procedure_warns_restricts_files_and_hears_an_appeal(
+    demo_result: DemoResult,
+) -> None:
+    stop = demo_result.stop
+    kinds = [e.kind for e in stop.history]
+    assert kinds == [
+        "warned",
+        "restricted",
+        "contact_filed",
+        "review_item_resolved",
+        "appealed",
+        "appeal_decided",
+    ]
+    assert [e.at for e in stop.history] == sorted(e.at for e in stop.history)
+    warned, restricted = stop.event("warned"), stop.event("restricted")
+    assert warned.actor.role == "supervisor"
+    assert restricted.actor.role == "manager"
+    assert [r["kind"] for r in restricted.data["restrictions"]] == ["written_only"]
+    review_at = datetime.fromisoformat(restricted.data["review_at"])
+    assert review_at > demo_result.finished_at
+    assert stop.record.review_at == review_at
+    assert len(stop.restrictions) == 1
+    assert "in writing only" in stop.restrictions[0]
+    # The phone call is kept on the review queue and answered in writing.
+    call = stop.call
+    assert call.kind is OutcomeKind.FILED
+    assert call.complaint is None
+    assert call.acknowledged
+    assert call.item is not None
+    assert call.item.channel == "phone"
+    assert any("writing only" in reason for reason in call.reasons)
+    filed = stop.event("contact_filed")
+    assert filed.data["item_id"] == call.item.id
+    ack = stop.acknowledgement
+    assert ack is not None
+    assert ack.status is OutboxStatus.DELIVERED
+    assert (ack.channel, ack.address) == ("email", stop.customer.email)
+    assert ack.event_seq == filed.seq
+    read = stop.event("review_item_resolved")
+    assert read.data["item_id"] == call.item.id
+    assert stop.record.review_queue == ()
+    # The appeal is decided by someone who took no part in the decision appealed.
+    decided = stop.event("appeal_decided")
+    assert decided.actor.role == "director"
+    assert decided.actor.id not in {warned.actor.id, restricted.actor.id}
+    assert stop.restriction_stands is True
+    assert stop.record.status.value == "reviewed"
+    assert stop.record.restricted
+    # No complaint was opened for the restricted customer.
+    assert stop.customer.id not in {c.complaint.customer.id for c in demo_result.complaints}
+
+
+def test_demo_re_raised_decided_complaint_becomes_a_linked_contact(
+    demo_result: DemoResult,
+) -> None:
+    linked = demo_result.linked
+    decided = linked.decided
+    assert decided.id in {c.complaint.id for c in demo_result.complaints}
+    assert decided.data["final_decision"]["response"] == linked.decision.reason
+    assert linked.outcome.kind is OutcomeKind.LINKED
+    assert linked.outcome.complaint is not None
+    assert linked.outcome.complaint.id == decided.id
+    assert decided.reference in linked.intake.details
+    history = next(c.history for c in demo_result.complaints if c.complaint.id == decided.id)
+    assert [e.kind for e in history][-2:] == ["final_decision", "contact_linked"]
+    # Still five complaints: the message did not open a new one.
+    assert demo_result.stored_after - demo_result.stored_before == len(demo_result.complaints)
+    ack = linked.acknowledgement
+    assert ack is not None
+    assert (ack.channel, ack.address) == ("email", decided.customer.email)
+    assert decided.reference in ack.payload["explanation"]
+    assert linked.outcome.item is not None
+    assert linked.reading.data["item_id"] == linked.outcome.item.id
+    assert linked.reading.data["outcome"] == "no_new_information"
+
+
+def test_demo_verifies_the_audit_trail_of_the_whole_store(demo_result: DemoResult) -> None:
+    audit = demo_result.audit
+    assert audit.ok
+    assert audit.complaints == len(demo_result.complaints)
+    # Frank's record and the record that keeps Ben's linked contact.
+    assert audit.conduct_records == 2
+    complaint_events = sum(len(c.history) for c in demo_result.complaints)
+    ben_record_events = 2  # the linked contact filed, then read
+    assert audit.events == complaint_events + len(demo_result.stop.history) + ben_record_events
 
 
 @pytest.mark.parametrize(
@@ -273,6 +379,26 @@ def test_demo_command_on_the_sqlite_default(
     for n in demo.notifications:
         assert n.address is None or n.address in out
     assert f"Notifications delivered: {demo.delivery.delivered}" in out
+    stop = demo.stop
+    assert "Stop procedure" in out
+    assert f"Frank Moss ({stop.customer.id})" in out
+    for event in stop.history:
+        if event.kind != "contact_filed":
+            assert event.reason in out
+    assert stop.restrictions[0] in out
+    assert "phoned ('Where is my parcel?') → filed in the review queue, not dropped" in out
+    assert f"acknowledged in writing by email to {stop.customer.email}" in out
+    assert "Helen Brooks (director), who took no part in the restriction: dismissed" in out
+    linked = demo.linked
+    assert f"→ linked to {linked.decided.reference}, no new complaint opened" in out
+    assert f"acknowledged in writing by email to {linked.decided.customer.email}" in out
+    audit_line = (
+        f"Audit check of the whole store: {demo.audit.complaints} complaints, "
+        f"{demo.audit.conduct_records} conduct records, {demo.audit.events} events: "
+        "audit trail intact"
+    )
+    assert audit_line in out
+    assert f"complaint-flow conduct show {stop.customer.id}" in out
 
     with Engine.open("sqlite:///complaints.db", load_entry_points=False) as engine:
         stored = engine.find()
@@ -284,6 +410,11 @@ def test_demo_command_on_the_sqlite_default(
             assert engine.history(s.complaint.id) == list(s.history)
             statuses = {m.status for m in engine.outbox(s.complaint.id)}
             assert statuses <= {OutboxStatus.DELIVERED}
+        assert engine.conduct.history(stop.customer.id) == list(stop.history)
+        assert engine.conduct.record(stop.customer.id).status.value == "reviewed"
+        assert {m.status for m in engine.outbox(stop.record.id)} == {OutboxStatus.DELIVERED}
+        assert engine.review_queue() == []
+        assert engine.verify_audit() == demo.audit
 
 
 def test_demo_runs_twice_on_the_same_store(
@@ -302,6 +433,34 @@ def test_demo_runs_twice_on_the_same_store(
     assert two.duplicate.complaints == 1
     references = {s.complaint.reference for s in (*one.complaints, *two.complaints)}
     assert len(references) == 10
+    # Each run restricts a customer of its own, from a fresh conduct record.
+    assert one.stop.customer.id != two.stop.customer.id
+    assert [e.seq for e in two.stop.history] == [1, 2, 3, 4, 5, 6]
+    assert two.stop.call.kind is OutcomeKind.FILED
+    assert two.linked.outcome.kind is OutcomeKind.LINKED
+    assert two.linked.decided.reference != one.linked.decided.reference
+    # The second check covers both runs: the first run's trails are still intact.
+    assert (one.audit.complaints, one.audit.conduct_records) == (5, 2)
+    assert (two.audit.complaints, two.audit.conduct_records) == (10, 3)
+    assert two.audit.ok
+    added = sum(len(c.history) for c in two.complaints) + len(two.stop.history)
+    assert two.audit.events == one.audit.events + added + 2  # + Ben's second linked contact
+    assert "10 complaints, 3 conduct records" in flat(second.output)
+
+
+def test_demo_render_reports_a_broken_audit_trail(demo_result: DemoResult) -> None:
+    broken = attrs.evolve(
+        demo_result,
+        audit=attrs.evolve(
+            demo_result.audit,
+            problems=(AuditProblem("CF-2026-000001", 2, "hash does not match"),),
+        ),
+    )
+    console = Console(width=200, record=True, highlight=False)
+    cli_module.render_demo(console, broken)
+    out = flat(console.export_text())
+    assert "1 problem(s) in 1 trail(s); see complaint-flow audit verify" in out
+    assert "audit trail intact" not in out
 
 
 def test_demo_command_with_a_store_option(captured_demo: list[DemoResult]) -> None:

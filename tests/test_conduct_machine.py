@@ -163,10 +163,10 @@ class ConductProcedure(RuleBasedStateMachine):
             lambda: self.desk.appeal(customer, grounds="It is unfair.", actor=actor),
         )
 
-    @rule(customer=customers, actor=actors, upheld=st.booleans())
-    def decide(self, customer: Customer, actor: Actor, upheld: bool) -> None:
+    @rule(customer=customers, actor=actors, restriction_stands=st.booleans())
+    def decide(self, customer: Customer, actor: Actor, restriction_stands: bool) -> None:
         record = self.current(customer)
-        trigger = ConductTrigger.UPHOLD if upheld else ConductTrigger.OVERTURN
+        trigger = ConductTrigger.UPHOLD if restriction_stands else ConductTrigger.OVERTURN
         allowed = (
             actor.role in POLICY.appeal_roles
             and self.may(record.status, trigger)
@@ -176,13 +176,13 @@ class ConductProcedure(RuleBasedStateMachine):
             customer,
             allowed,
             lambda: self.desk.decide_appeal(
-                customer, upheld=upheld, actor=actor, reasons="Considered."
+                customer, restriction_stands=restriction_stands, actor=actor, reasons="Considered."
             ),
         )
 
-    @rule(customer=customers, data=st.data(), upheld=st.booleans())
+    @rule(customer=customers, data=st.data(), restriction_stands=st.booleans())
     def decide_by_someone_involved(
-        self, customer: Customer, data: st.DataObject, upheld: bool
+        self, customer: Customer, data: st.DataObject, restriction_stands: bool
     ) -> None:
         """An involved actor, even one promoted to an appeal role since, may not decide."""
         record = self.current(customer)
@@ -194,7 +194,7 @@ class ConductProcedure(RuleBasedStateMachine):
             customer,
             False,
             lambda: self.desk.decide_appeal(
-                customer, upheld=upheld, actor=actor, reasons="Considered."
+                customer, restriction_stands=restriction_stands, actor=actor, reasons="Considered."
             ),
         )
 

@@ -170,7 +170,9 @@ def test_a_case_from_warning_to_lift(desk: ConductDesk, engine: Engine, clock: M
     record = desk.appeal("C-1", grounds="I was upset.", actor=AGENT, received_via="letter")
     assert (record.status, record.appeal_grounds) == (ConductStatus.UNDER_APPEAL, "I was upset.")
     assert record.restricted
-    record = desk.decide_appeal("C-1", upheld=True, actor=DIRECTOR, reasons="Proportionate.")
+    record = desk.decide_appeal(
+        "C-1", restriction_stands=True, actor=DIRECTOR, reasons="Proportionate."
+    )
     assert (record.status, record.decided_by) == (ConductStatus.REVIEWED, "D-1")
     assert record.restrictions == (Restriction.written_only(),)
     new_review = later(clock, 200)
@@ -202,13 +204,15 @@ def test_a_case_from_warning_to_lift(desk: ConductDesk, engine: Engine, clock: M
 def test_an_overturned_appeal_ends_the_restriction(desk: ConductDesk, clock: ManualClock) -> None:
     restricted(desk, clock)
     desk.appeal("C-1", grounds="Unfair.", actor=AGENT)
-    record = desk.decide_appeal("C-1", upheld=False, actor=DIRECTOR, reasons="Too strict.")
+    record = desk.decide_appeal(
+        "C-1", restriction_stands=False, actor=DIRECTOR, reasons="Too strict."
+    )
     assert (record.status, record.restrictions, record.review_at) == (
         ConductStatus.LAPSED,
         (),
         None,
     )
-    assert desk.history("C-1")[-1].data["upheld"] is False
+    assert desk.history("C-1")[-1].data["restriction_stands"] is False
 
 
 def test_a_review_without_extension_lets_the_restriction_go(
@@ -283,9 +287,9 @@ def test_a_new_cycle_after_a_lapse_starts_with_new_people_involved(
     assert record.involved == ("M-2", "D-1")
     desk.appeal("C-1", grounds="No.", actor=AGENT)
     # The first cycle's restrictor took no part in this decision.
-    assert desk.decide_appeal("C-1", upheld=True, actor=MANAGER, reasons="Fair.").status == (
-        ConductStatus.REVIEWED
-    )
+    assert desk.decide_appeal(
+        "C-1", restriction_stands=True, actor=MANAGER, reasons="Fair."
+    ).status == (ConductStatus.REVIEWED)
 
 
 # -- refusals ---------------------------------------------------------------------
@@ -355,14 +359,14 @@ def test_an_appeal_is_never_decided_by_someone_involved(
             engine,
             ConflictOfInterestError,
             lambda actor=involved: desk.decide_appeal(  # type: ignore[misc]
-                "C-1", upheld=True, actor=actor, reasons="Fine."
+                "C-1", restriction_stands=True, actor=actor, reasons="Fine."
             ),
             "took part",
         )
     refused(
         engine,
         NotAuthorisedError,
-        lambda: desk.decide_appeal("C-1", upheld=True, actor=AGENT, reasons="Fine."),
+        lambda: desk.decide_appeal("C-1", restriction_stands=True, actor=AGENT, reasons="Fine."),
     )
 
 
@@ -375,11 +379,11 @@ def test_the_extender_is_involved_in_the_extension_appealed(
     refused(
         engine,
         ConflictOfInterestError,
-        lambda: desk.decide_appeal("C-1", upheld=True, actor=DIRECTOR, reasons="Fine."),
+        lambda: desk.decide_appeal("C-1", restriction_stands=True, actor=DIRECTOR, reasons="Fine."),
     )
-    assert desk.decide_appeal("C-1", upheld=True, actor=OTHER_MANAGER, reasons="Ok.").status == (
-        ConductStatus.REVIEWED
-    )
+    assert desk.decide_appeal(
+        "C-1", restriction_stands=True, actor=OTHER_MANAGER, reasons="Ok."
+    ).status == (ConductStatus.REVIEWED)
 
 
 @pytest.mark.parametrize(
@@ -555,7 +559,9 @@ def test_steps_out_of_order_are_refused(
         warned(desk)
     calls: dict[str, Callable[[], object]] = {
         "appeal": lambda: desk.appeal("C-1", grounds="No.", actor=AGENT),
-        "decide": lambda: desk.decide_appeal("C-1", upheld=True, actor=DIRECTOR, reasons="X."),
+        "decide": lambda: desk.decide_appeal(
+            "C-1", restriction_stands=True, actor=DIRECTOR, reasons="X."
+        ),
         "lift": lambda: desk.lift("C-1", actor=DIRECTOR, reasons="X."),
         "review": lambda: desk.review("C-1", actor=DIRECTOR, reasons="X."),
         "warn_again": lambda: desk.warn("C-1", actor=SUPERVISOR, reason="Again."),
@@ -590,7 +596,7 @@ def test_bad_actors_and_channels_are_refused(
     refused(
         engine,
         ConductError,
-        lambda: desk.decide_appeal("C-1", upheld="yes", actor=DIRECTOR, reasons="X."),  # type: ignore[arg-type]
+        lambda: desk.decide_appeal("C-1", restriction_stands="yes", actor=DIRECTOR, reasons="X."),  # type: ignore[arg-type]
     )
 
 
@@ -703,7 +709,9 @@ def test_every_decision_sends_a_letter_with_its_content(
 ) -> None:
     restricted(desk, clock)
     desk.appeal("C-1", grounds="Unfair.", actor=AGENT)
-    desk.decide_appeal("C-1", upheld=True, actor=DIRECTOR, reasons="Proportionate to the calls.")
+    desk.decide_appeal(
+        "C-1", restriction_stands=True, actor=DIRECTOR, reasons="Proportionate to the calls."
+    )
     desk.review("C-1", actor=DIRECTOR, reasons="Calls went on.", extend_until=later(clock, 150))
     desk.lift("C-1", actor=OTHER_MANAGER, reasons="Things are calmer.")
     messages = engine.store.outbox("conduct:C-1")
@@ -736,7 +744,7 @@ def test_every_decision_sends_a_letter_with_its_content(
     assert "within 28 days, by 30 March 2026" in text
     assert decision["review_at"] == later(clock).isoformat()
     assert len(decision["restrictions"]) == 2
-    assert outcome["upheld"] is True
+    assert outcome["restriction_stands"] is True
     assert "Proportionate to the calls." in outcome["text"]
     assert "Calls went on." in extension["text"]
     assert "30 July 2026" in extension["text"]

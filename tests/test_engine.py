@@ -13,6 +13,7 @@ from complaint_flow import (
     ComplaintNotFoundError,
     ConcurrencyError,
     Customer,
+    DeliveryReport,
     Engine,
     GuardRefusedError,
     Intake,
@@ -376,25 +377,38 @@ class FlakyNotifier:
 
 def test_failing_notifier_loses_neither_transition_nor_message(caplog: Any) -> None:
     notifier = FlakyNotifier(failures=2)
-    engine = Engine.open("memory://", plugins=[notifier], load_entry_points=False)
+    clock = ManualClock()
+    engine = Engine.open("memory://", plugins=[notifier], clock=clock, load_entry_points=False)
     complaint = engine.receive(intake())
     engine.fire(complaint.id, "thank", actor=AGENT)
     with caplog.at_level(logging.WARNING, logger="complaint_flow.outbox"):
         assert engine.deliver().failed == 1
+        # The engine's dispatcher backs off: nothing is due again at once.
+        assert engine.deliver() == DeliveryReport()
+        clock.advance(hours=1)
         assert engine.deliver().failed == 1
     [pending] = engine.outbox(complaint.id)
     assert (pending.status, pending.attempts) == (OutboxStatus.PENDING, 2)
+    assert pending.next_attempt_at is not None
+    assert pending.next_attempt_at > clock()
     assert "smtp down" in (pending.last_error or "")
+    clock.advance(hours=1)
     assert engine.deliver().delivered == 1
     assert notifier.delivered == [pending.key]
     assert engine.get(complaint.id).state == "thanked"
 
 
 def test_a_message_is_dead_lettered_after_max_attempts() -> None:
-    engine = Engine.open("memory://", plugins=[FlakyNotifier(failures=99)], load_entry_points=False)
+    clock = ManualClock()
+    engine = Engine.open(
+        "memory://", plugins=[FlakyNotifier(failures=99)], clock=clock, load_entry_points=False
+    )
     complaint = engine.receive(intake())
     engine.fire(complaint.id, "thank", actor=AGENT)
-    reports = [engine.deliver() for _ in range(6)]
+    reports = []
+    for _ in range(6):
+        reports.append(engine.deliver())
+        clock.advance(hours=2)  # past the longest backoff (1 hour)
     assert [r.dead for r in reports] == [0, 0, 0, 0, 1, 0]
     assert engine.outbox(complaint.id)[0].status is OutboxStatus.DEAD
 

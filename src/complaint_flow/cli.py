@@ -25,8 +25,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from complaint_flow.audit import AuditReport
+from complaint_flow.conduct.model import is_conduct_record_id
 from complaint_flow.deadlines import ClockDefinition
-from complaint_flow.demo import DemoResult, DuplicateDelivery, Notification, Refusal, run_demo
+from complaint_flow.demo import (
+    DemoResult,
+    DuplicateDelivery,
+    LinkedContact,
+    Notification,
+    Refusal,
+    StopProcedure,
+    run_demo,
+)
 from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import (
@@ -463,20 +473,184 @@ def _refusal_panel(refusal: Refusal) -> Panel:
     return Panel(body, title="Role refusal", title_align="left")
 
 
+def _by(actor: Actor) -> str:
+    return f"{actor.name} ({actor.role})"
+
+
+def _written_ack(message: OutboxMessage | None) -> Text:
+    if message is None:
+        return Text("not acknowledged: no written address known", style="bold red")
+    delivered = (
+        f", delivered {_when(message.delivered_at)}" if message.delivered_at is not None else ""
+    )
+    return Text.assemble(
+        "acknowledged in writing by ",
+        (message.channel, "bold"),
+        f" to {message.address or '(no address)'}{delivered}",
+    )
+
+
+def _outcome(resolved: Event) -> str:
+    """A review item's outcome in words (``no_new_information`` → "no new information")."""
+    return str(resolved.data.get("outcome", "?")).replace("_", " ")
+
+
+def _stop_rows(stop: StopProcedure) -> list[tuple[str, Text]]:
+    warned, restricted = stop.event("warned"), stop.event("restricted")
+    filed, read = stop.event("contact_filed"), stop.event("review_item_resolved")
+    appealed, decided = stop.event("appealed"), stop.event("appeal_decided")
+    review_at = restricted.data.get("review_at")
+    review = _when(datetime.fromisoformat(review_at)) if isinstance(review_at, str) else "?"
+    call = stop.call
+    if stop.restriction_stands:
+        verdict = Text("dismissed, the restriction stands until its review", style="bold")
+    else:
+        verdict = Text("allowed, the restriction ends", style="bold")
+    return [
+        (
+            _when(warned.at),
+            Text.assemble(("warned", "bold yellow"), f" by {_by(warned.actor)}: {warned.reason}"),
+        ),
+        (
+            _when(restricted.at),
+            Text.assemble(
+                ("restricted", "bold red"),
+                f" by {_by(restricted.actor)}: {restricted.reason}\n",
+                " ".join(stop.restrictions),
+                f" Review on {review}.",
+            ),
+        ),
+        (
+            _when(filed.at),
+            Text.assemble(
+                f"phoned ({call.item.summary if call.item else '?'!r}) → ",
+                (call.kind.value, "bold green"),
+                " in the review queue, not dropped: ",
+                "; ".join(call.reasons),
+                "\n",
+                _written_ack(stop.acknowledgement),
+            ),
+        ),
+        (
+            _when(read.at),
+            Text(f"read by {_by(read.actor)}: {_outcome(read)} ({read.reason})"),
+        ),
+        (
+            _when(appealed.at),
+            Text.assemble(
+                ("appealed", "bold"),
+                f" by {appealed.data.get('received_via', '?')}, recorded by "
+                f"{_by(appealed.actor)}: {appealed.reason}",
+            ),
+        ),
+        (
+            _when(decided.at),
+            Text.assemble(
+                f"appeal decided by {_by(decided.actor)}, who took no part in the restriction: ",
+                verdict,
+                f" ({decided.reason})",
+            ),
+        ),
+    ]
+
+
+def _linked_rows(linked: LinkedContact) -> list[tuple[str, Text]]:
+    decision, outcome, decided = linked.decision, linked.outcome, linked.decided
+    return [
+        (
+            _when(decision.at),
+            Text.assemble(
+                ("final decision", "bold"),
+                f" on {decided.reference} by {_by(decision.actor)}: {decision.reason}",
+            ),
+        ),
+        (
+            _when(
+                outcome.item.received_at
+                if outcome.item and outcome.item.received_at
+                else decision.at
+            ),
+            Text.assemble(
+                f"{decided.customer.name} wrote again by {linked.intake.channel} "
+                f"({linked.intake.summary!r}) → ",
+                (outcome.kind.value, "bold green"),
+                f" to {decided.reference}, no new complaint opened\n",
+                _written_ack(linked.acknowledgement),
+            ),
+        ),
+        (
+            _when(linked.reading.at),
+            Text(
+                f"read by {_by(linked.reading.actor)}: "
+                f"{_outcome(linked.reading)} ({linked.reading.reason})"
+            ),
+        ),
+    ]
+
+
+def _stop_panel(stop: StopProcedure, linked: LinkedContact) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(overflow="fold")
+    record = stop.record
+    grid.add_row(
+        "",
+        Text.assemble(
+            (f"{stop.customer.name} ({stop.customer.id})", "bold"),
+            " made abusive calls to staff. His conduct record is now ",
+            (record.status.value, "bold"),
+            f" ({len(stop.history)} events in its own audit trail).",
+        ),
+    )
+    for when, what in _stop_rows(stop):
+        grid.add_row(when, what)
+    grid.add_row("", Text())
+    grid.add_row(
+        "",
+        Text.assemble(
+            ("A decided complaint raised again", "bold"),
+            ": a message about it becomes a linked contact.",
+        ),
+    )
+    for when, what in _linked_rows(linked):
+        grid.add_row(when, what)
+    return Panel(grid, title="Stop procedure", title_align="left")
+
+
+def _audit_line(report: AuditReport) -> Text:
+    counts = (
+        f"Audit check of the whole store: {report.complaints} complaints, "
+        f"{report.conduct_records} conduct records, {report.events} events: "
+    )
+    if report.ok:
+        return Text.assemble(counts, ("audit trail intact", "bold green"))
+    return Text.assemble(
+        counts,
+        (
+            f"{len(report.problems)} problem(s) in {len(report.subjects)} trail(s); "
+            "see complaint-flow audit verify",
+            "bold red",
+        ),
+    )
+
+
 def _notifications_table(notifications: Sequence[Notification]) -> Table:
     table = Table(
         title="Notifications delivered from the outbox: who was told what, on which channel",
         title_justify="left",
     )
     table.add_column("Delivered (UTC)", no_wrap=True)
-    table.add_column("Complaint", no_wrap=True)
+    table.add_column("About", no_wrap=True)
     table.add_column("To", overflow="fold")
     table.add_column("On", overflow="fold")
     table.add_column("Message", overflow="fold")
     for n in notifications:
         table.add_row(
             _when(n.delivered_at, two_lines=True),
-            n.reference,
+            # The "To" column names the customer; their record id would squash the table.
+            Text("conduct\nrecord", style="italic")
+            if is_conduct_record_id(n.reference)
+            else n.reference,
             Text.assemble(n.name, (f"\n{n.recipient}", "dim")),
             Text.assemble((n.channel, "bold"), f"\n{n.address or '(no address)'}"),
             Text(n.text),
@@ -520,7 +694,10 @@ def _report(result: DemoResult) -> RenderableType:
 
 
 def render_demo(console: Console, result: DemoResult) -> None:
-    """Print a demo run: timelines, the duplicate, the refusal, notifications, report."""
+    """Print a demo run: timelines, duplicate, refusal, stop procedure, notifications, report.
+
+    The last line is the audit check of the whole store.
+    """
     console.rule("complaint_flow demo: the TACTICS workflow")
     console.print(
         Text(
@@ -543,8 +720,10 @@ def render_demo(console: Console, result: DemoResult) -> None:
     console.print()
     console.print(_duplicate_panel(result.duplicate))
     console.print(_refusal_panel(result.refusal))
+    console.print(_stop_panel(result.stop, result.linked))
     console.print(_notifications_table(result.notifications))
     console.print(_report(result))
+    console.print(_audit_line(result.audit))
     if scheme_of(result.store_url) == "memory":
         console.print(
             Text(
@@ -561,7 +740,9 @@ def render_demo(console: Console, result: DemoResult) -> None:
             f"  complaint-flow list --store {result.store_url}\n"
             f"  complaint-flow show {first} --store {result.store_url}\n"
             f"  complaint-flow history {first} --store {result.store_url}\n"
-            f"  complaint-flow triggers {first} --role supervisor --store {result.store_url}",
+            f"  complaint-flow triggers {first} --role supervisor --store {result.store_url}\n"
+            f"  complaint-flow conduct show {result.stop.customer.id} --store {result.store_url}\n"
+            f"  complaint-flow audit verify --store {result.store_url}",
             style="dim",
         )
     )
@@ -783,7 +964,10 @@ def demo(store_url: str) -> None:
     """Take sample complaints from five channels through the TACTICS workflow.
 
     Prints each complaint's timeline, a duplicate delivery, a role refusal, the
-    notifications delivered and a short report. Running it again adds a new set.
+    stop procedure (a warning, a written-only restriction, a phone call filed and
+    acknowledged in writing, an appeal; a decided complaint raised again and
+    linked), the notifications delivered, a short report and a check of the
+    store's audit trail. Running it again adds a new set.
     """
     render_demo(_console(), run_demo(store_url))
 

@@ -13,14 +13,28 @@ refusal (an agent may not reopen) and one email delivered three times. At the
 end of each working day the outbox is delivered to a notifier that records who
 was told what, on which channel.
 
+Beside the complaints, the week plays the stop procedure: a customer whose
+abusive calls bring a warning, then a written-only restriction decided by a
+manager with a review date; his next phone call is filed for review and
+acknowledged in writing, not dropped; his appeal is decided by a director who
+took no part in the restriction. A closed complaint gets a final decision, and
+the customer's next message about it becomes a linked contact instead of a new
+complaint. Last, the audit trail of the whole store is verified.
+
 Each run uses a fresh run id inside the channels' message ids, so running the
-demo again on the same store adds a new set of complaints next to the old ones.
+demo again on the same store adds a new set of complaints next to the old ones;
+the restricted customer's id carries the run id too, so each run plays the stop
+procedure from the start.
 
 >>> result = run_demo("memory://", run_id="doc")
 >>> sorted(result.counts_by_state.items())
 [('action_taken', 1), ('closed', 3), ('withdrawn', 1)]
 >>> result.duplicate.complaints, result.refusal.nothing_stored
 (1, True)
+>>> result.stop.record.status.value, result.stop.call.kind.value, result.linked.outcome.kind.value
+('reviewed', 'filed', 'linked')
+>>> result.audit.ok
+True
 """
 
 from __future__ import annotations
@@ -32,7 +46,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import attrs
 
+from complaint_flow.audit import AuditReport
 from complaint_flow.clock import Clock, ManualClock
+from complaint_flow.conduct.intake import IntakeOutcome, OutcomeKind, written_channels
+from complaint_flow.conduct.model import ConductRecord, Restriction, conduct_record_id
+from complaint_flow.conduct.notices import describe_restriction
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
 from complaint_flow.errors import InvalidArgumentError, PermissionDeniedError
@@ -79,6 +97,26 @@ DANIEL = Actor(
     email="daniel.mensah@shop.example",
     phone="+44 20 7946 0301",
 )
+HELEN = Actor(
+    id="D-401",
+    name="Helen Brooks",
+    role="director",
+    rank=4,
+    email="helen.brooks@shop.example",
+)
+
+RESTRICTION_DAYS = 91
+"""How long the demo's restriction runs before its review (about three months)."""
+
+
+def frank(run_id: str) -> Customer:
+    """The customer whose conduct is restricted; his id carries the run id (a fresh record)."""
+    return Customer(
+        id=f"C-1006-{run_id}",
+        name="Frank Moss",
+        email="frank@example.com",
+        phone="+44 7700 900456",
+    )
 
 
 @attrs.frozen
@@ -100,7 +138,9 @@ class Notification:
 class DemoNotifier:
     """A notifier plugin that records each notification with a human-readable text.
 
-    Delivery is at least once, so a redelivered ``message.key`` is ignored.
+    Delivery is at least once, so a redelivered ``message.key`` is ignored. A
+    conduct notice has no complaint: its ``reference`` is the conduct record's
+    id (``conduct:<customer id>``).
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -109,7 +149,7 @@ class DemoNotifier:
         self._keys: set[str] = set()
 
     @hookimpl
-    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
         """Record ``message`` unless it was delivered before."""
         if message.key in self._keys:
             return
@@ -117,7 +157,7 @@ class DemoNotifier:
         self.delivered.append(
             Notification(
                 key=message.key,
-                reference=complaint.reference,
+                reference=complaint.reference if complaint is not None else message.complaint_id,
                 recipient=message.recipient,
                 name=str(message.payload.get("name", "")),
                 channel=message.channel,
@@ -140,6 +180,13 @@ def message_text(message: OutboxMessage) -> str:
         "reopen": "We have reopened your complaint.",
         "escalate": "Escalated to you for a decision.",
         "assigned": "You now own this complaint.",
+        "final_decision": "Our final response: what we decided, and that the matter ends here.",
+        "conduct_warning": "A warning: this behaviour must stop, or contact may be restricted.",
+        "conduct_restriction": ("A restriction, with reasons, its review date and how to appeal."),
+        "contact_filed": "Your message was kept and will be read; please contact us in writing.",
+        "conduct_appeal_received": "Your appeal has been received; someone else will decide it.",
+        "conduct_appeal_outcome": "The decision on your appeal, with reasons.",
+        "contact_linked": "Your message was linked to our final decision and will be read.",
     }
     return texts.get(action, f"Now {message.payload.get('state', '?')} ({message.topic}).")
 
@@ -196,6 +243,64 @@ class Refusal:
         )
 
 
+def _event_of(history: Iterable[Event], kind: str, **data: object) -> Event:
+    """The first event of ``kind`` whose data has every ``data`` item."""
+    for event in history:
+        if event.kind == kind and all(event.data.get(k) == v for k, v in data.items()):
+            return event
+    raise LookupError(f"no {kind!r} event with {data!r} in the audit trail")
+
+
+def _acknowledgement(engine: Engine, record_id: str, filed: Event) -> OutboxMessage | None:
+    """The written acknowledgement of a filed message (its notice about ``filed``), if any."""
+    key = f"{record_id}:{filed.seq}:customer"
+    return next((m for m in engine.outbox(record_id) if m.key == key), None)
+
+
+@attrs.frozen
+class StopProcedure:
+    """The stop procedure played for one customer, from warning to appeal.
+
+    ``record`` is the conduct record's final version and ``history`` its audit
+    trail; ``call`` what became of the phone call made under a written-only
+    restriction, and ``acknowledgement`` the written notice that answered it.
+    """
+
+    customer: Customer
+    record: ConductRecord
+    history: tuple[Event, ...]
+    restrictions: tuple[str, ...]
+    call: IntakeOutcome
+    acknowledgement: OutboxMessage | None
+
+    def event(self, kind: str) -> Event:
+        """The first event of ``kind`` (``warned``, ``restricted``, ``contact_filed``…)."""
+        return _event_of(self.history, kind)
+
+    @property
+    def restriction_stands(self) -> bool:
+        """Whether the appeal was dismissed: the restriction stands."""
+        return bool(self.event("appeal_decided").data["restriction_stands"])
+
+
+@attrs.frozen
+class LinkedContact:
+    """A message re-raising a complaint with a final decision, linked to it instead of opened.
+
+    ``decided`` is the complaint's final version, ``decision`` its
+    ``final_decision`` event, ``outcome`` what :meth:`Engine.accept` returned,
+    ``acknowledgement`` the written notice that answered the message and
+    ``reading`` the event of the review item being read.
+    """
+
+    decided: Complaint
+    decision: Event
+    intake: Intake
+    outcome: IntakeOutcome
+    acknowledgement: OutboxMessage | None
+    reading: Event
+
+
 @attrs.frozen
 class DemoResult:
     """Everything one demo run did, for rendering and for tests."""
@@ -212,6 +317,9 @@ class DemoResult:
     notifications: tuple[Notification, ...]
     delivery: DeliveryReport
     deadlines: DeadlineReport
+    stop: StopProcedure
+    linked: LinkedContact
+    audit: AuditReport
 
     @property
     def counts_by_state(self) -> dict[str, int]:
@@ -309,6 +417,10 @@ def run_demo(
             notifications=tuple(notifier.delivered),
             delivery=week.delivery,
             deadlines=week.deadlines,
+            stop=week.stop_procedure(),
+            linked=week.linked_contact(),
+            # Last, over the whole store: earlier runs' trails too.
+            audit=engine.verify_audit(),
         )
 
 
@@ -325,6 +437,10 @@ class _Week:
         self._refusal: Refusal | None = None
         self.delivery = DeliveryReport()
         self.deadlines = DeadlineReport()
+        self.frank = frank(run_id)
+        self._restrictions: tuple[Restriction, ...] = ()
+        self._call: IntakeOutcome | None = None
+        self._reraised: tuple[str, Intake, IntakeOutcome] | None = None
 
     @property
     def duplicate(self) -> DuplicateDelivery:
@@ -335,6 +451,44 @@ class _Week:
     def refusal(self) -> Refusal:
         assert self._refusal is not None, "play() records the refusal"
         return self._refusal
+
+    def stop_procedure(self) -> StopProcedure:
+        """The restricted customer's story, read back from the store at the end."""
+        assert self._call is not None, "play() records the filed call"
+        conduct = self.engine.conduct
+        record = conduct.record(self.frank)
+        history = tuple(conduct.history(self.frank))
+        filed = _event_of(history, "contact_filed")
+        written = sorted(written_channels(self.engine))
+        return StopProcedure(
+            customer=self.frank,
+            record=record,
+            history=history,
+            restrictions=tuple(describe_restriction(r, written) for r in self._restrictions),
+            call=self._call,
+            acknowledgement=_acknowledgement(self.engine, record.id, filed),
+        )
+
+    def linked_contact(self) -> LinkedContact:
+        """The re-raised decided complaint, read back from the store at the end."""
+        assert self._reraised is not None, "play() records the linked contact"
+        complaint_id, intake, outcome = self._reraised
+        assert outcome.item is not None, "a linked contact is filed as a review item"
+        decided = self.engine.get(complaint_id)
+        record_id = conduct_record_id(decided.customer.id)
+        history = self.engine.conduct.history(decided.customer.id)
+        return LinkedContact(
+            decided=decided,
+            decision=_event_of(self.engine.history(complaint_id), "final_decision"),
+            intake=intake,
+            outcome=outcome,
+            acknowledgement=_acknowledgement(
+                self.engine,
+                record_id,
+                _event_of(history, "contact_filed", item_id=outcome.item.id),
+            ),
+            reading=_event_of(history, "review_item_resolved", item_id=outcome.item.id),
+        )
 
     def at(self, day: int, hhmm: str) -> None:
         """Move the clock to ``hhmm`` on day ``day`` of the week (day 1 is the start)."""
@@ -535,6 +689,14 @@ class _Week:
         at(2, "10:45")
         engine.assign(erin, TOM, actor=TOM, reason="Follows the fix until release")
 
+        # The stop procedure starts with a warning, from a supervisor.
+        at(2, "11:00")
+        engine.conduct.warn(
+            self.frank,
+            actor=GRACE,
+            reason="Shouted at and insulted Tom Reed in two calls on Monday",
+        )
+
         self.deliver(2)
 
         # -- Wednesday: Ada is happy; an agent may not reopen -----------------
@@ -583,6 +745,17 @@ class _Week:
         at(3, "11:35")
         fire(ben, "put_it_right", PRIYA, "Called him with the bank reference")
 
+        # The abuse goes on: a manager restricts Frank to written contact.
+        at(3, "14:00")
+        restricted = engine.conduct.restrict(
+            self.frank,
+            [Restriction.written_only()],
+            actor=DANIEL,
+            reasons="The abuse went on in a third call on Wednesday, after Tuesday's warning",
+            review_at=self.clock() + timedelta(days=RESTRICTION_DAYS),
+        )
+        self._restrictions = restricted.restrictions
+
         self.deliver(3)
 
         # -- Thursday: Chloé wants more than an agent may grant ----------------
@@ -603,6 +776,35 @@ class _Week:
             withdrawal_reason="The branch manager apologised in person",
         )
 
+        # Frank phones anyway: the call is kept, filed for review and acknowledged
+        # in writing; someone reads it for new information.
+        at(4, "14:00")
+        self._call = engine.accept(
+            Intake(
+                channel="phone",
+                customer=self.frank,
+                summary="Where is my parcel?",
+                details="Says the parcel is still not there and demands a call back today.",
+            )
+        )
+        if self._call.kind is not OutcomeKind.FILED or self._call.item is None:
+            raise AssertionError(f"a restricted customer's call was not filed: {self._call!r}")
+        at(4, "14:30")
+        engine.resolve_review_item(
+            self.frank.id,
+            self._call.item.id,
+            actor=GRACE,
+            outcome="no_new_information",
+            note="The courier delivered the parcel on Tuesday; nothing new",
+        )
+        at(4, "15:00")
+        engine.conduct.appeal(
+            self.frank,
+            grounds="I was upset about the delivery, not abusive",
+            actor=PRIYA,
+            received_via="email",
+        )
+
         self.deliver(4)
 
         # -- Friday: the manager decides ----------------------------------------
@@ -617,6 +819,16 @@ class _Week:
         fire(chloe, "take_action", DANIEL, action="100 GBP compensation approved and paid")
         at(5, "09:25")
         fire(chloe, "put_it_right", DANIEL, "Phoned Chloé with the decision")
+
+        # A director who took no part in the restriction decides the appeal.
+        at(5, "11:00")
+        engine.conduct.decide_appeal(
+            self.frank,
+            restriction_stands=True,
+            actor=HELEN,
+            reasons="The call recordings confirm the abuse",
+        )
+
         at(5, "16:00")
         fire(
             chloe,
@@ -646,6 +858,12 @@ class _Week:
         )
         at(8, "10:12")
         fire(ben, "close", PRIYA)
+        at(8, "10:20")
+        decided = engine.final_decision(
+            ben,
+            actor=DANIEL,
+            response="The duplicate charge was refunded in full; this is our final response.",
+        )
         at(8, "11:00")
         fire(
             chloe,
@@ -657,6 +875,28 @@ class _Week:
         )
         at(8, "11:05")
         fire(chloe, "close", DANIEL)
+
+        # Ben writes about the decided complaint: linked to it, not a new complaint.
+        at(8, "14:00")
+        again = Intake(
+            channel="email",
+            customer=decided.customer,
+            summary="Still unhappy about the double charge",
+            details=f"About {decided.reference}: the refund took far too long.",
+            external_id=f"<refund-77120.{run}@mail.example.net>",
+        )
+        linked = engine.accept(again)
+        if linked.kind is not OutcomeKind.LINKED or linked.item is None:
+            raise AssertionError(f"a re-raised decided complaint was not linked: {linked!r}")
+        self._reraised = (ben, again, linked)
+        at(8, "15:00")
+        engine.resolve_review_item(
+            decided.customer.id,
+            linked.item.id,
+            actor=PRIYA,
+            outcome="no_new_information",
+            note="Nothing new: the time the refund took is covered by the final response",
+        )
         self.deliver(8)
 
     def _try(
@@ -689,8 +929,10 @@ __all__ = [
     "DemoNotifier",
     "DemoResult",
     "DuplicateDelivery",
+    "LinkedContact",
     "Notification",
     "Refusal",
+    "StopProcedure",
     "message_text",
     "new_run_id",
     "run_demo",

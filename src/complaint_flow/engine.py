@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
@@ -44,6 +44,7 @@ from complaint_flow.entities import (
 )
 from complaint_flow.errors import (
     ClockError,
+    ComplaintFlowError,
     ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
@@ -58,7 +59,12 @@ from complaint_flow.errors import (
 from complaint_flow.escalation import EscalationLevel
 from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
 from complaint_flow.machine import CompiledWorkflow, compile_workflow
-from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
+from complaint_flow.notify.outbox import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Backoff,
+    DeliveryReport,
+    OutboxDispatcher,
+)
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.privacy import ErasureReport, PurgeReport
 from complaint_flow.remedies import Remedy, check_authority
@@ -99,7 +105,12 @@ class Engine:
             self.registry.workflows[workflow.name] = workflow
             workflow = workflow.name
         self.default_workflow = self._workflow(workflow).name
-        self.dispatcher = OutboxDispatcher(store, registry, self.clock)
+        self.dispatcher = OutboxDispatcher(
+            store, registry, self.clock, backoff=Backoff(), timeout=DEFAULT_TIMEOUT_SECONDS
+        )
+        self._get_cached: Callable[[str], Complaint | None] | None = getattr(
+            store, "get_cached", None
+        )
         self.conduct = ConductDesk(self, conduct_policy)
         """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""
 
@@ -297,16 +308,19 @@ class Engine:
         }
         if data:
             event_data.update(data)
-        event = Event(
-            complaint_id=complaint_id,
-            seq=1,
-            kind="received",
-            at=now,
-            actor=intake.recorded_by or SYSTEM,
-            dest=complaint.state,
-            # Deadlines count from receipt, which may be before the complaint was logged
-            # (a letter opened days later): the clocks read it from here.
-            data=event_data,
+        # Deadlines count from receipt, which may be before the complaint was logged
+        # (a letter opened days later): the clocks read it from the event's data.
+        event = Event.build(
+            complaint_id,
+            1,
+            "received",
+            now,
+            intake.recorded_by or SYSTEM,
+            None,
+            None,
+            complaint.state,
+            "",
+            freeze_mapping(event_data),
         )
         started = starts.get(complaint.received_at) if starts is not None else None
         if started is None:
@@ -447,10 +461,36 @@ class Engine:
     ) -> Complaint:
         if type(actor) is not Actor:
             _check_actor(actor)
+        if expected_version is None and self._get_cached is not None:
+            # A store that keeps the versions it wrote saves the read (a round trip on
+            # PostgreSQL). If another writer moved the complaint on, the commit's version
+            # check refuses it; any refusal is then decided again on the latest version.
+            cached = self._get_cached(complaint_id)
+            if cached is not None:
+                try:
+                    return self._fire_on(
+                        cached, trigger, actor, reason, data, None, requested_via
+                    )
+                except ComplaintFlowError:
+                    pass
         try:
             complaint = self.store.get(complaint_id)
         except ComplaintNotFoundError:
             complaint = self.get(complaint_id)  # perhaps a reference
+        return self._fire_on(
+            complaint, trigger, actor, reason, data, expected_version, requested_via
+        )
+
+    def _fire_on(
+        self,
+        complaint: Complaint,
+        trigger: str,
+        actor: Actor,
+        reason: str,
+        data: Mapping[str, Any] | None,
+        expected_version: int | None,
+        requested_via: str | None,
+    ) -> Complaint:
         if expected_version is not None and complaint.version != expected_version:
             raise ConcurrencyError(complaint.id, expected_version)
         compiled = self._compiled.get(complaint.workflow) or self._workflow(complaint.workflow)

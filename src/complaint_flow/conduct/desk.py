@@ -338,9 +338,15 @@ class ConductDesk:
         )
 
     def decide_appeal(
-        self, customer: Customer | str, *, upheld: bool, actor: Actor, reasons: str
+        self, customer: Customer | str, *, restriction_stands: bool, actor: Actor, reasons: str
     ) -> ConductRecord:
-        """Decide the appeal: ``upheld=True`` keeps the restriction (``reviewed``), False ends it.
+        """Decide the appeal: dismissed (the restriction stands) or allowed (it ends).
+
+        Args:
+            restriction_stands: True dismisses the appeal and keeps the restriction
+                (status ``reviewed``); False allows it and ends the restriction
+                (``lapsed``). Named for its effect, because "upheld" means opposite
+                things to different readers.
 
         Raises:
             NotAuthorisedError: the actor's role is not in ``appeal_roles``.
@@ -349,14 +355,15 @@ class ConductDesk:
             ConductError: no reasons, or no appeal is waiting.
         """
         self._authorise(actor, self.policy.appeal_roles, "decide an appeal")
-        if not isinstance(upheld, bool):
+        if not isinstance(restriction_stands, bool):
             raise ConductError(
-                f"upheld must be True (the restriction stands) or False (it ends); got {upheld!r}"
+                "restriction_stands must be True (the appeal is dismissed) or False (it is "
+                f"allowed and the restriction ends); got {restriction_stands!r}"
             )
         reasons = _text(reasons, "the reasons for the appeal decision")
         record = self.record(customer)
         now = self.engine.clock()
-        trigger = ConductTrigger.UPHOLD if upheld else ConductTrigger.OVERTURN
+        trigger = ConductTrigger.UPHOLD if restriction_stands else ConductTrigger.OVERTURN
         destination(record.status, trigger)
         if actor.id in record.involved:
             raise ConflictOfInterestError(
@@ -365,7 +372,7 @@ class ConductDesk:
                 f"with one of the roles {', '.join(self.policy.appeal_roles)}"
             )
         changes: dict[str, Any] = {"reasons": reasons, "decided_by": actor.id}
-        if not upheld:
+        if not restriction_stands:
             changes.update(_ended())
         new = record.evolve(**changes)
         return self._commit(
@@ -376,8 +383,8 @@ class ConductDesk:
             actor,
             reasons,
             now,
-            {"upheld": upheld},
-            lambda r: appeal_outcome_letter(r, upheld, reasons),
+            {"restriction_stands": restriction_stands},
+            lambda r: appeal_outcome_letter(r, restriction_stands, reasons),
         )
 
     def review(

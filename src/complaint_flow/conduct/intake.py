@@ -751,7 +751,14 @@ def receive(engine: Engine, intake: Intake, workflow: str | None) -> Complaint:
 def accept_many(
     engine: Engine, intakes: Iterable[Intake], workflow: str | None
 ) -> list[IntakeOutcome]:
-    """:meth:`Engine.receive_many`: the rules of :func:`accept`, new complaints in one commit."""
+    """:meth:`Engine.receive_many`: the rules of :func:`accept`, new complaints in one commit.
+
+    Redeliveries are rare, so the batch is first written without looking each
+    message up: the store's unique ``(channel, external_id)`` refuses the whole
+    batch if one was stored before. Only then is each message looked up and the
+    rest written again; should that fail too (another writer meanwhile), they are
+    taken one by one.
+    """
     batch = list(intakes)
     for intake in batch:
         engine._check_intake(intake)
@@ -779,13 +786,7 @@ def accept_many(
                 else:
                     outcomes[index] = accept(engine, intake, workflow)
                 continue
-            existing = store.find_by_external_id(intake.channel, external_id)
-            if existing is not None:
-                first_of[message] = -1
-                outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=existing)
-                continue
-        customer_id = intake.customer.id
-        if customer_id in records or might_regard_a_matter(engine, intake):
+        if intake.customer.id in records or might_regard_a_matter(engine, intake):
             # Restrictions, decided matters, filed keys: the careful path, in order.
             if external_id:
                 first_of[(intake.channel, external_id)] = -1
@@ -795,21 +796,21 @@ def accept_many(
             first_of[(intake.channel, external_id)] = len(drafts)
         drafts.append(engine._draft_new(intake, compiled, now, starts=starts))
         owners.append(index)
-    if drafts:
-        try:
-            stored = store.commit_many(
-                [
-                    Commit.build(
-                        draft.complaint,
-                        0,
-                        tuple(draft.events),
-                        tuple(draft.outbox),
-                        engine.reference_prefix,
-                    )
-                    for draft in drafts
-                ]
-            )
-        except (DuplicateIntakeError, ConcurrencyError):
+    if not drafts:
+        return [o for o in outcomes if o is not None]
+    prefix = engine.reference_prefix
+    commits = [
+        Commit.build(draft.complaint, 0, tuple(draft.events), tuple(draft.outbox), prefix)
+        for draft in drafts
+    ]
+    # Whether each draft was opened now (False: its message was stored before).
+    fresh: list[bool] = [True] * len(drafts)
+    stored = _commit_all(engine, commits)
+    if stored is None:
+        # Some were stored before: those get the stored answer, the rest are written.
+        found = [_stored_copy(engine, batch[index]) for index in owners]
+        written = _commit_all(engine, [c for c, f in zip(commits, found, strict=True) if f is None])
+        if written is None:
             # Another writer stored one of these messages meanwhile: one by one, each
             # duplicate gets the stored answer and the rest are opened.
             for index in owners:
@@ -817,14 +818,40 @@ def accept_many(
             for index, _draft_index in later:
                 outcomes[index] = accept(engine, batch[index], workflow)
             return [o for o in outcomes if o is not None]
-        registry = engine.registry
-        for index, draft, complaint in zip(owners, drafts, stored, strict=True):
-            outcomes[index] = IntakeOutcome(OutcomeKind.OPENED, complaint=complaint)
-            registry.received(complaint, draft.events[0])
-            engine._deliver_urgent(draft)
-        for index, draft_index in later:
-            outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=stored[draft_index])
+        new = iter(written)
+        stored = [f if f is not None else next(new) for f in found]
+        fresh = [f is None for f in found]
+    registry = engine.registry
+    for index, draft, complaint, opened in zip(owners, drafts, stored, fresh, strict=True):
+        if not opened:
+            outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
+            continue
+        outcomes[index] = IntakeOutcome(OutcomeKind.OPENED, complaint=complaint)
+        registry.received(complaint, draft.events[0])
+        engine._deliver_urgent(draft)
+    for index, draft_index in later:
+        outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=stored[draft_index])
     return [o for o in outcomes if o is not None]
+
+
+def _commit_all(engine: Engine, commits: list[Commit]) -> list[Complaint] | None:
+    """Write new complaints in one transaction; None if one of their messages is stored.
+
+    The commits are not changed by a refused write, so they can be written again.
+    """
+    if not commits:
+        return []
+    try:
+        return engine.store.commit_many(commits)
+    except (DuplicateIntakeError, ConcurrencyError):
+        return None
+
+
+def _stored_copy(engine: Engine, intake: Intake) -> Complaint | None:
+    """The complaint already stored for the same message, if any."""
+    if not intake.external_id:
+        return None
+    return engine.store.find_by_external_id(intake.channel, intake.external_id)
 
 
 __all__ = [

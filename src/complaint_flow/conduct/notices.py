@@ -226,9 +226,9 @@ def appeal_received_letter(record: ConductRecord) -> Letter:
     )
 
 
-def appeal_outcome_letter(record: ConductRecord, upheld: bool, reasons: str) -> Letter:
+def appeal_outcome_letter(record: ConductRecord, restriction_stands: bool, reasons: str) -> Letter:
     """The appeal's outcome: the restriction stands, or it ends."""
-    if upheld:
+    if restriction_stands:
         review = _date(record.review_at) if record.review_at is not None else "its review date"
         paragraphs: tuple[str, ...] = (
             "We have considered your appeal and decided that the restrictions on how you "
@@ -246,7 +246,7 @@ def appeal_outcome_letter(record: ConductRecord, upheld: bool, reasons: str) -> 
         NoticeKind.APPEAL_OUTCOME,
         "The outcome of your appeal",
         paragraphs,
-        {"upheld": upheld, "reasons": reasons},
+        {"restriction_stands": restriction_stands, "reasons": reasons},
     )
 
 

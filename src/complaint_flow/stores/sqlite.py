@@ -1189,6 +1189,15 @@ class SQLiteStore(SQLReads):
         except sqlite3.Error as exc:
             raise self._failed(exc, "reading") from exc
 
+    def get_cached(self, complaint_id: str) -> Complaint | None:
+        """The latest version this store wrote or read, without reading the file.
+
+        Another process may have written a later one: a commit built on it is then
+        refused by the version check. The engine uses it to save a read per fire.
+        """
+        recent = self._recent.get(complaint_id)
+        return recent[0] if recent is not None else None
+
     def _complaint(self, row: tuple[str, int, str]) -> Complaint:
         complaint_id, version, body = row
         recent = self._recent.get(complaint_id)
