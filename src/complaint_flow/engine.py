@@ -468,9 +468,7 @@ class Engine:
             cached = self._get_cached(complaint_id)
             if cached is not None:
                 try:
-                    return self._fire_on(
-                        cached, trigger, actor, reason, data, None, requested_via
-                    )
+                    return self._fire_on(cached, trigger, actor, reason, data, None, requested_via)
                 except ComplaintFlowError:
                     pass
         try:
