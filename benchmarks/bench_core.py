@@ -121,6 +121,7 @@ def raw_sqlite_floor(directory: Path, operations: int) -> Callable[[], float]:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA secure_delete=ON")  # as the store (erasure leaves no trace)
     connection.execute(
         "CREATE TABLE complaints (id TEXT PRIMARY KEY, state TEXT, version INTEGER, "
         "updated_at TEXT, body TEXT)"
@@ -173,6 +174,7 @@ def store_schema_floor(directory: Path, operations: int) -> Callable[[], float]:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA secure_delete=ON")  # the store's pragmas, all of them
     versions = dict.fromkeys(ids, 1)
     cursor_index = [0]
 

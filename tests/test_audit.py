@@ -23,12 +23,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.audit import AuditReport, chain_events, verify_events, verify_store
+from complaint_flow.audit import (
+    AuditReport,
+    chain_events,
+    event_hash,
+    verify_events,
+    verify_store,
+)
 from complaint_flow.clock import ManualClock
 from complaint_flow.commands.audit import audit
 from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Event
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.immutable import thaw
 from complaint_flow.store import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -334,3 +341,75 @@ def test_audit_verify_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     missing = runner.invoke(audit, ["verify", url, "--complaint", "CF-2026-999999"])
     assert missing.exit_code == 1
     assert "CF-2026-999999" in missing.output
+
+
+# -- the canonical form ----------------------------------------------------------------------
+
+_text = st.text(max_size=12)
+_json_like: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _reference_hash(previous: str | None, event: Event) -> str:
+    """The hash as the module documents it, written the slow, obvious way."""
+    import hashlib
+
+    def canonical(value: object) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    actor = event.actor
+    core = canonical(
+        [
+            event.complaint_id,
+            event.seq,
+            event.kind,
+            event.at.astimezone(UTC).isoformat(),
+            [actor.id, actor.name, actor.role, actor.rank, actor.email, actor.phone],
+            event.trigger,
+            event.source,
+            event.dest,
+        ]
+    )
+    content = hashlib.sha256(canonical([event.reason, thaw(event.data)]).encode()).hexdigest()
+    return hashlib.sha256(f"{previous or ''}\n{core}\n{content}".encode()).hexdigest()
+
+
+@given(
+    reason=_text,
+    data=st.dictionaries(_text, _json_like, max_size=4),
+    name=_text.filter(str.strip),
+    email=st.none() | _text,
+    trigger=st.none() | _text,
+    offset_hours=st.integers(-12, 12),
+    previous=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+def test_event_hashes_follow_the_documented_canonical_form(
+    reason: str,
+    data: dict[str, Any],
+    name: str,
+    email: str | None,
+    trigger: str | None,
+    offset_hours: int,
+    previous: str | None,
+) -> None:
+    """A verifier in another language can recompute every hash from the docstring."""
+    from datetime import timedelta, timezone
+
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=offset_hours)))
+    actor = Actor(id="A-1", name=name, role="agent", email=email)
+    event = Event(
+        complaint_id="c-1",
+        seq=3,
+        kind="transition",
+        at=at,
+        actor=actor,
+        trigger=trigger,
+        source="thanked",
+        dest="apologised",
+        reason=reason,
+        data=data,
+    )
+    assert event_hash(previous, event) == _reference_hash(previous, event)

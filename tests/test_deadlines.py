@@ -27,9 +27,11 @@ from complaint_flow import (
     WorkflowDefinitionError,
     hookimpl,
 )
-from complaint_flow.entities import ClockStatus
+from complaint_flow.drafting import URGENT_HOLD
+from complaint_flow.entities import ClockStatus, OutboxMessage, OutboxStatus
 from complaint_flow.errors import AuthorityExceededError
 from complaint_flow.escalation import EscalationLevel
+from complaint_flow.notify.outbox import OutboxDispatcher
 from complaint_flow.remedies import Remedy
 from complaint_flow.testing import CapturedNotifications
 
@@ -369,6 +371,39 @@ def test_an_emergency_goes_straight_to_on_call_and_is_notified_at_once(
     # Delivered during receive(), without waiting for a dispatch run.
     assert [m.recipient for m in captured.messages] == ["owner"]
     assert captured.messages[0].payload["urgent"] is True
+
+
+def test_an_urgent_message_is_sent_once_while_other_dispatchers_run(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    sent: list[str] = []
+    held_until: list[datetime | None] = []
+    others: list[OutboxDispatcher] = []
+
+    class Pager:
+        """Pages on call; while it does, another worker's dispatcher runs a pass."""
+
+        @hookimpl
+        def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+            sent.append(message.key)
+            held_until.append(message.next_attempt_at)
+            for dispatcher in others:
+                dispatcher.dispatch()
+
+    with Engine.open(
+        f"sqlite:///{tmp_path / 'u.db'}",
+        workflow=WorkflowDefinition.from_toml(WORKFLOW),
+        clock=clock,
+        plugins=[Pager()],
+        load_entry_points=False,
+    ) as engine:
+        others.append(OutboxDispatcher(engine.store, engine.registry, clock))
+        complaint = receive(engine, severity=Severity.EMERGENCY, summary="Gas smell")
+        [urgent] = [m for m in engine.outbox(complaint.id) if m.payload.get("urgent")]
+        assert sent.count(urgent.key) == 1
+        assert engine.outbox(complaint.id)[-1].status is OutboxStatus.DELIVERED
+        # Had the engine died before sending it, a dispatcher sends it after the hold.
+        assert held_until == [complaint.received_at + URGENT_HOLD]
 
 
 def test_routing_sends_a_category_to_its_department(engine: Engine) -> None:

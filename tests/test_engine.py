@@ -606,3 +606,40 @@ def test_a_retry_is_refused_when_the_new_version_no_longer_allows_the_step(
     assert [e.actor.id for e in complaint_engine.history(complaint.id)][-1] == MANAGER.id
     with pytest.raises(InvalidArgumentError, match="not both"):
         complaint_engine.fire(complaint.id, "apologise", actor=AGENT, retries=1, expected_version=2)
+
+
+# -- firing on the store's cached version ------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
+
+
+def test_fire_on_a_stale_cached_version_decides_on_the_latest(shared_store_url: str) -> None:
+    """Two workers on one database: each store caches what it wrote, never wrongly."""
+    with (
+        Engine.open(shared_store_url, load_entry_points=False) as first,
+        Engine.open(shared_store_url, load_entry_points=False) as second,
+    ):
+        complaint = first.receive(intake())
+        first.fire(complaint.id, "thank", actor=AGENT)
+        cached = first.store.get_cached(complaint.id)  # type: ignore[attr-defined]
+        assert cached is not None
+        assert cached.state == "thanked"
+        # The other worker moves it on; the first one's cache is now stale.
+        second.fire(complaint.id, "apologise", actor=AGENT)
+        # Allowed only from the latest state: decided again on a fresh read, accepted.
+        moved = first.fire(complaint.id, "collect_information", actor=AGENT, data={"facts": "x"})
+        assert (moved.state, moved.version) == ("information_collected", 4)
+        # Allowed from the stale state only: refused, on the latest state, writing nothing.
+        second.fire(complaint.id, "take_action", actor=AGENT, data={"action": "refund"})
+        with pytest.raises(TriggerNotAllowedError):
+            first.fire(complaint.id, "take_action", actor=AGENT, data={"action": "again"})
+        history = second.history(complaint.id)
+        assert [e.trigger for e in history][-2:] == ["collect_information", "take_action"]
+        assert len(history) == second.get(complaint.id).version == 5
+        assert second.verify_audit().ok

@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from complaint_flow.codec import cached_isoformat
 from complaint_flow.conduct.model import CONDUCT_PREFIX, conduct_record_id
-from complaint_flow.entities import Complaint, Event
+from complaint_flow.entities import Actor, Complaint, Event
 
 if TYPE_CHECKING:
     from complaint_flow.store import Store
@@ -54,13 +56,24 @@ def _plain(value: object) -> Any:
     raise TypeError(f"not JSON-like: {type(value).__name__}")
 
 
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
-)
+def _make_canonical() -> Callable[[object], str]:
+    encoder = json.JSONEncoder(
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
+    if c_make_encoder is None:  # no C accelerator (e.g. PyPy): the same output, slower
+        return encoder.encode
+    # JSONEncoder.encode builds its C encoder again on every call; hashing runs on
+    # every commit, so it is built once here, with exactly encoder's settings.
+    make = c_make_encoder(None, _plain, encode_basestring, None, ":", ",", True, False, True)
+    return lambda value: "".join(make(value, 0))
+
+
+_encode = _make_canonical()
+_text = encode_basestring  # how the canonical encoder writes text
 
 
 def _canonical(value: object) -> bytes:
-    return _ENCODER.encode(value).encode()
+    return _encode(value).encode()
 
 
 _NO_CONTENT_DIGEST = hashlib.sha256(_canonical(["", {}])).hexdigest()
@@ -70,33 +83,68 @@ def content_digest(event: Event) -> str:
     """The digest of an event's content (reason and data), or the one kept after erasure."""
     if event.redacted is not None:
         return event.redacted
-    if not event.reason and not event.data:
-        return _NO_CONTENT_DIGEST  # most transitions: skip the encoding
-    return hashlib.sha256(_canonical([event.reason, event.data])).hexdigest()
+    data = event.data
+    if not data:
+        if not event.reason:
+            return _NO_CONTENT_DIGEST  # most transitions: skip the encoding
+        text = f"[{_text(event.reason)},{{}}]"
+    else:
+        # Most data is a few text fields: written directly, sorted as the canonical
+        # encoder sorts (by key); anything else goes through that encoder.
+        items = sorted(data.items())
+        if all(type(value) is str for _key, value in items):
+            fields = ",".join([f"{_text(key)}:{_text(value)}" for key, value in items])
+            text = f"[{_text(event.reason)},{{{fields}}}]"
+        else:
+            text = _encode([event.reason, data])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _encode_actor(actor: Actor) -> str:
+    # As the canonical encoder writes the list of the actor's fields.
+    return (
+        f"[{_text(actor.id)},{_text(actor.name)},{_text(actor.role)},{actor.rank!r},"
+        f"{_optional_text(actor.email)},{_optional_text(actor.phone)}]"
+    )
+
+
+def _optional_text(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
+_actors: dict[int, tuple[Actor, str]] = {}
+
+
+def _actor_core(actor: Actor) -> str:
+    # The same few actors act again and again: their text is kept by identity (each
+    # entry holds its actor, so that actor's id cannot be reused meanwhile).
+    entry = _actors.get(id(actor))
+    if entry is not None and entry[0] is actor:
+        return entry[1]
+    text = _encode_actor(actor)
+    if len(_actors) >= 1024:
+        _actors.clear()
+    _actors[id(actor)] = (actor, text)
+    return text
 
 
 def event_hash(previous: str | None, event: Event) -> str:
     """The chained hash of ``event`` following an event whose hash is ``previous``."""
-    actor = event.actor
     at = event.at
-    core = _canonical(
-        [
-            event.complaint_id,
-            event.seq,
-            event.kind,
-            (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(),
-            [actor.id, actor.name, actor.role, actor.rank, actor.email, actor.phone],
-            event.trigger,
-            event.source,
-            event.dest,
-        ]
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    # The canonical encoding of the core list, written directly (it holds no mapping
+    # to sort; text is escaped by the encoder's own function).
+    trigger, source, dest = event.trigger, event.source, event.dest
+    core = (
+        f"[{_text(event.complaint_id)},{event.seq!r},{_text(event.kind)},"
+        f'"{cached_isoformat(at)}",{_actor_core(event.actor)},'
+        f"{'null' if trigger is None else _text(trigger)},"
+        f"{'null' if source is None else _text(source)},"
+        f"{'null' if dest is None else _text(dest)}]"
     )
-    digest = hashlib.sha256((previous or GENESIS).encode())
-    digest.update(b"\n")
-    digest.update(core)
-    digest.update(b"\n")
-    digest.update(content_digest(event).encode())
-    return digest.hexdigest()
+    text = f"{previous or GENESIS}\n{core}\n{content_digest(event)}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def chain_events(previous: str | None, events: Iterable[Event]) -> tuple[Event, ...]:

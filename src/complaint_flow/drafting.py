@@ -10,9 +10,11 @@ way, whatever the change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
+
+import attrs
 
 from complaint_flow.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.immutable import EMPTY, freeze_mapping
@@ -109,6 +111,10 @@ def advance(
     return complaint.advanced(event.dest or complaint.state, event.seq, event.at, data, **changes)
 
 
+URGENT_HOLD = timedelta(minutes=2)
+"""How long other dispatchers leave an urgent message to the engine delivering it at once."""
+
+
 def notifications(
     complaint: Complaint,
     recipients: tuple[str, ...],
@@ -139,19 +145,23 @@ def notifications(
             payload["urgent"] = True
         if event.kind != "transition" and event.data:
             payload["details"] = event.data
-        messages.append(
-            OutboxMessage.pending(
-                f"{complaint.id}:{event.seq}:{recipient}",
-                complaint.id,
-                event.seq,
-                f"{complaint.workflow}.{topic}",
-                recipient,
-                channel,
-                address,
-                event.at,
-                MappingProxyType(payload),
-            )
+        message = OutboxMessage.pending(
+            f"{complaint.id}:{event.seq}:{recipient}",
+            complaint.id,
+            event.seq,
+            f"{complaint.workflow}.{topic}",
+            recipient,
+            channel,
+            address,
+            event.at,
+            MappingProxyType(payload),
         )
+        if urgent:
+            # The engine that commits an urgent message delivers it at once; holding
+            # it from other dispatchers meanwhile keeps it from being sent twice.
+            # Should that engine die first, a dispatcher sends it after the hold.
+            message = attrs.evolve(message, next_attempt_at=event.at + URGENT_HOLD)
+        messages.append(message)
     return tuple(messages)
 
 

@@ -24,6 +24,8 @@ Backups and copies of the file made before are another matter.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
 import sqlite3
 import threading
@@ -1044,12 +1046,10 @@ class SQLiteStore(SQLReads):
         recent = self._recent.get(complaint.id)
         if recent is not None and recent[0].version == expected:
             before = recent[1] if recent[1] is not None else _indexed_columns(recent[0])
-            changed = tuple(old != new for old, new in zip(before, columns, strict=True))
+            changed = tuple(map(operator.ne, before, columns))  # both have _INDEXED's length
         else:
             changed = _ALL_CHANGED
-        parameters = [
-            value for value, is_changed in zip(columns, changed, strict=True) if is_changed
-        ]
+        parameters = list(itertools.compress(columns, changed))
         parameters += [
             complaint.workflow,
             complaint.severity.value,
