@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complaint_flow.audit import AuditReport
+from complaint_flow.commands import STORE_ENV, store_option
 from complaint_flow.conduct.model import is_conduct_record_id
 from complaint_flow.deadlines import ClockDefinition
 from complaint_flow.demo import (
@@ -62,9 +63,6 @@ from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.store import scheme_of
 from complaint_flow.sweep import SweepReport
 from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
-
-STORE_ENV = "COMPLAINT_FLOW_STORE"
-"""Environment variable naming the store URL of every command except ``demo``."""
 
 PLAIN_WIDTH = 120
 """Output width when writing to a file or pipe and ``COLUMNS`` is not set."""
@@ -136,19 +134,6 @@ def _console() -> Console:
         # Piped output is read in files and logs: 80 columns would squash the tables.
         console = Console(highlight=False, width=PLAIN_WIDTH)
     return console
-
-
-def _store_option(func: F) -> F:
-    option = click.option(
-        "--store",
-        "store_url",
-        envvar=STORE_ENV,
-        default=DEFAULT_STORE_URL,
-        show_default=True,
-        metavar="URL",
-        help=f"Store URL (memory://, sqlite:///path.db…); also read from ${STORE_ENV}.",
-    )
-    return option(func)
 
 
 def _workflow_file_option(func: F) -> F:
@@ -974,7 +959,7 @@ def demo(store_url: str) -> None:
 
 @cli.command()
 @click.argument("complaint")
-@_store_option
+@store_option
 def show(complaint: str, store_url: str) -> None:
     """Show a complaint (by reference such as CF-2026-000001, or by id)."""
     with _open(store_url) as engine:
@@ -983,7 +968,7 @@ def show(complaint: str, store_url: str) -> None:
 
 @cli.command()
 @click.argument("complaint")
-@_store_option
+@store_option
 def history(complaint: str, store_url: str) -> None:
     """Show a complaint's audit trail: who did what, when and why."""
     with _open(store_url) as engine:
@@ -998,7 +983,7 @@ def history(complaint: str, store_url: str) -> None:
 @click.argument("complaint")
 @click.option("--role", required=True, help="The actor's role (e.g. agent, supervisor, manager).")
 @click.option("--rank", type=int, default=1, show_default=True, help="The actor's rank.")
-@_store_option
+@store_option
 @_workflow_file_option
 def triggers(
     complaint: str, role: str, rank: int, store_url: str, workflow_files: tuple[Path, ...]
@@ -1046,7 +1031,7 @@ def triggers(
     default=None,
     help="Refuse if the complaint is no longer at this version.",
 )
-@_store_option
+@store_option
 @_workflow_file_option
 def fire(
     complaint: str,
@@ -1098,7 +1083,7 @@ def fire(
 @click.option("--customer", "customer_id", default=None, help="Only this customer's (by id).")
 @click.option("--category", default=None, help="Only this category.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many.")
-@_store_option
+@store_option
 def list_complaints(
     state: str | None,
     customer_id: str | None,
@@ -1119,7 +1104,7 @@ def list_complaints(
 
 @cli.command()
 @click.argument("complaint")
-@_store_option
+@store_option
 @_workflow_file_option
 def clocks(complaint: str, store_url: str, workflow_files: tuple[Path, ...]) -> None:
     """Show a complaint's deadline clocks: status, deadline, warning, extensions."""
@@ -1159,7 +1144,7 @@ def clocks(complaint: str, store_url: str, workflow_files: tuple[Path, ...]) -> 
 
 @cli.command(name="sweep")
 @click.argument("url", required=False, metavar="[URL]")
-@_store_option
+@store_option
 @click.option(
     "--watch",
     type=click.FloatRange(min=0, min_open=True),
@@ -1448,7 +1433,7 @@ def _dispatcher(engine: Engine) -> OutboxDispatcher:
 
 
 @cli.group(name="outbox", invoke_without_command=True)
-@_store_option
+@store_option
 @click.option(
     "--status",
     type=click.Choice(list(_OUTBOX_STATUSES)),
@@ -1500,7 +1485,7 @@ def outbox(ctx: click.Context, store_url: str, status: str, limit: int) -> None:
 @outbox.command(name="retry")
 @click.argument("keys", nargs=-1, metavar="[KEY]...")
 @click.option("--all-dead", is_flag=True, help="Requeue every dead message.")
-@_store_option
+@store_option
 def outbox_retry(keys: tuple[str, ...], all_dead: bool, store_url: str) -> None:
     """Make the dead messages KEY… (or --all-dead) pending again, attempts reset to 0.
 
@@ -1530,7 +1515,7 @@ def outbox_retry(keys: tuple[str, ...], all_dead: bool, store_url: str) -> None:
     show_default=True,
     help="At most this many messages, oldest first.",
 )
-@_store_option
+@store_option
 def outbox_deliver(limit: int, store_url: str) -> None:
     """Run one delivery pass: hand due pending messages to the installed notifiers."""
     with _open(store_url) as engine:

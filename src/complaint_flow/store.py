@@ -23,29 +23,47 @@ from complaint_flow.errors import StoreError
 _Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
 
 
-def _check_commit(commit: Commit) -> None:
-    complaint = commit.complaint
-    if commit.expected_version < 0:
-        raise StoreError(f"expected_version must be >= 0, got {commit.expected_version}")
-    if not commit.events:
+def _check_numbering(
+    what: str,
+    subject_id: str,
+    version: int,
+    expected_version: int,
+    events: tuple[Event, ...],
+    outbox: tuple[OutboxMessage, ...],
+) -> None:
+    """The rules a commit of a complaint or a conduct record keeps (``what`` names it)."""
+    if expected_version < 0:
+        raise StoreError(f"expected_version must be >= 0, got {expected_version}")
+    if not events:
         raise StoreError("a commit must record at least one event: every change is an event")
-    expected_seq = commit.expected_version
-    for event in commit.events:
+    expected_seq = expected_version
+    for event in events:
         expected_seq += 1
-        if event.seq != expected_seq or event.complaint_id != complaint.id:
+        if event.seq != expected_seq or event.complaint_id != subject_id:
             raise StoreError(
-                f"the events of a commit must belong to complaint {complaint.id!r} and be "
-                f"numbered {commit.expected_version + 1}, {commit.expected_version + 2}, …; "
+                f"the events of a commit must belong to {what} {subject_id!r} and be "
+                f"numbered {expected_version + 1}, {expected_version + 2}, …; "
                 f"got event {event.seq} of {event.complaint_id!r}"
             )
-    if complaint.version != expected_seq:
+    if version != expected_seq:
         raise StoreError(
-            f"the complaint's version ({complaint.version}) must equal its last event's "
-            f"seq ({expected_seq})"
+            f"the {what}'s version ({version}) must equal its last event's seq ({expected_seq})"
         )
-    for message in commit.outbox:
-        if message.complaint_id != complaint.id:
-            raise StoreError("every outbox message of a commit must belong to its complaint")
+    for message in outbox:
+        if message.complaint_id != subject_id:
+            raise StoreError(f"every outbox message of a commit must belong to its {what}")
+
+
+def _check_commit(commit: Commit) -> None:
+    complaint = commit.complaint
+    _check_numbering(
+        "complaint",
+        complaint.id,
+        complaint.version,
+        commit.expected_version,
+        commit.events,
+        commit.outbox,
+    )
     if commit.expected_version == 0 and not commit.reference_prefix:
         raise StoreError("creating a complaint needs a reference_prefix to number it")
 
@@ -135,27 +153,14 @@ def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> Non
 
 def _check_conduct_commit(commit: ConductCommit) -> None:
     record = commit.record
-    if commit.expected_version < 0:
-        raise StoreError(f"expected_version must be >= 0, got {commit.expected_version}")
-    if not commit.events:
-        raise StoreError("a commit must record at least one event: every change is an event")
-    expected_seq = commit.expected_version
-    for event in commit.events:
-        expected_seq += 1
-        if event.seq != expected_seq or event.complaint_id != record.id:
-            raise StoreError(
-                f"the events of a conduct commit must belong to {record.id!r} and be "
-                f"numbered {commit.expected_version + 1}, {commit.expected_version + 2}, …; "
-                f"got event {event.seq} of {event.complaint_id!r}"
-            )
-    if record.version != expected_seq:
-        raise StoreError(
-            f"the record's version ({record.version}) must equal its last event's "
-            f"seq ({expected_seq})"
-        )
-    for message in commit.outbox:
-        if message.complaint_id != record.id:
-            raise StoreError("every outbox message of a conduct commit must belong to its record")
+    _check_numbering(
+        "conduct record",
+        record.id,
+        record.version,
+        commit.expected_version,
+        commit.events,
+        commit.outbox,
+    )
 
 
 @attrs.frozen(slots=False)

@@ -19,7 +19,7 @@ from complaint_flow.errors import ComplaintFlowError
 F = TypeVar("F", bound=Callable[..., Any])
 
 STORE_ENV = "COMPLAINT_FLOW_STORE"
-"""The environment variable naming the store URL (the same as the main command's)."""
+"""The environment variable naming the store URL of every command except ``demo``."""
 
 
 class CommandGroup(click.Group):
@@ -39,7 +39,7 @@ class CommandGroup(click.Group):
 
 
 def store_option(func: F) -> F:
-    """``--store URL``, as the main command's other commands take it."""
+    """``--store URL`` (also ``$COMPLAINT_FLOW_STORE``), as every command but ``demo`` takes it."""
     option = click.option(
         "--store",
         "store_url",
