@@ -643,3 +643,22 @@ def test_fire_on_a_stale_cached_version_decides_on_the_latest(shared_store_url: 
         assert [e.trigger for e in history][-2:] == ["collect_information", "take_action"]
         assert len(history) == second.get(complaint.id).version == 5
         assert second.verify_audit().ok
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite"])
+def test_text_that_cannot_be_stored_is_refused_and_nothing_is_written(
+    url: str, tmp_path: Any
+) -> None:
+    """A lone surrogate (a message decoded with the wrong codec) is bad input, not a crash."""
+    store_url = url if url == "memory://" else f"sqlite:///{tmp_path / 's.db'}"
+    with Engine.open(store_url, load_entry_points=False) as engine:
+        with pytest.raises(InvalidIntakeError, match="lone surrogate"):
+            engine.receive(intake(summary="Broken \ud800 parcel"))
+        assert engine.find() == []
+        complaint = engine.receive(intake())
+        before = snapshot(engine, complaint.id)
+        with pytest.raises(InvalidArgumentError, match="lone surrogate"):
+            engine.fire(complaint.id, "thank", actor=AGENT, reason="called \udc00")
+        with pytest.raises(InvalidArgumentError, match="lone surrogate"):
+            engine.add_note(complaint.id, "note \udc00", actor=AGENT)
+        assert snapshot(engine, complaint.id) == before

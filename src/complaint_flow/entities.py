@@ -37,11 +37,24 @@ class ChannelKind(enum.StrEnum):
     ONLINE = "online"
 
 
+def _storable(text: str, where: str) -> None:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate, e.g. a bad decode)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise InvalidIntakeError(
+            f"{where} holds {text[exc.start : exc.end]!r} at position {exc.start}, a lone "
+            "surrogate that cannot be stored as UTF-8; decode the message with the right "
+            "encoding (or errors='replace') before building it"
+        ) from None
+
+
 def _optional_text(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidIntakeError(f"expected text, got {type(value).__name__} {value!r}")
+    _storable(value, "the text")
     stripped = value.strip()
     return stripped or None
 
@@ -53,6 +66,7 @@ def _required_text(what: str) -> Any:
                 f"{type(instance).__name__}.{attribute.name} must be non-empty text "
                 f"({what}); got {value!r}"
             )
+        _storable(value, f"{type(instance).__name__}.{attribute.name}")
 
     return check
 
@@ -74,6 +88,8 @@ def _instance_of(kind: type, what: str) -> Any:
                 f"{type(instance).__name__}.{attribute.name} must be {what}; "
                 f"got {type(value).__name__} {value!r}"
             )
+        if isinstance(value, str):
+            _storable(value, f"{type(instance).__name__}.{attribute.name}")
 
     return check
 

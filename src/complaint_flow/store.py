@@ -18,7 +18,7 @@ import attrs
 from complaint_flow.audit import event_hash
 from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
-from complaint_flow.errors import StoreError
+from complaint_flow.errors import InvalidArgumentError, StoreError
 
 _Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
 
@@ -146,7 +146,15 @@ def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> Non
     """
     previous = subject.audit_head
     for event in events:
-        previous = event_hash(previous, event)
+        try:
+            previous = event_hash(previous, event)
+        except UnicodeEncodeError as exc:
+            # Nothing is written: the text would not survive storage either.
+            raise InvalidArgumentError(
+                f"the {event.kind} event's text holds {exc.object[exc.start : exc.end]!r}, "
+                "a lone surrogate that cannot be stored as UTF-8; decode the text with "
+                "the right encoding (or errors='replace') and try again"
+            ) from None
         event.__dict__["hash"] = previous
     subject.__dict__["audit_head"] = previous
 
