@@ -492,3 +492,93 @@ def test_privacy_and_retention_commands(tmp_path: Path, monkeypatch: pytest.Monk
     bad = runner.invoke(retention, ["purge", "--older-than", "soon", "--store", url])
     assert bad.exit_code == 1
     assert "cannot read the retention age" in bad.output
+
+
+# -- retention periods set in the workflows --------------------------------------------------
+
+
+def _kept_for(name: str, retention: str | None) -> WorkflowDefinition:
+    data: dict[str, Any] = {
+        "name": name,
+        "initial": "open",
+        "states": {"open": {}, "done": {"terminal": True}},
+        "transitions": [{"trigger": "finish", "source": "open", "dest": "done"}],
+    }
+    if retention is not None:
+        data["retention"] = retention
+    return WorkflowDefinition.from_dict(data)
+
+
+def test_each_workflow_keeps_its_complaints_for_its_own_retention(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    brief, long, forever = (
+        _kept_for("brief", "30 days"),
+        _kept_for("long", "2 years"),
+        _kept_for("forever", None),
+    )
+    staff = Actor(id="A-1", name="Bo", role="agent")
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    with Engine.open(url, workflow=brief, clock=clock, load_entry_points=False) as engine:
+        for definition in (long, forever):
+            engine.registry.workflows[definition.name] = definition
+        ids = {}
+        for name in ("brief", "long", "forever"):
+            complaint = engine.receive(
+                Intake(channel="email", summary=name, customer=Customer(id=name, name="N")),
+                workflow=name,
+            )
+            engine.fire(complaint.id, "finish", actor=staff)
+            ids[name] = complaint.id
+        clock.advance(days=31)
+        first = engine.purge_closed()
+        assert first.cutoff is None
+        assert dict(first.by_workflow) == {"brief": 1}
+        # A workflow without a retention period is never looked at; the fca packs
+        # (registered by default) keep theirs three years.
+        assert set(first.cutoffs) == {"brief", "long", "fca", "fca_payments"}
+        assert first.cutoffs["fca"] == clock() - timedelta(days=3 * 365 + 1)
+        clock.advance(days=2 * 366)
+        assert dict(engine.purge_closed().by_workflow) == {"long": 1}
+        assert [c.id for c in engine.find()] == [ids["forever"]]
+        # One age for all overrides the workflows' own.
+        assert dict(engine.purge_closed("1 day").by_workflow) == {"forever": 1}
+
+
+def test_purging_without_any_retention_period_is_refused() -> None:
+    with Engine.open(
+        "memory://", workflow=_kept_for("plain", None), load_entry_points=False
+    ) as engine:
+        engine.registry.workflows.clear()
+        engine.registry.workflows["plain"] = _kept_for("plain", None)
+        with pytest.raises(InvalidArgumentError, match="no retention period"):
+            engine.purge_closed()
+
+
+@pytest.mark.parametrize("age", ["3 eons", "0 days", 3])
+def test_a_workflow_with_an_unreadable_retention_is_refused(age: Any) -> None:
+    from complaint_flow.errors import WorkflowDefinitionError
+
+    with pytest.raises(WorkflowDefinitionError, match="retention must be an age"):
+        _kept_for("bad", age)
+
+
+def test_the_purge_command_applies_the_workflows_retention_without_an_age(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    clock = ManualClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    with Engine.open(url, workflow="fca", clock=clock, load_entry_points=False) as engine:
+        complaint = engine.receive(
+            Intake(channel="email", summary="Fee", customer=Customer(id="C-1", name="Ada"))
+        )
+        engine.fire(
+            complaint.id,
+            "withdraw",
+            actor=Actor(id="A-1", name="Bo", role="agent"),
+            data={"withdrawal_reason": "sorted"},
+        )
+    result = CliRunner().invoke(retention, ["purge", "--store", url, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to purge" in result.output
+    # The command runs on the real clock: three years before today, the fca pack's period.
+    assert f"fca: {datetime.now(UTC).year - 3}-" in result.output

@@ -1056,17 +1056,18 @@ class Engine:
 
     def purge_closed(
         self,
-        older_than: timedelta | str,
+        older_than: timedelta | str | None = None,
         *,
         now: datetime | None = None,
         batch: int = 500,
         dry_run: bool = False,
     ) -> PurgeReport:
-        """Delete complaints that ended longer ago than ``older_than`` (retention).
+        """Delete complaints that ended longer ago than their retention period.
 
-        Complaints in an end state of their workflow, unchanged since ``now -
-        older_than``, are deleted with their events and messages, ``batch`` per
-        transaction; ``dry_run`` only counts them. See ``docs/privacy.md``.
+        Complaints in an end state of their workflow, unchanged since ``now`` minus
+        ``older_than`` (or, without it, their workflow's ``retention``), are deleted
+        with their events and messages, ``batch`` per transaction; ``dry_run`` only
+        counts them. See ``docs/privacy.md``.
         """
         return privacy.purge_closed(self, older_than, now=now, batch=batch, dry_run=dry_run)
 

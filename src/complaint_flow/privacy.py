@@ -16,7 +16,6 @@ workflow) and have not changed for a retention period, e.g. 3 years.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from complaint_flow.ages import retention_cutoff
 from complaint_flow.audit import content_digest
 from complaint_flow.conduct.model import ConductRecord
 from complaint_flow.entities import (
@@ -93,7 +93,7 @@ _MIN_MENTION = 3  # shorter names would match inside unrelated words
 _ATTEMPTS = 5  # re-reads when a complaint changes during its erasure
 
 
-def _read_only(counts: Mapping[str, int]) -> Mapping[str, int]:
+def _read_only(counts: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(counts))
 
 
@@ -130,13 +130,17 @@ class PurgeReport:
     """What :func:`purge_closed` deleted (or, in a dry run, would delete).
 
     Args:
-        cutoff: complaints last changed before this instant were old enough.
+        cutoff: with one retention period for all workflows, complaints last
+            changed before this instant were old enough; None when each workflow's
+            own ``retention`` was used.
+        cutoffs: the cutoff used for each workflow looked at.
         by_workflow: how many complaints were purged per workflow name.
         references: the human references of the purged complaints.
         dry_run: True when nothing was deleted.
     """
 
-    cutoff: datetime
+    cutoff: datetime | None
+    cutoffs: Mapping[str, datetime] = attrs.field(factory=dict, converter=_read_only)
     by_workflow: Mapping[str, int] = attrs.field(factory=dict, converter=_read_only)
     references: tuple[str, ...] = ()
     dry_run: bool = False
@@ -460,98 +464,65 @@ def _erased_key(key: str) -> str:
 # -- retention ----------------------------------------------------------------
 
 
-_AGE_PATTERN = re.compile(r"^\s*(?P<amount>\d+)\s*(?P<unit>years?|months?|weeks?|days?)\s*$", re.I)
-
-
-def retention_cutoff(now: datetime, older_than: timedelta | str) -> datetime:
-    """The instant before which a complaint's last change makes it old enough to purge.
-
-    Args:
-        now: the current time (timezone-aware).
-        older_than: a :class:`~datetime.timedelta`, or text such as ``"3 years"``,
-            ``"36 months"``, ``"8 weeks"`` or ``"90 days"``. Years and months are
-            calendar years and months (3 years before 5 March 2029 is 5 March
-            2026; from 29 February, the 28th).
-
-    Raises:
-        InvalidArgumentError: ``older_than`` is not a positive age.
-    """
-    if isinstance(older_than, timedelta):
-        if older_than <= timedelta(0):
-            raise InvalidArgumentError(
-                f"a retention age must be positive, got {older_than!r}; e.g. timedelta(days=90)"
-            )
-        return now - older_than
-    if not isinstance(older_than, str):
-        raise InvalidArgumentError(
-            f"older_than must be a timedelta or text such as '3 years', got {older_than!r}"
-        )
-    match = _AGE_PATTERN.match(older_than)
-    if match is None or int(match["amount"]) < 1:
-        raise InvalidArgumentError(
-            f"cannot read the retention age {older_than!r}; write a positive whole number "
-            "and a unit, e.g. '3 years', '36 months', '8 weeks' or '90 days'"
-        )
-    amount = int(match["amount"])
-    unit = match["unit"].lower().rstrip("s")
-    if unit == "day":
-        return now - timedelta(days=amount)
-    if unit == "week":
-        return now - timedelta(weeks=amount)
-    months = amount * 12 if unit == "year" else amount
-    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
-    month += 1
-    day = now.day
-    while True:  # the 31st of a shorter month: its last day
-        try:
-            return now.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1
-
-
 def purge_closed(
     engine: Engine,
-    older_than: timedelta | str,
+    older_than: timedelta | str | None = None,
     *,
     now: datetime | None = None,
     batch: int = 500,
     dry_run: bool = False,
 ) -> PurgeReport:
-    """Delete complaints that ended and have not changed for ``older_than`` (retention).
+    """Delete complaints that ended and have not changed for their retention period.
 
     A complaint is purged when it is in a terminal state of its workflow and its
-    latest version was written before ``now - older_than``. It is deleted with
-    its events and outbox messages, ``batch`` complaints per transaction.
-    Complaints of workflows this engine does not know are never purged.
+    latest version was written before ``now`` minus the retention period. It is
+    deleted with its events and outbox messages, ``batch`` complaints per
+    transaction. Complaints of workflows this engine does not know are never purged.
 
     Args:
         engine: the engine whose store is purged; its registered workflows say
-            which states are terminal.
-        older_than: the retention period: a timedelta or text such as
-            ``"3 years"`` (see :func:`retention_cutoff`).
+            which states are terminal and, without ``older_than``, how long each
+            keeps its complaints (their ``retention``).
+        older_than: one retention period for every workflow: a timedelta or text
+            such as ``"3 years"`` (see :func:`retention_cutoff`). None: each
+            workflow's own ``retention``; workflows without one are left alone.
         now: the current time (default: the engine's clock).
         batch: complaints deleted per transaction.
         dry_run: only report what would be purged.
 
     Raises:
-        InvalidArgumentError: ``older_than`` or ``batch`` is not valid.
+        InvalidArgumentError: ``older_than`` or ``batch`` is not valid, or no
+            ``older_than`` is given and no workflow has a retention period.
     """
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise InvalidArgumentError(f"batch must be a whole number >= 1, got {batch!r}")
     if now is not None and (not isinstance(now, datetime) or now.utcoffset() is None):
         raise InvalidArgumentError(f"now must be a timezone-aware datetime, got {now!r}")
-    cutoff = retention_cutoff(now or engine.clock(), older_than)
+    moment = now or engine.clock()
+    cutoff = retention_cutoff(moment, older_than) if older_than is not None else None
+    cutoffs: dict[str, datetime] = {}
+    for name in sorted(engine.registry.workflows):
+        age = engine.workflow(name).retention
+        if cutoff is not None:
+            cutoffs[name] = cutoff
+        elif age is not None:
+            cutoffs[name] = retention_cutoff(moment, age)
+    if not cutoffs:
+        raise InvalidArgumentError(
+            "no retention period: give one (older_than='3 years', or --older-than) or set "
+            "`retention` in the workflows (the fca packs keep complaints 3 years)"
+        )
     store = engine.store
     by_workflow: dict[str, int] = {}
     references: list[str] = []
-    for name in sorted(engine.registry.workflows):
+    for name, workflow_cutoff in cutoffs.items():
         terminal = [state.name for state in engine.workflow(name).states if state.terminal]
         for state in terminal:
             while True:
                 found = store.find(
                     workflow=name,
                     state=state,
-                    updated_before=cutoff,
+                    updated_before=workflow_cutoff,
                     limit=None if dry_run else batch,
                 )
                 if not found:
@@ -563,7 +534,11 @@ def purge_closed(
                 if dry_run or not purged:
                     break
     return PurgeReport(
-        cutoff=cutoff, by_workflow=by_workflow, references=tuple(references), dry_run=dry_run
+        cutoff=cutoff,
+        cutoffs=cutoffs,
+        by_workflow=by_workflow,
+        references=tuple(references),
+        dry_run=dry_run,
     )
 
 

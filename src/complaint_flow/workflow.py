@@ -20,14 +20,16 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from complaint_flow.ages import retention_cutoff
 from complaint_flow.calendars import BusinessCalendar, CalendarError
 from complaint_flow.deadlines import ClockDefinition, clock_reference_problems, parse_clocks
-from complaint_flow.errors import WorkflowDefinitionError
+from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
 from complaint_flow.escalation import EscalationPolicy, parse_escalation
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -50,6 +52,7 @@ _WORKFLOW_KEYS = {
     "calendars",
     "clocks",
     "escalation",
+    "retention",
 }
 _STATE_KEYS = {"terminal", "description"}
 _TRANSITION_KEYS = {
@@ -107,6 +110,8 @@ class WorkflowDefinition:
     calendars: tuple[BusinessCalendar, ...] = ()
     clocks: tuple[ClockDefinition, ...] = ()
     escalation: EscalationPolicy | None = None
+    retention: str | None = None
+    """How long a complaint that ended is kept after its last change ("3 years"), if set."""
 
     # -- loading ------------------------------------------------------------
 
@@ -197,6 +202,16 @@ class WorkflowDefinition:
         problems.extend(clock_problems)
         escalation, escalation_problems = parse_escalation(data.get("escalation"))
         problems.extend(f"escalation: {problem}" for problem in escalation_problems)
+        retention = data.get("retention")
+        if retention is not None:
+            try:
+                if not isinstance(retention, str):
+                    raise InvalidArgumentError(f"got {retention!r}")
+                retention_cutoff(datetime(2000, 1, 1, tzinfo=UTC), retention)
+            except InvalidArgumentError as exc:
+                problems.append(
+                    f"retention must be an age such as '3 years', '36 months' or '90 days' ({exc})"
+                )
         if problems:
             raise WorkflowDefinitionError(name, problems)
         return cls(
@@ -211,6 +226,7 @@ class WorkflowDefinition:
             calendars=calendars,
             clocks=clocks,
             escalation=escalation,
+            retention=retention,
         )
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import click
 
@@ -85,10 +85,11 @@ def retention() -> None:
 @retention.command(name="purge")
 @click.option(
     "--older-than",
-    required=True,
+    default=None,
     metavar="AGE",
     help="How long a closed complaint is kept after its last change: '3 years', "
-    "'36 months', '8 weeks' or '90 days'.",
+    "'36 months', '8 weeks' or '90 days'. Default: each workflow's own `retention` "
+    "(workflows without one are left alone).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be purged.")
 @click.option(
@@ -99,7 +100,7 @@ def retention() -> None:
     help="Complaints deleted per transaction.",
 )
 @store_option
-def purge(older_than: str, dry_run: bool, batch: int, store_url: str) -> None:
+def purge(older_than: str | None, dry_run: bool, batch: int, store_url: str) -> None:
     """Delete complaints in a terminal state (closed, withdrawn…) unchanged for AGE.
 
     Their events and outbox messages go with them. Complaints still open, or of a
@@ -114,7 +115,14 @@ def purge(older_than: str, dry_run: bool, batch: int, store_url: str) -> None:
         engine.close()
     console = _console()
     verb = "would purge" if dry_run else "purged"
-    cutoff = f"{report.cutoff.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if report.cutoff is not None:
+        cutoff = _when(report.cutoff)
+    else:
+        cutoff = (
+            "the cutoff of its workflow's retention ("
+            + ", ".join(f"{name}: {_when(moment)}" for name, moment in report.cutoffs.items())
+            + ")"
+        )
     if not report.total:
         console.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
         return
@@ -123,6 +131,10 @@ def purge(older_than: str, dry_run: bool, batch: int, store_url: str) -> None:
         f"{verb} {report.total} closed complaint(s) last changed before {cutoff} ({per_workflow})"
     )
     console.print("\n".join(f"  {reference}" for reference in report.references))
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 __all__ = ["erase", "privacy", "purge", "retention"]
