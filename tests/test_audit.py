@@ -26,11 +26,13 @@ from complaint_flow import Actor, Customer, Engine, Intake
 from complaint_flow.audit import (
     AuditReport,
     chain_events,
+    content_digest,
     event_hash,
     verify_events,
     verify_store,
 )
 from complaint_flow.clock import ManualClock
+from complaint_flow.codec import from_json
 from complaint_flow.commands.audit import audit
 from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Event
@@ -47,6 +49,7 @@ class Tamperer(Protocol):
     def alter_reason(self, complaint_id: str, seq: int, reason: str) -> None: ...
     def delete(self, complaint_id: str, seq: int) -> None: ...
     def swap(self, complaint_id: str, seq: int) -> None: ...
+    def alter_reason_as_erased(self, complaint_id: str, seq: int, reason: str) -> None: ...
 
 
 class MemoryTamperer:
@@ -66,6 +69,11 @@ class MemoryTamperer:
         trail = self.events[complaint_id]
         trail[seq - 1], trail[seq] = trail[seq], trail[seq - 1]
 
+    def alter_reason_as_erased(self, complaint_id: str, seq: int, reason: str) -> None:
+        trail = self.events[complaint_id]
+        event = trail[seq - 1]
+        trail[seq - 1] = attrs.evolve(event, reason=reason, redacted=content_digest(event))
+
 
 class SqlTamperer:
     """Runs SQL on the database directly (``?`` placeholders become ``%s`` for psycopg)."""
@@ -83,6 +91,21 @@ class SqlTamperer:
             (complaint_id, seq),
         )
         body = json.loads(rows[0][0])
+        body["reason"] = reason
+        self._execute(
+            self._sql("UPDATE events SET body = ? WHERE complaint_id = ? AND seq = ?"),
+            (json.dumps(body), complaint_id, seq),
+        )
+
+    def alter_reason_as_erased(self, complaint_id: str, seq: int, reason: str) -> None:
+        # Keeps the hash matching by recording the original content's digest as if
+        # the event had been erased.
+        rows = self._execute(
+            self._sql("SELECT body FROM events WHERE complaint_id = ? AND seq = ?"),
+            (complaint_id, seq),
+        )
+        body = json.loads(rows[0][0])
+        body["redacted"] = content_digest(from_json(rows[0][0], Event))
         body["reason"] = reason
         self._execute(
             self._sql("UPDATE events SET body = ? WHERE complaint_id = ? AND seq = ?"),
@@ -204,6 +227,23 @@ def test_an_altered_reason_is_reported_at_that_event(
     report = verify_store(engine.store)
     assert where(report) == {(ids[1], 3)}
     assert not report.ok
+
+
+def test_an_alteration_disguised_as_an_erasure_is_reported(
+    engine_and_tamperer: tuple[Engine, Tamperer],
+) -> None:
+    """``redacted`` takes the content out of the hash only for events an erasure lists."""
+    engine, tamperer = engine_and_tamperer
+    ids = busy_engine(engine)
+    erased = engine.erase_customer("C-1", actor=AGENT, reason="erasure request ER-1").complaints
+    assert erased == (ids[0],)
+    assert verify_store(engine.store).ok
+    tamperer.alter_reason_as_erased(ids[1], 3, "no apology was needed")
+    # An erased complaint's event that its erasure did not redact (no reason, no data).
+    tamperer.alter_reason_as_erased(ids[0], 1, "received by hand")
+    report = verify_store(engine.store)
+    assert where(report) == {(ids[1], 3), (ids[0], 1)}
+    assert all("no later customer_erased event" in p.problem for p in report.problems)
 
 
 def test_a_removed_event_is_reported_where_the_gap_is(

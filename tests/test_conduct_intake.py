@@ -37,7 +37,7 @@ from complaint_flow.conduct.model import (
     ReviewReason,
 )
 from complaint_flow.entities import Event
-from complaint_flow.errors import ConductError, ContactFiledError
+from complaint_flow.errors import ConductError, ContactFiledError, NotAuthorisedError
 from complaint_flow.store import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -331,6 +331,16 @@ def test_a_final_decision_is_recorded_and_sent(engine: Engine, clock: ManualCloc
     assert engine.outbox(complaint.id)[-1].recipient == "customer"
     with pytest.raises(ConductError, match="already has a final decision"):
         engine.final_decision(complaint.id, actor=MANAGER, response="Again")
+
+
+def test_only_an_authorised_role_records_a_final_decision(engine: Engine) -> None:
+    complaint = engine.receive(intake())
+    engine.fire(complaint.id, "withdraw", actor=AGENT, data={"withdrawal_reason": "settled"})
+    closed = engine.get(complaint.id)
+    with pytest.raises(NotAuthorisedError, match="may not record a final decision"):
+        engine.final_decision(complaint.id, actor=AGENT, response="Final")
+    assert engine.get(complaint.id) == closed
+    assert engine.history(complaint.id)[-1].kind != "final_decision"
 
 
 def test_escalation_is_refused_after_a_final_decision(engine: Engine) -> None:
@@ -685,3 +695,36 @@ def test_concurrent_change_to_the_record_is_retried(engine: Engine) -> None:
     assert outcome.kind is OutcomeKind.FILED
     assert calls["n"] == 2
     assert len(queue(engine)) == 1
+
+
+def test_a_linked_message_is_filed_once_even_if_the_link_keeps_conflicting(
+    engine: Engine,
+) -> None:
+    complaint = decided(engine)
+    store = engine.store
+
+    def always_conflicting(commit: Any) -> Any:
+        raise ConcurrencyError(commit.complaint.id, commit.expected_version)
+
+    store.commit = always_conflicting  # type: ignore[method-assign]
+    # No external id: a second filing could not be told from a new message.
+    outcome = engine.accept(intake(data={"regarding": complaint.reference}))
+    assert outcome.kind is OutcomeKind.LINKED
+    assert len(filed_events(engine)) == 1
+    [item] = queue(engine)
+    assert item.regarding == complaint.reference
+
+
+def test_an_opened_complaint_is_not_reported_as_unwritten_when_counting_conflicts(
+    engine: Engine,
+) -> None:
+    restrict(engine, Restriction.contact_limit(5, 30))
+    store = engine.store
+
+    def always_conflicting(commit: ConductCommit) -> ConductRecord:
+        raise ConcurrencyError(commit.record.id, commit.expected_version)
+
+    store.conduct_commit = always_conflicting  # type: ignore[method-assign]
+    outcome = engine.accept(intake())
+    assert outcome.kind is OutcomeKind.OPENED
+    assert len(engine.find(customer_id=ADA.id)) == 1

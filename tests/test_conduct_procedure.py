@@ -777,8 +777,9 @@ def test_each_restriction_is_in_plain_words(
     lines = engine.store.outbox("conduct:C-1")[-1].payload["restrictions"]
     assert list(lines) == [
         "All contact with us must go through Pat Officer (pat@org.example).",
-        f"We will not open new complaints about {own.reference}: we have given our final "
-        "decision on them. Anything new you send about them is still read.",
+        f"We will not open new complaints about {own.reference}: we have considered these "
+        "matters fully and our position on them will not change. Anything new you send "
+        "about them is still read.",
         "Telephone calls with us will be kept to 20 minutes.",
     ]
 

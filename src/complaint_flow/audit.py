@@ -48,6 +48,13 @@ if TYPE_CHECKING:
 GENESIS = ""
 """The "previous hash" of a complaint's first event."""
 
+ERASURE_KIND = "customer_erased"
+"""The kind of the event that records an erasure (see :mod:`complaint_flow.privacy`).
+
+Its data lists the erased events (``redacted_seqs``); it is hash-chained like any
+event, so that list is what vouches for every ``redacted`` digest before it.
+"""
+
 
 def _plain(value: object) -> Any:
     # Frozen data holds read-only mappings; JSON wants dicts.
@@ -228,6 +235,42 @@ def verify_events(
     return problems
 
 
+def verify_erasures(subject: str, events: Sequence[Event]) -> list[AuditProblem]:
+    """Every event of a trail marked as erased that no erasure event of the trail vouches for.
+
+    An erased event's hash covers the digest kept in ``Event.redacted`` instead of
+    its content, so on its own it cannot show that the content was not rewritten
+    afterwards. What vouches for it is the later ``customer_erased`` event that
+    lists it (``redacted_seqs``), whose own hash covers that list. Run it with
+    :func:`verify_events` (as :func:`verify_store` does).
+
+    Args:
+        subject: the complaint id (or ``conduct:<customer id>``) the events belong to.
+        events: its events as stored, in stored order.
+
+    Returns:
+        One problem per event that carries ``redacted`` without a later erasure
+        event of ``subject`` listing it; empty when there is none.
+    """
+    erased: set[int] = set()
+    for event in events:
+        if event.kind != ERASURE_KIND or event.complaint_id != subject:
+            continue
+        seqs = event.data.get("redacted_seqs", ())
+        if isinstance(seqs, list | tuple):
+            erased.update(seq for seq in seqs if type(seq) is int and seq < event.seq)
+    return [
+        AuditProblem(
+            subject,
+            event.seq,
+            f"marked as erased but no later {ERASURE_KIND} event lists it: its content "
+            "may have been altered",
+        )
+        for event in events
+        if event.redacted is not None and event.seq not in erased
+    ]
+
+
 @attrs.frozen
 class AuditReport:
     """What :func:`verify_store` checked and every break it found.
@@ -258,7 +301,8 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
 
     Each trail is checked with :func:`verify_events` against the ``audit_head``
     and ``version`` of its latest stored version, so an event altered, removed
-    (even the last one) or reordered is reported.
+    (even the last one) or reordered is reported, and with
+    :func:`verify_erasures`, so an alteration disguised as an erasure is too.
 
     Args:
         store: the store to check.
@@ -304,6 +348,7 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
                 complaint.id, events, head=complaint.audit_head, version=complaint.version
             )
         )
+        problems.extend(verify_erasures(complaint.id, events))
     records_checked = 0
     for customer_id in customers:
         record = store.conduct_get(customer_id)
@@ -318,6 +363,7 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
         problems.extend(
             verify_events(record.id, events, head=record.audit_head, version=record.version)
         )
+        problems.extend(verify_erasures(record.id, events))
     return AuditReport(
         complaints=len(complaints),
         conduct_records=records_checked,
@@ -327,12 +373,14 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
 
 
 __all__ = [
+    "ERASURE_KIND",
     "GENESIS",
     "AuditProblem",
     "AuditReport",
     "chain_events",
     "content_digest",
     "event_hash",
+    "verify_erasures",
     "verify_events",
     "verify_store",
 ]

@@ -53,6 +53,7 @@ from complaint_flow.errors import (
     InvalidArgumentError,
     InvalidIntakeError,
     MissingFieldError,
+    NotAuthorisedError,
     PermissionDeniedError,
     WorkflowDefinitionError,
 )
@@ -963,11 +964,17 @@ class Engine:
         to it (see :meth:`accept`) instead of opening a new complaint.
 
         Raises:
+            NotAuthorisedError: the actor's role is not one of the conduct policy's
+                ``decision_roles`` (a final decision ends escalation: it is a
+                decision, like a restriction).
             ConductError: the complaint is not in an end state of its workflow (close
                 it first), or already has a final decision.
             InvalidArgumentError: no response text.
         """
         _check_actor(actor)
+        roles = self.conduct.policy.decision_roles
+        if actor.role not in roles:
+            raise NotAuthorisedError(actor.id, actor.role, "record a final decision", roles)
         return final_rules.final_decision(self, complaint_id, actor, response)
 
     def review_queue(self, limit: int | None = None) -> list[tuple[ConductRecord, ReviewItem]]:

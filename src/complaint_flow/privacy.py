@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from complaint_flow.ages import retention_cutoff
-from complaint_flow.audit import content_digest
+from complaint_flow.audit import ERASURE_KIND, content_digest
 from complaint_flow.conduct.model import ConductRecord
 from complaint_flow.entities import (
     Actor,
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 ERASED = "[erased]"
 """What erased text reads as: names, free text, reasons and texts in data."""
 
-ERASURE_KIND = "customer_erased"
-"""The kind of the event that records an erasure."""
 
 KEPT_DATA_KEYS = frozenset(
     {

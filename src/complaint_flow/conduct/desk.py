@@ -407,7 +407,7 @@ class ConductDesk:
             restrictions: for an extension, the restrictions from now on (None:
                 the same ones).
             adjustment_note: for an extension, how recorded needs are honoured
-                (None given: the record's current note is kept).
+                (left empty: the record's current note is kept).
 
         Raises:
             NotAuthorisedError, ConductError: as :meth:`restrict`.

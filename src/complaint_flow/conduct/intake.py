@@ -23,6 +23,7 @@ A restriction whose review date has passed, or a record that is not restricting
 from __future__ import annotations
 
 import enum
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -62,6 +63,8 @@ if TYPE_CHECKING:
     from complaint_flow.drafting import Draft
     from complaint_flow.engine import Engine
 
+logger = logging.getLogger("complaint_flow.conduct")
+
 RETRIES = 5
 """Attempts at a version-checked conduct commit before giving up (ConcurrencyError)."""
 
@@ -76,13 +79,6 @@ TO_KEY = "to"
 
 REGARDING_KEY = "regarding"
 """``Intake.data["regarding"]``: the reference of the complaint a message is about."""
-
-RESTRICTING = (
-    ConductStatus.RESTRICTED,
-    ConductStatus.UNDER_APPEAL,
-    ConductStatus.REVIEWED,
-    ConductStatus.EXTENDED,
-)
 
 
 class OutcomeKind(enum.StrEnum):
@@ -507,7 +503,17 @@ def accept(engine: Engine, intake: Intake, workflow: str | None) -> IntakeOutcom
             # Another delivery of the same message won the race: same answer as a redelivery.
             return IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
         if counts_contacts(record, now):
-            count_contact(engine, intake.customer, complaint)
+            try:
+                count_contact(engine, intake.customer, complaint)
+            except ConcurrencyError:
+                # The complaint is opened: a ConcurrencyError ("nothing was written")
+                # would have the caller deliver it again. One uncounted contact only
+                # makes the limit more lenient.
+                logger.warning(
+                    "complaint %s opened but not counted for the contact limit of %s",
+                    complaint.reference,
+                    intake.customer.id,
+                )
         return IntakeOutcome(OutcomeKind.OPENED, complaint=complaint, guidance=verdict.guidance)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -693,7 +699,17 @@ def _link(
             },
         )
     draft.commit(engine)
-    linked = link_to_decided(engine, decided, intake, item)
+    try:
+        linked = link_to_decided(engine, decided, intake, item)
+    except ConcurrencyError:
+        # The message is filed, with the matter it regards: raising would have the
+        # caller (or accept's own retry) file it a second time.
+        logger.warning(
+            "message filed as item %s but not linked to %s: it kept changing",
+            item.id,
+            decided.reference,
+        )
+        linked = decided
     return IntakeOutcome(
         OutcomeKind.LINKED,
         complaint=linked,

@@ -104,8 +104,9 @@ def describe_restriction(restriction: Restriction, written_channels: Sequence[st
     if kind is RestrictionKind.NO_REOPENING:
         matters = ", ".join(restriction.matters)
         return (
-            f"We will not open new complaints about {matters}: we have given our final "
-            "decision on them. Anything new you send about them is still read."
+            f"We will not open new complaints about {matters}: we have considered these "
+            "matters fully and our position on them will not change. Anything new you "
+            "send about them is still read."
         )
     return f"Telephone calls with us will be kept to {restriction.call_minutes} minutes."
 
