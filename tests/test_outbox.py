@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import sqlite3
 import threading
@@ -11,13 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from complaint_flow.clock import ManualClock
 from complaint_flow.entities import Complaint, OutboxMessage, OutboxStatus
 from complaint_flow.errors import InvalidArgumentError, SchemaVersionError
 from complaint_flow.hookspecs import hookimpl
-from complaint_flow.notify.outbox import Backoff, OutboxDispatcher
+from complaint_flow.notify.outbox import Backoff, DeliveryReport, OutboxDispatcher
 from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.store import Store
 from complaint_flow.stores import sqlite as sqlite_store
@@ -307,8 +309,61 @@ def test_a_dispatcher_stalled_past_its_lease_delivers_a_message_another_delivers
     notify = registry(Stalling())
     stalled = OutboxDispatcher(store, notify, clock, lease=lease)
     other.append(OutboxDispatcher(store, notify, clock, lease=lease))
-    assert stalled.dispatch().delivered == 1
+    # The stalled dispatcher finds the message delivered meanwhile: its outcome is skipped.
+    assert stalled.dispatch() == DeliveryReport()
     assert calls == {key: 2}
     (message,) = store.outbox_find()
     assert message.status is OutboxStatus.DELIVERED
+    assert message.attempts == 1  # counted once, by the dispatcher that recorded it
     assert stalled.dispatch() == type(stalled.dispatch())()  # and never a third time
+
+
+@pytest.mark.parametrize("outcome", ["delivered", "failed"])
+def test_a_claimed_message_purged_while_being_delivered_is_skipped_and_the_run_goes_on(
+    outcome: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, clock = MemoryStore(), ManualClock(T0)
+    doomed_key, kept_key = seed(store, 2, 1)
+    (doomed,) = [m for m in store.outbox_find() if m.key == doomed_key]
+    calls: list[str] = []
+
+    class Purging:
+        @hookimpl
+        def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint) -> None:
+            calls.append(message.key)
+            if message.key == doomed_key:
+                assert store.purge({complaint.id: complaint.version}) == 1
+                if outcome == "failed":
+                    raise ConnectionError("smtp down")
+
+    dispatcher = OutboxDispatcher(store, registry(Purging()), clock, max_attempts=1)
+    with caplog.at_level(logging.INFO, logger="complaint_flow.outbox"):
+        report = dispatcher.dispatch()
+    assert calls == [doomed_key, kept_key]
+    # The purged message counts nothing; the next one is delivered as usual.
+    assert report == DeliveryReport(delivered=1)
+    assert store.outbox(doomed.complaint_id) == []
+    assert [(m.key, m.status) for m in store.outbox_find()] == [(kept_key, OutboxStatus.DELIVERED)]
+    assert f"outbox message {doomed_key} changed while being delivered" in caplog.text
+
+
+def test_retrying_a_message_no_longer_dead_leaves_it_alone() -> None:
+    store, clock = MemoryStore(), ManualClock(T0)
+    (key,) = seed(store, 1, 1)
+    dispatcher = OutboxDispatcher(store, registry(Failing(failures=1)), clock, max_attempts=1)
+    assert dispatcher.dispatch().dead == 1
+
+    # Another operator handles it between retry_dead's find and its update.
+    (dead,) = store.outbox_find(status=OutboxStatus.DEAD)
+    find = store.outbox_find
+
+    def find_then_deliver(**filters: Any) -> list[OutboxMessage]:
+        found = find(**filters)
+        delivered = attrs.evolve(dead, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        assert store.outbox_update(delivered, expected_status=OutboxStatus.DEAD)
+        return found
+
+    store.outbox_find = find_then_deliver  # type: ignore[method-assign]
+    assert dispatcher.retry_dead([key]) == []
+    (message,) = find(status=OutboxStatus.DELIVERED)
+    assert message.key == key

@@ -1184,7 +1184,7 @@ def test_rewrite_and_purge_leave_no_old_row_version_in_the_data_files(
             assert all(value.encode() in pages for value in PERSONAL)
 
             erase(store, erased_one)
-            assert store.purge([purged_one.id, "never-stored"]) == 1
+            assert store.purge({purged_one.id: purged_one.version, "never-stored": 1}) == 1
             pages = b"".join(heap_tuples(raw, table) for table in tables)
             for value in PERSONAL:
                 assert value.encode() not in pages

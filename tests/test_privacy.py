@@ -30,6 +30,9 @@ from complaint_flow.conduct.model import (
 )
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.hookspecs import hookimpl
+from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
+from complaint_flow.plugins import Registry, make_plugin_manager
 from complaint_flow.privacy import (
     ERASED,
     ERASURE_KIND,
@@ -582,3 +585,97 @@ def test_the_purge_command_applies_the_workflows_retention_without_an_age(
     assert "nothing to purge" in result.output
     # The command runs on the real clock: three years before today, the fca pack's period.
     assert f"fca: {datetime.now(UTC).year - 3}-" in result.output
+
+
+# -- races with the outbox dispatcher and the purge ----------------------------------
+
+
+class ErasingNotifier:
+    """A notifier during whose delivery the customer's erasure is committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[OutboxMessage] = []
+
+    @hookimpl
+    def complaint_flow_notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
+        self.seen.append(message)
+        if len(self.seen) == 1:
+            erase_customer(self.engine, ADA.id, actor=DPO, reason="erasure request ER-2026-200")
+
+
+def test_a_message_erased_while_being_delivered_stays_erased_and_is_not_sent_again(
+    engine: Engine,
+) -> None:
+    complaint = engine.receive(
+        Intake(channel="email", customer=ADA, summary="Ada Lovelace: parcel crushed")
+    )
+    engine.fire(complaint.id, "thank", actor=AGENT)
+    to_customer = [
+        m
+        for m in engine.store.outbox(complaint.id)
+        if m.recipient == "customer" and m.status is OutboxStatus.PENDING
+    ]
+    assert to_customer  # the engine addressed the customer: there is something to erase
+    assert all(m.address == ADA.email for m in to_customer)
+    claimable = engine.store.outbox_find(status=OutboxStatus.PENDING)
+    notifier = ErasingNotifier(engine)
+    dispatcher = OutboxDispatcher(
+        engine.store,
+        Registry(make_plugin_manager([notifier], load_entry_points=False)),
+        engine.clock,
+        max_attempts=1,
+    )
+
+    report = dispatcher.dispatch()
+
+    # The messages were claimed before the erasure, Ada's address in them.
+    assert [m.key for m in notifier.seen] == [m.key for m in claimable]
+    outbox = {m.key: m for m in engine.store.outbox(complaint.id)}
+    for message in to_customer:
+        stored = outbox[message.key]
+        assert stored.address is None
+        assert stored.status is not OutboxStatus.PENDING
+    for stored in outbox.values():
+        for needle in (ADA.name, ADA.email):
+            assert needle not in repr(stored), stored.key
+    # The outcomes of the customer's messages (dead since the erasure) were not recorded.
+    others = [m for m in claimable if m.key not in {c.key for c in to_customer}]
+    assert report == DeliveryReport(delivered=len(others))
+    assert all(outbox[m.key].status is OutboxStatus.DELIVERED for m in others)
+    again = dispatcher.dispatch()
+    assert again.delivered == again.failed == again.dead == 0
+    assert engine.store.outbox_find(status=OutboxStatus.PENDING) == []
+
+
+def test_a_complaint_reopened_between_the_purge_search_and_delete_survives(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = closed_and_open(engine)
+    old = made["old_withdrawn"]
+    manager = Actor(id="M-1", name="Mo Manager", role="manager")
+    find = engine.store.find
+    reopened: list[Complaint] = []
+
+    def find_then_reopen(**filters: Any) -> list[Complaint]:
+        found = find(**filters)
+        if not reopened and any(c.id == old.id for c in found):
+            # Another writer reopens it after the purge chose it, before the delete.
+            reopened.append(
+                engine.fire(old.id, "reopen", actor=manager, data={"reopen_reason": "came back"})
+            )
+        return found
+
+    monkeypatch.setattr(engine.store, "find", find_then_reopen)
+
+    report = purge_closed(engine, "3 years")
+
+    assert reopened  # the race happened
+    assert engine.store.get(old.id) == reopened[0]
+    assert engine.store.get(old.id).state == "information_collected"
+    assert old.reference not in report.references
+    assert dict(report.by_workflow) == {"tiny": 1}
+    assert report.references == (made["old_tiny"].reference,)
+    with pytest.raises(ComplaintNotFoundError):
+        engine.store.get(made["old_tiny"].id)
+    assert verify_store(engine.store).ok

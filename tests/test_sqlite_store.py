@@ -544,7 +544,7 @@ def test_erasure_and_purge_leave_no_personal_data_in_the_database_files(
         attrs.evolve(message, address=None, payload={}) for message in store.outbox(erased.id)
     ]
     rewritten = store.rewrite(erasure, events, messages)
-    assert store.purge([purged.id, "no-such-complaint"]) == 1
+    assert store.purge({purged.id: purged.version, "no-such-complaint": 1}) == 1
 
     assert traces(path) == []
     assert store.get(rewritten.id) == rewritten

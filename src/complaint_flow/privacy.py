@@ -34,9 +34,9 @@ from complaint_flow.entities import (
     OutboxMessage,
     OutboxStatus,
 )
-from complaint_flow.errors import ConcurrencyError, InvalidArgumentError
+from complaint_flow.errors import ComplaintNotFoundError, ConcurrencyError, InvalidArgumentError
 from complaint_flow.immutable import FrozenData, freeze_mapping
-from complaint_flow.store import Commit, ConductCommit
+from complaint_flow.store import Commit, ConductCommit, Store
 
 if TYPE_CHECKING:
     from complaint_flow.engine import Engine
@@ -525,9 +525,13 @@ def purge_closed(
                 )
                 if not found:
                     break
-                purged = len(found) if dry_run else store.purge([c.id for c in found])
+                # Each complaint is deleted only at the version found: one changed since
+                # (e.g. reopened) is kept by the store.
+                purged = len(found) if dry_run else store.purge({c.id: c.version for c in found})
                 if purged:
                     by_workflow[name] = by_workflow.get(name, 0) + purged
+                    if purged < len(found):
+                        found = [c for c in found if not _still_stored(store, c.id)]
                     references.extend(c.reference for c in found)
                 if dry_run or not purged:
                     break
@@ -538,6 +542,14 @@ def purge_closed(
         references=tuple(references),
         dry_run=dry_run,
     )
+
+
+def _still_stored(store: Store, complaint_id: str) -> bool:
+    try:
+        store.get(complaint_id)
+    except ComplaintNotFoundError:
+        return False
+    return True
 
 
 __all__ = [

@@ -9,7 +9,7 @@ stored version is still the one the writer read (optimistic concurrency).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -264,7 +264,9 @@ class Store(Protocol):
         with the same ``seq`` (written as given, ``hash`` and ``redacted``
         included) and ``outbox`` the stored messages with the same ``key``, in
         the same transaction as the version-checked ``commit`` (which records the
-        erasure). Nothing else of the trail can be changed.
+        erasure). Nothing else of the trail can be changed. A replaced message's
+        claim ends (see :meth:`outbox_claim`): a dispatcher still holding its old
+        copy finds it changed when it records the outcome (:meth:`outbox_update`).
 
         Raises:
             ConcurrencyError: as :meth:`commit`; nothing is written.
@@ -273,12 +275,15 @@ class Store(Protocol):
         """
         ...
 
-    def purge(self, complaint_ids: Sequence[str]) -> int:
+    def purge(self, complaints: Mapping[str, int]) -> int:
         """Delete these complaints with their events and outbox messages (retention).
 
-        Unknown ids are skipped. Returns how many complaints were deleted. The
-        deleted data must not remain readable in the store (SQLite: its free pages
-        are overwritten).
+        ``complaints`` maps each id to the version the caller saw (when it decided
+        the complaint may go). A complaint is deleted only if its stored version is
+        still that one, checked atomically with the delete: one changed meanwhile
+        (e.g. reopened) is kept, as are unknown ids; neither is an error. Returns
+        how many complaints were deleted. The deleted data must not remain readable
+        in the store (SQLite: its free pages are overwritten).
         """
         ...
 
@@ -329,8 +334,24 @@ class Store(Protocol):
         """
         ...
 
-    def outbox_update(self, message: OutboxMessage) -> None:
-        """Replace an outbox message's delivery status (matched by ``key``), ending its claim."""
+    def outbox_update(
+        self, message: OutboxMessage, *, expected_status: OutboxStatus = OutboxStatus.PENDING
+    ) -> bool:
+        """Record a delivery outcome: the stored message's delivery state becomes ``message``'s.
+
+        Matched by ``key``. Only the delivery state is written (``status``,
+        ``attempts``, ``last_error``, ``delivered_at``, ``next_attempt_at``) and the
+        message's claim ends; its content (``payload``, ``address``, ``channel``,
+        ``recipient``, ``topic``, ...) stays as stored, so an erasure
+        (:meth:`rewrite`) that happened while a dispatcher held an old copy is not
+        undone. The update happens only if the stored status is still
+        ``expected_status``, checked atomically with the write.
+
+        Returns:
+            True if the message was updated; False (nothing changed) if no message
+            with that key is stored (e.g. purged) or its stored status is not
+            ``expected_status`` (changed meanwhile: erased, or handled elsewhere).
+        """
         ...
 
     def outbox_find(
@@ -390,6 +411,24 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
         ...
+
+
+def with_delivery_state(stored: OutboxMessage, outcome: OutboxMessage) -> OutboxMessage:
+    """``stored`` with the delivery state of ``outcome`` (what :meth:`Store.outbox_update` writes).
+
+    Args:
+        stored: the message as stored; its content is kept.
+        outcome: a copy carrying the new ``status``, ``attempts``, ``last_error``,
+            ``delivered_at`` and ``next_attempt_at``.
+    """
+    return attrs.evolve(
+        stored,
+        status=outcome.status,
+        attempts=outcome.attempts,
+        last_error=outcome.last_error,
+        delivered_at=outcome.delivered_at,
+        next_attempt_at=outcome.next_attempt_at,
+    )
 
 
 StoreFactory = Callable[[str], Store]

@@ -150,6 +150,8 @@ class OutboxDispatcher:
         """Make dead messages pending again, due at once, with their attempts reset to 0.
 
         ``last_error`` is kept until the next attempt, to show why they died.
+        Returns the messages requeued: one that stopped being dead meanwhile (or
+        was purged) is left out.
 
         Args:
             keys: the messages to requeue; None requeues every dead message.
@@ -172,9 +174,12 @@ class OutboxDispatcher:
             attrs.evolve(m, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=None)
             for m in chosen
         ]
-        for message in requeued:
-            self.store.outbox_update(message)
-        return requeued
+        # A message that changed meanwhile (requeued elsewhere, erased, purged) is left as is.
+        return [
+            message
+            for message in requeued
+            if self.store.outbox_update(message, expected_status=OutboxStatus.DEAD)
+        ]
 
     def _deliver(self, messages: list[OutboxMessage]) -> DeliveryReport:
         delivered = failed = dead = 0
@@ -188,14 +193,14 @@ class OutboxDispatcher:
                         complaint = self.store.get(message.complaint_id)
                 except ComplaintNotFoundError:
                     # Only a purge or erasure removes complaints; nothing can be said now.
-                    self.store.outbox_update(
+                    if self._record(
                         attrs.evolve(
                             message,
                             status=OutboxStatus.DEAD,
                             last_error="its complaint is no longer stored",
                         )
-                    )
-                    dead += 1
+                    ):
+                        dead += 1
                     continue
                 if executor is None and self.timeout is not None:
                     executor = _worker()
@@ -206,15 +211,16 @@ class OutboxDispatcher:
                     # The hung call keeps its thread; later messages get a fresh one.
                     executor.shutdown(wait=False)
                     executor = None
-                    failed += 1
-                    dead += self._failed(message, str(exc))
-                    continue
+                    outcome = self._failed(message, str(exc))
                 except Exception as exc:
-                    failed += 1
-                    dead += self._failed(message, repr(exc))
+                    outcome = self._failed(message, repr(exc))
+                else:
+                    if self._record(_delivered(message, self.clock)):
+                        delivered += 1
                     continue
-                self.store.outbox_update(_delivered(message, self.clock))
-                delivered += 1
+                if outcome is not None:
+                    failed += 1
+                    dead += outcome
         finally:
             if executor is not None:
                 executor.shutdown(wait=False)
@@ -235,12 +241,12 @@ class OutboxDispatcher:
         except FutureTimeoutError:
             raise _TimedOutError(f"timed out after {self.timeout:g} s") from None
 
-    def _failed(self, message: OutboxMessage, error: str) -> bool:
-        """Record a failed attempt; whether the message is now dead."""
+    def _failed(self, message: OutboxMessage, error: str) -> bool | None:
+        """Record a failed attempt; whether the message is now dead (None: not recorded)."""
         attempts = message.attempts + 1
         is_dead = attempts >= self.max_attempts
         logger.warning("delivery of %s failed (attempt %d): %s", message.key, attempts, error)
-        self.store.outbox_update(
+        recorded = self._record(
             attrs.evolve(
                 message,
                 attempts=attempts,
@@ -251,7 +257,23 @@ class OutboxDispatcher:
                 else self.clock() + self.backoff.delay(message.key, attempts),
             )
         )
-        return is_dead
+        return is_dead if recorded else None
+
+    def _record(self, outcome: OutboxMessage) -> bool:
+        """Write a claimed message's outcome; False if it changed meanwhile (then skipped).
+
+        The store keeps the stored content and writes only if the message is still
+        pending: one erased, purged or handled elsewhere while it was being
+        delivered is not brought back.
+        """
+        if self.store.outbox_update(outcome, expected_status=OutboxStatus.PENDING):
+            return True
+        logger.info(
+            "outbox message %s changed while being delivered (erased, purged or handled "
+            "elsewhere); its outcome is not recorded",
+            outcome.key,
+        )
+        return False
 
 
 class _TimedOutError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -23,7 +23,7 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     StoreError,
 )
-from complaint_flow.store import Commit, ConductCommit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
 
 
 class MemoryStore:
@@ -106,14 +106,15 @@ class MemoryStore:
             self._replace(self._events[complaint_id], events, outbox)
             return stored
 
-    def purge(self, complaint_ids: Sequence[str]) -> int:
+    def purge(self, complaints: Mapping[str, int]) -> int:
         with self._lock:
             self._check_open()
             purged: set[str] = set()
-            for complaint_id in complaint_ids:
-                complaint = self._complaints.pop(complaint_id, None)
-                if complaint is None:
-                    continue  # unknown, or listed twice
+            for complaint_id, version in complaints.items():
+                complaint = self._complaints.get(complaint_id)
+                if complaint is None or complaint.version != version:
+                    continue  # unknown, or changed since the caller chose it (e.g. reopened)
+                del self._complaints[complaint_id]
                 purged.add(complaint_id)
                 del self._events[complaint_id]
                 self._by_reference.pop(complaint.reference, None)
@@ -230,6 +231,8 @@ class MemoryStore:
             stored_events[event.seq - 1] = event
         for message in outbox:
             self._outbox[message.key] = message
+            # A dispatcher holding the old copy must not act on it as still claimed.
+            self._claims.pop(message.key, None)
 
     # -- complaints: reading ------------------------------------------------------
 
@@ -334,13 +337,17 @@ class MemoryStore:
                 claimed.append(message)
         return claimed
 
-    def outbox_update(self, message: OutboxMessage) -> None:
+    def outbox_update(
+        self, message: OutboxMessage, *, expected_status: OutboxStatus = OutboxStatus.PENDING
+    ) -> bool:
         with self._lock:
             self._check_open()
-            if message.key not in self._outbox:
-                raise StoreError(f"no outbox message with key {message.key!r}")
-            self._outbox[message.key] = message
+            stored = self._outbox.get(message.key)
+            if stored is None or stored.status is not expected_status:
+                return False
+            self._outbox[message.key] = with_delivery_state(stored, message)
             self._claims.pop(message.key, None)
+            return True
 
     def outbox_find(
         self, *, status: OutboxStatus | None = None, limit: int | None = None

@@ -45,14 +45,14 @@ import attrs
 
 from complaint_flow.codec import from_json, to_json
 from complaint_flow.conduct.model import ConductRecord
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import (
     ConcurrencyError,
     DuplicateIntakeError,
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.store import Commit, ConductCommit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
 from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
 
@@ -266,7 +266,8 @@ _REPLACE_EVENT: Final = """UPDATE events SET kind = %s, at = %s, body = %s
 _REPLACE_CONDUCT_EVENT: Final = """UPDATE conduct_events SET kind = %s, at = %s, body = %s
     WHERE customer_id = %s AND seq = %s"""
 _REPLACE_MESSAGE: Final = """UPDATE outbox SET status = %s, created_at = %s, body = %s,
-    next_attempt_at = %s WHERE complaint_id = %s AND key = %s"""
+    next_attempt_at = %s, claimed_by = NULL, claimed_until = NULL
+    WHERE complaint_id = %s AND key = %s"""
 _INSERT_CONDUCT: Final = """INSERT INTO conduct_records (status, review_at, review_items,
     version, updated_at, body, customer_id) VALUES (%s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (customer_id) DO NOTHING RETURNING customer_id"""
@@ -1020,28 +1021,36 @@ class PostgresStore(SQLReads):
         self._vacuum(("complaints", "events", "outbox"))
         return stored
 
-    def purge(self, complaint_ids: Sequence[str]) -> int:
+    def purge(self, complaints: Mapping[str, int]) -> int:
         """Delete these complaints with their events and outbox messages (retention).
 
-        Unknown ids are skipped. The complaints' rows are locked first, so a
-        concurrent commit to one of them either comes before (and is deleted too)
-        or finds it gone (``ConcurrencyError``). Afterwards the deleted rows are
-        vacuumed away (see :meth:`_vacuum`).
+        ``complaints`` maps ids to the version the caller saw. The complaints'
+        rows are locked first and their versions checked under the lock: a
+        complaint whose version moved on (e.g. reopened), or that is unknown, is
+        kept; a concurrent commit to one that is deleted finds it gone
+        (``ConcurrencyError``). Afterwards the deleted rows are vacuumed away (see
+        :meth:`_vacuum`).
 
         Returns:
             How many complaints were deleted.
         """
-        wanted = sorted(set(complaint_ids))
+        wanted = sorted(complaints)
         if not wanted:
             return 0
         with (
             self._connection(f"purging {len(wanted)} complaints") as connection,
             connection.transaction(),
         ):
+            # FOR UPDATE returns the latest committed version of each locked row.
             rows = connection.execute(
-                "SELECT id FROM complaints WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (wanted,)
+                "SELECT id, version FROM complaints WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                (wanted,),
             ).fetchall()
-            found = [complaint_id for (complaint_id,) in rows]
+            found = [
+                complaint_id
+                for complaint_id, version in rows
+                if version == complaints[complaint_id]
+            ]
             if found:
                 connection.execute("DELETE FROM outbox WHERE complaint_id = ANY(%s)", (found,))
                 connection.execute("DELETE FROM events WHERE complaint_id = ANY(%s)", (found,))
@@ -1229,20 +1238,37 @@ class PostgresStore(SQLReads):
             "nothing was written"
         )
 
-    def outbox_update(self, message: OutboxMessage) -> None:
-        """Replace an outbox message's delivery status, matched by its ``key``.
+    def outbox_update(
+        self, message: OutboxMessage, *, expected_status: OutboxStatus = OutboxStatus.PENDING
+    ) -> bool:
+        """Record a delivery outcome on the stored message, if its status is still expected.
 
-        Raises:
-            StoreError: no message with that key is stored.
+        Only the delivery state is taken from ``message``; the content stays as
+        stored (an erasure meanwhile is kept). One transaction locks the row
+        (``FOR UPDATE``, which re-checks the status against the latest committed
+        version), builds the new body from the stored one and writes it.
+
+        Returns:
+            Whether the message was updated (False: no message with that key, or
+            its stored status is not ``expected_status``; nothing changed).
         """
-        with self._connection(f"updating outbox message {message.key!r}") as connection:
-            changed = connection.execute(
+        with (
+            self._connection(f"updating outbox message {message.key!r}") as connection,
+            connection.transaction(),
+        ):
+            rows = connection.execute(
+                "SELECT body FROM outbox WHERE key = %s AND status = %s FOR UPDATE",
+                (message.key, expected_status.value),
+            ).fetchall()
+            if not rows:
+                return False
+            updated = with_delivery_state(from_json(rows[0][0], OutboxMessage), message)
+            connection.execute(
                 "UPDATE outbox SET status = %s, body = %s, next_attempt_at = %s, "
                 "claimed_by = NULL, claimed_until = NULL WHERE key = %s",
-                (message.status.value, to_json(message), message.next_attempt_at, message.key),
-            ).rowcount
-        if changed != 1:
-            raise StoreError(f"no outbox message with key {message.key!r}")
+                (updated.status.value, to_json(updated), updated.next_attempt_at, message.key),
+            )
+        return True
 
     # -- reading ------------------------------------------------------------
 

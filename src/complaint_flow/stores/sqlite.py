@@ -41,14 +41,14 @@ import attrs
 
 from complaint_flow.codec import from_json, to_json
 from complaint_flow.conduct.model import ConductRecord
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import (
     ConcurrencyError,
     DuplicateIntakeError,
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.store import Commit, ConductCommit, format_reference
+from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
 from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
 
@@ -244,8 +244,8 @@ _ADVANCE_REFERENCE: Final = """INSERT INTO reference_counters (prefix, year, las
     VALUES (?, ?, ?)
     ON CONFLICT (prefix, year) DO UPDATE SET last_number = last_number + excluded.last_number
     RETURNING last_number"""
-_REPLACE_MESSAGE: Final = """UPDATE outbox SET body = ?, status = ?, next_attempt_at = ?
-    WHERE key = ? AND complaint_id = ?"""
+_REPLACE_MESSAGE: Final = """UPDATE outbox SET body = ?, status = ?, next_attempt_at = ?,
+    claimed_by = NULL, claimed_until = NULL WHERE key = ? AND complaint_id = ?"""
 _INSERT_CONDUCT: Final = """INSERT INTO conduct_records (status, review_at, review_items,
     version, updated_at, body, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_CONDUCT: Final = """UPDATE conduct_records SET status = ?, review_at = ?,
@@ -574,14 +574,29 @@ class SQLiteStore(SQLReads):
             tables = _schema_objects(connection)
         except sqlite3.Error as exc:
             raise self._unusable(exc) from exc
-        try:
-            if not tables:
-                tables = self._create_schema(connection)
-            self._check_schema(connection, tables)
-            # Only now, once the file is known to be ours: switching to WAL writes to it.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot prepare the SQLite database {self.path!r}: {exc}") from exc
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                if not tables:
+                    tables = self._create_schema(connection)
+                self._check_schema(connection, tables)
+                # Only now, once the file is known to be ours: switching to WAL writes to it.
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                # Several processes opening a new file at once: SQLite answers "locked"
+                # at once, without its busy wait, when the switch to WAL would deadlock.
+                # Every step above is safe to repeat.
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                raise StoreError(
+                    f"cannot prepare the SQLite database {self.path!r}: {exc}"
+                ) from exc
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"cannot prepare the SQLite database {self.path!r}: {exc}"
+                ) from exc
         if str(mode).lower() != "wal":
             raise StoreError(
                 f"SQLite could not switch {self.path!r} to WAL mode (it stays in {mode!r} "
@@ -900,39 +915,49 @@ class SQLiteStore(SQLReads):
                     "message is stored for it. Nothing was written."
                 )
 
-    def purge(self, complaint_ids: Sequence[str]) -> int:
+    def purge(self, complaints: Mapping[str, int]) -> int:
         """Delete these complaints with their events and outbox messages (retention).
 
-        Unknown ids are skipped. With ``secure_delete`` on, the deleted rows are
-        overwritten in the file; the write-ahead log is then checkpointed (see
-        :meth:`checkpoint`).
+        ``complaints`` maps ids to the version the caller saw: a complaint whose
+        stored version moved on (e.g. it was reopened), or that is unknown, is
+        kept. The versions are checked in the deleting ``BEGIN IMMEDIATE``
+        transaction, so no commit can come in between. With ``secure_delete`` on,
+        the deleted rows are overwritten in the file; the write-ahead log is then
+        checkpointed (see :meth:`checkpoint`).
 
         Returns:
             How many complaints were deleted.
         """
-        keys = [(complaint_id,) for complaint_id in dict.fromkeys(complaint_ids)]
-        if not keys:
+        wanted = list(complaints.items())
+        if not wanted:
             return 0
         connection = self._connection()
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
+                keys = [
+                    (complaint_id,)
+                    for complaint_id, version in wanted
+                    if connection.execute(
+                        "SELECT 1 FROM complaints WHERE id = ? AND version = ?",
+                        (complaint_id, version),
+                    ).fetchone()
+                ]
                 connection.executemany("DELETE FROM outbox WHERE complaint_id = ?", keys)
                 connection.executemany("DELETE FROM events WHERE complaint_id = ?", keys)
-                deleted = connection.executemany(
-                    "DELETE FROM complaints WHERE id = ?", keys
-                ).rowcount
+                connection.executemany("DELETE FROM complaints WHERE id = ?", keys)
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise self._failed(exc, f"purging {len(keys)} complaints") from exc
+            raise self._failed(exc, f"purging {len(wanted)} complaints") from exc
         for (complaint_id,) in keys:
             self._recent.pop(complaint_id, None)
-        self.checkpoint()
-        return int(deleted)
+        if keys:
+            self.checkpoint()
+        return len(keys)
 
     def checkpoint(self) -> bool:
         """Copy the write-ahead log into the database file and truncate it to nothing.
@@ -1149,28 +1174,47 @@ class SQLiteStore(SQLReads):
         rows.sort()
         return [from_json(body, OutboxMessage) for _, body in rows]
 
-    def outbox_update(self, message: OutboxMessage) -> None:
-        """Replace an outbox message's delivery status, matched by its ``key``; end its claim.
+    def outbox_update(
+        self, message: OutboxMessage, *, expected_status: OutboxStatus = OutboxStatus.PENDING
+    ) -> bool:
+        """Record a delivery outcome on the stored message, if its status is still expected.
 
-        Raises:
-            StoreError: no message with that key is stored.
+        Only the delivery state is taken from ``message``; the content stays as
+        stored (an erasure meanwhile is kept). The stored body is read and written
+        in one ``BEGIN IMMEDIATE`` transaction, so no other writer comes in between.
+
+        Returns:
+            Whether the message was updated (False: no message with that key, or
+            its stored status is not ``expected_status``; nothing changed).
         """
         connection = self._connection()
         try:
-            changed = connection.execute(
-                "UPDATE outbox SET status = ?, body = ?, next_attempt_at = ?, "
-                "claimed_by = NULL, claimed_until = NULL WHERE key = ?",
-                (
-                    message.status.value,
-                    to_json(message),
-                    _optional_micros(message.next_attempt_at),
-                    message.key,
-                ),
-            ).rowcount
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = connection.execute(
+                    "SELECT body FROM outbox WHERE key = ? AND status = ?",
+                    (message.key, expected_status.value),
+                ).fetchone()
+                if row is not None:
+                    updated = with_delivery_state(from_json(row[0], OutboxMessage), message)
+                    connection.execute(
+                        "UPDATE outbox SET status = ?, body = ?, next_attempt_at = ?, "
+                        "claimed_by = NULL, claimed_until = NULL WHERE key = ?",
+                        (
+                            updated.status.value,
+                            to_json(updated),
+                            _optional_micros(updated.next_attempt_at),
+                            message.key,
+                        ),
+                    )
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             raise self._failed(exc, f"updating outbox message {message.key!r}") from exc
-        if changed != 1:
-            raise StoreError(f"no outbox message with key {message.key!r}")
+        return row is not None
 
     # -- reading ------------------------------------------------------------
 

@@ -54,8 +54,12 @@ through your subclass. The rules, each checked by the tests below:
    **count** counts complaints; **due** returns those whose ``due_at`` is at or
    before ``before`` ordered by (``due_at``, ``id``), at most ``limit``.
 7. **Outbox.** ``outbox_pending`` returns pending messages in the order they
-   were committed, at most ``limit``; ``outbox_update`` replaces a message
-   (matched by key) in place, and raises ``StoreError`` for an unknown key;
+   were committed, at most ``limit``; ``outbox_update(message,
+   expected_status=PENDING)`` writes a message's delivery state (``status``,
+   ``attempts``, ``last_error``, ``delivered_at``, ``next_attempt_at``, matched
+   by key) in place and keeps its stored content (payload, address, …), only if
+   its stored status is ``expected_status``; it returns whether it wrote (False,
+   nothing changed, when the status differs or the key is unknown);
    ``outbox(id)`` lists a complaint's messages in commit order;
    ``outbox_find(status=…)`` lists every complaint's messages with that status
    (any if None) in commit order, at most ``limit``.
@@ -87,11 +91,13 @@ through your subclass. The rules, each checked by the tests below:
     stored events (by ``seq``, written as given, ``hash`` and ``redacted``
     included) and outbox messages (by ``key``, in place) of that complaint; an
     event or message it does not have raises ``StoreError``; nothing is written
-    when it raises.
-13. **purge** deletes complaints with their events and outbox messages: they are
+    when it raises. A replaced message's claim ends (it is claimable at once).
+13. **purge({id: version})** deletes complaints with their events and outbox
+    messages, each only if its stored version is the one given: they are
     gone from every read (``get``, ``events``, ``find``, ``due``, the outbox
     reads and claims, ``find_by_external_id``, ``get_by_reference``, ``count``);
-    unknown ids are skipped; it returns how many it deleted. The channel message
+    unknown ids, and complaints whose version moved on, are kept and skipped;
+    it returns how many it deleted. The channel message
     may be received again; references are never reused.
 14. **find** also filters on ``received_after`` (inclusive) and
     ``updated_before`` (exclusive).
@@ -496,7 +502,8 @@ _BATCH = st.tuples(
     st.lists(st.one_of(_CHANGE, _creations(_slots)), min_size=1, max_size=3),
 )
 # Retention: delete some of the complaints (and an id that was never stored).
-_PURGE = st.tuples(st.just("purge"), st.lists(_slots, max_size=2, unique=True))
+# The flag: purge at a stale version (one before the stored one), which must keep them all.
+_PURGE = st.tuples(st.just("purge"), st.lists(_slots, max_size=2, unique=True), st.booleans())
 
 # Both complaints are created first (the second may clash), so that most later
 # steps have something to work on; then mostly changes, fresh or stale, with
@@ -971,11 +978,75 @@ class StoreConformance:
         assert store.outbox(created.id) == [delivered, retrying, dead, messages[3]]
         assert store.get(created.id).version == 2
 
-    def test_outbox_update_of_an_unknown_key_raises_store_error(self, store: Store) -> None:
+    def test_outbox_update_of_an_unknown_key_returns_false(self, store: Store) -> None:
         created = store.commit(creation())
-        with pytest.raises(StoreError):
-            store.outbox_update(make_message(created.id, 1, key="never-stored"))
+        assert store.outbox_update(make_message(created.id, 1, key="never-stored")) is False
+        for status in OutboxStatus:
+            unknown = make_message(created.id, 1, key="never-stored")
+            assert store.outbox_update(unknown, expected_status=status) is False
         assert store.outbox(created.id) == []
+        assert store.outbox_find() == []
+
+    def test_outbox_update_writes_the_delivery_state_and_keeps_the_stored_content(
+        self, store: Store
+    ) -> None:
+        created = store.commit(creation())
+        stored = make_message(created.id, 2, recipient="customer")
+        store.commit(change(created, outbox=[stored]))
+        # A copy whose content differs (as one read before an erasure would).
+        outcome = attrs.evolve(
+            stored,
+            complaint_id="someone-else",
+            event_seq=9,
+            topic="other.topic",
+            recipient="staff",
+            channel="letter",
+            address="elsewhere@example.com",
+            created_at=T0 + timedelta(days=3),
+            payload={"name": "Jane " + AWKWARD_TEXT},
+            status=OutboxStatus.DELIVERED,
+            attempts=3,
+            last_error="was slow",
+            delivered_at=T0 + timedelta(minutes=5),
+            next_attempt_at=T0 + timedelta(hours=2),
+        )
+        assert store.outbox_update(outcome) is True
+        expected = attrs.evolve(
+            stored,
+            status=OutboxStatus.DELIVERED,
+            attempts=3,
+            last_error="was slow",
+            delivered_at=T0 + timedelta(minutes=5),
+            next_attempt_at=T0 + timedelta(hours=2),
+        )
+        assert store.outbox(created.id) == [expected]
+        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [expected]
+        assert store.outbox("someone-else") == []
+
+    def test_outbox_update_is_refused_when_the_stored_status_differs(self, store: Store) -> None:
+        messages = self._claimable(store, 3)
+        dead = attrs.evolve(messages[0], status=OutboxStatus.DEAD, attempts=5, last_error="x")
+        delivered = attrs.evolve(
+            messages[1], status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0
+        )
+        assert store.outbox_update(dead) is True
+        assert store.outbox_update(delivered) is True
+        before = store.outbox_find()
+        # A stale dispatcher's outcomes for messages no longer pending: nothing changes.
+        for message in (messages[0], messages[1]):
+            for outcome in (
+                attrs.evolve(message, attempts=1, last_error="late"),
+                attrs.evolve(message, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
+            ):
+                assert store.outbox_update(outcome) is False
+        # The expected status is compared with the stored one, not with the message's.
+        assert store.outbox_update(messages[2], expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_update(delivered, expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_find() == before
+        requeued = attrs.evolve(dead, status=OutboxStatus.PENDING, attempts=0)
+        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is True
+        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_find(status=OutboxStatus.PENDING) == [requeued, messages[2]]
 
     def test_outbox_of_a_complaint_without_messages_is_empty(self, store: Store) -> None:
         created = store.commit(creation())
@@ -1391,6 +1462,42 @@ class StoreConformance:
         store.rewrite(change(current), [forged], [])
         assert store.events(current.id)[0] == forged
 
+    def test_rewrite_ends_the_claims_of_the_messages_it_replaces(self, store: Store) -> None:
+        current, _, messages = self._erasable(store)
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 10, lease, "a") == messages
+        erased = attrs.evolve(messages[0], address=None, payload={"name": "[erased]"})
+        store.rewrite(change(current, state="erased"), [], [erased])
+        # The replaced message is claimable again at once; the other keeps its claim.
+        assert store.outbox_claim(T0, 10, lease, "b") == [erased]
+        # The first dispatcher's stale outcome keeps the erased content.
+        delivered = attrs.evolve(messages[0], status=OutboxStatus.DELIVERED, attempts=1)
+        assert store.outbox_update(delivered) is True
+        assert store.outbox(current.id) == [
+            attrs.evolve(erased, status=OutboxStatus.DELIVERED, attempts=1),
+            messages[1],
+        ]
+        # Marked dead by the erasure: an outcome recorded afterwards is refused.
+        dead = attrs.evolve(messages[1], payload={}, status=OutboxStatus.DEAD)
+        store.rewrite(change(store.get(current.id)), [], [dead])
+        assert store.outbox_update(attrs.evolve(messages[1], attempts=1)) is False
+        assert store.outbox(current.id)[1] == dead
+
+    def test_conduct_rewrite_ends_the_claims_of_the_notices_it_replaces(self, store: Store) -> None:
+        record = store.conduct_commit(conduct_creation())
+        notices = [make_notice(record, 2, payload={"name": "Ada"}), make_notice(record, 2)]
+        record = store.conduct_commit(conduct_change(record, outbox=notices))
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 10, lease, "a") == notices
+        erased = attrs.evolve(notices[0], address=None, payload={})
+        store.conduct_rewrite(conduct_change(record), [], [erased])
+        assert store.outbox_claim(T0, 10, lease, "b") == [erased]
+        assert store.outbox_update(attrs.evolve(notices[0], attempts=1, last_error="x")) is True
+        assert store.outbox(record.id) == [
+            attrs.evolve(erased, attempts=1, last_error="x"),
+            notices[1],
+        ]
+
     def test_rewrite_is_version_checked_and_writes_nothing_when_stale(self, store: Store) -> None:
         current, events, messages = self._erasable(store)
         before = _snapshot(store, current.id)
@@ -1432,7 +1539,7 @@ class StoreConformance:
         kept = store.commit(creation(due_at=T0, received_at=T0 + timedelta(minutes=2)))
         kept = store.commit(change(kept, outbox=[make_message(kept.id, 2)]))
         kept_before = _snapshot(store, kept.id)
-        assert store.purge([doomed.id, "no-such-id", also.id, doomed.id]) == 2
+        assert store.purge({doomed.id: doomed.version, "no-such-id": 1, also.id: also.version}) == 2
         for gone in (doomed, also):
             with pytest.raises(ComplaintNotFoundError):
                 store.get(gone.id)
@@ -1450,14 +1557,30 @@ class StoreConformance:
         claimed = store.outbox_claim(T0, 10, timedelta(minutes=1), "dispatcher")
         assert claimed == kept_before[2]
         assert _snapshot(store, kept.id) == kept_before
-        assert store.purge([doomed.id, "no-such-id"]) == 0
-        assert store.purge([]) == 0
+        assert store.purge({doomed.id: doomed.version, "no-such-id": 1}) == 0
+        assert store.purge({}) == 0
+
+    def test_purge_keeps_a_complaint_whose_version_moved_on(self, store: Store) -> None:
+        seen = store.commit(creation(outbox=[], received_at=T0))
+        reopened = store.commit(change(seen, state="reopened", outbox=[make_message(seen.id, 2)]))
+        doomed = store.commit(creation(received_at=T0 + timedelta(minutes=1)))
+        kept_before = _snapshot(store, seen.id)
+        # The caller saw version 1; the complaint is at 2 now (e.g. reopened meanwhile).
+        assert store.purge({seen.id: seen.version, doomed.id: doomed.version}) == 1
+        assert _snapshot(store, seen.id) == kept_before
+        assert store.get(seen.id) == reopened
+        with pytest.raises(ComplaintNotFoundError):
+            store.get(doomed.id)
+        # A newer version than stored is not "still that version" either.
+        assert store.purge({seen.id: reopened.version + 1}) == 0
+        assert store.purge({seen.id: reopened.version}) == 1
+        assert store.outbox(seen.id) == []
 
     def test_after_purge_the_channel_message_is_free_and_references_are_not_reused(
         self, store: Store
     ) -> None:
         doomed = store.commit(creation(external_id="m-1"))
-        assert store.purge([doomed.id]) == 1
+        assert store.purge({doomed.id: doomed.version}) == 1
         again = store.commit(creation(external_id="m-1"))
         assert again.reference == "CF-2026-000002"
         assert store.find_by_external_id("email", "m-1") == again
@@ -1876,7 +1999,7 @@ class StoreConformance:
         writes: list[Callable[[], object]] = [
             lambda: store.commit_many([creation()]),
             lambda: store.rewrite(change(created), [], []),
-            lambda: store.purge([created.id]),
+            lambda: store.purge({created.id: created.version}),
             lambda: store.conduct_commit(conduct_change(record)),
             lambda: store.conduct_rewrite(conduct_change(record), [], []),
         ]
@@ -2003,7 +2126,7 @@ class _Model:
         elif kind == "batch":
             self.commit_batch(step[1])
         elif kind == "purge":
-            self.purge(step[1])
+            self.purge(*step[1:])
         else:
             self.deliver(*step[1:])
 
@@ -2065,10 +2188,16 @@ class _Model:
     def restore(self, saved: tuple[Any, ...]) -> None:
         self.complaints, self.events, self.outbox, self.externals, self.numbers = saved
 
-    def purge(self, slots: list[int]) -> None:
-        ids = [self.ids[slot] for slot in slots] + [f"{self.tag}-never-stored"]
+    def purge(self, slots: list[int], stale: bool) -> None:
         present = {slot for slot in slots if slot in self.complaints}
-        assert self.store.purge(ids) == len(present)
+        versions = {
+            self.ids[slot]: self.complaints[slot].version - stale if slot in present else 1
+            for slot in slots
+        }
+        versions[f"{self.tag}-never-stored"] = 1
+        if stale:
+            present = set()
+        assert self.store.purge(versions) == len(present)
         for slot in present:
             del self.complaints[slot], self.events[slot]
             self.externals = {k: v for k, v in self.externals.items() if v != slot}
@@ -2173,7 +2302,7 @@ class _Model:
             last_error=None if status is OutboxStatus.DELIVERED else f"attempt {index}",
             delivered_at=T0 if status is OutboxStatus.DELIVERED else None,
         )
-        self.store.outbox_update(updated)
+        assert self.store.outbox_update(updated, expected_status=message.status)
         self.outbox[key] = updated
 
     def check_complaints(self) -> None:
