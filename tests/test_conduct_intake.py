@@ -424,6 +424,35 @@ def test_review_new_information_opens_a_complaint_past_the_restriction(engine: E
     assert engine.receive(intake("phone", external_id="call-7")).id == opened.id
 
 
+def test_an_item_resolved_twice_with_new_information_opens_one_complaint(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two reviewers at once, or a retry after a failed write, open the same complaint."""
+    restrict(engine, Restriction.written_only())
+    outcome = engine.accept(intake("phone"))  # no id of its own on its channel
+    assert outcome.item is not None
+    before = {c.id for c in engine.find()}
+    real_commit = engine.store.conduct_commit
+
+    def always_conflicting(commit: ConductCommit) -> Any:
+        raise ConcurrencyError(commit.record.id, commit.expected_version)
+
+    # The first reviewer opens the complaint, then cannot record the resolution.
+    monkeypatch.setattr(engine.store, "conduct_commit", always_conflicting)
+    with pytest.raises(ConcurrencyError):
+        engine.resolve_review_item(
+            ADA.id, outcome.item.id, actor=AGENT, outcome="new_information", note="new leak"
+        )
+    monkeypatch.setattr(engine.store, "conduct_commit", real_commit)
+    # The item still waits; resolving it again finds the complaint already opened.
+    again = engine.resolve_review_item(
+        ADA.id, outcome.item.id, actor=MANAGER, outcome="new_information", note="new leak"
+    )
+    assert again is not None
+    assert {c.id for c in engine.find()} - before == {again.id}
+    assert engine.review_queue() == []
+
+
 def test_review_safeguarding_alerts_the_owner_at_once(engine: Engine) -> None:
     complaint = engine.receive(intake(external_id="first"))
     engine.assign(complaint.id, MANAGER, actor=AGENT)

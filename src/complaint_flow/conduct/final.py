@@ -195,7 +195,9 @@ def _open_from_item(
         customer=record.customer,
         summary=item.summary or "Filed message",
         details=item.details,
-        external_id=item.external_id,
+        # One complaint per item, however often or concurrently it is resolved: a
+        # message without an id of its own is keyed by the item it was filed as.
+        external_id=item.external_id or f"review-item:{item.id}",
         received_at=item.received_at,
         data=opened_by,
     )
