@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from complaint_flow import Actor, Complaint, Customer, Event, Intake, OutboxMessage, Severity
 from complaint_flow.codec import from_json, to_json
+from complaint_flow.errors import InvalidIntakeError
 from complaint_flow.immutable import freeze, thaw
 
 json_values = st.recursive(
@@ -164,3 +165,15 @@ def test_complaint_advanced_refuses_unknown_fields() -> None:
     assert (complaint.state, complaint.version, complaint.owner) == ("a", 1, None)
     with pytest.raises(TypeError, match="no field"):
         complaint.advanced("b", 2, at, complaint.data, colour="red")
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_data_refuses_numbers_json_cannot_store(number: float) -> None:
+    for data in ({"amount": number}, {"amounts": [1.5, number]}, {"nested": {"x": number}}):
+        with pytest.raises(InvalidIntakeError, match="not a number JSON can store"):
+            Intake(
+                channel="email",
+                customer=Customer(id="C-1", name="Ada"),
+                summary="Overcharged",
+                data=data,
+            )

@@ -8,6 +8,7 @@ times without a caller being able to alter stored state by mutating it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +27,11 @@ def freeze(value: Any) -> Any:
         TypeError: ``value`` holds something that is not JSON-like.
     """
     if isinstance(value, _SCALARS):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError(
+                f"{value!r} is not a number JSON can store; "
+                "use a finite number, or None for 'unknown'"
+            )
         return value
     if isinstance(value, MappingProxyType):
         # Only ``freeze`` builds proxies in this library, so their contents are frozen.
@@ -51,7 +57,11 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> FrozenData:
     copied = dict(value)
     # Most data is a few text fields: one flat pass avoids a recursive call per value.
     for key, item in copied.items():
-        if type(key) is not str or type(item) not in _FLAT:
+        if (
+            type(key) is not str
+            or type(item) not in _FLAT
+            or (type(item) is float and not math.isfinite(item))
+        ):
             frozen: FrozenData = freeze(copied)
             return frozen
     return MappingProxyType(copied)
