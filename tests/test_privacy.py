@@ -109,7 +109,12 @@ def ada_and_bob(engine: Engine) -> tuple[list[Complaint], Complaint]:
         first.id,
         "collect_information",
         actor=AGENT,
-        data={"facts": "crushed at 12 Analytical Row, London", "items": 2},
+        # A key can be personal data too.
+        data={
+            "facts": "crushed at 12 Analytical Row, London",
+            "items": 2,
+            "confirmed_by": {"ada.lovelace@example.org": True},
+        },
     )
     advance(engine, days=1)
     second = engine.receive(

@@ -350,8 +350,20 @@ class _Redactor:
     def data(self, data: FrozenData) -> FrozenData:
         if not data:
             return data
-        redacted = freeze_mapping({key: self._value(key, value) for key, value in data.items()})
+        redacted = freeze_mapping(self._mapping(data))
         return data if redacted == data else redacted
+
+    def _mapping(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        redacted: dict[str, Any] = {}
+        for key, value in data.items():
+            # A key can be personal data too (answers keyed by an email address).
+            kept = key
+            if self.mentions(key):
+                kept = ERASED
+                while kept in redacted or kept in data:
+                    kept += "'"
+            redacted[kept] = self._value(key, value)
+        return redacted
 
     def _value(self, key: str, value: Any) -> Any:
         if isinstance(value, str):
@@ -359,7 +371,7 @@ class _Redactor:
                 return value
             return value if key in KEPT_DATA_KEYS and not self.mentions(value) else ERASED
         if isinstance(value, Mapping):
-            return {inner: self._value(inner, item) for inner, item in value.items()}
+            return self._mapping(value)
         if isinstance(value, list | tuple):
             return [self._value(key, item) for item in value]
         return value  # numbers, booleans, None: counts and amounts stay
