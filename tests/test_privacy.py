@@ -684,3 +684,23 @@ def test_a_complaint_reopened_between_the_purge_search_and_delete_survives(
     with pytest.raises(ComplaintNotFoundError):
         engine.store.get(made["old_tiny"].id)
     assert verify_store(engine.store).ok
+
+
+def test_a_failing_checkpoint_does_not_stop_an_erasure_half_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from complaint_flow.errors import StoreError
+
+    url = f"sqlite:///{tmp_path / 'erase.db'}"
+    with Engine.open(url, clock=ManualClock(START), load_entry_points=False) as engine:
+        adas, _bob = ada_and_bob(engine)
+
+        def broken_checkpoint() -> bool:
+            raise StoreError("disk I/O error")
+
+        monkeypatch.setattr(engine.store, "checkpoint", broken_checkpoint)
+        report = erase_customer(engine, ADA.id, actor=DPO, reason="erasure request ER-7")
+        assert report.complaints == tuple(c.id for c in adas)  # every one, not only the first
+        assert report.conduct_record
+        assert all(engine.get(c.id).customer.name == ERASED for c in adas)
+    assert "could not checkpoint" in caplog.text

@@ -25,6 +25,7 @@ Backups and copies of the file made before are another matter.
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
 import os
 import sqlite3
@@ -51,6 +52,8 @@ from complaint_flow.errors import (
 from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
 from complaint_flow.stores.schema_versions import migration_steps, newer_error
 from complaint_flow.stores.sql_reads import SQLReads
+
+logger = logging.getLogger("complaint_flow.stores.sqlite")
 
 SCHEMA_VERSION: Final = 3
 """The schema version this code reads and writes."""
@@ -867,7 +870,7 @@ class SQLiteStore(SQLReads):
         except sqlite3.Error as exc:
             raise self._failed(exc, f"rewriting complaint {complaint_id!r}") from exc
         self._remember(stored, columns)
-        self.checkpoint()
+        self._checkpoint_after_erasure()
         return stored
 
     def _replacement_events(
@@ -956,7 +959,7 @@ class SQLiteStore(SQLReads):
         for (complaint_id,) in keys:
             self._recent.pop(complaint_id, None)
         if keys:
-            self.checkpoint()
+            self._checkpoint_after_erasure()
         return len(keys)
 
     def checkpoint(self) -> bool:
@@ -988,6 +991,15 @@ class SQLiteStore(SQLReads):
                 connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         except sqlite3.Error as exc:
             raise self._failed(exc, "checkpointing the write-ahead log") from exc
+
+    def _checkpoint_after_erasure(self) -> None:
+        # The erasure is committed: a failing checkpoint must not look like a failed
+        # erasure (the caller would stop half-way); the next checkpoint catches up.
+        try:
+            if not self.checkpoint():
+                logger.info("the -wal file of %r stays in use; checkpointed later", self.path)
+        except StoreError as exc:
+            logger.warning("could not checkpoint %r after an erasure: %s", self.path, exc)
 
     # -- conduct records ----------------------------------------------------
 
@@ -1062,7 +1074,7 @@ class SQLiteStore(SQLReads):
                 raise
         except sqlite3.Error as exc:
             raise self._failed(exc, f"rewriting conduct record {record.id!r}") from exc
-        self.checkpoint()
+        self._checkpoint_after_erasure()
         return record
 
     def _update(
