@@ -177,3 +177,13 @@ def test_data_refuses_numbers_json_cannot_store(number: float) -> None:
                 summary="Overcharged",
                 data=data,
             )
+
+
+def test_an_event_time_must_be_timezone_aware() -> None:
+    """A naive time would hash as the host's local time: refused when the event is built."""
+    from datetime import datetime
+
+    from complaint_flow.entities import SYSTEM
+
+    with pytest.raises(InvalidIntakeError, match="Event.at must be a timezone-aware"):
+        Event(complaint_id="c-1", seq=1, kind="received", at=datetime(2026, 1, 5), actor=SYSTEM)

@@ -347,7 +347,7 @@ class Event:
     complaint_id: str
     seq: int
     kind: str
-    at: datetime
+    at: datetime = attrs.field(validator=_aware)
     actor: Actor
     trigger: str | None = None
     source: str | None = None
