@@ -185,5 +185,5 @@ def test_an_event_time_must_be_timezone_aware() -> None:
 
     from complaint_flow.entities import SYSTEM
 
-    with pytest.raises(InvalidIntakeError, match="Event.at must be a timezone-aware"):
+    with pytest.raises(InvalidIntakeError, match=r"Event\.at must be a timezone-aware"):
         Event(complaint_id="c-1", seq=1, kind="received", at=datetime(2026, 1, 5), actor=SYSTEM)
