@@ -989,3 +989,43 @@ def test_lapse_refuses_a_record_not_due(desk: ConductDesk, clock: ManualClock) -
     record = desk.record("C-1")
     with pytest.raises(ConductError, match="not due"):
         desk.lapse(record, clock())
+
+
+@pytest.mark.parametrize(
+    ("customer", "route"),
+    [
+        # The preferred written channel when they can be reached there.
+        (
+            Customer(
+                id="C",
+                name="N",
+                email="n@x.org",
+                postal_address="1 Road",
+                preferred_channel="letter",
+            ),
+            ("letter", "1 Road"),
+        ),
+        # Preferred, but no address there: the next written channel that reaches them.
+        (
+            Customer(id="C", name="N", email="n@x.org", preferred_channel="letter"),
+            ("email", "n@x.org"),
+        ),
+        # A spoken preference is not a written channel.
+        (
+            Customer(
+                id="C", name="N", phone="+44 1", postal_address="1 Road", preferred_channel="phone"
+            ),
+            ("letter", "1 Road"),
+        ),
+        # Nowhere to write to: still a letter, with the gap visible.
+        (Customer(id="C", name="N", phone="+44 1"), ("letter", None)),
+    ],
+)
+def test_notices_and_acknowledgements_take_the_same_written_route(
+    customer: Customer, route: tuple[str, str | None]
+) -> None:
+    from complaint_flow.conduct.notices import notice_route
+
+    written = {"letter", "email", "web_form", "fax"}
+    found = notice_route(customer, written)
+    assert (found.channel, found.address) == route

@@ -40,8 +40,9 @@ from complaint_flow.conduct.notices import (
     restriction_data,
     restriction_letter,
     warning_letter,
+    written_channels,
 )
-from complaint_flow.entities import SYSTEM, Actor, ChannelKind, Customer, Event
+from complaint_flow.entities import SYSTEM, Actor, Customer, Event
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
@@ -596,13 +597,7 @@ class ConductDesk:
             raise NotAuthorisedError(actor.id, actor.role, decision, roles)
 
     def _written(self) -> frozenset[str]:
-        if self.policy.written_channels is not None:
-            return frozenset(self.policy.written_channels)
-        return frozenset(
-            name
-            for name, channel in self.engine.registry.channels.items()
-            if channel.kind is ChannelKind.WRITTEN
-        )
+        return written_channels(self.policy.written_channels, self.engine.registry.channels)
 
     def _written_list(self) -> list[str]:
         return sorted(self._written())

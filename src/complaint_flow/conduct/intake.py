@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from complaint_flow.conduct import notices
 from complaint_flow.conduct.model import (
     Adjustment,
     ConductRecord,
@@ -43,7 +44,6 @@ from complaint_flow.conduct.model import (
 from complaint_flow.entities import (
     SYSTEM,
     Actor,
-    ChannelKind,
     Complaint,
     Customer,
     Event,
@@ -160,14 +160,9 @@ def in_force(record: ConductRecord | None, now: datetime) -> bool:
 
 
 def written_channels(engine: Engine) -> frozenset[str]:
-    """The channels that count as writing: the conduct policy's list, else written kinds."""
-    policy = engine.conduct.policy
-    if policy.written_channels:
-        return frozenset(policy.written_channels)
-    return frozenset(
-        name
-        for name, channel in engine.registry.channels.items()
-        if channel.kind is ChannelKind.WRITTEN
+    """The channels that count as writing for this engine's conduct policy."""
+    return notices.written_channels(
+        engine.conduct.policy.written_channels, engine.registry.channels
     )
 
 
@@ -403,16 +398,9 @@ def with_contact(record: ConductRecord, now: datetime, key: str | None) -> dict[
 
 
 def written_reply(engine: Engine, customer: Customer) -> tuple[str, str] | None:
-    """A written channel and the customer's address on it (preferred first), or None."""
-    written = written_channels(engine)
-    candidates = [customer.preferred_channel, "email", "letter", *sorted(written)]
-    for channel in candidates:
-        if channel is None or channel not in written:
-            continue
-        address = customer.address_for(channel)
-        if address:
-            return channel, address
-    return None
+    """A written channel and the customer's address on it (as for notices), or None."""
+    route = notices.notice_route(customer, written_channels(engine))
+    return (route.channel, route.address) if route.address else None
 
 
 def commit_with_retry(

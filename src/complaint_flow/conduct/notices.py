@@ -18,12 +18,13 @@ from typing import Any
 
 import attrs
 
+from complaint_flow.channels import Channel
 from complaint_flow.conduct.model import (
     ConductRecord,
     Restriction,
     RestrictionKind,
 )
-from complaint_flow.entities import Customer, Event, OutboxMessage
+from complaint_flow.entities import ChannelKind, Customer, Event, OutboxMessage
 from complaint_flow.immutable import freeze_mapping
 
 
@@ -59,21 +60,40 @@ class NoticeRoute:
         return data
 
 
+def written_channels(
+    configured: Collection[str] | None, registered: Mapping[str, Channel]
+) -> frozenset[str]:
+    """The channels that count as writing: the conduct policy's list, else written kinds.
+
+    Args:
+        configured: the policy's ``written_channels`` (None: not configured).
+        registered: the engine's channels by name.
+    """
+    if configured is not None:
+        return frozenset(configured)
+    return frozenset(
+        name for name, channel in registered.items() if channel.kind is ChannelKind.WRITTEN
+    )
+
+
 def notice_route(customer: Customer, written_channels: Collection[str]) -> NoticeRoute:
     """The written channel a notice goes on, and the address.
 
-    The customer's preferred channel if it is written, else email if they have
-    an address, else letter. Without an address on that channel the notice is
-    still created, with ``address`` None, so that the gap is visible.
+    The first written channel on which the customer has an address: their preferred
+    channel, then email, then letter, then the others by name. Without an address on
+    any of them the notice is still created on their preferred written channel (else
+    letter), with ``address`` None, so that the gap is visible.
     """
     preferred = customer.preferred_channel
+    for channel in (preferred, "email", "letter", *sorted(written_channels)):
+        if channel is None or channel not in written_channels:
+            continue
+        address = customer.address_for(channel)
+        if address:
+            return NoticeRoute(channel, address)
     if preferred is not None and preferred in written_channels:
-        channel = preferred
-    elif customer.address_for("email") is not None:
-        channel = "email"
-    else:
-        channel = "letter"
-    return NoticeRoute(channel, customer.address_for(channel))
+        return NoticeRoute(preferred, None)
+    return NoticeRoute("letter", None)
 
 
 def _date(when: datetime) -> str:
@@ -299,4 +319,5 @@ __all__ = [
     "notice_message",
     "notice_route",
     "restriction_data",
+    "written_channels",
 ]
