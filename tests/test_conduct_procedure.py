@@ -716,12 +716,12 @@ def test_every_decision_sends_a_letter_with_its_content(
     desk.lift("C-1", actor=OTHER_MANAGER, reasons="Things are calmer.")
     messages = engine.store.outbox("conduct:C-1")
     assert [m.topic for m in messages] == [
-        "conduct_warning",
-        "conduct_restriction",
-        "conduct_appeal_received",
-        "conduct_appeal_outcome",
-        "conduct_extension",
-        "conduct_lift",
+        "conduct.warning",
+        "conduct.restriction",
+        "conduct.appeal_received",
+        "conduct.appeal_outcome",
+        "conduct.extension",
+        "conduct.lift",
     ]
     assert [m.event_seq for m in messages] == [1, 2, 3, 4, 5, 6]
     assert len({m.key for m in messages}) == 6
@@ -849,7 +849,7 @@ def test_notices_are_delivered_without_a_complaint(clock: ManualClock) -> None:
     others = [c for m, c in seen if m.complaint_id != "conduct:C-1"]
     assert others
     assert all(c is not None and c.id == complaint.id for c in others)
-    assert captured.for_complaint("conduct:C-1")[0].topic == "conduct_warning"
+    assert captured.for_complaint("conduct:C-1")[0].topic == "conduct.warning"
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -911,7 +911,7 @@ def test_lapse_due_lets_restrictions_go_at_their_review_date(
         event = engine.store.conduct_events(record.customer_id)[-1]
         assert (event.kind, event.actor, event.trigger) == ("lapsed", SYSTEM, "lapse")
         notice = engine.store.outbox(record.id)[-1]
-        assert notice.topic == "conduct_lapse"
+        assert notice.topic == "conduct.lapse"
         assert notice.event_seq == record.version
     assert engine.store.conduct_get("C-3").status is ConductStatus.RESTRICTED  # type: ignore[union-attr]
     assert lapse_due(engine, clock()) == []

@@ -181,11 +181,11 @@ def message_text(message: OutboxMessage) -> str:
         "escalate": "Escalated to you for a decision.",
         "assigned": "You now own this complaint.",
         "final_decision": "Our final response: what we decided, and that the matter ends here.",
-        "conduct_warning": "A warning: this behaviour must stop, or contact may be restricted.",
-        "conduct_restriction": ("A restriction, with reasons, its review date and how to appeal."),
+        "conduct.warning": "A warning: this behaviour must stop, or contact may be restricted.",
+        "conduct.restriction": ("A restriction, with reasons, its review date and how to appeal."),
         "contact_filed": "Your message was kept and will be read; please contact us in writing.",
-        "conduct_appeal_received": "Your appeal has been received; someone else will decide it.",
-        "conduct_appeal_outcome": "The decision on your appeal, with reasons.",
+        "conduct.appeal_received": "Your appeal has been received; someone else will decide it.",
+        "conduct.appeal_outcome": "The decision on your appeal, with reasons.",
         "contact_linked": "Your message was linked to our final decision and will be read.",
     }
     return texts.get(action, f"Now {message.payload.get('state', '?')} ({message.topic}).")

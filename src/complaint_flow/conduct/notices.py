@@ -41,8 +41,8 @@ class NoticeKind(enum.StrEnum):
 
     @property
     def topic(self) -> str:
-        """The outbox topic of this letter (``conduct_warning``…)."""
-        return f"conduct_{self.value}"
+        """The outbox topic of this letter (``conduct.warning``…), as acknowledgements'."""
+        return f"conduct.{self.value}"
 
 
 @attrs.frozen
