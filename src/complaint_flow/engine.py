@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from complaint_flow import privacy
 from complaint_flow.audit import AuditReport, verify_store
-from complaint_flow.channels import Channel
+from complaint_flow.channels import Channel, written_channels
 from complaint_flow.clock import Clock, SystemClock
 from complaint_flow.conduct import final as final_rules
 from complaint_flow.conduct import intake as intake_rules
@@ -34,7 +34,6 @@ from complaint_flow.drafting import Draft, advance, notifications
 from complaint_flow.entities import (
     SYSTEM,
     Actor,
-    ChannelKind,
     ClockStatus,
     Complaint,
     Event,
@@ -763,13 +762,8 @@ class Engine:
 
     def _written_channels(self, compiled: CompiledWorkflow) -> frozenset[str]:
         policy = compiled.definition.escalation
-        if policy is not None and policy.written_channels:
-            return frozenset(policy.written_channels)
-        return frozenset(
-            name
-            for name, channel in self.registry.channels.items()
-            if channel.kind is ChannelKind.WRITTEN
-        )
+        configured = policy.written_channels if policy is not None else ()
+        return written_channels(configured or None, self.registry.channels)
 
     def _next_level(self, complaint: Complaint, compiled: CompiledWorkflow) -> EscalationLevel:
         policy = compiled.definition.escalation

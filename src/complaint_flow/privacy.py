@@ -16,10 +16,10 @@ workflow) and have not changed for a retention period, e.g. 3 years.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -40,6 +40,8 @@ from complaint_flow.store import Commit, ConductCommit, Store
 
 if TYPE_CHECKING:
     from complaint_flow.engine import Engine
+
+_Item = TypeVar("_Item", Event, OutboxMessage)
 
 ERASED = "[erased]"
 """What erased text reads as: names, free text, reasons and texts in data."""
@@ -224,6 +226,11 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: Actor, reason: st
     )
 
 
+def _changed(items: Iterable[_Item], redact: Callable[[_Item], _Item]) -> list[_Item]:
+    """The redacted copies of the items that held something to erase."""
+    return [redacted for item in items if (redacted := redact(item)) is not item]
+
+
 def _erase_complaint(
     engine: Engine, complaint_id: str, actor: Actor, reason: str, known: Sequence[Customer]
 ) -> tuple[int, int] | None:
@@ -233,16 +240,8 @@ def _erase_complaint(
         complaint = store.get(complaint_id)
         redactor = _Redactor([*known, complaint.customer])
         kept = redactor.complaint(complaint)
-        events = [
-            redacted
-            for event in store.events(complaint.id)
-            if (redacted := redactor.event(event)) is not event
-        ]
-        messages = [
-            erased_message
-            for message in store.outbox(complaint.id)
-            if (erased_message := redactor.message(message)) is not message
-        ]
+        events = _changed(store.events(complaint.id), redactor.event)
+        messages = _changed(store.outbox(complaint.id), redactor.message)
         if kept == complaint and not events and not messages:
             return None
         now = engine.clock()
@@ -270,16 +269,8 @@ def _erase_conduct(
             return None
         redactor = _Redactor([*known, record.customer])
         kept = redactor.conduct(record)
-        events = [
-            redacted
-            for event in store.conduct_events(customer_id)
-            if (redacted := redactor.event(event)) is not event
-        ]
-        messages = [
-            erased_message
-            for message in store.outbox(record.id)
-            if (erased_message := redactor.message(message)) is not message
-        ]
+        events = _changed(store.conduct_events(customer_id), redactor.event)
+        messages = _changed(store.outbox(record.id), redactor.message)
         if kept == record and not events and not messages:
             return None
         now = engine.clock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 import attrs
 
 from complaint_flow.entities import ChannelKind
@@ -20,4 +22,23 @@ class Channel:
     description: str = ""
 
 
-__all__ = ["Channel"]
+def written_channels(
+    configured: Collection[str] | None, registered: Mapping[str, Channel]
+) -> frozenset[str]:
+    """The channels that count as writing: those configured, else the written kinds.
+
+    Used wherever only a written contact counts (escalation beyond the cap, the stop
+    procedure's letters and restrictions).
+
+    Args:
+        configured: the channels a policy names (None: not configured).
+        registered: the engine's channels by name.
+    """
+    if configured is not None:
+        return frozenset(configured)
+    return frozenset(
+        name for name, channel in registered.items() if channel.kind is ChannelKind.WRITTEN
+    )
+
+
+__all__ = ["Channel", "written_channels"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from complaint_flow.channels import written_channels
 from complaint_flow.conduct.machine import (
     SKIP_WARNING_SOURCES,
     ConductTrigger,
@@ -40,7 +41,6 @@ from complaint_flow.conduct.notices import (
     restriction_data,
     restriction_letter,
     warning_letter,
-    written_channels,
 )
 from complaint_flow.entities import SYSTEM, Actor, Customer, Event
 from complaint_flow.errors import (
@@ -267,29 +267,8 @@ class ConductDesk:
         else:
             involved = _with(record.involved, actor.id)
         note = self._adjustment_note(record.adjustments, checked, adjustment_note)
-        data["restrictions"] = [restriction_data(r) for r in checked]
-        data["review_at"] = review.isoformat()
-        if note:
-            data["adjustment_note"] = note
-        new = record.evolve(
-            restrictions=checked,
-            reasons=reasons,
-            decided_by=actor.id,
-            involved=involved,
-            review_at=review,
-            adjustment_note=note,
-            appeal_grounds="",
-        )
-        return self._commit(
-            record,
-            new,
-            ConductTrigger.RESTRICT,
-            "restricted",
-            actor,
-            reasons,
-            now,
-            data,
-            lambda r: restriction_letter(r, now, self.policy.appeal_days, self._written_list()),
+        return self._impose(
+            record, checked, review, note, involved, actor, reasons, now, data, extension=False
         )
 
     def appeal(
@@ -445,32 +424,51 @@ class ConductDesk:
         note = self._adjustment_note(
             record.adjustments, checked, adjustment_note or record.adjustment_note
         )
-        data: dict[str, Any] = {
-            "restrictions": [restriction_data(r) for r in checked],
-            "review_at": review.isoformat(),
-        }
+        involved = _with(record.involved, actor.id)
+        return self._impose(
+            record, checked, review, note, involved, actor, reasons, now, {}, extension=True
+        )
+
+    def _impose(
+        self,
+        record: ConductRecord,
+        restrictions: tuple[Restriction, ...],
+        review: datetime,
+        note: str,
+        involved: tuple[str, ...],
+        actor: Actor,
+        reasons: str,
+        now: datetime,
+        data: dict[str, Any],
+        *,
+        extension: bool,
+    ) -> ConductRecord:
+        """Put checked restrictions in force until ``review`` (a restriction or an extension)."""
+        data["restrictions"] = [restriction_data(r) for r in restrictions]
+        data["review_at"] = review.isoformat()
         if note:
             data["adjustment_note"] = note
         new = record.evolve(
-            restrictions=checked,
+            restrictions=restrictions,
             reasons=reasons,
             decided_by=actor.id,
-            involved=_with(record.involved, actor.id),
+            involved=involved,
             review_at=review,
             adjustment_note=note,
             appeal_grounds="",
         )
+        trigger = ConductTrigger.EXTEND if extension else ConductTrigger.RESTRICT
         return self._commit(
             record,
             new,
-            ConductTrigger.EXTEND,
-            "extended",
+            trigger,
+            "extended" if extension else "restricted",
             actor,
             reasons,
             now,
             data,
             lambda r: restriction_letter(
-                r, now, self.policy.appeal_days, self._written_list(), extension=True
+                r, now, self.policy.appeal_days, self._written_list(), extension=extension
             ),
         )
 

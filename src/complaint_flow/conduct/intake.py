@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from complaint_flow import channels
 from complaint_flow.conduct import notices
 from complaint_flow.conduct.model import (
     Adjustment,
@@ -161,7 +162,7 @@ def in_force(record: ConductRecord | None, now: datetime) -> bool:
 
 def written_channels(engine: Engine) -> frozenset[str]:
     """The channels that count as writing for this engine's conduct policy."""
-    return notices.written_channels(
+    return channels.written_channels(
         engine.conduct.policy.written_channels, engine.registry.channels
     )
 

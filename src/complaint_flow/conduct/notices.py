@@ -18,13 +18,12 @@ from typing import Any
 
 import attrs
 
-from complaint_flow.channels import Channel
 from complaint_flow.conduct.model import (
     ConductRecord,
     Restriction,
     RestrictionKind,
 )
-from complaint_flow.entities import ChannelKind, Customer, Event, OutboxMessage
+from complaint_flow.entities import Customer, Event, OutboxMessage
 from complaint_flow.immutable import freeze_mapping
 
 
@@ -58,22 +57,6 @@ class NoticeRoute:
         if self.address is None:
             data["notice_address_missing"] = True
         return data
-
-
-def written_channels(
-    configured: Collection[str] | None, registered: Mapping[str, Channel]
-) -> frozenset[str]:
-    """The channels that count as writing: the conduct policy's list, else written kinds.
-
-    Args:
-        configured: the policy's ``written_channels`` (None: not configured).
-        registered: the engine's channels by name.
-    """
-    if configured is not None:
-        return frozenset(configured)
-    return frozenset(
-        name for name, channel in registered.items() if channel.kind is ChannelKind.WRITTEN
-    )
 
 
 def notice_route(customer: Customer, written_channels: Collection[str]) -> NoticeRoute:
@@ -319,5 +302,4 @@ __all__ = [
     "notice_message",
     "notice_route",
     "restriction_data",
-    "written_channels",
 ]

@@ -53,7 +53,12 @@ from complaint_flow.errors import (
     StoreError,
 )
 from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
-from complaint_flow.stores.schema_versions import migration_steps, newer_error
+from complaint_flow.stores.schema_versions import (
+    migration_steps,
+    newer_error,
+    older_error,
+    step_failed,
+)
 from complaint_flow.stores.sql_reads import SQLReads
 
 try:
@@ -344,7 +349,6 @@ _CLAIM: Final = f"""WITH due AS (
     WHERE outbox.position = due.position
     RETURNING outbox.position, outbox.body"""
 
-_RECENT_LIMIT: Final = 1024
 
 logger = logging.getLogger("complaint_flow.stores.postgres")
 
@@ -674,7 +678,7 @@ class PostgresStore(SQLReads):
         # pair is only ever written once (the version check guarantees it), so a
         # remembered snapshot of the stored version is exactly what is stored: it
         # saves decoding the body again.
-        self._recent: dict[str, Complaint] = {}
+        self._recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]] = {}
         self._closed = False
         self.schema = self._prepare_schema()
         self._pool: ConnectionPool[Any] | None = self._open_pool()
@@ -790,10 +794,8 @@ class PostgresStore(SQLReads):
         if found > SCHEMA_VERSION:
             raise _newer_error(self._where(), found)
         if found < SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self._where()} has complaint_flow schema version {found}, older than the "
-                f"version {SCHEMA_VERSION} this complaint_flow needs. Back the database up, "
-                f"then run `complaint-flow db upgrade {self.location.display}` to upgrade it."
+            raise older_error(
+                self._where(), found, SCHEMA_VERSION, "database", self.location.display
             )
 
     # -- writing ------------------------------------------------------------
@@ -1300,37 +1302,6 @@ class PostgresStore(SQLReads):
         with self._connection("reading") as connection:
             return connection.execute(query, tuple(parameters)).fetchall()
 
-    def get_cached(self, complaint_id: str) -> Complaint | None:
-        """The latest version this store wrote or read, without asking the server.
-
-        Another process may have written a later one: a commit built on it is then
-        refused by the version check. The engine uses it to save a round trip per fire.
-        """
-        return self._recent.get(complaint_id)
-
-    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
-        complaint_id, version, body = row
-        recent = self._recent.get(complaint_id)
-        if recent is not None and recent.version == version:
-            return recent
-        complaint = from_json(body, Complaint)
-        self._remember(complaint)
-        return complaint
-
-    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
-        return from_json(row[2], ConductRecord)
-
-    def _remember(self, complaint: Complaint) -> None:
-        recent = self._recent
-        recent[complaint.id] = complaint
-        if len(recent) > _RECENT_LIMIT:
-            with self._lock:
-                while len(recent) > _RECENT_LIMIT:
-                    try:
-                        del recent[next(iter(recent))]
-                    except (KeyError, RuntimeError, StopIteration):
-                        break  # another thread is trimming too
-
     # -- lifecycle ----------------------------------------------------------
 
     def close(self) -> None:
@@ -1481,11 +1452,7 @@ def _run_step(
         try:
             connection.execute(statement)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"upgrading {where} failed at the step from schema version {version} to "
-                f"{version + 1} ({exc}; the statement was {statement!r}); nothing was "
-                "changed. Report it to complaint_flow's maintainers, with the statement."
-            ) from exc
+            raise step_failed(where, version, statement, exc) from exc
 
 
 def schema_version(url: str) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from complaint_flow.errors import SchemaVersionError
+from complaint_flow.errors import SchemaVersionError, StoreError
 
 
 def newer_error(where: str, found: int, current: int) -> SchemaVersionError:
@@ -19,6 +19,27 @@ def newer_error(where: str, found: int, current: int) -> SchemaVersionError:
         f"{where} has complaint_flow schema version {found}, written by a newer "
         f"complaint_flow; this one knows versions up to {current}. Upgrade "
         "complaint_flow (pip install --upgrade complaint-flow) to open it."
+    )
+
+
+def older_error(where: str, found: int, current: int, what: str, url: str) -> SchemaVersionError:
+    """The refusal to open a database whose schema an older complaint_flow wrote.
+
+    ``what`` is what to back up ("file", "database"); ``url`` what to upgrade.
+    """
+    return SchemaVersionError(
+        f"{where} has complaint_flow schema version {found}, older than the version "
+        f"{current} this complaint_flow needs. Back the {what} up, then run "
+        f"`complaint-flow db upgrade {url}` to upgrade it."
+    )
+
+
+def step_failed(where: str, version: int, statement: str, exc: Exception) -> StoreError:
+    """The error of a migration step whose statement failed (everything is rolled back)."""
+    return StoreError(
+        f"upgrading {where} failed at the step from schema version {version} to "
+        f"{version + 1} ({exc}; the statement was {statement!r}); nothing was "
+        "changed. Report it to complaint_flow's maintainers, with the statement."
     )
 
 

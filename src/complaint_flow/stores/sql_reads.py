@@ -9,6 +9,7 @@ access.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,9 @@ from complaint_flow.codec import from_json
 from complaint_flow.conduct.model import ConductRecord, ConductStatus
 from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+
+_RECENT_LIMIT = 1024
+"""How many recently written or read versions a SQL store keeps decoded."""
 
 _SELECT_COMPLAINT = "SELECT id, version, body FROM complaints"
 _SELECT_CONDUCT = "SELECT customer_id, version, body FROM conduct_records"
@@ -48,16 +52,17 @@ class SQLReads:
     - ``_moment(datetime)``: a time as the time columns hold it (SQLite: integer
       microseconds; PostgreSQL: the aware datetime itself).
     - ``_all(sql, parameters)``: all rows of a query, errors translated.
-    - ``_complaint(row)``: a complaint from ``(id, version, body)`` (may cache).
-    - ``_conduct_record(row)``: a conduct record from ``(customer_id, version,
-      body)`` of ``conduct_records`` (may cache; decoding ``body`` with
-      ``from_json(body, ConductRecord)`` is enough).
+    - ``_recent`` (an empty dict) and ``_lock`` (a ``threading.Lock``), set in
+      ``__init__``: the versions this store recently wrote or read, by id, with the
+      indexed columns it wrote (SQLite compares them to update only what changed).
 
     Tables and columns are those of schema version 3, the same in both stores.
     """
 
     _placeholder: str
     _no_limit: int | None
+    _recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]]
+    _lock: threading.Lock
 
     def _moment(self, moment: datetime) -> Any:
         raise NotImplementedError
@@ -65,11 +70,41 @@ class SQLReads:
     def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
         raise NotImplementedError
 
+    # -- the versions recently written or read -----------------------------
+
+    def get_cached(self, complaint_id: str) -> Complaint | None:
+        """The latest version this store wrote or read, without asking the database.
+
+        Another process may have written a later one: a commit built on it is then
+        refused by the version check. The engine uses it to save a read per fire.
+        """
+        recent = self._recent.get(complaint_id)
+        return recent[0] if recent is not None else None
+
     def _complaint(self, row: tuple[str, int, str]) -> Complaint:
-        raise NotImplementedError
+        """A complaint from ``(id, version, body)``, decoded only if not known already."""
+        complaint_id, version, body = row
+        recent = self._recent.get(complaint_id)
+        if recent is not None and recent[0].version == version:
+            return recent[0]
+        complaint = from_json(body, Complaint)
+        self._remember(complaint)
+        return complaint
+
+    def _remember(self, complaint: Complaint, columns: tuple[Any, ...] | None = None) -> None:
+        recent = self._recent
+        recent[complaint.id] = (complaint, columns)
+        if len(recent) > _RECENT_LIMIT:
+            with self._lock:
+                while len(recent) > _RECENT_LIMIT:
+                    try:
+                        del recent[next(iter(recent))]
+                    except (KeyError, RuntimeError, StopIteration):
+                        break  # another thread is trimming too
 
     def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
-        raise NotImplementedError
+        """A conduct record from ``(customer_id, version, body)``."""
+        return from_json(row[2], ConductRecord)
 
     def _sql(self, text: str) -> str:
         """``text`` written with ``?`` placeholders, in this store's parameter style."""

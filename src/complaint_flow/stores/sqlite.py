@@ -50,7 +50,12 @@ from complaint_flow.errors import (
     StoreError,
 )
 from complaint_flow.store import Commit, ConductCommit, format_reference, with_delivery_state
-from complaint_flow.stores.schema_versions import migration_steps, newer_error
+from complaint_flow.stores.schema_versions import (
+    migration_steps,
+    newer_error,
+    older_error,
+    step_failed,
+)
 from complaint_flow.stores.sql_reads import SQLReads
 
 logger = logging.getLogger("complaint_flow.stores.sqlite")
@@ -276,7 +281,6 @@ _INDEXED: Final = (
 _ALL_CHANGED: Final = (True,) * len(_INDEXED)
 _UPDATE_STATEMENTS: dict[tuple[bool, ...], str] = {}
 
-_RECENT_LIMIT: Final = 1024
 
 # A checkpoint after an erasure waits this long for readers, this many times.
 _CHECKPOINT_WAIT_MS: Final = 200
@@ -626,11 +630,7 @@ class SQLiteStore(SQLReads):
         if found > SCHEMA_VERSION:
             raise _newer_error(self.path, found)
         if found < SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.path!r} has complaint_flow schema version {found}, older than the "
-                f"version {SCHEMA_VERSION} this complaint_flow needs. Back the file up, then "
-                f"run `complaint-flow db upgrade {self.url}` to upgrade it."
-            )
+            raise older_error(repr(self.path), found, SCHEMA_VERSION, "file", self.url)
 
     # -- writing ------------------------------------------------------------
 
@@ -1245,38 +1245,6 @@ class SQLiteStore(SQLReads):
         except sqlite3.Error as exc:
             raise self._failed(exc, "reading") from exc
 
-    def get_cached(self, complaint_id: str) -> Complaint | None:
-        """The latest version this store wrote or read, without reading the file.
-
-        Another process may have written a later one: a commit built on it is then
-        refused by the version check. The engine uses it to save a read per fire.
-        """
-        recent = self._recent.get(complaint_id)
-        return recent[0] if recent is not None else None
-
-    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
-        complaint_id, version, body = row
-        recent = self._recent.get(complaint_id)
-        if recent is not None and recent[0].version == version:
-            return recent[0]
-        complaint = from_json(body, Complaint)
-        self._remember(complaint, None)
-        return complaint
-
-    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
-        return from_json(row[2], ConductRecord)
-
-    def _remember(self, complaint: Complaint, columns: tuple[Any, ...] | None) -> None:
-        recent = self._recent
-        recent[complaint.id] = (complaint, columns)
-        if len(recent) > _RECENT_LIMIT:
-            with self._lock:
-                while len(recent) > _RECENT_LIMIT:
-                    try:
-                        del recent[next(iter(recent))]
-                    except (KeyError, RuntimeError, StopIteration):
-                        break  # another thread is trimming too
-
     def _failed(self, exc: sqlite3.Error, doing: str) -> StoreError:
         if self._closed:
             return self._closed_error()
@@ -1373,11 +1341,7 @@ def _run_step(
         try:
             connection.execute(statement)
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"upgrading {path!r} failed at the step from schema version {version} to "
-                f"{version + 1} ({exc}; the statement was {statement!r}); nothing was "
-                "changed. Report it to complaint_flow's maintainers, with the statement."
-            ) from exc
+            raise step_failed(repr(path), version, statement, exc) from exc
 
 
 def schema_version(url: str) -> int | None:
