@@ -31,8 +31,8 @@ from typing import Any
 import attrs
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.machine import compile_workflow
-from complaint_flow.packs import load_pack
+from complaint_flow.definitions.packs import load_pack
+from complaint_flow.fsm.workflow_machine import compile_workflow
 
 AGENT = Actor(id="A-1", name="Bo", role="agent", email="bo@example.org")
 CUSTOMER = Customer(id="C-1", name="Ada", email="ada@example.org")
@@ -166,7 +166,7 @@ def store_schema_floor(directory: Path, operations: int) -> Callable[[], float]:
     engine = Engine.open(f"sqlite:///{path}", load_entry_points=False)
     ids = [engine.receive(intake(n)).id for n in range(operations + 1)]
     body = engine.store.events(ids[0])[0]  # a real event, for its size
-    from complaint_flow.codec import to_json
+    from complaint_flow.storage.codec import to_json
 
     complaint_json = to_json(engine.get(ids[0]))
     event_json = to_json(body)

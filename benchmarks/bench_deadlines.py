@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from complaint_flow import Actor, Customer, Engine, Intake, ManualClock, WorkflowDefinition
-from complaint_flow.calendars import BusinessCalendar, Duration
-from complaint_flow.sweep import SweepReport
+from complaint_flow.definitions.calendars import BusinessCalendar, Duration
+from complaint_flow.services.sweep import SweepReport
 
 WORKFLOW = """
 name = "bench"

@@ -53,7 +53,7 @@ import psycopg
 from psycopg import sql
 
 from complaint_flow import Actor, Customer, Engine, Intake, WorkflowDefinition
-from complaint_flow.stores.postgres import parse_postgres_url
+from complaint_flow.storage.postgres import parse_postgres_url
 
 URL_VARIABLE = "COMPLAINT_FLOW_TEST_POSTGRES_URL"
 WORKER_COUNTS = (1, 4, 8)

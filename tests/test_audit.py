@@ -23,7 +23,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.audit import (
+from complaint_flow.commands.audit import audit
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.model.clock import ManualClock
+from complaint_flow.model.conduct import ConductRecord, ConductStatus
+from complaint_flow.model.entities import Event
+from complaint_flow.model.immutable import thaw
+from complaint_flow.storage.audit import (
     AuditReport,
     chain_events,
     content_digest,
@@ -31,14 +37,8 @@ from complaint_flow.audit import (
     verify_events,
     verify_store,
 )
-from complaint_flow.clock import ManualClock
-from complaint_flow.codec import from_json
-from complaint_flow.commands.audit import audit
-from complaint_flow.conduct.model import ConductRecord, ConductStatus
-from complaint_flow.entities import Event
-from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
-from complaint_flow.immutable import thaw
-from complaint_flow.store import ConductCommit
+from complaint_flow.storage.codec import from_json
+from complaint_flow.storage.contract import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from complaint_flow import Actor, Customer, Engine, Intake, InvalidIntakeError, ManualClock
-from complaint_flow.conduct.intake import OutcomeKind
-from complaint_flow.conduct.model import Restriction
 from complaint_flow.errors import DuplicateIntakeError
-from complaint_flow.store import Commit
+from complaint_flow.model.conduct import Restriction
+from complaint_flow.services.intake import OutcomeKind
+from complaint_flow.storage.contract import Commit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MANAGER = Actor(id="M-1", name="Mo", role="manager")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complaint_flow.calendars import (
+from complaint_flow.definitions.calendars import (
     BusinessCalendar,
     CalendarError,
     Duration,

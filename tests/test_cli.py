@@ -34,15 +34,15 @@ from complaint_flow import (
     Severity,
 )
 from complaint_flow import cli as cli_module
-from complaint_flow.channels.builtin import BUILTIN_CHANNELS
 from complaint_flow.cli import cli, parse_data
-from complaint_flow.conduct.model import conduct_record_id
+from complaint_flow.definitions.packs import load_pack
+from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.demo import DEMO_START, DemoResult, run_demo
-from complaint_flow.diagram import to_mermaid
-from complaint_flow.entities import ClockStatus
-from complaint_flow.packs import load_pack
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.workflow import WorkflowDefinition
+from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.model.conduct import conduct_record_id
+from complaint_flow.model.entities import ClockStatus
+from complaint_flow.plugins.channels import BUILTIN_CHANNELS
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from test_deadlines import WORKFLOW as TIMED_WORKFLOW
 
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@example.org")
@@ -781,7 +781,8 @@ def test_workflow_check_accepts_a_valid_file(tmp_path: Path) -> None:
 
 def test_workflow_check_accepts_the_shipped_tactics_file() -> None:
     tactics = load_pack("tactics")
-    with resources.as_file(resources.files("complaint_flow.packs") / "tactics.toml") as path:
+    packs = resources.files("complaint_flow.definitions.packs")
+    with resources.as_file(packs / "tactics.toml") as path:
         result = invoke("workflow", "check", str(path))
     assert result.exit_code == 0, result.output
     expected = f"{len(tactics.states)} states ({len(tactics.terminal_states)} terminal), "
@@ -928,7 +929,7 @@ def test_plugins_lists_hook_implementers_stores_and_channels() -> None:
         for row in registry.describe()
         if "complaint_flow_register_stores" in row["hooks"]
     ]
-    assert "complaint_flow.stores.plugin" in store_plugins
+    assert "complaint_flow.plugins.stores" in store_plugins
     for name in store_plugins:
         assert "complaint_flow_register_stores" in hooks[name]
     assert {row["Scheme"] for row in stores} == {f"{scheme}://" for scheme in registry.stores}
@@ -1384,7 +1385,7 @@ class OutboxStore(NamedTuple):
 @pytest.fixture
 def outbox_store(tmp_path: Path) -> OutboxStore:
     """One dead, one pending (not due for a century) and one delivered outbox message."""
-    from complaint_flow.notify.outbox import Backoff, OutboxDispatcher
+    from complaint_flow.services.delivery import Backoff, OutboxDispatcher
 
     url = f"sqlite:///{tmp_path / 'outbox.db'}"
     clock = ManualClock(DEMO_START)
@@ -1502,7 +1503,7 @@ def test_outbox_retry_all_dead_then_deliver_delivers_only_what_is_due(
 def test_outbox_deliver_reports_failures_and_dead_messages(
     outbox_store: OutboxStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from complaint_flow.notify.outbox import OutboxDispatcher
+    from complaint_flow.services.delivery import OutboxDispatcher
 
     o = outbox_store
     invoke("outbox", "retry", "--all-dead", "--store", o.url)

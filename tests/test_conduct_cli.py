@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 
 from complaint_flow import Actor, Customer, Engine, Intake, ManualClock
 from complaint_flow.commands.conduct import conduct, restriction_words
-from complaint_flow.conduct.intake import OutcomeKind
-from complaint_flow.conduct.model import Restriction
+from complaint_flow.model.conduct import Restriction
+from complaint_flow.services.intake import OutcomeKind
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SUPERVISOR = Actor(id="S-1", name="Sue", role="supervisor")

@@ -27,8 +27,8 @@ from complaint_flow import (
     InvalidArgumentError,
     ManualClock,
 )
-from complaint_flow.conduct.intake import IntakeOutcome, OutcomeKind
-from complaint_flow.conduct.model import (
+from complaint_flow.errors import ConductError, ContactFiledError, NotAuthorisedError
+from complaint_flow.model.conduct import (
     Adjustment,
     ConductRecord,
     ConductStatus,
@@ -36,9 +36,9 @@ from complaint_flow.conduct.model import (
     RestrictionKind,
     ReviewReason,
 )
-from complaint_flow.entities import Event
-from complaint_flow.errors import ConductError, ContactFiledError, NotAuthorisedError
-from complaint_flow.store import ConductCommit
+from complaint_flow.model.entities import Event
+from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.storage.contract import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo", role="agent", email="bo@example.org")

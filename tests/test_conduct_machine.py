@@ -18,17 +18,17 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from complaint_flow import Actor, Customer, Engine
-from complaint_flow.clock import ManualClock
-from complaint_flow.conduct.desk import ConductDesk, ConductPolicy, lapse_due
-from complaint_flow.conduct.machine import SKIP_WARNING_SOURCES, ConductTrigger, conduct_machine
-from complaint_flow.conduct.model import (
+from complaint_flow.errors import ConductError
+from complaint_flow.fsm.conduct_machine import SKIP_WARNING_SOURCES, ConductTrigger, conduct_machine
+from complaint_flow.model.clock import ManualClock
+from complaint_flow.model.conduct import (
     ConductRecord,
     ConductStatus,
     Restriction,
     RestrictionKind,
 )
-from complaint_flow.entities import SYSTEM
-from complaint_flow.errors import ConductError
+from complaint_flow.model.entities import SYSTEM
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy, lapse_due
 
 POLICY = ConductPolicy()
 CUSTOMERS = [

@@ -14,16 +14,6 @@ from typing import Any
 import pytest
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.clock import ManualClock
-from complaint_flow.conduct.desk import ConductDesk, ConductPolicy, lapse_due
-from complaint_flow.conduct.machine import (
-    CONDUCT_TRANSITIONS,
-    ConductTrigger,
-    conduct_machine,
-    destination,
-)
-from complaint_flow.conduct.model import ConductStatus, Restriction, RestrictionKind
-from complaint_flow.entities import SYSTEM, Complaint, OutboxMessage
 from complaint_flow.errors import (
     ConductError,
     ConflictOfInterestError,
@@ -31,7 +21,17 @@ from complaint_flow.errors import (
     NotAuthorisedError,
     UnknownChannelError,
 )
-from complaint_flow.hookspecs import hookimpl
+from complaint_flow.fsm.conduct_machine import (
+    CONDUCT_TRANSITIONS,
+    ConductTrigger,
+    conduct_machine,
+    destination,
+)
+from complaint_flow.model.clock import ManualClock
+from complaint_flow.model.conduct import ConductStatus, Restriction, RestrictionKind
+from complaint_flow.model.entities import SYSTEM, Complaint, OutboxMessage
+from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy, lapse_due
 from complaint_flow.testing.capture import CapturedNotifications
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -1024,7 +1024,7 @@ def test_lapse_refuses_a_record_not_due(desk: ConductDesk, clock: ManualClock) -
 def test_notices_and_acknowledgements_take_the_same_written_route(
     customer: Customer, route: tuple[str, str | None]
 ) -> None:
-    from complaint_flow.conduct.notices import notice_route
+    from complaint_flow.services.conduct_notices import notice_route
 
     written = {"letter", "email", "web_form", "fax"}
     found = notice_route(customer, written)

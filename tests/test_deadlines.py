@@ -27,12 +27,12 @@ from complaint_flow import (
     WorkflowDefinitionError,
     hookimpl,
 )
-from complaint_flow.drafting import URGENT_HOLD
-from complaint_flow.entities import ClockStatus, OutboxMessage, OutboxStatus
+from complaint_flow.definitions.escalation import EscalationLevel
+from complaint_flow.definitions.remedies import Remedy
 from complaint_flow.errors import AuthorityExceededError
-from complaint_flow.escalation import EscalationLevel
-from complaint_flow.notify.outbox import OutboxDispatcher
-from complaint_flow.remedies import Remedy
+from complaint_flow.kernel.draft import URGENT_HOLD
+from complaint_flow.model.entities import ClockStatus, OutboxMessage, OutboxStatus
+from complaint_flow.services.delivery import OutboxDispatcher
 from complaint_flow.testing import CapturedNotifications
 
 WORKFLOW = """

@@ -17,10 +17,11 @@ import pluggy
 import pytest
 
 import complaint_flow
-from complaint_flow import Engine, errors, hookspecs
-from complaint_flow.diagram import to_mermaid
-from complaint_flow.packs import load_pack
-from complaint_flow.workflow import _STATE_KEYS, _TRANSITION_KEYS, _WORKFLOW_KEYS
+from complaint_flow import Engine, errors
+from complaint_flow.definitions.packs import load_pack
+from complaint_flow.definitions.workflow import _STATE_KEYS, _TRANSITION_KEYS, _WORKFLOW_KEYS
+from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.plugins import hookspecs
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$", re.MULTILINE)

@@ -31,7 +31,7 @@ from complaint_flow import (
     UnknownWorkflowError,
     hookimpl,
 )
-from complaint_flow.entities import Complaint, Event, OutboxMessage
+from complaint_flow.model.entities import Complaint, Event, OutboxMessage
 from complaint_flow.testing import CapturedNotifications
 
 AGENT = Actor(id="A-1", name="Bo", role="agent", email="bo@example.org")
@@ -436,7 +436,7 @@ def test_observers_see_committed_changes_and_cannot_undo_them(caplog: Any) -> No
     engine = Engine.open("memory://", plugins=[observer], load_entry_points=False)
     complaint = engine.receive(intake())
     engine.fire(complaint.id, "thank", actor=AGENT)
-    with caplog.at_level(logging.ERROR, logger="complaint_flow.plugins"):
+    with caplog.at_level(logging.ERROR, logger="complaint_flow.plugins.manager"):
         apologised = engine.fire(complaint.id, "apologise", actor=AGENT)
     assert apologised.state == "apologised" == engine.get(complaint.id).state
     assert observer.seen == [

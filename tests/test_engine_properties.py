@@ -30,7 +30,7 @@ from complaint_flow import (
     TriggerNotAllowedError,
     UnknownTriggerError,
 )
-from complaint_flow.packs import load_pack
+from complaint_flow.definitions.packs import load_pack
 
 TACTICS = load_pack("tactics")
 TRIGGERS = [*TACTICS.triggers, "thnak"]
@@ -45,7 +45,7 @@ OWNERS = [
 def store_urls() -> list[str]:
     urls = ["memory://"]
     try:
-        import complaint_flow.stores.sqlite  # noqa: F401
+        import complaint_flow.storage.sqlite  # noqa: F401
     except ImportError:
         pass
     else:

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complaint_flow import Actor, Complaint, Customer, Event, Intake, OutboxMessage, Severity
-from complaint_flow.codec import from_json, to_json
 from complaint_flow.errors import InvalidIntakeError
-from complaint_flow.immutable import freeze, thaw
+from complaint_flow.model.immutable import freeze, thaw
+from complaint_flow.storage.codec import from_json, to_json
 
 json_values = st.recursive(
     st.none()
@@ -183,7 +183,7 @@ def test_an_event_time_must_be_timezone_aware() -> None:
     """A naive time would hash as the host's local time: refused when the event is built."""
     from datetime import datetime
 
-    from complaint_flow.entities import SYSTEM
+    from complaint_flow.model.entities import SYSTEM
 
     with pytest.raises(InvalidIntakeError, match=r"Event\.at must be a timezone-aware"):
         Event(complaint_id="c-1", seq=1, kind="received", at=datetime(2026, 1, 5), actor=SYSTEM)

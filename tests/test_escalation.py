@@ -19,12 +19,11 @@ from complaint_flow import (
     Complaint,
     Customer,
     Severity,
-    escalation,
     hookimpl,
     make_plugin_manager,
 )
-from complaint_flow.errors import EscalationError, InvalidArgumentError
-from complaint_flow.escalation import (
+from complaint_flow.definitions import escalation
+from complaint_flow.definitions.escalation import (
     EscalationLadder,
     EscalationLevel,
     EscalationPolicy,
@@ -32,6 +31,7 @@ from complaint_flow.escalation import (
     parse_escalation,
     static_ladder_target,
 )
+from complaint_flow.errors import EscalationError, InvalidArgumentError
 
 SECTION = """
 [escalation]

@@ -18,10 +18,10 @@ from click.testing import CliRunner, Result
 
 from complaint_flow import SchemaVersionError, StoreError
 from complaint_flow.cli import cli
-from complaint_flow.conduct.model import ConductRecord, ConductStatus
-from complaint_flow.store import ConductCommit
-from complaint_flow.stores import sqlite as sqlite_store
-from complaint_flow.stores.sqlite import open_sqlite_store, schema_version, upgrade
+from complaint_flow.model.conduct import ConductRecord, ConductStatus
+from complaint_flow.storage import sqlite as sqlite_store
+from complaint_flow.storage.contract import ConductCommit
+from complaint_flow.storage.sqlite import open_sqlite_store, schema_version, upgrade
 from complaint_flow.testing.conformance import (
     CUSTOMER,
     T0,
@@ -99,7 +99,7 @@ def as_of_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     modules = [sqlite_store]
     try:
-        from complaint_flow.stores import postgres
+        from complaint_flow.storage import postgres
     except Exception:
         pass
     else:
@@ -453,7 +453,7 @@ def pg_url(postgres_schema_url: str) -> str:
 @pytest.fixture
 def pg(pg_url: str) -> ModuleType:
     """The PostgreSQL store module (imported once a server is known to be there)."""
-    from complaint_flow.stores import postgres
+    from complaint_flow.storage import postgres
 
     return postgres
 

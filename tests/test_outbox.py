@@ -15,16 +15,16 @@ from typing import Any
 import attrs
 import pytest
 
-from complaint_flow.clock import ManualClock
-from complaint_flow.entities import Complaint, OutboxMessage, OutboxStatus
 from complaint_flow.errors import InvalidArgumentError, SchemaVersionError
-from complaint_flow.hookspecs import hookimpl
-from complaint_flow.notify.outbox import Backoff, DeliveryReport, OutboxDispatcher
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.store import Store
-from complaint_flow.stores import sqlite as sqlite_store
-from complaint_flow.stores.memory import MemoryStore
-from complaint_flow.stores.sqlite import open_sqlite_store
+from complaint_flow.model.clock import ManualClock
+from complaint_flow.model.entities import Complaint, OutboxMessage, OutboxStatus
+from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
+from complaint_flow.storage import sqlite as sqlite_store
+from complaint_flow.storage.contract import Store
+from complaint_flow.storage.memory import MemoryStore
+from complaint_flow.storage.sqlite import open_sqlite_store
 from complaint_flow.testing.conformance import T0, creation, make_message
 
 
@@ -214,7 +214,7 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def test_four_dispatchers_under_faults_deliver_each_row_once_or_dead_letter_it(
     shared_url: str,
 ) -> None:
-    from complaint_flow.plugins import Registry as _Registry
+    from complaint_flow.plugins.manager import Registry as _Registry
 
     pm = make_plugin_manager([], load_entry_points=False)
     opener = _Registry(pm).stores

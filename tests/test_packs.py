@@ -30,13 +30,13 @@ from complaint_flow import (
     Severity,
     TriggerNotAllowedError,
 )
-from complaint_flow.entities import ClockState, ClockStatus
+from complaint_flow.definitions.packs import load_pack, pack_names
+from complaint_flow.definitions.remedies import Remedy
+from complaint_flow.definitions.workflow import ESCALATE_TRIGGER
 from complaint_flow.errors import AuthorityExceededError
-from complaint_flow.machine import compile_workflow
-from complaint_flow.packs import load_pack, pack_names
-from complaint_flow.remedies import Remedy
+from complaint_flow.fsm.workflow_machine import compile_workflow
+from complaint_flow.model.entities import ClockState, ClockStatus
 from complaint_flow.testing import CapturedNotifications
-from complaint_flow.workflow import ESCALATE_TRIGGER
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SHIPPED = ("cfpb", "fca", "fca_payments", "spso", "tactics")

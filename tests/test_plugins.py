@@ -21,9 +21,9 @@ from complaint_flow import (
     hookimpl,
     make_plugin_manager,
 )
-from complaint_flow.plugins import DISABLE_AUTOLOAD_ENV
-from complaint_flow.store import StoreFactory
-from complaint_flow.stores.memory import MemoryStore
+from complaint_flow.plugins.manager import DISABLE_AUTOLOAD_ENV
+from complaint_flow.storage.contract import StoreFactory
+from complaint_flow.storage.memory import MemoryStore
 
 PLUGIN_SOURCE = """
 from complaint_flow import hookimpl, Channel, ChannelKind
@@ -166,8 +166,8 @@ def test_a_plugin_guard_is_usable_in_a_workflow() -> None:
 def test_describe_lists_plugins_and_their_hooks() -> None:
     rows = Registry(make_plugin_manager(load_entry_points=False)).describe()
     by_name = {row["name"]: row["hooks"] for row in rows}
-    assert by_name["complaint_flow.stores.plugin"] == ["complaint_flow_register_stores"]
-    assert "complaint_flow_notify" in by_name["complaint_flow.notify.logging_notifier"]
+    assert by_name["complaint_flow.plugins.stores"] == ["complaint_flow_register_stores"]
+    assert "complaint_flow_notify" in by_name["complaint_flow.plugins.logging_notifier"]
 
 
 def _channel_plugin(name: str) -> object:
@@ -188,7 +188,7 @@ def test_two_plugins_claiming_one_name_is_an_error_naming_both() -> None:
 
 
 def test_every_notifier_gets_the_message_even_when_others_fail() -> None:
-    from complaint_flow.entities import OutboxMessage
+    from complaint_flow.model.entities import OutboxMessage
 
     received: list[str] = []
 
@@ -218,7 +218,7 @@ def test_every_notifier_gets_the_message_even_when_others_fail() -> None:
 
 
 def test_a_failing_observer_does_not_silence_the_others(caplog: pytest.LogCaptureFixture) -> None:
-    from complaint_flow.entities import Event
+    from complaint_flow.model.entities import Event
 
     seen: list[str] = []
 

@@ -34,9 +34,9 @@ from complaint_flow import (
     StoreError,
     WorkflowDefinition,
 )
-from complaint_flow.audit import verify_events
-from complaint_flow.store import Commit, ConductCommit, Store
-from complaint_flow.stores.postgres import (
+from complaint_flow.storage.audit import verify_events
+from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.postgres import (
     DEFAULT_POOL_MIN_SIZE,
     DEFAULT_POOL_SIZE,
     DEFAULT_POOL_TIMEOUT,

@@ -18,30 +18,30 @@ import pytest
 from click.testing import CliRunner
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.audit import content_digest, verify_store
-from complaint_flow.clock import ManualClock
 from complaint_flow.commands.privacy import privacy, retention
-from complaint_flow.conduct.model import (
+from complaint_flow.definitions.workflow import WorkflowDefinition
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.model.clock import ManualClock
+from complaint_flow.model.conduct import (
     Adjustment,
     ConductRecord,
     ConductStatus,
     ReviewItem,
     ReviewReason,
 )
-from complaint_flow.entities import Complaint, Event, OutboxMessage, OutboxStatus
-from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
-from complaint_flow.hookspecs import hookimpl
-from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.privacy import (
+from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.delivery import DeliveryReport, OutboxDispatcher
+from complaint_flow.services.privacy import (
     ERASED,
     ERASURE_KIND,
     erase_customer,
     purge_closed,
     retention_cutoff,
 )
-from complaint_flow.store import ConductCommit
-from complaint_flow.workflow import WorkflowDefinition
+from complaint_flow.storage.audit import content_digest, verify_store
+from complaint_flow.storage.contract import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")

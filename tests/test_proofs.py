@@ -22,7 +22,7 @@ import pytest
 
 from complaint_flow import Actor, Customer, Engine, Intake, WorkflowDefinition
 from complaint_flow.errors import ConcurrencyError
-from complaint_flow.machine import compile_workflow
+from complaint_flow.fsm.workflow_machine import compile_workflow
 
 # ``bump`` loops on ``open``, so any number of fires is valid from any version:
 # the only reason for a refusal is a concurrent write. The other triggers go round

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complaint_flow import SYSTEM, Actor
+from complaint_flow.definitions.escalation import EscalationLadder, EscalationLevel
+from complaint_flow.definitions.remedies import Remedy, RemedyKind, check_authority
 from complaint_flow.errors import AuthorityExceededError, EscalationError, InvalidArgumentError
-from complaint_flow.escalation import EscalationLadder, EscalationLevel
-from complaint_flow.remedies import Remedy, RemedyKind, check_authority
 
 MONETARY = {RemedyKind.REFUND, RemedyKind.PRICE_REDUCTION, RemedyKind.GOODWILL_PAYMENT}
 

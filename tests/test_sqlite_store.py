@@ -25,12 +25,12 @@ from complaint_flow import (
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.audit import content_digest, verify_events
-from complaint_flow.conduct.model import ConductRecord, ConductStatus, ReviewItem, ReviewReason
-from complaint_flow.entities import Event
-from complaint_flow.store import Commit, ConductCommit
-from complaint_flow.stores import sqlite as sqlite_store
-from complaint_flow.stores.sqlite import (
+from complaint_flow.model.conduct import ConductRecord, ConductStatus, ReviewItem, ReviewReason
+from complaint_flow.model.entities import Event
+from complaint_flow.storage import sqlite as sqlite_store
+from complaint_flow.storage.audit import content_digest, verify_events
+from complaint_flow.storage.contract import Commit, ConductCommit
+from complaint_flow.storage.sqlite import (
     SCHEMA_VERSION,
     SQLiteStore,
     open_sqlite_store,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from complaint_flow.store import Store
-from complaint_flow.stores.memory import MemoryStore, open_memory_store
-from complaint_flow.stores.sqlite import SQLiteStore, open_sqlite_store
+from complaint_flow.storage.contract import Store
+from complaint_flow.storage.memory import MemoryStore, open_memory_store
+from complaint_flow.storage.sqlite import SQLiteStore, open_sqlite_store
 from complaint_flow.testing.conformance import StoreConformance
 
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complaint_flow import WorkflowDefinition, WorkflowDefinitionError
-from complaint_flow.diagram import to_mermaid
+from complaint_flow.definitions.packs import load_pack, pack_names
 from complaint_flow.errors import TriggerNotAllowedError, UnknownTriggerError
-from complaint_flow.machine import compile_workflow
-from complaint_flow.packs import load_pack, pack_names
+from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.fsm.workflow_machine import compile_workflow
 
 
 def minimal() -> dict[str, Any]:

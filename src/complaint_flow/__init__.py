@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from complaint_flow.audit import AuditProblem, AuditReport, verify_store
-from complaint_flow.calendars import (
+from complaint_flow.definitions.calendars import (
     BusinessCalendar,
     CalendarError,
     Duration,
@@ -18,38 +17,21 @@ from complaint_flow.calendars import (
     DurationUnit,
     WorkingPeriod,
 )
-from complaint_flow.channels import Channel
-from complaint_flow.clock import Clock, ManualClock, SystemClock
-from complaint_flow.conduct.desk import ConductDesk, ConductPolicy
-from complaint_flow.conduct.final import ReviewOutcome
-from complaint_flow.conduct.intake import IntakeOutcome, OutcomeKind
-from complaint_flow.conduct.model import (
-    Adjustment,
-    ConductRecord,
-    ConductStatus,
-    Restriction,
-    RestrictionKind,
-    ReviewItem,
-    ReviewReason,
+from complaint_flow.definitions.deadlines import ClockDefinition
+from complaint_flow.definitions.escalation import (
+    EscalationLadder,
+    EscalationLevel,
+    EscalationPolicy,
+    Routing,
 )
-from complaint_flow.conduct.patterns import PatternFlag
-from complaint_flow.deadlines import ClockDefinition
-from complaint_flow.diagram import to_mermaid
+from complaint_flow.definitions.packs import load_pack, pack_names
+from complaint_flow.definitions.remedies import Remedy, RemedyKind, check_authority
+from complaint_flow.definitions.workflow import (
+    StateDefinition,
+    TransitionDefinition,
+    WorkflowDefinition,
+)
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.entities import (
-    SYSTEM,
-    Actor,
-    ChannelKind,
-    ClockState,
-    ClockStatus,
-    Complaint,
-    Customer,
-    Event,
-    Intake,
-    OutboxMessage,
-    OutboxStatus,
-    Severity,
-)
 from complaint_flow.errors import (
     AuthorityExceededError,
     ClockError,
@@ -78,12 +60,40 @@ from complaint_flow.errors import (
     UnknownWorkflowError,
     WorkflowDefinitionError,
 )
-from complaint_flow.escalation import EscalationLadder, EscalationLevel, EscalationPolicy, Routing
-from complaint_flow.hookspecs import hookimpl
-from complaint_flow.notify.outbox import DeliveryReport
-from complaint_flow.packs import load_pack, pack_names
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.privacy import (
+from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.model.channels import Channel
+from complaint_flow.model.clock import Clock, ManualClock, SystemClock
+from complaint_flow.model.conduct import (
+    Adjustment,
+    ConductRecord,
+    ConductStatus,
+    Restriction,
+    RestrictionKind,
+    ReviewItem,
+    ReviewReason,
+)
+from complaint_flow.model.entities import (
+    SYSTEM,
+    Actor,
+    ChannelKind,
+    ClockState,
+    ClockStatus,
+    Complaint,
+    Customer,
+    Event,
+    Intake,
+    OutboxMessage,
+    OutboxStatus,
+    Severity,
+)
+from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
+from complaint_flow.services.conduct_patterns import PatternFlag
+from complaint_flow.services.delivery import DeliveryReport
+from complaint_flow.services.final_decisions import ReviewOutcome
+from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.services.privacy import (
     ERASED,
     ErasureReport,
     PurgeReport,
@@ -91,10 +101,9 @@ from complaint_flow.privacy import (
     purge_closed,
     retention_cutoff,
 )
-from complaint_flow.remedies import Remedy, RemedyKind, check_authority
-from complaint_flow.store import Commit, ConductCommit, Store
-from complaint_flow.sweep import SweepReport
-from complaint_flow.workflow import StateDefinition, TransitionDefinition, WorkflowDefinition
+from complaint_flow.services.sweep import SweepReport
+from complaint_flow.storage.audit import AuditProblem, AuditReport, verify_store
+from complaint_flow.storage.contract import Commit, ConductCommit, Store
 
 try:
     __version__ = version("complaint-flow")

@@ -25,10 +25,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from complaint_flow.audit import AuditReport
 from complaint_flow.commands import STORE_ENV, store_option
-from complaint_flow.conduct.model import is_conduct_record_id
-from complaint_flow.deadlines import ClockDefinition
+from complaint_flow.definitions.deadlines import ClockDefinition
+from complaint_flow.definitions.workflow import TransitionDefinition, WorkflowDefinition
 from complaint_flow.demo import (
     DemoResult,
     DuplicateDelivery,
@@ -38,9 +37,17 @@ from complaint_flow.demo import (
     StopProcedure,
     run_demo,
 )
-from complaint_flow.diagram import to_mermaid
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.entities import (
+from complaint_flow.errors import (
+    ComplaintFlowError,
+    ComplaintNotFoundError,
+    StoreError,
+    UnknownWorkflowError,
+    WorkflowDefinitionError,
+)
+from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.model.conduct import is_conduct_record_id
+from complaint_flow.model.entities import (
     Actor,
     ClockState,
     ClockStatus,
@@ -50,19 +57,12 @@ from complaint_flow.entities import (
     OutboxMessage,
     OutboxStatus,
 )
-from complaint_flow.errors import (
-    ComplaintFlowError,
-    ComplaintNotFoundError,
-    StoreError,
-    UnknownWorkflowError,
-    WorkflowDefinitionError,
-)
-from complaint_flow.immutable import EMPTY, thaw
-from complaint_flow.notify.outbox import DeliveryReport, OutboxDispatcher
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.store import scheme_of
-from complaint_flow.sweep import SweepReport
-from complaint_flow.workflow import TransitionDefinition, WorkflowDefinition
+from complaint_flow.model.immutable import EMPTY, thaw
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.delivery import DeliveryReport, OutboxDispatcher
+from complaint_flow.services.sweep import SweepReport
+from complaint_flow.storage.audit import AuditReport
+from complaint_flow.storage.contract import scheme_of
 
 PLAIN_WIDTH = 120
 """Output width when writing to a file or pipe and ``COLUMNS`` is not set."""
@@ -1312,12 +1312,12 @@ def _schema_tools(url: str) -> _SchemaTools:
     """The migration functions of the store module for ``url``'s scheme."""
     scheme = scheme_of(url)
     if scheme == "sqlite":
-        from complaint_flow.stores import sqlite
+        from complaint_flow.storage import sqlite
 
         return _SchemaTools(sqlite.schema_version, sqlite.upgrade, sqlite.SCHEMA_VERSION)
     if scheme in ("postgresql", "postgres"):
         # Imported on use: psycopg is an optional dependency (the ``postgres`` extra).
-        from complaint_flow.stores import postgres
+        from complaint_flow.storage import postgres
 
         return _SchemaTools(postgres.schema_version, postgres.upgrade, postgres.SCHEMA_VERSION)
     if scheme == "memory":

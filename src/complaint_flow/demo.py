@@ -1,7 +1,7 @@
 """The demo scenario: sample complaints from five channels taken through TACTICS.
 
 :func:`run_demo` plays a week of a shop's complaint handling on any store, with
-a :class:`~complaint_flow.clock.ManualClock` moved between steps so that the
+a :class:`~complaint_flow.model.clock.ManualClock` moved between steps so that the
 audit trail carries realistic times. It returns a :class:`DemoResult` (what
 happened, structured) and prints nothing: ``complaint-flow demo`` renders it.
 
@@ -46,17 +46,17 @@ from datetime import UTC, datetime, time, timedelta
 
 import attrs
 
-from complaint_flow.audit import AuditReport
-from complaint_flow.clock import Clock, ManualClock
-from complaint_flow.conduct.intake import IntakeOutcome, OutcomeKind, written_channels
-from complaint_flow.conduct.model import ConductRecord, Restriction, conduct_record_id
-from complaint_flow.conduct.notices import describe_restriction
+from complaint_flow.definitions.escalation import EscalationLevel
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
 from complaint_flow.errors import InvalidArgumentError, PermissionDeniedError
-from complaint_flow.escalation import EscalationLevel
-from complaint_flow.hookspecs import hookimpl
-from complaint_flow.notify.outbox import DeliveryReport
+from complaint_flow.model.clock import Clock, ManualClock
+from complaint_flow.model.conduct import ConductRecord, Restriction, conduct_record_id
+from complaint_flow.model.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
+from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.services.conduct_notices import describe_restriction
+from complaint_flow.services.delivery import DeliveryReport
+from complaint_flow.services.intake import IntakeOutcome, OutcomeKind, written_channels
+from complaint_flow.storage.audit import AuditReport
 
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When the demo week starts: Monday 2 March 2026, 09:00 UTC."""

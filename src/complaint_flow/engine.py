@@ -18,28 +18,12 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
-from complaint_flow import privacy
-from complaint_flow.audit import AuditReport, verify_store
-from complaint_flow.channels import Channel, written_channels
-from complaint_flow.clock import Clock, SystemClock
-from complaint_flow.conduct import final as final_rules
-from complaint_flow.conduct import intake as intake_rules
-from complaint_flow.conduct import patterns as pattern_rules
-from complaint_flow.conduct.desk import ConductDesk, ConductPolicy
-from complaint_flow.conduct.final import FINAL_DECISION
-from complaint_flow.conduct.intake import IntakeOutcome
-from complaint_flow.conduct.model import ConductRecord, ReviewItem, is_conduct_record_id
-from complaint_flow.conduct.patterns import PatternFlag
-from complaint_flow.drafting import Draft, advance, notifications
-from complaint_flow.entities import (
-    SYSTEM,
-    Actor,
-    ClockStatus,
-    Complaint,
-    Event,
-    Intake,
-    OutboxMessage,
-    Severity,
+from complaint_flow.definitions.escalation import EscalationLevel
+from complaint_flow.definitions.remedies import Remedy, check_authority
+from complaint_flow.definitions.workflow import (
+    ESCALATE_TRIGGER,
+    TransitionDefinition,
+    WorkflowDefinition,
 )
 from complaint_flow.errors import (
     ClockError,
@@ -56,21 +40,41 @@ from complaint_flow.errors import (
     PermissionDeniedError,
     WorkflowDefinitionError,
 )
-from complaint_flow.escalation import EscalationLevel
-from complaint_flow.immutable import EMPTY, FrozenData, freeze_mapping
-from complaint_flow.machine import CompiledWorkflow, compile_workflow
-from complaint_flow.notify.outbox import (
+from complaint_flow.fsm.workflow_machine import CompiledWorkflow, compile_workflow
+from complaint_flow.kernel.draft import Draft, advance, notifications
+from complaint_flow.model.channels import Channel, written_channels
+from complaint_flow.model.clock import Clock, SystemClock
+from complaint_flow.model.conduct import ConductRecord, ReviewItem, is_conduct_record_id
+from complaint_flow.model.entities import (
+    SYSTEM,
+    Actor,
+    ClockStatus,
+    Complaint,
+    Event,
+    Intake,
+    OutboxMessage,
+    Severity,
+)
+from complaint_flow.model.immutable import EMPTY, FrozenData, freeze_mapping
+from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services import conduct_patterns as pattern_rules
+from complaint_flow.services import final_decisions as final_rules
+from complaint_flow.services import intake as intake_rules
+from complaint_flow.services import privacy
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
+from complaint_flow.services.conduct_patterns import PatternFlag
+from complaint_flow.services.delivery import (
     DEFAULT_TIMEOUT_SECONDS,
     Backoff,
     DeliveryReport,
     OutboxDispatcher,
 )
-from complaint_flow.plugins import Registry, make_plugin_manager
-from complaint_flow.privacy import ErasureReport, PurgeReport
-from complaint_flow.remedies import Remedy, check_authority
-from complaint_flow.store import Commit, Store
-from complaint_flow.sweep import SweepReport, run_sweep
-from complaint_flow.workflow import ESCALATE_TRIGGER, TransitionDefinition, WorkflowDefinition
+from complaint_flow.services.final_decisions import FINAL_DECISION
+from complaint_flow.services.intake import IntakeOutcome
+from complaint_flow.services.privacy import ErasureReport, PurgeReport
+from complaint_flow.services.sweep import SweepReport, run_sweep
+from complaint_flow.storage.audit import AuditReport, verify_store
+from complaint_flow.storage.contract import Commit, Store
 
 DEFAULT_STORE_URL = "sqlite:///complaints.db"
 

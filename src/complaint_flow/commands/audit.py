@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from complaint_flow.audit import AuditReport, verify_store
 from complaint_flow.commands import CommandGroup, store_option
 from complaint_flow.errors import ComplaintNotFoundError
-from complaint_flow.store import Store
+from complaint_flow.storage.audit import AuditReport, verify_store
+from complaint_flow.storage.contract import Store
 
 
 @click.group(cls=CommandGroup)

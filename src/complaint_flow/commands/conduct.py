@@ -19,17 +19,17 @@ from rich.table import Table
 from rich.text import Text
 
 from complaint_flow.commands import CommandGroup, store_option
-from complaint_flow.conduct.final import ReviewOutcome
-from complaint_flow.conduct.model import (
+from complaint_flow.errors import ConductError
+from complaint_flow.model.conduct import (
     ConductRecord,
     Restriction,
     RestrictionKind,
     ReviewItem,
     ReviewReason,
 )
-from complaint_flow.conduct.patterns import PatternFlag
-from complaint_flow.entities import Actor, Event
-from complaint_flow.errors import ConductError
+from complaint_flow.model.entities import Actor, Event
+from complaint_flow.services.conduct_patterns import PatternFlag
+from complaint_flow.services.final_decisions import ReviewOutcome
 
 _REASONS = {
     ReviewReason.OUTSIDE_RESTRICTION: "outside a restriction",

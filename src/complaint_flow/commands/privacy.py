@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import click
 
 from complaint_flow.commands import CommandGroup, store_option
-from complaint_flow.entities import Actor
-from complaint_flow.privacy import erase_customer, purge_closed
+from complaint_flow.model.entities import Actor
+from complaint_flow.services.privacy import erase_customer, purge_closed
 
 
 @click.group(cls=CommandGroup)

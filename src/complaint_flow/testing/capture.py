@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from complaint_flow.entities import Complaint, OutboxMessage
-from complaint_flow.hookspecs import hookimpl
+from complaint_flow.model.entities import Complaint, OutboxMessage
+from complaint_flow.plugins.hookspecs import hookimpl
 
 
 class CapturedNotifications:

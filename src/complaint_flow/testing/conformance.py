@@ -30,7 +30,7 @@ that yields a fresh, empty store (and closes it afterwards)::
 ``StoreConformance`` itself has no ``Test`` prefix, so pytest only runs it
 through your subclass. The rules, each checked by the tests below:
 
-1. **Round trip.** What :meth:`~complaint_flow.store.Store.commit` stores comes
+1. **Round trip.** What :meth:`~complaint_flow.storage.contract.Store.commit` stores comes
    back equal from ``get``, ``events`` and ``outbox``: every field, datetimes
    timezone-aware and equal to what was committed, ``data``/``payload``/
    ``contacts`` deep-frozen (read-only mappings, lists as tuples), any Unicode.
@@ -103,7 +103,7 @@ through your subclass. The rules, each checked by the tests below:
     ``updated_before`` (exclusive).
 15. **Audit chain.** Stored events carry exactly the hashes of the committed
     events, the complaint's ``audit_head`` is its last event's hash, and
-    :func:`~complaint_flow.audit.verify_events` finds no problem in what the
+    :func:`~complaint_flow.storage.audit.verify_events` finds no problem in what the
     store returns.
 16. **Conduct records** follow the same rules as complaints: every field comes
     back equal (enums as enums, tuples as tuples, datetimes aware);
@@ -141,8 +141,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from complaint_flow.audit import content_digest, verify_events
-from complaint_flow.conduct.model import (
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    DuplicateIntakeError,
+    StoreError,
+)
+from complaint_flow.model.conduct import (
     Adjustment,
     ConductRecord,
     ConductStatus,
@@ -152,7 +157,7 @@ from complaint_flow.conduct.model import (
     ReviewReason,
     conduct_record_id,
 )
-from complaint_flow.entities import (
+from complaint_flow.model.entities import (
     Actor,
     Complaint,
     Customer,
@@ -161,13 +166,8 @@ from complaint_flow.entities import (
     OutboxStatus,
     Severity,
 )
-from complaint_flow.errors import (
-    ComplaintNotFoundError,
-    ConcurrencyError,
-    DuplicateIntakeError,
-    StoreError,
-)
-from complaint_flow.store import Commit, ConductCommit, Store, format_reference
+from complaint_flow.storage.audit import content_digest, verify_events
+from complaint_flow.storage.contract import Commit, ConductCommit, Store, format_reference
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When test complaints are received unless told otherwise."""
@@ -350,7 +350,7 @@ def make_conduct_record(
     Args:
         customer_id: whose record it is; a new random customer id by default.
         version: the snapshot's version (a creation's equals its number of events).
-        fields: any other :class:`~complaint_flow.conduct.model.ConductRecord` field.
+        fields: any other :class:`~complaint_flow.model.conduct.ConductRecord` field.
     """
     customer_id = customer_id or f"customer-{uuid.uuid4().hex[:10]}"
     customer = fields.pop("customer", None) or Customer(id=customer_id, name="Ada Lovelace")
@@ -405,7 +405,7 @@ def conduct_change(
     """A commit moving the conduct record ``current`` on by ``events`` events.
 
     The arguments are those of :func:`change`; ``changes`` are new
-    :class:`~complaint_flow.conduct.model.ConductRecord` field values.
+    :class:`~complaint_flow.model.conduct.ConductRecord` field values.
     """
     expected = current.version if expected_version is None else expected_version
     when = at or current.updated_at + timedelta(minutes=1)

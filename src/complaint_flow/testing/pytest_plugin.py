@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from complaint_flow.clock import ManualClock
+from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.engine import Engine
+from complaint_flow.model.clock import ManualClock
 from complaint_flow.testing.capture import CapturedNotifications
-from complaint_flow.workflow import WorkflowDefinition
 
 CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """Where ``complaint_clock`` starts: a Monday, 09:00 UTC."""

@@ -1,1 +1,0 @@
-"""The stop procedure: a customer's conduct record, restrictions and their review."""

@@ -1,0 +1,1 @@
+"""Configuration: workflows, calendars, deadline clocks, escalation ladders, remedies, packs."""

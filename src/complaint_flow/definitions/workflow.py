@@ -1,0 +1,456 @@
+"""Workflow definitions as data: load them from a dict or TOML, and validate them.
+
+A workflow lists its states (terminal or not) and its transitions (trigger,
+source states, destination, roles allowed, required data, named guards, who
+to notify). :meth:`WorkflowDefinition.problems` finds every inconsistency at
+once; :func:`complaint_flow.fsm.workflow_machine.compile_workflow` turns a valid definition
+into the one shared state machine that runs it.
+
+>>> wf = WorkflowDefinition.from_dict({
+...     "name": "tiny", "initial": "open", "roles": ["agent"],
+...     "states": {"open": {}, "closed": {"terminal": True}},
+...     "transitions": [{"trigger": "close", "source": "open", "dest": "closed"}],
+... })
+>>> wf.triggers
+('close',)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from complaint_flow.definitions.ages import retention_cutoff
+from complaint_flow.definitions.calendars import BusinessCalendar, CalendarError
+from complaint_flow.definitions.deadlines import (
+    ClockDefinition,
+    clock_reference_problems,
+    parse_clocks,
+)
+from complaint_flow.definitions.escalation import EscalationPolicy, parse_escalation
+from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+RECIPIENTS = frozenset({"customer", "owner", "department"})
+"""Who a transition may notify: the customer (on their reply channel), the owner, or
+the department the complaint was routed to."""
+
+ESCALATE_TRIGGER = "escalate"
+"""In a workflow with an escalation ladder, firing this trigger also climbs the ladder."""
+
+_WORKFLOW_KEYS = {
+    "name",
+    "title",
+    "description",
+    "version",
+    "initial",
+    "roles",
+    "states",
+    "transitions",
+    "calendars",
+    "clocks",
+    "escalation",
+    "retention",
+}
+_STATE_KEYS = {"terminal", "description"}
+_TRANSITION_KEYS = {
+    "trigger",
+    "source",
+    "dest",
+    "roles",
+    "requires",
+    "guards",
+    "notify",
+    "description",
+}
+
+
+@attrs.frozen
+class StateDefinition:
+    """A state; ``terminal`` states are where a complaint's handling may end."""
+
+    name: str
+    terminal: bool = False
+    description: str = ""
+
+
+@attrs.frozen
+class TransitionDefinition:
+    """A move from any of ``sources`` to ``dest`` when ``trigger`` is fired.
+
+    ``roles`` empty means any actor may fire it; ``requires`` names data keys that
+    must be known (given with the trigger or recorded before); ``guards`` names
+    registered checks; ``notify`` says who is told (``customer``, ``owner``).
+    """
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    description: str = ""
+
+
+@attrs.frozen
+class WorkflowDefinition:
+    """A complete, named process a complaint follows."""
+
+    name: str
+    initial: str
+    states: tuple[StateDefinition, ...]
+    transitions: tuple[TransitionDefinition, ...]
+    roles: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+    version: int = 1
+    calendars: tuple[BusinessCalendar, ...] = ()
+    clocks: tuple[ClockDefinition, ...] = ()
+    escalation: EscalationPolicy | None = None
+    retention: str | None = None
+    """How long a complaint that ended is kept after its last change ("3 years"), if set."""
+
+    # -- loading ------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkflowDefinition:
+        """Build a definition from plain data (as parsed from TOML or JSON).
+
+        ``states`` is a table of state name to ``{terminal, description}``;
+        ``source`` of a transition is a state, a list of states, or ``"*"`` for
+        every non-terminal state.
+
+        Raises:
+            WorkflowDefinitionError: listing every shape problem found.
+        """
+        if not isinstance(data, Mapping):
+            raise WorkflowDefinitionError(
+                "<unnamed>", [f"a workflow must be a table/mapping, got {type(data).__name__}"]
+            )
+        name = str(data.get("name") or "<unnamed>")
+        problems: list[str] = []
+        _unknown_keys(problems, "the workflow", data, _WORKFLOW_KEYS)
+        if not data.get("name"):
+            problems.append("'name' is missing: give the workflow a name such as 'tactics'")
+        if not data.get("initial"):
+            problems.append("'initial' is missing: name the state new complaints start in")
+
+        raw_states = data.get("states")
+        states: list[StateDefinition] = []
+        if not isinstance(raw_states, Mapping) or not raw_states:
+            problems.append("'states' must be a non-empty table of state name -> options")
+        else:
+            for state_name, options in raw_states.items():
+                options = options or {}
+                if not isinstance(options, Mapping):
+                    problems.append(f"state {state_name!r}: options must be a table")
+                    continue
+                _unknown_keys(problems, f"state {state_name!r}", options, _STATE_KEYS)
+                states.append(
+                    StateDefinition(
+                        name=str(state_name),
+                        terminal=bool(options.get("terminal", False)),
+                        description=str(options.get("description", "")),
+                    )
+                )
+        non_terminal = [s.name for s in states if not s.terminal]
+
+        raw_transitions = data.get("transitions")
+        transitions: list[TransitionDefinition] = []
+        if not isinstance(raw_transitions, list) or not raw_transitions:
+            problems.append("'transitions' must be a non-empty list of tables")
+        else:
+            for index, raw in enumerate(raw_transitions, start=1):
+                where = f"transition #{index}"
+                if not isinstance(raw, Mapping):
+                    problems.append(f"{where}: must be a table")
+                    continue
+                if raw.get("trigger"):
+                    where = f"transition #{index} ({raw['trigger']!r})"
+                _unknown_keys(problems, where, raw, _TRANSITION_KEYS)
+                missing = [key for key in ("trigger", "source", "dest") if not raw.get(key)]
+                if missing:
+                    problems.append(f"{where}: missing {', '.join(missing)}")
+                    continue
+                source = raw["source"]
+                sources = tuple(non_terminal) if source == "*" else _names(source)
+                transitions.append(
+                    TransitionDefinition(
+                        trigger=str(raw["trigger"]),
+                        sources=sources,
+                        dest=str(raw["dest"]),
+                        roles=_names(raw.get("roles", ())),
+                        requires=_names(raw.get("requires", ())),
+                        guards=_names(raw.get("guards", ())),
+                        notify=_names(raw.get("notify", ())),
+                        description=str(raw.get("description", "")),
+                    )
+                )
+        version = data.get("version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            problems.append(f"'version' must be a positive integer, got {version!r}")
+            version = 1
+        calendars = _calendars(data.get("calendars"), problems)
+        declared = data.get("calendars")
+        # Clocks may name a calendar that is declared but invalid: that calendar's own
+        # problems are reported; the clocks should not add "unknown calendar".
+        calendar_names = [str(name) for name in declared] if isinstance(declared, Mapping) else []
+        clocks, clock_problems = parse_clocks(data.get("clocks"), calendar_names)
+        problems.extend(clock_problems)
+        escalation, escalation_problems = parse_escalation(data.get("escalation"))
+        problems.extend(f"escalation: {problem}" for problem in escalation_problems)
+        retention = data.get("retention")
+        if retention is not None:
+            try:
+                if not isinstance(retention, str):
+                    raise InvalidArgumentError(f"got {retention!r}")
+                retention_cutoff(datetime(2000, 1, 1, tzinfo=UTC), retention)
+            except InvalidArgumentError as exc:
+                problems.append(
+                    f"retention must be an age such as '3 years', '36 months' or '90 days' ({exc})"
+                )
+        if problems:
+            raise WorkflowDefinitionError(name, problems)
+        return cls(
+            name=str(data["name"]),
+            initial=str(data["initial"]),
+            states=tuple(states),
+            transitions=tuple(transitions),
+            roles=_names(data.get("roles", ())),
+            title=str(data.get("title", "")),
+            description=str(data.get("description", "")),
+            version=version,
+            calendars=calendars,
+            clocks=clocks,
+            escalation=escalation,
+            retention=retention,
+        )
+
+    @classmethod
+    def from_toml(cls, text: str) -> WorkflowDefinition:
+        """Build a definition from TOML text."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise WorkflowDefinitionError("<toml>", [f"not valid TOML: {exc}"]) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> WorkflowDefinition:
+        """Read a definition from a ``.toml`` file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise WorkflowDefinitionError(str(path), [f"cannot read the file: {exc}"]) from None
+        try:
+            return cls.from_toml(text)
+        except WorkflowDefinitionError as exc:
+            raise WorkflowDefinitionError(f"{exc.workflow} ({path})", exc.problems) from None
+
+    # -- questions ----------------------------------------------------------
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self.states)
+
+    @property
+    def terminal_states(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self.states if state.terminal)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger name, in order of first appearance."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        for calendar in self.calendars:
+            if calendar.name == name:
+                return calendar
+        raise KeyError(name)
+
+    def state(self, name: str) -> StateDefinition:
+        for state in self.states:
+            if state.name == name:
+                return state
+        raise KeyError(name)
+
+    # -- validation ---------------------------------------------------------
+
+    def problems(self, known_guards: Iterable[str] | None = None) -> list[str]:
+        """Every inconsistency of the definition, each with how to fix it.
+
+        ``known_guards`` are the guard names registered; ``None`` skips that check.
+        """
+        found: list[str] = []
+        names = self.state_names
+        declared = set(names)
+        roles = set(self.roles)
+        guards = None if known_guards is None else set(known_guards)
+
+        for name in _repeats(names):
+            found.append(f"state {name!r} is declared twice; keep one")
+        for name in names:
+            if not NAME_PATTERN.match(name):
+                found.append(f"state {name!r} is not a valid name: use lower_snake_case")
+        if self.initial not in declared:
+            found.append(f"initial state {self.initial!r} is not declared; declare it in states")
+        if not self.terminal_states:
+            found.append("no state is terminal: mark at least one with terminal = true")
+        for role in _repeats(self.roles):
+            found.append(f"role {role!r} is listed twice")
+
+        seen: dict[tuple[str, str], str] = {}
+        for t in self.transitions:
+            where = f"transition {t.trigger!r}"
+            if not NAME_PATTERN.match(t.trigger):
+                found.append(f"{where}: trigger is not a valid name: use lower_snake_case")
+            if not t.sources:
+                found.append(f"{where}: has no source state")
+            for source in t.sources:
+                if source not in declared:
+                    found.append(
+                        f"{where}: unknown source state {source!r}; declared states: "
+                        f"{', '.join(names)}"
+                    )
+                key = (source, t.trigger)
+                if key in seen:
+                    found.append(
+                        f"{where}: trigger {t.trigger!r} is defined twice from state "
+                        f"{source!r} (to {seen[key]!r} and {t.dest!r}); a trigger must lead "
+                        "to one place from one state: rename one of them"
+                    )
+                seen[key] = t.dest
+            if t.dest not in declared:
+                found.append(
+                    f"{where}: unknown destination state {t.dest!r}; declared states: "
+                    f"{', '.join(names)}"
+                )
+            for role in t.roles:
+                if role not in roles:
+                    found.append(
+                        f"{where}: unknown role {role!r}; add it to the workflow's roles "
+                        f"({', '.join(self.roles) or 'none declared'}) or fix the spelling"
+                    )
+            for recipient in t.notify:
+                if recipient not in RECIPIENTS:
+                    found.append(
+                        f"{where}: cannot notify {recipient!r}; use one of "
+                        f"{', '.join(sorted(RECIPIENTS))}"
+                    )
+            if guards is not None:
+                for guard in t.guards:
+                    if guard not in guards:
+                        found.append(
+                            f"{where}: unknown guard {guard!r}; registered guards: "
+                            f"{', '.join(sorted(guards)) or 'none'}"
+                        )
+        found.extend(clock_reference_problems(self.clocks, names, self.triggers))
+        if self.escalation is None:
+            found.extend(
+                f"clock {clock.name!r}: on_breach 'escalate' needs an escalation ladder; add "
+                "an [escalation] table or remove 'escalate'"
+                for clock in self.clocks
+                if "escalate" in clock.on_breach
+            )
+        if found:
+            return found  # the graph checks below assume the names are right
+
+        outgoing: dict[str, set[str]] = {name: set() for name in names}
+        for t in self.transitions:
+            for source in t.sources:
+                outgoing[source].add(t.dest)
+        reachable = _reach(self.initial, outgoing)
+        for name in names:
+            if name not in reachable:
+                found.append(
+                    f"state {name!r} is unreachable from the initial state {self.initial!r}: "
+                    "add a transition into it or remove it"
+                )
+        terminals = set(self.terminal_states)
+        for state in self.states:
+            if state.terminal:
+                continue
+            if not outgoing[state.name]:
+                found.append(
+                    f"state {state.name!r} is a dead end: it is not terminal and no transition "
+                    "leaves it; add one or mark it terminal = true"
+                )
+            elif not (_reach(state.name, outgoing) & terminals):
+                found.append(
+                    f"state {state.name!r} has no path to a terminal state: complaints "
+                    "there could never be closed"
+                )
+        return found
+
+    def check(self, known_guards: Iterable[str] | None = None) -> WorkflowDefinition:
+        """Return ``self`` if valid.
+
+        Raises:
+            WorkflowDefinitionError: listing every problem found.
+        """
+        problems = self.problems(known_guards)
+        if problems:
+            raise WorkflowDefinitionError(self.name, problems)
+        return self
+
+
+def _calendars(value: object, problems: list[str]) -> tuple[BusinessCalendar, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        problems.append("'calendars' must be a table of calendar name -> settings")
+        return ()
+    calendars = []
+    for name, settings in value.items():
+        try:
+            calendars.append(BusinessCalendar.from_dict(settings, name=str(name)))
+        except CalendarError as exc:
+            problems.extend(f"calendar {name!r}: {problem}" for problem in exc.problems)
+    return tuple(calendars)
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(str(item) for item in value)
+    return (str(value),)
+
+
+def _unknown_keys(
+    problems: list[str], where: str, table: Mapping[str, Any], allowed: set[str]
+) -> None:
+    for key in table:
+        if key not in allowed:
+            problems.append(
+                f"{where}: unknown key {key!r}; allowed keys: {', '.join(sorted(allowed))}"
+            )
+
+
+def _repeats(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
+def _reach(start: str, outgoing: Mapping[str, set[str]]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for nxt in outgoing.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen

@@ -1,0 +1,1 @@
+"""State machines: workflow and conduct definitions compiled into shared transitions machines."""

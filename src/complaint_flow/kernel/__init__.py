@@ -1,0 +1,1 @@
+"""The unit of work every service is built on."""

@@ -1,0 +1,1 @@
+"""Entities and values: what a complaint, an event, a customer and a conduct record are."""

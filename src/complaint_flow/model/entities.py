@@ -1,0 +1,456 @@
+"""The things complaint_flow talks about: customers, actors, intakes, complaints, events.
+
+A :class:`Complaint` returned by the engine is an immutable snapshot of one
+version: the engine is the only way to change a complaint, and every change
+produces a new version together with the :class:`Event` that explains it. Being
+immutable, a snapshot can be shared by the in-memory store without copies and
+cannot be altered behind the store's back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from complaint_flow.errors import InvalidIntakeError
+from complaint_flow.model.immutable import EMPTY, FrozenData, freeze_mapping
+
+
+class Severity(enum.StrEnum):
+    """How serious a complaint is; ``EMERGENCY`` takes the emergency path."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    EMERGENCY = "emergency"
+
+
+class ChannelKind(enum.StrEnum):
+    """What sort of contact a channel is: it matters for stop procedures (written requests)."""
+
+    WRITTEN = "written"
+    SPOKEN = "spoken"
+    ONLINE = "online"
+
+
+def _storable(text: str, where: str) -> None:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate, e.g. a bad decode)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise InvalidIntakeError(
+            f"{where} holds {text[exc.start : exc.end]!r} at position {exc.start}, a lone "
+            "surrogate that cannot be stored as UTF-8; decode the message with the right "
+            "encoding (or errors='replace') before building it"
+        ) from None
+
+
+def _optional_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidIntakeError(f"expected text, got {type(value).__name__} {value!r}")
+    _storable(value, "the text")
+    stripped = value.strip()
+    return stripped or None
+
+
+def _required_text(what: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidIntakeError(
+                f"{type(instance).__name__}.{attribute.name} must be non-empty text "
+                f"({what}); got {value!r}"
+            )
+        _storable(value, f"{type(instance).__name__}.{attribute.name}")
+
+    return check
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidIntakeError(
+            f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime "
+            f"(give it a tzinfo, e.g. tzinfo=timezone.utc); got {value!r}"
+        )
+
+
+def _instance_of(kind: type, what: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidIntakeError(
+                f"{type(instance).__name__}.{attribute.name} must be {what}; "
+                f"got {type(value).__name__} {value!r}"
+            )
+        if isinstance(value, str):
+            _storable(value, f"{type(instance).__name__}.{attribute.name}")
+
+    return check
+
+
+def _data(value: Mapping[str, Any] | None) -> FrozenData:
+    try:
+        return freeze_mapping(value)
+    except TypeError as exc:
+        raise InvalidIntakeError(
+            f"data must be JSON-like (text, numbers, booleans, None, lists and mappings "
+            f"with text keys): {exc}"
+        ) from None
+
+
+def _severity(value: object) -> Severity:
+    try:
+        return Severity(str(value))
+    except ValueError:
+        choices = ", ".join(repr(s.value) for s in Severity)
+        raise InvalidIntakeError(f"unknown severity {value!r}; use one of {choices}") from None
+
+
+def _contacts(value: Mapping[str, str] | None) -> FrozenData:
+    if value is None:
+        return EMPTY
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidIntakeError(
+            f"contacts must map channel names to addresses (str -> str); got {value!r}"
+        )
+    return freeze_mapping(value)
+
+
+@attrs.frozen
+class Customer:
+    """The person or organisation complaining, with a way to reach them per channel.
+
+    Args:
+        id: the host application's customer id.
+        name: how to address them.
+        email, phone, postal_address: the usual contacts.
+        contacts: further addresses by channel name (e.g. ``{"sms": "+44…"}``).
+        preferred_channel: the channel they want replies on, if they said so.
+    """
+
+    id: str = attrs.field(validator=_required_text("the host's customer id"))
+    name: str = attrs.field(validator=_required_text("how to address the customer"))
+    email: str | None = attrs.field(default=None, converter=_optional_text)
+    phone: str | None = attrs.field(default=None, converter=_optional_text)
+    postal_address: str | None = attrs.field(default=None, converter=_optional_text)
+    contacts: FrozenData = attrs.field(default=EMPTY, converter=_contacts)
+    preferred_channel: str | None = attrs.field(default=None, converter=_optional_text)
+
+    def address_for(self, channel: str) -> str | None:
+        """The customer's address on ``channel``, or ``None`` if they have none there."""
+        if channel in self.contacts:
+            address: str = self.contacts[channel]
+            return address
+        if channel == "email":
+            return self.email
+        if channel in ("phone", "sms"):
+            return self.phone
+        if channel == "letter":
+            return self.postal_address
+        return None
+
+
+@attrs.frozen
+class Actor:
+    """Someone who acts on complaints: an agent, a manager, the system itself.
+
+    ``rank`` orders the escalation ladder (1 = frontline); ``role`` is what
+    workflows grant triggers to.
+    """
+
+    id: str = attrs.field(validator=_required_text("who is acting"))
+    name: str = attrs.field(validator=_required_text("the actor's name"))
+    role: str = attrs.field(validator=_required_text("e.g. 'agent' or 'manager'"))
+    rank: int = attrs.field(
+        default=1, validator=_instance_of(int, "a whole number (1 = frontline)")
+    )
+    email: str | None = attrs.field(default=None, converter=_optional_text)
+    phone: str | None = attrs.field(default=None, converter=_optional_text)
+
+    @property
+    def has_contact(self) -> bool:
+        """Whether a customer could reach this actor directly (phone or email)."""
+        return bool(self.email or self.phone)
+
+
+SYSTEM = Actor(id="system", name="complaint_flow", role="system", rank=0)
+"""The actor recorded for what the library does by itself (intake, sweeps)."""
+
+
+@attrs.frozen
+class Intake:
+    """A complaint as it arrives on a channel, before it is stored.
+
+    ``external_id`` identifies the message on its channel (an email's Message-ID,
+    a web form's submission id): the same message delivered twice is one complaint.
+    ``informal`` with ``recorded_by`` marks a complaint a member of staff received
+    informally and records without blame.
+    """
+
+    channel: str = attrs.field(validator=_required_text("the channel it came in on"))
+    customer: Customer = attrs.field(
+        validator=_instance_of(Customer, "a Customer(id=..., name=...)")
+    )
+    summary: str = attrs.field(validator=_required_text("a one-line summary"))
+    details: str = attrs.field(default="", validator=_instance_of(str, "text"))
+    external_id: str | None = attrs.field(default=None, converter=_optional_text)
+    category: str = attrs.field(default="general", validator=_required_text("a category"))
+    severity: Severity = attrs.field(default=Severity.NORMAL, converter=_severity)
+    desired_outcome: str = attrs.field(default="", validator=_instance_of(str, "text"))
+    preferred_channel: str | None = attrs.field(default=None, converter=_optional_text)
+    received_at: datetime | None = attrs.field(default=None, validator=_aware)
+    informal: bool = attrs.field(default=False, validator=_instance_of(bool, "True or False"))
+    recorded_by: Actor | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(_instance_of(Actor, "the Actor who recorded it")),
+    )
+    data: FrozenData = attrs.field(default=EMPTY, converter=_data)
+
+
+class ClockStatus(enum.StrEnum):
+    """Whether a deadline clock is counting."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@attrs.frozen(slots=False)  # dict-backed: ``replace`` copies it cheaply
+class ClockState:
+    """Where one deadline clock of a complaint stands (derived from its events).
+
+    ``deadline`` already includes the time spent paused and any extension;
+    ``warning_at`` is when the owner is warned before the deadline.
+    """
+
+    name: str
+    status: ClockStatus
+    started_at: datetime
+    deadline: datetime
+    warning_at: datetime | None = None
+    warned: bool = False
+    breached: bool = False
+    paused_at: datetime | None = None
+    stopped_at: datetime | None = None
+    extensions: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.status is ClockStatus.RUNNING
+
+    def replace(self, **changes: Any) -> ClockState:
+        """This state with ``changes`` (values of the right types; the fold's hot path)."""
+        new = object.__new__(ClockState)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
+
+@attrs.frozen(slots=False)  # dict classes construct about twice as fast
+class Complaint:
+    """One version of a stored complaint (an immutable snapshot).
+
+    ``version`` counts the events recorded for the complaint; ``reference`` is the
+    human reference quoted to the customer (``CF-2026-000123``). ``data`` holds what
+    the process collected (facts, actions, resolution…). ``clocks`` are its
+    deadline clocks; ``due_at`` is the next warning or deadline among them, which
+    the store indexes for sweeps. ``escalation_level`` is its rung on the
+    escalation ladder (1 = frontline); ``department`` where routing sent it.
+    ``audit_head`` is the hash of its last event (see :mod:`complaint_flow.storage.audit`):
+    keeping a copy elsewhere anchors the audit trail.
+    """
+
+    id: str
+    reference: str
+    workflow: str
+    customer: Customer
+    channel: str
+    category: str
+    severity: Severity
+    summary: str
+    details: str
+    state: str
+    received_at: datetime
+    updated_at: datetime
+    version: int
+    desired_outcome: str = ""
+    preferred_channel: str | None = None
+    external_id: str | None = None
+    owner: Actor | None = None
+    informal: bool = False
+    recorded_by: Actor | None = None
+    due_at: datetime | None = None
+    data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    clocks: tuple[ClockState, ...] = ()
+    escalation_level: int = 1
+    department: str | None = None
+    audit_head: str | None = None
+
+    def clock(self, name: str) -> ClockState | None:
+        """The state of deadline clock ``name``, or ``None`` if it never started."""
+        for state in self.clocks:
+            if state.name == name:
+                return state
+        return None
+
+    def advanced(
+        self, state: str, version: int, updated_at: datetime, data: FrozenData, **changes: Any
+    ) -> Complaint:
+        """The next version of this snapshot (the engine's hot path).
+
+        It copies the instance dictionary instead of running ``__init__`` (about
+        half the cost of a constructor call, a third of ``attrs.evolve``), so the
+        caller passes values of the right types and ``data`` already frozen.
+        """
+        if changes and not changes.keys() <= _COMPLAINT_FIELDS:
+            unknown = sorted(changes.keys() - _COMPLAINT_FIELDS)
+            raise TypeError(f"Complaint has no field(s) {unknown}")
+        new = object.__new__(Complaint)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        if changes:
+            fields.update(changes)
+        fields["state"] = state
+        fields["version"] = version
+        fields["updated_at"] = updated_at
+        fields["data"] = data
+        return new
+
+    @property
+    def reply_channel(self) -> str:
+        """Where replies go: the preferred channel, else the channel the complaint came on."""
+        return self.preferred_channel or self.customer.preferred_channel or self.channel
+
+
+_COMPLAINT_FIELDS = frozenset(field.name for field in attrs.fields(Complaint))
+
+
+@attrs.frozen(slots=False)  # dict classes construct about twice as fast
+class Event:
+    """One entry of a complaint's audit trail: who did what, when and why.
+
+    ``seq`` is the complaint's version after the event (the first event is 1).
+    ``complaint_id`` is the complaint's id, or ``conduct:<customer id>`` for an
+    event of a customer's conduct record. ``hash`` chains the event to the one
+    before it (set when the event is committed; see :mod:`complaint_flow.storage.audit`);
+    ``redacted`` is set only on an event whose personal content was erased: the
+    digest of what was erased, which keeps the chain verifiable.
+    """
+
+    complaint_id: str
+    seq: int
+    kind: str
+    at: datetime = attrs.field(validator=_aware)
+    actor: Actor
+    trigger: str | None = None
+    source: str | None = None
+    dest: str | None = None
+    reason: str = ""
+    data: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    hash: str | None = None
+    redacted: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        complaint_id: str,
+        seq: int,
+        kind: str,
+        at: datetime,
+        actor: Actor,
+        trigger: str | None,
+        source: str | None,
+        dest: str | None,
+        reason: str,
+        data: FrozenData,
+    ) -> Event:
+        """An event from already-checked parts, ``data`` frozen (the engine's hot path)."""
+        new = object.__new__(cls)
+        new.__dict__.update(
+            complaint_id=complaint_id,
+            seq=seq,
+            kind=kind,
+            at=at,
+            actor=actor,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            reason=reason,
+            data=data,
+            hash=None,
+            redacted=None,
+        )
+        return new
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox message is in its delivery."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@attrs.frozen(slots=False)  # dict classes construct about twice as fast
+class OutboxMessage:
+    """An intent to notify someone, committed with the change that caused it.
+
+    ``key`` is the idempotency key a notifier can use to drop a redelivery.
+    ``next_attempt_at`` is when a dispatcher may try it again after a failure
+    (None: at once).
+    """
+
+    key: str
+    complaint_id: str
+    event_seq: int
+    topic: str
+    recipient: str
+    channel: str
+    address: str | None
+    created_at: datetime
+    payload: FrozenData = attrs.field(default=EMPTY, converter=freeze_mapping)
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+    @classmethod
+    def pending(
+        cls,
+        key: str,
+        complaint_id: str,
+        event_seq: int,
+        topic: str,
+        recipient: str,
+        channel: str,
+        address: str | None,
+        created_at: datetime,
+        payload: FrozenData,
+    ) -> OutboxMessage:
+        """A new pending message from checked parts, ``payload`` frozen (the engine's hot path)."""
+        new = object.__new__(cls)
+        new.__dict__.update(
+            key=key,
+            complaint_id=complaint_id,
+            event_seq=event_seq,
+            topic=topic,
+            recipient=recipient,
+            channel=channel,
+            address=address,
+            created_at=created_at,
+            payload=payload,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            last_error=None,
+            delivered_at=None,
+            next_attempt_at=None,
+        )
+        return new

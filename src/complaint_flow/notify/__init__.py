@@ -1,1 +1,0 @@
-"""Notifications: the outbox dispatcher and the built-in notifiers."""

@@ -1,0 +1,1 @@
+"""Hooks, the plugin manager and the default plugins."""

@@ -1,0 +1,251 @@
+"""Building the plugin manager, and the typed view of what plugins registered.
+
+There is no module-level plugin manager: :func:`make_plugin_manager` builds a
+fresh one for each engine, so tests and applications never share state through
+it. Type checkers cannot see ``pm.hook.*``; domain code goes through
+:class:`Registry` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pluggy
+
+from complaint_flow.definitions.escalation import EscalationLevel
+from complaint_flow.definitions.workflow import WorkflowDefinition
+from complaint_flow.errors import (
+    PluginError,
+    UnknownChannelError,
+    UnknownStoreError,
+    UnknownWorkflowError,
+)
+from complaint_flow.model.channels import Channel
+from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
+from complaint_flow.plugins import hookspecs
+from complaint_flow.plugins.guards import Guard
+from complaint_flow.storage.contract import Store, StoreFactory, scheme_of
+
+logger = logging.getLogger("complaint_flow.plugins")
+
+DISABLE_AUTOLOAD_ENV = "COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD"
+"""Set to ``1`` to skip loading plugins from the ``complaint_flow`` entry points."""
+
+
+def default_plugins() -> list[object]:
+    """The built-in plugins: stores, channels, guards, workflow packs, logging notifier."""
+    from complaint_flow.definitions import escalation
+    from complaint_flow.plugins import channels, guards, logging_notifier, packs, stores
+
+    return [stores, channels, guards, escalation, packs, logging_notifier]
+
+
+def make_plugin_manager(
+    plugins: Iterable[object] = (), *, load_entry_points: bool | None = None
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with the default plugins, entry points and ``plugins``.
+
+    Args:
+        plugins: extra plugin objects or modules to register (after the defaults).
+        load_entry_points: load installed plugins from the ``complaint_flow``
+            entry-point group; by default yes, unless the environment variable
+            ``COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD=1`` is set.
+
+    Raises:
+        PluginError: a plugin implements a hook that does not exist (a misspelt name).
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for plugin in default_plugins():
+        pm.register(plugin, name=_name_of(plugin))
+    if load_entry_points is None:
+        load_entry_points = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("1", "true", "yes")
+    if load_entry_points:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    for plugin in plugins:
+        pm.register(plugin)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(
+            f"{exc}; hook names must be one of the complaint_flow_* hooks in "
+            "complaint_flow.plugins.hookspecs (check the spelling)"
+        ) from None
+    return pm
+
+
+def _name_of(plugin: object) -> str:
+    return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+
+
+def _call(impl: Any, **kwargs: Any) -> Any:
+    """Call one hook implementation as pluggy would: with the arguments it names."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
+class Registry:
+    """What the plugins of one plugin manager provide, collected once, typed."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.stores: dict[str, StoreFactory] = {}
+        self.channels: dict[str, Channel] = {}
+        self.workflows: dict[str, WorkflowDefinition] = {}
+        self.guards: dict[str, Guard] = {}
+        self._owners: dict[tuple[str, str], tuple[str, bool]] = {}
+        self._register_each(
+            pm.hook.complaint_flow_register_stores,
+            "store",
+            self.stores,
+            lambda name, factory: (name, factory),
+        )
+        self._register_each(
+            pm.hook.complaint_flow_register_channels,
+            "channel",
+            self.channels,
+            lambda channel: (channel.name, channel),
+        )
+        self._register_each(
+            pm.hook.complaint_flow_register_workflows,
+            "workflow",
+            self.workflows,
+            lambda workflow: (workflow.name, workflow),
+        )
+        self._register_each(
+            pm.hook.complaint_flow_register_guards,
+            "guard",
+            self.guards,
+            lambda name, guard: (name, guard),
+        )
+        # Observers are looked up once: calling an unimplemented hook on every
+        # transition would cost as much as a fifth of an in-memory fire.
+        self._observes_received = bool(pm.hook.complaint_flow_received.get_hookimpls())
+        self._observes_transition = bool(pm.hook.complaint_flow_transition.get_hookimpls())
+
+    def _register_each(
+        self,
+        hook: Any,
+        kind: str,
+        table: dict[str, Any],
+        entry: Callable[..., tuple[str, Any]],
+    ) -> None:
+        """Call each implementation on its own, so a name clash can name both plugins.
+
+        A plugin may override a built-in (``trylast``) registration of the same
+        name; two ordinary plugins claiming one name is an error.
+        """
+        for impl in hook.get_hookimpls():  # built-ins (trylast) come first
+            is_default = bool(impl.opts.get("trylast"))
+
+            def register(*args: Any, _impl: Any = impl, _default: bool = is_default) -> None:
+                name, value = entry(*args)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(
+                        f"plugin {_impl.plugin_name!r} registered a {kind} without a name"
+                    )
+                previous = self._owners.get((kind, name))
+                if previous is not None:
+                    owner, owner_is_default = previous
+                    if not (owner_is_default and not _default):
+                        raise PluginError(
+                            f"{kind} {name!r} is registered by both {owner!r} and "
+                            f"{_impl.plugin_name!r}; uninstall one of them or rename the "
+                            f"{kind}"
+                        )
+                self._owners[(kind, name)] = (_impl.plugin_name, _default)
+                table[name] = value
+
+            _call(impl, register=register)
+
+    # -- lookups with helpful errors -----------------------------------------
+
+    def open_store(self, url: str) -> Store:
+        """Open the store for ``url`` with the factory registered for its scheme."""
+        if not isinstance(url, str):
+            raise UnknownStoreError(repr(url), self.stores, "a store URL must be a string")
+        scheme = scheme_of(url)
+        factory = self.stores.get(scheme)
+        if factory is None:
+            detail = "no scheme" if not scheme else f"no store for scheme {scheme!r}"
+            raise UnknownStoreError(url, self.stores, detail)
+        return factory(url)
+
+    def channel(self, name: str) -> Channel:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise UnknownChannelError(name, self.channels) from None
+
+    def workflow(self, name: str) -> WorkflowDefinition:
+        try:
+            return self.workflows[name]
+        except KeyError:
+            raise UnknownWorkflowError(name, self.workflows) from None
+
+    # -- calls --------------------------------------------------------------
+
+    def notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
+        """Give the message to every notifier, even when an earlier one fails.
+
+        Raises:
+            Exception: the one failure, or an ``ExceptionGroup`` of several, after
+                every notifier had its turn.
+        """
+        failures: list[Exception] = []
+        for impl in reversed(self.pm.hook.complaint_flow_notify.get_hookimpls()):
+            try:
+                _call(impl, message=message, complaint=complaint)
+            except Exception as exc:
+                exc.add_note(f"raised by notifier plugin {impl.plugin_name!r}")
+                failures.append(exc)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise ExceptionGroup(f"{len(failures)} notifiers failed", failures)
+
+    def escalation_target(
+        self, complaint: Complaint, actor: Actor | None, level: EscalationLevel
+    ) -> Actor:
+        """Who takes the complaint at ``level`` (the org chart plugin, else the ladder)."""
+        target = self.pm.hook.complaint_flow_escalation_target(
+            complaint=complaint, actor=actor, level=level
+        )
+        if not isinstance(target, Actor):
+            raise PluginError(
+                f"complaint_flow_escalation_target returned {target!r} for level "
+                f"{level.number}; an implementation must return an Actor or None"
+            )
+        return target
+
+    def received(self, complaint: Complaint, event: Event) -> None:
+        if self._observes_received:
+            self._observe(self.pm.hook.complaint_flow_received, complaint, event)
+
+    def transition(self, complaint: Complaint, event: Event) -> None:
+        if self._observes_transition:
+            self._observe(self.pm.hook.complaint_flow_transition, complaint, event)
+
+    def _observe(self, hook: Any, complaint: Complaint, event: Event) -> None:
+        # Each observer on its own: one that fails must neither silence the
+        # others nor make the committed change look failed.
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                _call(impl, complaint=complaint, event=event)
+            except Exception:
+                logger.exception(
+                    "observer %s of %s on %s failed",
+                    impl.plugin_name,
+                    event.kind,
+                    complaint.reference,
+                )
+
+    def describe(self) -> list[Mapping[str, Any]]:
+        """One row per loaded plugin: its name and the hooks it implements."""
+        rows: list[Mapping[str, Any]] = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
+            rows.append({"name": name, "hooks": hooks, "plugin": plugin})
+        return rows

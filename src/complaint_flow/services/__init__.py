@@ -1,0 +1,1 @@
+"""What the engine does, one service per job, each built on the kernel."""

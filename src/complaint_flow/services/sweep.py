@@ -1,0 +1,140 @@
+"""The sweep: act on due deadline warnings and breaches, exactly once.
+
+A sweep asks the store for complaints whose next due time has passed (an index
+lookup: its cost grows with what is due, not with the store), and for each one
+records what is due in one version-checked commit: a ``clock_warning`` (the
+owner is told the deadline is near), or a ``clock_breached`` (the owner is told,
+and the complaint escalates one level if the clock says so). When several
+sweepers (threads, processes, hosts) find the same complaint, the version check
+lets exactly one of them record each action; the others re-read and find
+nothing left to do.
+
+The sweep also lapses the stop procedure's restrictions whose review date has
+come (:func:`complaint_flow.services.conduct_desk.lapse_due`), through the store's index of
+review dates; ``SweepReport.lapsed`` counts them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from complaint_flow.definitions.deadlines import BREACHED, WARNED
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    ConcurrencyError,
+    EscalationError,
+    InvalidArgumentError,
+    UnknownWorkflowError,
+)
+from complaint_flow.kernel.draft import Draft
+from complaint_flow.model.entities import SYSTEM, Complaint
+from complaint_flow.services.conduct_desk import lapse_due
+
+if TYPE_CHECKING:
+    from complaint_flow.engine import Engine
+
+_RETRIES = 3
+
+
+@attrs.frozen
+class SweepReport:
+    """What one sweep did."""
+
+    at: datetime
+    examined: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    conflicts: int = 0
+    """Complaints another writer changed first: re-read and re-checked, not lost."""
+    top_of_ladder: int = 0
+    """Breaches that could not escalate further: the top level already has them."""
+    unknown_workflow: int = 0
+    """Due complaints of a workflow this engine does not know: left for an engine that does."""
+    lapsed: int = 0
+    """Conduct records whose restrictions lapsed at their review date."""
+
+    @property
+    def actions(self) -> int:
+        """Deadline warnings and breaches recorded (lapses are counted apart)."""
+        return self.warnings + self.breaches
+
+
+def run_sweep(engine: Engine, now: datetime, *, batch: int = 500) -> SweepReport:
+    """Process every complaint due at ``now``; see :meth:`Engine.sweep`."""
+    if now.utcoffset() is None:
+        raise InvalidArgumentError("sweep(now) needs a timezone-aware time")
+    if batch < 1:
+        raise InvalidArgumentError("batch must be at least 1")
+    counts = {field.name: 0 for field in attrs.fields(SweepReport) if field.name != "at"}
+    seen: set[str] = set()
+    while True:
+        due = [c for c in engine.store.due(now, batch + len(seen)) if c.id not in seen]
+        if not due:
+            break
+        for complaint in due[:batch]:
+            seen.add(complaint.id)
+            counts["examined"] += 1
+            _act_on(engine, complaint, now, counts)
+    counts["lapsed"] = len(lapse_due(engine, now, batch=batch))
+    return SweepReport(at=now, **counts)
+
+
+def _act_on(engine: Engine, complaint: Complaint, now: datetime, counts: dict[str, int]) -> None:
+    try:
+        compiled = engine._workflow(complaint.workflow)
+    except UnknownWorkflowError:
+        # One unknown workflow must not hold up every complaint due after it.
+        counts["unknown_workflow"] += 1
+        return
+    for _attempt in range(_RETRIES):
+        actions = compiled.clocks.due_actions(complaint.clocks, now)
+        if not actions:
+            return  # someone else acted first, or the deadline moved
+        draft = Draft(complaint, compiled, engine.clock())
+        tally = {"warnings": 0, "breaches": 0, "escalations": 0, "top_of_ladder": 0}
+        for clock, state, action in actions:
+            title = clock.title or clock.name
+            if action == "warning":
+                draft.record(
+                    WARNED,
+                    SYSTEM,
+                    reason=f"{title}: deadline {state.deadline.isoformat()} is near",
+                    data={"clock": clock.name, "deadline": state.deadline.isoformat()},
+                    notify=("owner",),
+                    topic="deadline_warning",
+                )
+                tally["warnings"] += 1
+                continue
+            draft.record(
+                BREACHED,
+                SYSTEM,
+                reason=f"{title}: deadline {state.deadline.isoformat()} missed",
+                data={"clock": clock.name, "deadline": state.deadline.isoformat()},
+                notify=("owner",) if "notify" in clock.on_breach else (),
+                topic="deadline_missed",
+            )
+            tally["breaches"] += 1
+            if "escalate" in clock.on_breach and compiled.definition.escalation is not None:
+                try:
+                    engine._climb(draft, None, f"{title}: deadline missed")
+                except EscalationError:
+                    tally["top_of_ladder"] += 1
+                else:
+                    tally["escalations"] += 1
+        try:
+            draft.commit(engine.store)
+        except ConcurrencyError:
+            counts["conflicts"] += 1
+            try:
+                complaint = engine.store.get(complaint.id)
+            except ComplaintNotFoundError:
+                return
+            continue
+        for key, value in tally.items():
+            counts[key] += value
+        engine._deliver_urgent(draft)
+        return

@@ -1,0 +1,1 @@
+"""The store contract, the commit, and the built-in stores."""

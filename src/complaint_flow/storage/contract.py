@@ -1,0 +1,441 @@
+"""The storage contract every store implements, and the unit of writing: a commit.
+
+A store is chosen by URL (``memory://``, ``sqlite:///complaints.db``…) through
+the ``complaint_flow_register_stores`` hook. Its one write operation,
+:meth:`Store.commit`, stores a complaint's new version together with the events
+that explain it and the outbox messages it causes, all or nothing, provided the
+stored version is still the one the writer read (optimistic concurrency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar, runtime_checkable
+
+import attrs
+
+from complaint_flow.errors import InvalidArgumentError, StoreError
+from complaint_flow.model.conduct import ConductRecord, ConductStatus
+from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.storage.audit import event_hash
+
+_Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
+
+
+def _check_numbering(
+    what: str,
+    subject_id: str,
+    version: int,
+    expected_version: int,
+    events: tuple[Event, ...],
+    outbox: tuple[OutboxMessage, ...],
+) -> None:
+    """The rules a commit of a complaint or a conduct record keeps (``what`` names it)."""
+    if expected_version < 0:
+        raise StoreError(f"expected_version must be >= 0, got {expected_version}")
+    if not events:
+        raise StoreError("a commit must record at least one event: every change is an event")
+    expected_seq = expected_version
+    for event in events:
+        expected_seq += 1
+        if event.seq != expected_seq or event.complaint_id != subject_id:
+            raise StoreError(
+                f"the events of a commit must belong to {what} {subject_id!r} and be "
+                f"numbered {expected_version + 1}, {expected_version + 2}, …; "
+                f"got event {event.seq} of {event.complaint_id!r}"
+            )
+    if version != expected_seq:
+        raise StoreError(
+            f"the {what}'s version ({version}) must equal its last event's seq ({expected_seq})"
+        )
+    for message in outbox:
+        if message.complaint_id != subject_id:
+            raise StoreError(f"every outbox message of a commit must belong to its {what}")
+
+
+def _check_commit(commit: Commit) -> None:
+    complaint = commit.complaint
+    _check_numbering(
+        "complaint",
+        complaint.id,
+        complaint.version,
+        commit.expected_version,
+        commit.events,
+        commit.outbox,
+    )
+    if commit.expected_version == 0 and not commit.reference_prefix:
+        raise StoreError("creating a complaint needs a reference_prefix to number it")
+
+
+def _event_tuple(events: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(events)
+
+
+def _message_tuple(messages: Iterable[OutboxMessage]) -> tuple[OutboxMessage, ...]:
+    return tuple(messages)
+
+
+@attrs.frozen(slots=False)
+class Commit:
+    """A complaint's new version with its events and outbox messages, written together.
+
+    Args:
+        complaint: the new version; its ``version`` is ``expected_version + len(events)``.
+        expected_version: the version the writer read; 0 creates the complaint.
+        events: the events that lead to the new version, numbered consecutively.
+        outbox: notifications caused by the change.
+        reference_prefix: for a creation, the prefix of the human reference the
+            store allocates (``CF`` gives ``CF-2026-000001``).
+    """
+
+    complaint: Complaint
+    expected_version: int
+    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
+    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+    reference_prefix: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_commit(self)
+        # Copies: the caller's objects stay as they were.
+        events = tuple(_copy(event) for event in self.events)
+        complaint = _copy(self.complaint)
+        _chain(complaint, events)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "complaint", complaint)
+
+    @classmethod
+    def build(
+        cls,
+        complaint: Complaint,
+        expected_version: int,
+        events: tuple[Event, ...],
+        outbox: tuple[OutboxMessage, ...] = (),
+        reference_prefix: str | None = None,
+    ) -> Commit:
+        """The same checked, hash-chained commit, built without ``__init__``.
+
+        The engine's hot path: ``complaint`` and ``events`` must be objects just
+        built for this commit and not shared yet, because their hashes are set in
+        place instead of on copies.
+        """
+        new = object.__new__(cls)
+        new.__dict__.update(
+            complaint=complaint,
+            expected_version=expected_version,
+            events=events,
+            outbox=outbox,
+            reference_prefix=reference_prefix,
+        )
+        _check_commit(new)
+        _chain(complaint, events)
+        return new
+
+
+def _copy(entity: _Entity) -> _Entity:
+    copy = object.__new__(type(entity))
+    copy.__dict__.update(entity.__dict__)
+    return copy
+
+
+def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> None:
+    """Set the events' chained hashes and the subject's new audit head, in place.
+
+    The chain continues from the subject's ``audit_head``: the head of the version
+    the writer read, which the store's version check guarantees is the latest.
+    """
+    previous = subject.audit_head
+    for event in events:
+        try:
+            previous = event_hash(previous, event)
+        except UnicodeEncodeError as exc:
+            # Nothing is written: the text would not survive storage either.
+            raise InvalidArgumentError(
+                f"the {event.kind} event's text holds {exc.object[exc.start : exc.end]!r}, "
+                "a lone surrogate that cannot be stored as UTF-8; decode the text with "
+                "the right encoding (or errors='replace') and try again"
+            ) from None
+        event.__dict__["hash"] = previous
+    subject.__dict__["audit_head"] = previous
+
+
+def _check_conduct_commit(commit: ConductCommit) -> None:
+    record = commit.record
+    _check_numbering(
+        "conduct record",
+        record.id,
+        record.version,
+        commit.expected_version,
+        commit.events,
+        commit.outbox,
+    )
+
+
+@attrs.frozen(slots=False)
+class ConductCommit:
+    """A conduct record's new version with its events and notices, written together.
+
+    The same rules as :class:`Commit`: ``record.version`` is ``expected_version +
+    len(events)``, events are numbered on from ``expected_version + 1`` and carry
+    the record's id (``conduct:<customer id>``) as their ``complaint_id``, as do
+    the outbox messages; 0 creates the record. Events are hash-chained on
+    construction.
+    """
+
+    record: ConductRecord
+    expected_version: int
+    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
+    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        _check_conduct_commit(self)
+        events = tuple(_copy(event) for event in self.events)
+        record = _copy(self.record)
+        _chain(record, events)
+        object.__setattr__(self, "events", events)
+        object.__setattr__(self, "record", record)
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    """The human reference of the ``number``-th complaint of ``year``: ``CF-2026-000123``."""
+    return f"{prefix}-{year}-{number:06d}"
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the engine needs from a store. Implementations must be thread-safe.
+
+    The conformance suite in :mod:`complaint_flow.testing.conformance` states
+    the rules precisely; every built-in store passes it.
+    """
+
+    url: str
+
+    def commit(self, commit: Commit) -> Complaint:
+        """Write the commit atomically and return the stored complaint.
+
+        For a creation the store allocates the reference and returns the
+        complaint carrying it.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``expected_version``
+                (or the complaint already exists, for a creation).
+            DuplicateIntakeError: a creation whose (channel, external_id) is taken.
+        """
+        ...
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version. Raises ``ComplaintNotFoundError``."""
+        ...
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference."""
+        ...
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        ...
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order. Raises ``ComplaintNotFoundError``."""
+        ...
+
+    def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
+        """Write several commits (of different complaints) in one transaction, all or nothing.
+
+        Each commit follows the rules of :meth:`commit`; creations are numbered in
+        the order given. Returns the stored complaints in the same order. Used for
+        bulk intake, where one transaction (one disk flush) for many complaints is
+        what makes it fast.
+
+        Raises:
+            StoreError: two commits of the batch are for the same complaint.
+            ConcurrencyError, DuplicateIntakeError: as :meth:`commit`, for the first
+                offending commit; nothing of the batch is written.
+        """
+        ...
+
+    def rewrite(
+        self, commit: Commit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> Complaint:
+        """Apply ``commit`` and replace stored events and outbox messages, atomically.
+
+        For erasing personal data: ``events`` replace the complaint's stored events
+        with the same ``seq`` (written as given, ``hash`` and ``redacted``
+        included) and ``outbox`` the stored messages with the same ``key``, in
+        the same transaction as the version-checked ``commit`` (which records the
+        erasure). Nothing else of the trail can be changed. A replaced message's
+        claim ends (see :meth:`outbox_claim`): a dispatcher still holding its old
+        copy finds it changed when it records the outcome (:meth:`outbox_update`).
+
+        Raises:
+            ConcurrencyError: as :meth:`commit`; nothing is written.
+            StoreError: an event or message to replace is not stored for that
+                complaint; nothing is written.
+        """
+        ...
+
+    def purge(self, complaints: Mapping[str, int]) -> int:
+        """Delete these complaints with their events and outbox messages (retention).
+
+        ``complaints`` maps each id to the version the caller saw (when it decided
+        the complaint may go). A complaint is deleted only if its stored version is
+        still that one, checked atomically with the delete: one changed meanwhile
+        (e.g. reopened) is kept, as are unknown ids; neither is an error. Returns
+        how many complaints were deleted. The deleted data must not remain readable
+        in the store (SQLite: its free pages are overwritten).
+        """
+        ...
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first.
+
+        ``received_after`` keeps complaints received at or after that instant;
+        ``updated_before`` those whose latest version was written before it.
+        """
+        ...
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        ...
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints whose ``due_at`` is at or before ``before``, earliest first."""
+        ...
+
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages, oldest first; with ``now``, only those due by then.
+
+        A message is due when its ``next_attempt_at`` is None or at or before ``now``.
+        Claims are ignored: this is a read, not a way to deliver concurrently.
+        """
+        ...
+
+    def outbox_claim(
+        self, now: datetime, limit: int, lease: timedelta, owner: str
+    ) -> list[OutboxMessage]:
+        """Atomically claim up to ``limit`` due, unclaimed pending messages for ``owner``.
+
+        A message is claimable when it is pending, due (``next_attempt_at`` None or
+        at or before ``now``) and not claimed, or its claim ended at or before
+        ``now``. The claim lasts until ``now + lease``: a dispatcher that crashed
+        leaves its messages claimable again after that. Two concurrent calls never
+        return the same message while its claim lasts. Oldest first.
+        """
+        ...
+
+    def outbox_update(
+        self, message: OutboxMessage, *, expected_status: OutboxStatus = OutboxStatus.PENDING
+    ) -> bool:
+        """Record a delivery outcome: the stored message's delivery state becomes ``message``'s.
+
+        Matched by ``key``. Only the delivery state is written (``status``,
+        ``attempts``, ``last_error``, ``delivered_at``, ``next_attempt_at``) and the
+        message's claim ends; its content (``payload``, ``address``, ``channel``,
+        ``recipient``, ``topic``, ...) stays as stored, so an erasure
+        (:meth:`rewrite`) that happened while a dispatcher held an old copy is not
+        undone. The update happens only if the stored status is still
+        ``expected_status``, checked atomically with the write.
+
+        Returns:
+            True if the message was updated; False (nothing changed) if no message
+            with that key is stored (e.g. purged) or its stored status is not
+            ``expected_status`` (changed meanwhile: erased, or handled elsewhere).
+        """
+        ...
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages of every complaint with that status (any if None), oldest first."""
+        ...
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint, oldest first."""
+        ...
+
+    def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
+        """Write a conduct record's new version with its events and notices atomically.
+
+        Optimistic concurrency as :meth:`commit`: ``expected_version`` 0 creates the
+        record (``ConcurrencyError`` if the customer has one), otherwise the
+        stored version must equal it. Notices go to the same outbox as complaint
+        messages (their ``complaint_id`` is the record's id). Returns the stored
+        record.
+        """
+        ...
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        """The latest version of the customer's conduct record, or None if they have none."""
+        ...
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        """The conduct record's events in order (empty if there is no record)."""
+        ...
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        """Conduct records matching every given filter.
+
+        ``statuses`` keeps records in one of those statuses; ``review_before``
+        those whose ``review_at`` is at or before that instant;
+        ``with_review_items`` those with a non-empty review queue. Ordered by
+        ``review_at`` (records without one last), then customer id. Must not
+        read every record when ``review_before`` or ``with_review_items`` is given
+        (index them).
+        """
+        ...
+
+    def conduct_rewrite(
+        self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
+    ) -> ConductRecord:
+        """:meth:`rewrite` for a conduct record (erasure of personal data)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+def with_delivery_state(stored: OutboxMessage, outcome: OutboxMessage) -> OutboxMessage:
+    """``stored`` with the delivery state of ``outcome`` (what :meth:`Store.outbox_update` writes).
+
+    Args:
+        stored: the message as stored; its content is kept.
+        outcome: a copy carrying the new ``status``, ``attempts``, ``last_error``,
+            ``delivered_at`` and ``next_attempt_at``.
+    """
+    return attrs.evolve(
+        stored,
+        status=outcome.status,
+        attempts=outcome.attempts,
+        last_error=outcome.last_error,
+        delivered_at=outcome.delivered_at,
+        next_attempt_at=outcome.next_attempt_at,
+    )
+
+
+StoreFactory = Callable[[str], Store]
+"""Builds a store from its URL; registered per URL scheme."""
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a store URL (``sqlite`` of ``sqlite:///x.db``), or ``""``."""
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep else ""

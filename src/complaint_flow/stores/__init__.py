@@ -1,1 +1,0 @@
-"""Built-in stores: ``memory://`` and ``sqlite:///path``."""
