@@ -9,7 +9,10 @@ plugin adds one line to its ``pyproject.toml``::
 
 Registration hooks receive a ``register`` callback (call it once per thing you
 provide). Built-in stores, channels, guards, workflows and notifiers are
-ordinary default plugins registered the same way.
+ordinary default plugins registered the same way. Only
+``complaint_flow_escalation_target`` may be implemented as a wrapper
+(``wrapper=True``): the others are called one implementation at a time (see
+``complaint_flow.plugins.manager.CALLED_ONE_AT_A_TIME``).
 """
 
 from __future__ import annotations
@@ -75,6 +78,25 @@ def complaint_flow_register_guards(
     :param register: call with ``(name, guard)``.
 
     .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def complaint_flow_register_callbacks(
+    register: Callable[[str, Callable[[Complaint, Event], None]], None],
+) -> None:
+    """Register named callbacks that workflows list under ``before``, ``after`` and ``on_enter``.
+
+    A callback is called as ``callback(complaint, event)``. ``before`` callbacks
+    (of a transition) run inside the transition, before anything is written, with
+    the complaint before the step and the event about to be written; raising
+    refuses the transition. ``after`` (of a transition) and ``on_enter`` (of a
+    state) callbacks run once, after the change is committed, with the new
+    version; an exception there is logged and does not undo the change.
+
+    :param register: call with ``(name, callback)``.
+
+    .. versionadded:: 0.2
     """
 
 

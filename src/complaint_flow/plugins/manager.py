@@ -4,6 +4,12 @@ There is no module-level plugin manager: :func:`make_plugin_manager` builds a
 fresh one for each engine, so tests and applications never share state through
 it. Type checkers cannot see ``pm.hook.*``; domain code goes through
 :class:`Registry` instead.
+
+Most hooks are called one implementation at a time (see
+:data:`CALLED_ONE_AT_A_TIME`), through the documented attributes of
+:class:`pluggy.HookImpl`: pluggy's own call stops at the first exception and
+cannot say which plugin registered what. A wrapper of such a hook would never
+run, so :func:`make_plugin_manager` refuses it rather than ignore it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -34,6 +41,29 @@ logger = logging.getLogger("complaint_flow.plugins")
 DISABLE_AUTOLOAD_ENV = "COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD"
 """Set to ``1`` to skip loading plugins from the ``complaint_flow`` entry points."""
 
+Callback = Callable[[Complaint, Event], None]
+"""A named callback a workflow lists under ``before``, ``after`` or ``on_enter``."""
+
+_SO_A_CLASH_NAMES_BOTH = "so that two plugins registering one name can both be named"
+CALLED_ONE_AT_A_TIME: Mapping[str, str] = MappingProxyType(
+    {
+        "complaint_flow_register_stores": _SO_A_CLASH_NAMES_BOTH,
+        "complaint_flow_register_channels": _SO_A_CLASH_NAMES_BOTH,
+        "complaint_flow_register_workflows": _SO_A_CLASH_NAMES_BOTH,
+        "complaint_flow_register_guards": _SO_A_CLASH_NAMES_BOTH,
+        "complaint_flow_register_callbacks": _SO_A_CLASH_NAMES_BOTH,
+        "complaint_flow_notify": "so that one failing notifier does not stop the others",
+        "complaint_flow_received": "so that one failing observer does not stop the others",
+        "complaint_flow_transition": "so that one failing observer does not stop the others",
+    }
+)
+"""The hooks :class:`Registry` calls one implementation at a time, and why.
+
+A ``wrapper=True`` or ``hookwrapper=True`` implementation of one of them is
+refused. The other hook, ``complaint_flow_escalation_target``, is called
+through pluggy, so wrappers of it work.
+"""
+
 
 def default_plugins() -> list[object]:
     """The built-in plugins: stores, channels, guards, workflow packs, logging notifier."""
@@ -55,7 +85,9 @@ def make_plugin_manager(
             ``COMPLAINT_FLOW_DISABLE_PLUGIN_AUTOLOAD=1`` is set.
 
     Raises:
-        PluginError: a plugin implements a hook that does not exist (a misspelt name).
+        PluginError: a plugin implements a hook that does not exist (a misspelt name),
+            or wraps (``wrapper=True``/``hookwrapper=True``) a hook that is called one
+            implementation at a time (:data:`CALLED_ONE_AT_A_TIME`).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -74,27 +106,60 @@ def make_plugin_manager(
             f"{exc}; hook names must be one of the complaint_flow_* hooks in "
             "complaint_flow.plugins.hookspecs (check the spelling)"
         ) from None
+    _refuse_wrappers_of_single_calls(pm)
     return pm
+
+
+def _refuse_wrappers_of_single_calls(pm: pluggy.PluginManager) -> None:
+    for hook, why in CALLED_ONE_AT_A_TIME.items():
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            if impl.wrapper or impl.hookwrapper:
+                option = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                raise PluginError(
+                    f"plugin {_plugin_label(impl)} implements {hook} with {option}, but "
+                    f"complaint_flow calls {hook} one implementation at a time, {why}, "
+                    "so a wrapper would never run; implement it as a plain @hookimpl "
+                    "(only complaint_flow_escalation_target may be wrapped)"
+                )
 
 
 def _name_of(plugin: object) -> str:
     return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
 
 
-def _call(impl: Any, **kwargs: Any) -> Any:
-    """Call one hook implementation as pluggy would: with the arguments it names."""
+def _plugin_label(impl: pluggy.HookImpl) -> str:
+    """The plugin's name, or its class when pluggy named an unnamed object by its id."""
+    if impl.plugin_name == str(id(impl.plugin)):
+        return f"{type(impl.plugin).__name__!r} (registered as {impl.plugin_name!r})"
+    return repr(impl.plugin_name)
+
+
+def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    """Call one hook implementation as pluggy does: with the arguments it names.
+
+    ``function`` and ``argnames`` are documented attributes of :class:`pluggy.HookImpl`;
+    pluggy has no public way to call a single implementation.
+    """
     return impl.function(*(kwargs[name] for name in impl.argnames))
 
 
 class Registry:
-    """What the plugins of one plugin manager provide, collected once, typed."""
+    """What the plugins of one plugin manager provide, collected once, typed.
+
+    Raises:
+        PluginError: two plugins register one name, or a wrapper of a hook that is
+            called one implementation at a time (see :func:`make_plugin_manager`).
+    """
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
+        # Again here: a manager built by hand must not have its wrappers ignored either.
+        _refuse_wrappers_of_single_calls(pm)
         self.pm = pm
         self.stores: dict[str, StoreFactory] = {}
         self.channels: dict[str, Channel] = {}
         self.workflows: dict[str, WorkflowDefinition] = {}
         self.guards: dict[str, Guard] = {}
+        self.callbacks: dict[str, Callback] = {}
         self._owners: dict[tuple[str, str], tuple[str, bool]] = {}
         self._register_each(
             pm.hook.complaint_flow_register_stores,
@@ -120,6 +185,12 @@ class Registry:
             self.guards,
             lambda name, guard: (name, guard),
         )
+        self._register_each(
+            pm.hook.complaint_flow_register_callbacks,
+            "callback",
+            self.callbacks,
+            lambda name, callback: (name, callback),
+        )
         # Observers are looked up once: calling an unimplemented hook on every
         # transition would cost as much as a fifth of an in-memory fire.
         self._observes_received = bool(pm.hook.complaint_flow_received.get_hookimpls())
@@ -138,24 +209,29 @@ class Registry:
         name; two ordinary plugins claiming one name is an error.
         """
         for impl in hook.get_hookimpls():  # built-ins (trylast) come first
-            is_default = bool(impl.opts.get("trylast"))
+            is_default = impl.trylast
 
-            def register(*args: Any, _impl: Any = impl, _default: bool = is_default) -> None:
+            def register(
+                *args: Any, _impl: pluggy.HookImpl = impl, _default: bool = is_default
+            ) -> None:
                 name, value = entry(*args)
+                plugin = _plugin_label(_impl)
                 if not isinstance(name, str) or not name:
+                    raise PluginError(f"plugin {plugin} registered a {kind} without a name")
+                if kind in ("guard", "callback") and not callable(value):
                     raise PluginError(
-                        f"plugin {_impl.plugin_name!r} registered a {kind} without a name"
+                        f"plugin {plugin} registered {kind} {name!r} as {value!r}, which is "
+                        f"not callable; register the function itself"
                     )
                 previous = self._owners.get((kind, name))
                 if previous is not None:
                     owner, owner_is_default = previous
                     if not (owner_is_default and not _default):
                         raise PluginError(
-                            f"{kind} {name!r} is registered by both {owner!r} and "
-                            f"{_impl.plugin_name!r}; uninstall one of them or rename the "
-                            f"{kind}"
+                            f"{kind} {name!r} is registered by both {owner} and {plugin}; "
+                            f"uninstall one of them or rename the {kind}"
                         )
-                self._owners[(kind, name)] = (_impl.plugin_name, _default)
+                self._owners[(kind, name)] = (plugin, _default)
                 table[name] = value
 
             _call(impl, register=register)
@@ -185,6 +261,22 @@ class Registry:
         except KeyError:
             raise UnknownWorkflowError(name, self.workflows) from None
 
+    def callback(self, name: str) -> Callback:
+        """The callback registered as ``name``.
+
+        Raises:
+            PluginError: no plugin registered a callback of that name.
+        """
+        try:
+            return self.callbacks[name]
+        except KeyError:
+            known = ", ".join(sorted(self.callbacks)) or "none"
+            raise PluginError(
+                f"no callback {name!r} is registered (registered callbacks: {known}); "
+                "check the spelling, or install the plugin that registers it with "
+                "complaint_flow_register_callbacks"
+            ) from None
+
     # -- calls --------------------------------------------------------------
 
     def notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
@@ -199,7 +291,7 @@ class Registry:
             try:
                 _call(impl, message=message, complaint=complaint)
             except Exception as exc:
-                exc.add_note(f"raised by notifier plugin {impl.plugin_name!r}")
+                exc.add_note(f"raised by notifier plugin {_plugin_label(impl)}")
                 failures.append(exc)
         if len(failures) == 1:
             raise failures[0]
@@ -228,6 +320,29 @@ class Registry:
         if self._observes_transition:
             self._observe(self.pm.hook.complaint_flow_transition, complaint, event)
 
+    def run_callbacks(self, names: Iterable[str], complaint: Complaint, event: Event) -> None:
+        """Run after-commit callbacks (``after``, ``on_enter``) in order, each on its own.
+
+        A callback that raises is logged, with its name and plugin, on the
+        ``complaint_flow.plugins`` logger; the others still run and nothing is raised,
+        since the change they follow is already committed.
+
+        Raises:
+            PluginError: a name no plugin registered, before any callback runs.
+        """
+        named = [(name, self.callback(name)) for name in names]
+        for name, callback in named:
+            try:
+                callback(complaint, event)
+            except Exception:
+                logger.exception(
+                    "callback %r of plugin %s after %s on %s failed",
+                    name,
+                    self._owners[("callback", name)][0],
+                    event.kind,
+                    complaint.reference,
+                )
+
     def _observe(self, hook: Any, complaint: Complaint, event: Event) -> None:
         # Each observer on its own: one that fails must neither silence the
         # others nor make the committed change look failed.
@@ -237,7 +352,7 @@ class Registry:
             except Exception:
                 logger.exception(
                     "observer %s of %s on %s failed",
-                    impl.plugin_name,
+                    _plugin_label(impl),
                     event.kind,
                     complaint.reference,
                 )
