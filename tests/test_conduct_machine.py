@@ -28,7 +28,7 @@ from complaint_flow.model.conduct import (
     RestrictionKind,
 )
 from complaint_flow.model.entities import SYSTEM
-from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy, lapse_due
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 
 POLICY = ConductPolicy()
 CUSTOMERS = [
@@ -248,7 +248,7 @@ class ConductProcedure(RuleBasedStateMachine):
             and r.review_at is not None
             and r.review_at <= now
         }
-        lapsed = lapse_due(self.engine, now)
+        lapsed = self.engine.conduct.lapse_due(now)
         assert {r.customer_id for r in lapsed} == due
         for record in lapsed:
             assert record.status is ConductStatus.LAPSED

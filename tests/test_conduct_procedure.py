@@ -31,7 +31,7 @@ from complaint_flow.model.clock import ManualClock
 from complaint_flow.model.conduct import ConductStatus, Restriction, RestrictionKind
 from complaint_flow.model.entities import SYSTEM, Complaint, OutboxMessage
 from complaint_flow.plugins.hookspecs import hookimpl
-from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy, lapse_due
+from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.testing.capture import CapturedNotifications
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -898,9 +898,9 @@ def test_lapse_due_lets_restrictions_go_at_their_review_date(
             review_at=later(clock, days),
         )
     desk.appeal("C-2", grounds="No.", actor=AGENT)
-    assert lapse_due(engine, clock()) == []
+    assert engine.conduct.lapse_due(clock()) == []
     clock.advance(days=20)
-    lapsed = lapse_due(engine, clock())
+    lapsed = engine.conduct.lapse_due(clock())
     assert sorted(r.customer_id for r in lapsed) == ["C-1", "C-2"]
     for record in lapsed:
         assert (record.status, record.restrictions, record.review_at) == (
@@ -914,7 +914,7 @@ def test_lapse_due_lets_restrictions_go_at_their_review_date(
         assert notice.topic == "conduct.lapse"
         assert notice.event_seq == record.version
     assert engine.store.conduct_get("C-3").status is ConductStatus.RESTRICTED  # type: ignore[union-attr]
-    assert lapse_due(engine, clock()) == []
+    assert engine.conduct.lapse_due(clock()) == []
 
 
 def test_lapse_due_works_in_batches(desk: ConductDesk, engine: Engine, clock: ManualClock) -> None:
@@ -929,10 +929,10 @@ def test_lapse_due_works_in_batches(desk: ConductDesk, engine: Engine, clock: Ma
             review_at=later(clock, 10 + number),
         )
     clock.advance(days=30)
-    assert [r.customer_id for r in lapse_due(engine, clock(), batch=2)] == ["C-0", "C-1"]
-    assert len(lapse_due(engine, clock(), batch=10)) == 3
+    assert [r.customer_id for r in engine.conduct.lapse_due(clock(), batch=2)] == ["C-0", "C-1"]
+    assert len(engine.conduct.lapse_due(clock(), batch=10)) == 3
     with pytest.raises(InvalidArgumentError):
-        lapse_due(engine, clock(), batch=0)
+        engine.conduct.lapse_due(clock(), batch=0)
 
 
 def test_concurrent_sweepers_lapse_each_record_once(
@@ -955,7 +955,7 @@ def test_concurrent_sweepers_lapse_each_record_once(
 
     def sweep() -> None:
         barrier.wait()
-        results.append([r.customer_id for r in lapse_due(engine, clock())])
+        results.append([r.customer_id for r in engine.conduct.lapse_due(clock())])
 
     threads = [threading.Thread(target=sweep) for _ in range(4)]
     for thread in threads:
@@ -977,10 +977,10 @@ def test_a_sweeper_that_read_a_stale_record_skips_it(
     stale = engine.store.conduct_find(review_before=clock())
     assert [r.customer_id for r in stale] == ["C-1"]
     # Another sweeper lapses it between this sweeper's read and its write.
-    assert len(lapse_due(engine, clock())) == 1
+    assert len(engine.conduct.lapse_due(clock())) == 1
     monkeypatch.setattr(engine.store, "conduct_find", lambda **_: stale)
     before = snapshot(engine)
-    assert lapse_due(engine, clock()) == []
+    assert engine.conduct.lapse_due(clock()) == []
     assert snapshot(engine) == before
 
 

@@ -30,7 +30,7 @@ from complaint_flow import (
 from complaint_flow.definitions.escalation import EscalationLevel
 from complaint_flow.definitions.remedies import Remedy
 from complaint_flow.errors import AuthorityExceededError
-from complaint_flow.kernel.draft import URGENT_HOLD
+from complaint_flow.kernel.aggregates import URGENT_HOLD
 from complaint_flow.model.entities import ClockStatus, OutboxMessage, OutboxStatus
 from complaint_flow.services.delivery import OutboxDispatcher
 from complaint_flow.testing import CapturedNotifications
@@ -544,7 +544,7 @@ def test_clock_state_always_equals_a_replay_of_the_history(steps: list[tuple[str
         ) as engine,
     ):
         complaint = receive(engine)
-        compiled = engine._workflow("timed")
+        compiled = engine.kernel.workflow("timed")
         for action, hours in steps:
             clock.advance(hours=hours)
             if action == "sweep":

@@ -41,8 +41,8 @@ def problems_of(data: dict[str, Any], guards: tuple[str, ...] = ()) -> list[str]
 def test_minimal_definition_is_valid_and_compiles() -> None:
     definition = WorkflowDefinition.from_dict(minimal()).check(known_guards=())
     compiled = compile_workflow(definition)
-    assert compiled.run("open", "start") == "working"
-    assert compiled.run("working", "close") == "closed"
+    assert compiled.destination("open", "start") == "working"
+    assert compiled.destination("working", "close") == "closed"
     assert [t.trigger for t in compiled.available("open")] == ["start", "close"]
 
 
@@ -166,7 +166,7 @@ def test_tactics_pack_is_valid_and_follows_the_mission() -> None:
     ]
     state = tactics.initial
     for trigger in path:
-        state = compiled.run(state, trigger)
+        state = compiled.destination(state, trigger)
     assert state == "closed"
     # "I'll put it right" needs a named owner with contact details.
     assert compiled.transition("action_taken", "put_it_right").guards == ("owner_with_contact",)
@@ -245,4 +245,4 @@ def test_validation_matches_reference_graph_rules(data: dict[str, Any]) -> None:
     if not problems:
         compiled = compile_workflow(WorkflowDefinition.from_dict(data))
         for t in data["transitions"]:
-            assert compiled.run(t["source"], t["trigger"]) == t["dest"]
+            assert compiled.destination(t["source"], t["trigger"]) == t["dest"]

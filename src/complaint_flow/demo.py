@@ -459,7 +459,7 @@ class _Week:
         record = conduct.record(self.frank)
         history = tuple(conduct.history(self.frank))
         filed = _event_of(history, "contact_filed")
-        written = sorted(written_channels(self.engine))
+        written = sorted(written_channels(self.engine.reception))
         return StopProcedure(
             customer=self.frank,
             record=record,

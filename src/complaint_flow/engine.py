@@ -12,56 +12,35 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
-from types import MappingProxyType, TracebackType
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any, Self
 
-from complaint_flow.definitions.escalation import EscalationLevel
-from complaint_flow.definitions.remedies import Remedy, check_authority
-from complaint_flow.definitions.workflow import (
-    ESCALATE_TRIGGER,
-    TransitionDefinition,
-    WorkflowDefinition,
-)
-from complaint_flow.errors import (
-    ClockError,
-    ComplaintFlowError,
-    ComplaintNotFoundError,
-    ConcurrencyError,
-    DuplicateIntakeError,
-    EscalationError,
-    GuardRefusedError,
-    InvalidArgumentError,
-    InvalidIntakeError,
-    MissingFieldError,
-    NotAuthorisedError,
-    PermissionDeniedError,
-    WorkflowDefinitionError,
-)
-from complaint_flow.fsm.workflow_machine import CompiledWorkflow, compile_workflow
-from complaint_flow.kernel.draft import Draft, advance, notifications
-from complaint_flow.model.channels import Channel, written_channels
+from complaint_flow.arguments import name, optional_whole_number, text, whole_number
+from complaint_flow.definitions.calendars import Duration
+from complaint_flow.definitions.conduct_policy import ConductPolicy
+from complaint_flow.definitions.remedies import Remedy
+from complaint_flow.definitions.workflow import ESCALATE_TRIGGER, WorkflowDefinition
+from complaint_flow.errors import InvalidArgumentError, NotAuthorisedError
+from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.unit_of_work import Kernel
+from complaint_flow.model.channels import Channel
 from complaint_flow.model.clock import Clock, SystemClock
 from complaint_flow.model.conduct import ConductRecord, ReviewItem, is_conduct_record_id
-from complaint_flow.model.entities import (
-    SYSTEM,
-    Actor,
-    ClockStatus,
-    Complaint,
-    Event,
-    Intake,
-    OutboxMessage,
-    Severity,
-)
-from complaint_flow.model.immutable import EMPTY, FrozenData, freeze_mapping
+from complaint_flow.model.entities import Actor, Complaint, Event, Intake, OutboxMessage
+from complaint_flow.model.immutable import EMPTY
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services import (
+    complaint_records,
+    deadline_clocks,
+    escalation,
+    privacy,
+    transitions,
+)
 from complaint_flow.services import conduct_patterns as pattern_rules
 from complaint_flow.services import final_decisions as final_rules
-from complaint_flow.services import intake as intake_rules
-from complaint_flow.services import privacy
-from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
+from complaint_flow.services.conduct_desk import ConductDesk
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -69,14 +48,21 @@ from complaint_flow.services.delivery import (
     DeliveryReport,
     OutboxDispatcher,
 )
-from complaint_flow.services.final_decisions import FINAL_DECISION
-from complaint_flow.services.intake import IntakeOutcome
+from complaint_flow.services.intake import IntakeOutcome, Reception
 from complaint_flow.services.privacy import ErasureReport, PurgeReport
 from complaint_flow.services.sweep import SweepReport, run_sweep
 from complaint_flow.storage.audit import AuditReport, verify_store
-from complaint_flow.storage.contract import Commit, Store
+from complaint_flow.storage.contract import Store
 
 DEFAULT_STORE_URL = "sqlite:///complaints.db"
+
+RETRIES = 3
+"""Fresh attempts a recorder (note, assignment, escalation…) makes after losing a race.
+
+A note or an assignment means the same on the next version, and every check is made
+afresh on it, so recorders retry by default; ``fire`` keeps ``retries=0`` by default
+because a step chosen on a screen is better reported than taken on a version nobody saw.
+"""
 
 
 class Engine:
@@ -99,24 +85,30 @@ class Engine:
         self.store = store
         self.registry = registry
         self.clock: Clock = clock or SystemClock()
-        if not reference_prefix or not reference_prefix.replace("_", "").isalnum():
+        if (
+            not isinstance(reference_prefix, str)
+            or not reference_prefix
+            or not reference_prefix.replace("_", "").isalnum()
+        ):
             raise InvalidArgumentError(
                 f"reference_prefix must be letters/digits such as 'CF', got {reference_prefix!r}"
             )
         self.reference_prefix = reference_prefix
-        self._compiled: dict[str, CompiledWorkflow] = {}
         if isinstance(workflow, WorkflowDefinition):
             self.registry.workflows[workflow.name] = workflow
             workflow = workflow.name
-        self.default_workflow = self._workflow(workflow).name
         self.dispatcher = OutboxDispatcher(
             store, registry, self.clock, backoff=Backoff(), timeout=DEFAULT_TIMEOUT_SECONDS
         )
-        self._get_cached: Callable[[str], Complaint | None] | None = getattr(
-            store, "get_cached", None
+        self.kernel = Kernel(
+            store, registry, self.clock, reference_prefix, deliver_now=self.dispatcher.dispatch_keys
         )
-        self.conduct = ConductDesk(self, conduct_policy)
+        """The unit of work every service is built on (``docs/architecture.md``)."""
+        self.default_workflow = self.kernel.workflow(text("workflow", workflow)).name
+        self.conduct = ConductDesk(self.kernel, conduct_policy)
         """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""
+        self.reception = Reception(self.kernel, self.conduct.policy, self.default_workflow)
+        """Where messages come in: intake under the stop procedure."""
 
     @classmethod
     def open(
@@ -183,20 +175,9 @@ class Engine:
 
     # -- workflows ----------------------------------------------------------
 
-    def _workflow(self, name: str) -> CompiledWorkflow:
-        compiled = self._compiled.get(name)
-        if compiled is None:
-            definition = self.registry.workflow(name)
-            problems = definition.problems(self.registry.guards)
-            if problems:
-                raise WorkflowDefinitionError(definition.name, problems)
-            compiled = compile_workflow(definition)
-            self._compiled[name] = compiled
-        return compiled
-
     def workflow(self, name: str | None = None) -> WorkflowDefinition:
         """The definition of workflow ``name`` (default: the engine's workflow)."""
-        return self._workflow(name or self.default_workflow).definition
+        return self.kernel.workflow(name or self.default_workflow).definition
 
     # -- intake -------------------------------------------------------------
 
@@ -217,7 +198,7 @@ class Engine:
             ContactFiledError: the message was filed (or linked to a decided
                 complaint), not opened; its ``outcome`` says how.
         """
-        return intake_rules.receive(self, intake, workflow)
+        return self.reception.receive(intake, _optional_name("workflow", workflow))
 
     def accept(self, intake: Intake, *, workflow: str | None = None) -> IntakeOutcome:
         """Take in one message under the stop procedure and say what became of it.
@@ -235,7 +216,7 @@ class Engine:
         Raises:
             InvalidIntakeError: as :meth:`receive`.
         """
-        return intake_rules.accept(self, intake, workflow)
+        return self.reception.accept(intake, _optional_name("workflow", workflow))
 
     def receive_many(
         self, intakes: Iterable[Intake], *, workflow: str | None = None
@@ -251,160 +232,14 @@ class Engine:
         Raises:
             InvalidIntakeError: one of the intakes is malformed; nothing is stored.
         """
-        return intake_rules.accept_many(self, intakes, workflow)
-
-    def _check_intake(self, intake: Intake) -> None:
-        if not isinstance(intake, Intake):
-            raise InvalidIntakeError(
-                f"receive() takes an Intake, got {type(intake).__name__}; build one with "
-                "Intake(channel=..., customer=Customer(...), summary=...)"
-            )
-        self.registry.channel(intake.channel)
-        for preferred in (intake.preferred_channel, intake.customer.preferred_channel):
-            if preferred is not None:
-                self.registry.channel(preferred)
-        if intake.informal and intake.recorded_by is None:
-            raise InvalidIntakeError(
-                "an informal complaint needs recorded_by: the member of staff who heard it"
-            )
-
-    def _draft_new(
-        self,
-        intake: Intake,
-        compiled: CompiledWorkflow,
-        now: datetime,
-        *,
-        data: Mapping[str, Any] | None = None,
-        starts: dict[datetime, tuple[Any, Any]] | None = None,
-    ) -> Draft:
-        """The creation of a complaint from ``intake``, routed and triaged, not written.
-
-        ``starts`` caches the deadline clocks started on receipt by receipt time:
-        in a batch they are the same for every complaint received at once, and
-        computing them (business calendars) is most of an intake's cost.
-        """
-        complaint_id = uuid.uuid4().hex
-        complaint = Complaint(
-            id=complaint_id,
-            reference="",
-            workflow=compiled.name,
-            customer=intake.customer,
-            channel=intake.channel,
-            category=intake.category,
-            severity=intake.severity,
-            summary=intake.summary.strip(),
-            details=intake.details,
-            state=compiled.definition.initial,
-            received_at=intake.received_at or now,
-            updated_at=now,
-            version=1,
-            desired_outcome=intake.desired_outcome,
-            preferred_channel=intake.preferred_channel,
-            external_id=intake.external_id,
-            informal=intake.informal,
-            recorded_by=intake.recorded_by,
-            data=intake.data,
-        )
-        event_data: dict[str, Any] = {
-            "channel": intake.channel,
-            "external_id": intake.external_id,
-            "received_at": complaint.received_at.isoformat(),
-        }
-        if data:
-            event_data.update(data)
-        # Deadlines count from receipt, which may be before the complaint was logged
-        # (a letter opened days later): the clocks read it from the event's data.
-        event = Event.build(
-            complaint_id,
-            1,
-            "received",
-            now,
-            intake.recorded_by or SYSTEM,
-            None,
-            None,
-            complaint.state,
-            "",
-            freeze_mapping(event_data),
-        )
-        started = starts.get(complaint.received_at) if starts is not None else None
-        if started is None:
-            created = advance(complaint, compiled, event)
-            if starts is not None:
-                starts[complaint.received_at] = (created.clocks, created.due_at)
-        else:
-            # What ``advance`` gives for a "received" event: only the clocks depend on it.
-            created = complaint.advanced(
-                event.dest or complaint.state,
-                1,
-                now,
-                complaint.data,
-                clocks=started[0],
-                due_at=started[1],
-            )
-        draft = Draft(created, compiled, now, events=(event,), expected_version=0)
-        self._route_and_triage(draft)
-        return draft
-
-    def _open(
-        self,
-        intake: Intake,
-        compiled: CompiledWorkflow,
-        now: datetime,
-        *,
-        data: Mapping[str, Any] | None = None,
-    ) -> tuple[Complaint, bool]:
-        """Store a complaint from a checked intake; (complaint, False) for a duplicate."""
-        draft = self._draft_new(intake, compiled, now, data=data)
-        try:
-            stored = draft.commit(self.store, reference_prefix=self.reference_prefix)
-        except DuplicateIntakeError as exc:
-            # Another delivery of the same message won the race: same answer.
-            existing = self.store.find_by_external_id(exc.channel, exc.external_id)
-            if existing is None:
-                raise
-            return existing, False
-        self.registry.received(stored, draft.events[0])
-        self._deliver_urgent(draft)
-        return stored, True
-
-    def _route_and_triage(self, draft: Draft) -> None:
-        """Send a new complaint to its department; take an emergency straight to on-call."""
-        policy = draft.compiled.definition.escalation
-        if policy is None:
-            return
-        complaint = draft.complaint
-        routing = policy.route(complaint.category, complaint.severity)
-        if routing is not None:
-            draft.record(
-                "routed",
-                SYSTEM,
-                reason=f"{complaint.category} complaints go to {routing.department}",
-                data={"department": routing.department, "central_office": routing.central_office},
-                change={"department": routing.department},
-                notify=("department",),
-            )
-        if complaint.severity is Severity.EMERGENCY:
-            ladder = policy.ladder_for(complaint.category, complaint.severity)
-            self._climb(
-                draft,
-                None,
-                "emergency: straight to the on-call level",
-                level=ladder.emergency_level,
-                urgent=True,
-            )
+        return self.reception.accept_many(intakes, _optional_name("workflow", workflow))
 
     # -- transitions --------------------------------------------------------
 
     def triggers(self, complaint_id: str, actor: Actor) -> list[str]:
         """The triggers ``actor`` may fire on the complaint now (role-wise)."""
         _check_actor(actor)
-        complaint = self.get(complaint_id)
-        compiled = self._workflow(complaint.workflow)
-        return [
-            t.trigger
-            for t in compiled.available(complaint.state)
-            if not t.roles or actor.role in t.roles
-        ]
+        return transitions.triggers(self.kernel, self.get(complaint_id), actor)
 
     def fire(
         self,
@@ -437,140 +272,19 @@ class Engine:
             ConcurrencyError: the complaint changed concurrently (after ``retries``
                 further attempts); nothing is written.
         """
-        if retries:
-            if expected_version is not None:
-                raise InvalidArgumentError(
-                    "give expected_version (refuse if it moved on) or retries (re-read and "
-                    "try again), not both"
-                )
-            if not isinstance(retries, int) or retries < 0:
-                raise InvalidArgumentError(f"retries must be a whole number >= 0, got {retries!r}")
-            for _attempt in range(retries):
-                try:
-                    return self._fire(complaint_id, trigger, actor, reason, data, None)
-                except ConcurrencyError:
-                    continue
-        return self._fire(complaint_id, trigger, actor, reason, data, expected_version)
+        _check_actor(actor)
+        trigger = name("trigger", trigger)
+        reason = _reason(reason)
+        given = transitions.frozen_data(data)
+        kernel = self.kernel
 
-    def _fire(
-        self,
-        complaint_id: str,
-        trigger: str,
-        actor: Actor,
-        reason: str,
-        data: Mapping[str, Any] | None,
-        expected_version: int | None,
-        *,
-        requested_via: str | None = None,
-    ) -> Complaint:
-        if type(actor) is not Actor:
-            _check_actor(actor)
-        if expected_version is None and self._get_cached is not None:
-            # A store that keeps the versions it wrote saves the read (a round trip on
-            # PostgreSQL). If another writer moved the complaint on, the commit's version
-            # check refuses it; any refusal is then decided again on the latest version.
-            cached = self._get_cached(complaint_id)
-            if cached is not None:
-                try:
-                    return self._fire_on(cached, trigger, actor, reason, data, None, requested_via)
-                except ComplaintFlowError:
-                    pass
-        try:
-            complaint = self.store.get(complaint_id)
-        except ComplaintNotFoundError:
-            complaint = self.get(complaint_id)  # perhaps a reference
-        return self._fire_on(
-            complaint, trigger, actor, reason, data, expected_version, requested_via
-        )
+        def build(draft: Draft[Complaint]) -> None:
+            transitions.fire_on(kernel, draft, trigger, actor, reason, given)
 
-    def _fire_on(
-        self,
-        complaint: Complaint,
-        trigger: str,
-        actor: Actor,
-        reason: str,
-        data: Mapping[str, Any] | None,
-        expected_version: int | None,
-        requested_via: str | None,
-    ) -> Complaint:
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        compiled = self._compiled.get(complaint.workflow) or self._workflow(complaint.workflow)
-        source = complaint.state
-        transition = compiled.transition(source, trigger)
-        given = _frozen_data(data) if data else EMPTY
-        self._check_allowed(complaint, transition, actor, given)
-        climbs = trigger == ESCALATE_TRIGGER and compiled.definition.escalation is not None
-        # Refuse at the top of the ladder before anything moves.
-        level = self._next_level(complaint, compiled) if climbs else None
-        dest = compiled.run(source, trigger)
-        now = self.clock()
-        seq = complaint.version + 1
-        event = Event.build(
-            complaint.id, seq, "transition", now, actor, trigger, source, dest, reason, given
-        )
-        if level is not None:
-            draft = Draft(
-                advance(complaint, compiled, event, merge_data=True),
-                compiled,
-                now,
-                events=(event,),
-                expected_version=complaint.version,
-            )
-            draft.outbox.extend(
-                notifications(draft.complaint, transition.notify, event, trigger, compiled)
-            )
-            self._climb(
-                draft,
-                actor,
-                reason or "escalated by " + actor.name,
-                level=level,
-                requested_via=requested_via,
-            )
-            stored = draft.commit(self.store)
-            self.registry.transition(stored, event)
-            self._deliver_urgent(draft)
-            return stored
-        # The hot path: no draft object; clocks are folded only when the step moves one.
-        merged = MappingProxyType({**complaint.data, **given}) if given else complaint.data
-        book = compiled.clocks
-        clocks = book.apply(complaint.clocks, event) if compiled.has_clocks else complaint.clocks
-        if clocks is complaint.clocks:
-            updated = complaint.advanced(dest, seq, now, merged)
-        else:
-            updated = complaint.advanced(
-                dest, seq, now, merged, clocks=clocks, due_at=book.due_at(clocks)
-            )
-        outbox = (
-            notifications(updated, transition.notify, event, trigger, compiled)
-            if transition.notify
-            else ()
-        )
-        stored = self.store.commit(Commit.build(updated, seq - 1, (event,), outbox))
-        self.registry.transition(stored, event)
-        return stored
-
-    def _check_allowed(
-        self,
-        complaint: Complaint,
-        transition: TransitionDefinition,
-        actor: Actor,
-        given: FrozenData,
-    ) -> None:
-        if transition.roles and actor.role not in transition.roles:
-            raise PermissionDeniedError(actor.id, actor.role, transition.trigger, transition.roles)
-        if transition.requires:
-            missing = [
-                key
-                for key in transition.requires
-                if _blank(given.get(key)) and _blank(complaint.data.get(key))
-            ]
-            if missing:
-                raise MissingFieldError(transition.trigger, missing)
-        for name in transition.guards:
-            refusal = self.registry.guards[name](complaint, actor, given)
-            if refusal is not None:
-                raise GuardRefusedError(transition.trigger, name, refusal)
+        start = kernel.cached(complaint_id) if expected_version is None else None
+        return kernel.change(
+            complaint_id, build, expected_version=expected_version, retries=retries, start=start
+        )[0]
 
     # -- other changes ------------------------------------------------------
 
@@ -582,34 +296,45 @@ class Engine:
         actor: Actor,
         reason: str = "",
         expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Make ``owner`` the named person responsible; the owner is notified.
 
         Raises:
-            ConcurrencyError: ``expected_version`` is given and the complaint moved on.
+            ConcurrencyError: ``expected_version`` is given and the complaint moved on
+                (or it kept changing through ``retries`` fresh attempts).
         """
         _check_actor(actor)
         _check_actor(owner, "owner")
-        return self._record(
+        return complaint_records.assign(
+            self.kernel,
             complaint_id,
-            "assigned",
+            owner,
             actor,
-            reason,
-            {"owner_id": owner.id, "owner_name": owner.name},
-            change={"owner": owner},
-            notify=("owner",),
+            _reason(reason),
             expected_version=expected_version,
+            retries=_retries(retries, expected_version),
         )
 
     def add_note(
-        self, complaint_id: str, text: str, *, actor: Actor, expected_version: int | None = None
+        self,
+        complaint_id: str,
+        text: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Add a note to the audit trail (a phone call, a finding, a promise made)."""
         _check_actor(actor)
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidArgumentError("a note needs some text")
-        return self._record(
-            complaint_id, "note", actor, text.strip(), {}, expected_version=expected_version
+        note = _text("text", text, "a note needs some text")
+        return complaint_records.add_note(
+            self.kernel,
+            complaint_id,
+            note,
+            actor,
+            expected_version=expected_version,
+            retries=_retries(retries, expected_version),
         )
 
     def change_reply_channel(
@@ -620,6 +345,7 @@ class Engine:
         actor: Actor,
         consent: str,
         expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Reply on ``channel`` from now on; only with the customer's recorded consent.
 
@@ -627,41 +353,22 @@ class Engine:
             consent: how and when the customer agreed (e.g. "asked by phone 3 May").
         """
         _check_actor(actor)
-        self.registry.channel(channel)
-        if not isinstance(consent, str) or not consent.strip():
-            raise InvalidArgumentError(
-                "changing the reply channel needs the customer's consent: say how and when "
-                "they agreed in consent=..."
-            )
-        current = self.get(complaint_id)
-        return self._record(
-            complaint_id,
-            "reply_channel_changed",
-            actor,
-            consent.strip(),
-            {"from": current.reply_channel, "to": channel},
-            change={"preferred_channel": channel},
-            expected_version=expected_version,
+        self.registry.channel(name("channel", channel))
+        agreed = _text(
+            "consent",
+            consent,
+            "changing the reply channel needs the customer's consent: say how and when "
+            "they agreed in consent=...",
         )
-
-    def _record(
-        self,
-        complaint_id: str,
-        kind: str,
-        actor: Actor,
-        reason: str,
-        data: Mapping[str, Any],
-        *,
-        change: Mapping[str, Any] | None = None,
-        notify: tuple[str, ...] = (),
-        expected_version: int | None = None,
-    ) -> Complaint:
-        complaint = self.get(complaint_id)
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        draft = Draft(complaint, self._workflow(complaint.workflow), self.clock())
-        draft.record(kind, actor, reason=reason, data=data, change=change, notify=notify)
-        return draft.commit(self.store)
+        return complaint_records.change_reply_channel(
+            self.kernel,
+            complaint_id,
+            channel,
+            actor,
+            agreed,
+            expected_version=expected_version,
+            retries=_retries(retries, expected_version),
+        )
 
     # -- escalation, deadlines, remedies ------------------------------------------
 
@@ -673,13 +380,15 @@ class Engine:
         reason: str,
         requested_via: str | None = None,
         expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Move the complaint one level up its escalation ladder (mission M5).
 
         The next level's person is found through the
         ``complaint_flow_escalation_target`` hook (the host's org chart, else the
         static ladder), becomes the owner and is notified. When the workflow's
-        ``escalate`` trigger is allowed from the current state it is fired too.
+        ``escalate`` trigger is allowed from the current state it is fired too: this
+        and ``fire(id, "escalate")`` are the same move.
 
         Args:
             requested_via: when the customer asked for the escalation, the channel
@@ -689,190 +398,83 @@ class Engine:
                 to ask in writing, and the complaint does not move.
 
         Raises:
-            EscalationError: the workflow has no ladder, or the complaint is at its top.
+            EscalationError: the workflow has no ladder, the complaint is at its top,
+                or it has a final decision.
         """
         _check_actor(actor)
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidArgumentError("an escalation needs a reason: say why it goes up")
+        why = _text("reason", reason, "an escalation needs a reason: say why it goes up")
         if requested_via is not None:
-            self.registry.channel(requested_via)
-        complaint = self.get(complaint_id)
-        if FINAL_DECISION in complaint.data:
-            decided = complaint.data[FINAL_DECISION]
-            raise EscalationError(
-                f"{complaint.reference} has a final decision (on "
-                f"{str(decided.get('at', ''))[:10]} by {decided.get('by_name')}), which ends "
-                "its escalation; a new matter is a new complaint, and the customer may take "
-                "this one to the ombudsman"
-            )
-        compiled = self._workflow(complaint.workflow)
-        level = self._next_level(complaint, compiled)  # no ladder, or its top: refused
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        policy = compiled.definition.escalation
-        cap = policy.written_request_from if policy is not None else None
-        if requested_via is not None and cap is not None and level.number >= cap:
-            written = self._written_channels(compiled)
-            if requested_via not in written:
-                return self._decline_spoken_request(
-                    complaint, compiled, level, actor, reason.strip(), requested_via, written
+            self.registry.channel(name("requested_via", requested_via))
+        kernel = self.kernel
+
+        def build(draft: Draft[Complaint]) -> None:
+            complaint = draft.base
+            escalation.refuse_after_final_decision(complaint)
+            compiled = kernel.workflow(complaint.workflow)
+            level = escalation.next_level(complaint, compiled)
+            policy = compiled.definition.escalation
+            cap = policy.written_request_from if policy is not None else None
+            if requested_via is not None and cap is not None and level.number >= cap:
+                written = escalation.written_channels_of(kernel, compiled)
+                if requested_via not in written:
+                    escalation.decline_spoken_request(
+                        draft, level, actor, why, requested_via, written
+                    )
+                    return
+            if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
+                transitions.fire_on(
+                    kernel,
+                    draft,
+                    ESCALATE_TRIGGER,
+                    actor,
+                    reason,
+                    EMPTY,
+                    requested_via=requested_via,
                 )
-        if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
-            _check_actor(actor)
-            return self._fire(
-                complaint.id,
-                ESCALATE_TRIGGER,
-                actor,
-                reason,
-                None,
-                expected_version,
-                requested_via=requested_via,
-            )
-        draft = Draft(complaint, compiled, self.clock())
-        self._climb(draft, actor, reason.strip(), level=level, requested_via=requested_via)
-        stored = draft.commit(self.store)
-        self._deliver_urgent(draft)
-        return stored
+                return
+            escalation.climb(kernel, draft, actor, why, level=level, requested_via=requested_via)
 
-    def _decline_spoken_request(
-        self,
-        complaint: Complaint,
-        compiled: CompiledWorkflow,
-        level: EscalationLevel,
-        actor: Actor,
-        reason: str,
-        requested_via: str,
-        written: frozenset[str],
-    ) -> Complaint:
-        """Record a request beyond the cap on a non-written channel and answer it."""
-        how = ", ".join(sorted(written))
-        draft = Draft(complaint, compiled, self.clock())
-        draft.record(
-            "escalation_request_declined",
-            actor,
-            reason=(
-                f"a request to go to level {level.number} ({level.title}) counts only "
-                f"in writing; asked on {requested_via}: {reason}"
-            ),
-            data={
-                "requested_via": requested_via,
-                "level": level.number,
-                "written_channels": sorted(written),
-                "how_to_ask": f"send the request in writing ({how}), quoting {complaint.reference}",
-            },
-            notify=("customer",),
-        )
-        return draft.commit(self.store)
-
-    def _written_channels(self, compiled: CompiledWorkflow) -> frozenset[str]:
-        policy = compiled.definition.escalation
-        configured = policy.written_channels if policy is not None else ()
-        return written_channels(configured or None, self.registry.channels)
-
-    def _next_level(self, complaint: Complaint, compiled: CompiledWorkflow) -> EscalationLevel:
-        policy = compiled.definition.escalation
-        if policy is None:
-            raise EscalationError(
-                f"workflow {compiled.name!r} has no escalation ladder; add an [escalation] "
-                "table to it (see docs/escalation.md)"
-            )
-        ladder = policy.ladder_for(complaint.category, complaint.severity)
-        return ladder.next_after(complaint.escalation_level)
-
-    def _climb(
-        self,
-        draft: Draft,
-        actor: Actor | None,
-        reason: str,
-        *,
-        level: EscalationLevel | None = None,
-        urgent: bool = False,
-        requested_via: str | None = None,
-    ) -> None:
-        complaint = draft.complaint
-        target_level = level or self._next_level(complaint, draft.compiled)
-        target = self.registry.escalation_target(complaint, actor, target_level)
-        data: dict[str, Any] = {
-            "from_level": complaint.escalation_level,
-            "to_level": target_level.number,
-            "level_title": target_level.title,
-            "owner_id": target.id,
-            "owner_name": target.name,
-            "guidelines": target_level.guidelines,
-        }
-        if requested_via is not None:
-            # The customer asked: pattern detection counts these requests.
-            data["requested_via"] = requested_via
-        draft.record(
-            "escalated",
-            actor or SYSTEM,
-            reason=reason,
-            data=data,
-            change={"escalation_level": target_level.number, "owner": target},
-            notify=("owner",),
-            urgent=urgent or complaint.severity is Severity.EMERGENCY,
-        )
-
-    def _deliver_urgent(self, draft: Draft) -> None:
-        """Emergencies are not left waiting for the next dispatch run."""
-        urgent = [message.key for message in draft.outbox if message.payload.get("urgent")]
-        if urgent:
-            self.dispatcher.dispatch_keys(draft.complaint.id, urgent)
+        return kernel.change(
+            complaint_id,
+            build,
+            expected_version=expected_version,
+            retries=_retries(retries, expected_version),
+        )[0]
 
     def extend_clock(
         self,
         complaint_id: str,
         clock: str,
         *,
-        until: datetime,
+        until: datetime | Duration | str,
         actor: Actor,
         reason: str,
         expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Agree a later deadline for one clock; recorded, and the customer is told.
+
+        Args:
+            until: the new deadline (timezone-aware), or how much later it is, in the
+                clock's own calendar: a :class:`Duration` or its text such as
+                ``"5 working days"``, counted from the current deadline.
 
         Raises:
             ClockError: unknown or stopped clock, or ``until`` not later than the
                 current deadline (an extension never shortens a deadline).
         """
         _check_actor(actor)
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidArgumentError("an extension needs a reason the customer can be given")
-        if not isinstance(until, datetime) or until.utcoffset() is None:
-            raise InvalidArgumentError("until must be a timezone-aware datetime")
-        complaint = self.get(complaint_id)
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        state = complaint.clock(clock)
-        compiled = self._workflow(complaint.workflow)
-        if clock not in compiled.clocks.clocks:
-            raise ClockError(
-                f"workflow {compiled.name!r} has no clock {clock!r}; its clocks: "
-                f"{', '.join(sorted(compiled.clocks.clocks)) or 'none'}"
-            )
-        if state is None or state.status is ClockStatus.STOPPED:
-            raise ClockError(
-                f"clock {clock!r} is not running on {complaint.reference}; "
-                "only a running or paused clock can be extended"
-            )
-        if until <= state.deadline:
-            raise ClockError(
-                f"an extension must move the deadline of {clock!r} later than "
-                f"{state.deadline.isoformat()}; {until.isoformat()} is not later"
-            )
-        draft = Draft(complaint, compiled, self.clock())
-        draft.record(
-            "clock_extended",
+        why = _text("reason", reason, "an extension needs a reason the customer can be given")
+        return deadline_clocks.extend_clock(
+            self.kernel,
+            complaint_id,
+            name("clock", clock),
+            until,
             actor,
-            reason=reason.strip(),
-            data={
-                "clock": clock,
-                "deadline": until.astimezone(UTC).isoformat(),
-                "previous": state.deadline.isoformat(),
-            },
-            notify=("customer",),
+            why,
+            expected_version=expected_version,
+            retries=_retries(retries, expected_version),
         )
-        return draft.commit(self.store)
 
     def recompute_clocks(self, complaint_id: str, *, actor: Actor) -> Complaint:
         """Recompute the complaint's clocks from its history with the current definition.
@@ -883,20 +485,7 @@ class Engine:
         event when anything changed; returns the complaint unchanged otherwise.
         """
         _check_actor(actor)
-        complaint = self.get(complaint_id)
-        compiled = self._workflow(complaint.workflow)
-        clocks = compiled.clocks.replay(self.store.events(complaint.id))
-        if clocks == complaint.clocks:
-            return complaint
-        draft = Draft(complaint, compiled, self.clock())
-        draft.record(
-            "clocks_recomputed",
-            actor,
-            reason="clocks replayed from the history with the current workflow definition",
-            data={"clocks": [state.name for state in clocks]},
-            change={"clocks": clocks, "due_at": compiled.clocks.due_at(clocks)},
-        )
-        return draft.commit(self.store)
+        return deadline_clocks.recompute_clocks(self.kernel, complaint_id, actor)
 
     def grant_remedy(
         self,
@@ -906,6 +495,7 @@ class Engine:
         actor: Actor,
         reason: str = "",
         expected_version: int | None = None,
+        retries: int | None = None,
     ) -> Complaint:
         """Grant a remedy (repair, replacement, refund…) within the actor's authority.
 
@@ -916,26 +506,15 @@ class Engine:
         _check_actor(actor)
         if not isinstance(remedy, Remedy):
             raise InvalidArgumentError("grant_remedy() takes a Remedy(kind=..., amount=...)")
-        complaint = self.get(complaint_id)
-        if expected_version is not None and complaint.version != expected_version:
-            raise ConcurrencyError(complaint.id, expected_version)
-        compiled = self._workflow(complaint.workflow)
-        policy = compiled.definition.escalation
-        if policy is not None:
-            check_authority(
-                policy.ladder_for(complaint.category, complaint.severity), actor, remedy
-            )
-        granted = [*complaint.data.get("remedies", ()), remedy.as_data()]
-        draft = Draft(complaint, compiled, self.clock())
-        draft.record(
-            "remedy_granted",
+        return complaint_records.grant_remedy(
+            self.kernel,
+            complaint_id,
+            remedy,
             actor,
-            reason=reason,
-            data=remedy.as_data(),
-            change={"data": freeze_mapping({**complaint.data, "remedies": granted})},
-            notify=("customer",),
+            _reason(reason),
+            expected_version=expected_version,
+            retries=_retries(retries, expected_version),
         )
-        return draft.commit(self.store)
 
     def sweep(self, now: datetime | None = None, *, batch: int = 500) -> SweepReport:
         """Act on every due deadline warning and breach, exactly once.
@@ -949,7 +528,9 @@ class Engine:
         It also lapses the stop procedure's restrictions whose review date has come
         (``report.lapsed``), found through the store's review-date index.
         """
-        return run_sweep(self, now or self.clock(), batch=batch)
+        return run_sweep(
+            self.kernel, self.conduct, self.clock() if now is None else now, batch=batch
+        )
 
     # -- the stop procedure: final decisions, review queue, patterns ----------
 
@@ -973,7 +554,7 @@ class Engine:
         roles = self.conduct.policy.decision_roles
         if actor.role not in roles:
             raise NotAuthorisedError(actor.id, actor.role, "record a final decision", roles)
-        return final_rules.final_decision(self, complaint_id, actor, response)
+        return final_rules.final_decision(self.kernel, complaint_id, actor, response)
 
     def review_queue(self, limit: int | None = None) -> list[tuple[ConductRecord, ReviewItem]]:
         """The filed and linked messages waiting to be read, with each customer's record.
@@ -981,7 +562,7 @@ class Engine:
         Read through the store's index of records with waiting items (the cost grows
         with the queue, not with the store).
         """
-        return final_rules.review_queue(self, limit)
+        return final_rules.review_queue(self.kernel, optional_whole_number("limit", limit))
 
     def resolve_review_item(
         self, customer_id: str, item_id: str, *, actor: Actor, outcome: str, note: str
@@ -1002,7 +583,9 @@ class Engine:
             InvalidArgumentError: unknown outcome, or no note.
         """
         _check_actor(actor)
-        return final_rules.resolve_review_item(self, customer_id, item_id, actor, outcome, note)
+        return final_rules.resolve_review_item(
+            self.reception, customer_id, item_id, actor, outcome, note
+        )
 
     def conduct_patterns(
         self,
@@ -1023,7 +606,7 @@ class Engine:
         decision.
         """
         return pattern_rules.conduct_patterns(
-            self,
+            self.kernel,
             now or self.clock(),
             window_days,
             many_complaints,
@@ -1057,7 +640,7 @@ class Engine:
         erased); the erasure itself is recorded. See ``docs/privacy.md``.
         """
         _check_actor(actor)
-        return privacy.erase_customer(self, customer_id, actor=actor, reason=reason)
+        return privacy.erase_customer(self.kernel, customer_id, actor=actor, reason=reason)
 
     def purge_closed(
         self,
@@ -1074,7 +657,7 @@ class Engine:
         with their events and messages, ``batch`` per transaction; ``dry_run`` only
         counts them. See ``docs/privacy.md``.
         """
-        return privacy.purge_closed(self, older_than, now=now, batch=batch, dry_run=dry_run)
+        return privacy.purge_closed(self.kernel, older_than, now=now, batch=batch, dry_run=dry_run)
 
     # -- questions ----------------------------------------------------------
 
@@ -1084,14 +667,7 @@ class Engine:
         Raises:
             ComplaintNotFoundError: no such complaint.
         """
-        if not isinstance(complaint_id, str) or not complaint_id:
-            raise InvalidArgumentError(f"a complaint id must be text, got {complaint_id!r}")
-        try:
-            return self.store.get(complaint_id)
-        except ComplaintNotFoundError:
-            if complaint_id.startswith(f"{self.reference_prefix}-"):
-                return self.store.get_by_reference(complaint_id)
-            raise
+        return self.kernel.complaint(complaint_id)
 
     def history(self, complaint_id: str) -> list[Event]:
         """The complaint's complete audit trail, oldest first."""
@@ -1107,14 +683,12 @@ class Engine:
         limit: int | None = None,
     ) -> list[Complaint]:
         """Complaints matching every given filter, oldest received first."""
-        if limit is not None and limit < 0:
-            raise InvalidArgumentError("limit must be zero or more")
         return self.store.find(
-            state=state,
-            customer_id=customer_id,
-            category=category,
-            workflow=workflow,
-            limit=limit,
+            state=_optional_name("state", state),
+            customer_id=_optional_text("customer_id", customer_id),
+            category=_optional_text("category", category),
+            workflow=_optional_name("workflow", workflow),
+            limit=optional_whole_number("limit", limit),
         )
 
     def outbox(self, complaint_id: str) -> list[OutboxMessage]:
@@ -1129,7 +703,7 @@ class Engine:
 
     def deliver(self, limit: int = 100) -> DeliveryReport:
         """Deliver pending notifications through the notify hooks (at least once)."""
-        return self.dispatcher.dispatch(limit)
+        return self.dispatcher.dispatch(whole_number("limit", limit, minimum=0, maximum=100_000))
 
     def channels(self) -> list[Channel]:
         """The registered channels."""
@@ -1147,18 +721,37 @@ def _check_actor(actor: object, what: str = "actor") -> None:
         )
 
 
-def _frozen_data(data: Mapping[str, Any]) -> FrozenData:
-    try:
-        return freeze_mapping(data)
-    except TypeError as exc:
+def _text(what: str, value: object, refusal: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(refusal)
+    return value.strip()
+
+
+def _retries(retries: int | None, expected_version: int | None) -> int:
+    """A recorder's retries: as given, else RETRIES unless it must refuse a moved version."""
+    if retries is not None:
+        return retries
+    return 0 if expected_version is not None else RETRIES
+
+
+def _reason(value: object) -> str:
+    if not isinstance(value, str):
         raise InvalidArgumentError(
-            f"data must be a mapping of JSON-like values (text, numbers, booleans, None, "
-            f"lists, mappings with text keys): {exc}"
-        ) from None
+            f"reason must be text (it is kept in the audit trail), got {type(value).__name__}"
+        )
+    return value.strip()
 
 
-def _blank(value: object) -> bool:
-    return value is None or value == "" or value == () or value == {}
+def _optional_text(what: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be text, got {value!r}")
+    return value
+
+
+def _optional_name(what: str, value: object) -> str | None:
+    return None if value is None else name(what, value)
 
 
 __all__ = ["DEFAULT_STORE_URL", "Engine"]

@@ -78,6 +78,7 @@ class StateDefinition:
     name: str
     terminal: bool = False
     description: str = ""
+    on_enter: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -97,6 +98,8 @@ class TransitionDefinition:
     guards: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     description: str = ""
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -284,7 +287,11 @@ class WorkflowDefinition:
 
     # -- validation ---------------------------------------------------------
 
-    def problems(self, known_guards: Iterable[str] | None = None) -> list[str]:
+    def problems(
+        self,
+        known_guards: Iterable[str] | None = None,
+        callbacks: Mapping[str, object] | None = None,
+    ) -> list[str]:
         """Every inconsistency of the definition, each with how to fix it.
 
         ``known_guards`` are the guard names registered; ``None`` skips that check.
@@ -345,6 +352,13 @@ class WorkflowDefinition:
                         f"{where}: cannot notify {recipient!r}; use one of "
                         f"{', '.join(sorted(RECIPIENTS))}"
                     )
+            if callbacks is not None:
+                for callback in (*t.before, *t.after):
+                    if callback not in callbacks:
+                        found.append(
+                            f"{where}: unknown callback {callback!r}; registered callbacks: "
+                            f"{', '.join(sorted(callbacks)) or 'none'}"
+                        )
             if guards is not None:
                 for guard in t.guards:
                     if guard not in guards:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable
 
 import attrs
-from transitions import Machine, MachineError
+from transitions import EventData, Machine, MachineError
 
 from complaint_flow.errors import ConductError
 from complaint_flow.model.conduct import ConductStatus
@@ -105,17 +105,30 @@ SKIP_WARNING_SOURCES = frozenset({ConductStatus.NORMAL, ConductStatus.LAPSED})
 """Statuses from which ``restrict`` skips the warning: a recorded reason is required."""
 
 
-class _Token:
-    """The transient model a trigger runs on: just a status."""
+Performed = Callable[[ConductStatus, ConductStatus], None]
+"""Called by the machine once it has moved a record: ``(source, destination)``."""
 
-    __slots__ = ("state",)
 
-    def __init__(self, state: str) -> None:
-        self.state = state
+class ConductStep:
+    """The transient model a conduct trigger runs on: a status, and who records the move."""
+
+    __slots__ = ("performed", "state")
+
+    def __init__(self, status: ConductStatus, performed: Performed | None) -> None:
+        self.state = status.value
+        self.performed = performed
+
+
+def _performed(event: EventData) -> None:
+    step = event.model
+    assert isinstance(step, ConductStep)
+    assert event.transition is not None
+    if step.performed is not None:
+        step.performed(ConductStatus(event.transition.source), ConductStatus(step.state))
 
 
 class ConductMachine:
-    """The compiled conduct procedure: one shared machine and a transition index."""
+    """The compiled conduct procedure: one shared machine, the authority on every step."""
 
     def __init__(self, transitions: tuple[ConductTransition, ...]) -> None:
         self.transitions = transitions
@@ -127,48 +140,55 @@ class ConductMachine:
                     "trigger": t.trigger.value,
                     "source": [s.value for s in t.sources],
                     "dest": t.dest.value,
+                    "after": [_performed],
                 }
                 for t in transitions
             ],
             initial=None,
             auto_transitions=False,
             ignore_invalid_triggers=False,
+            send_event=True,
         )
-        index: dict[ConductStatus, dict[ConductTrigger, ConductTransition]] = {
-            status: {} for status in ConductStatus
-        }
-        for t in transitions:
-            for source in t.sources:
-                index[source][t.trigger] = t
-        self._from: Mapping[ConductStatus, Mapping[ConductTrigger, ConductTransition]] = index
 
     def allowed(self, status: ConductStatus) -> list[ConductTrigger]:
-        """The triggers that leave ``status``, in definition order."""
-        return list(self._from[ConductStatus(status)])
+        """The steps that leave ``status``, as the machine knows them, in definition order."""
+        here = set(self.machine.get_triggers(ConductStatus(status).value))
+        return [trigger for trigger in ConductTrigger if trigger.value in here]
 
-    def destination(self, status: ConductStatus, trigger: ConductTrigger | str) -> ConductStatus:
-        """Where ``trigger`` takes a record in ``status``, fired on the shared machine.
+    def check(self, status: ConductStatus, trigger: ConductTrigger | str) -> ConductTrigger:
+        """Refuse early a step that does not apply in ``status`` (before other checks).
 
         Raises:
-            ConductError: the trigger is unknown, or does not apply in ``status``
-                (the message names the steps that do).
+            ConductError: the step is unknown, or does not apply in ``status`` (the
+                message names the steps that do).
+        """
+        step = _trigger(trigger)
+        if step not in self.allowed(status):
+            raise self._not_allowed(ConductStatus(status), step)
+        return step
+
+    def fire(
+        self,
+        status: ConductStatus,
+        trigger: ConductTrigger | str,
+        performed: Performed | None = None,
+    ) -> ConductStatus:
+        """Take ``trigger`` from ``status`` on the shared machine; return the new status.
+
+        ``performed(source, destination)`` is called by the machine once it has moved,
+        so the caller records the status the machine produced.
+
+        Raises:
+            ConductError: the step is unknown or does not apply in ``status``.
         """
         status = ConductStatus(status)
+        step = _trigger(trigger)
+        model = ConductStep(status, performed)
         try:
-            step = ConductTrigger(trigger)
-        except ValueError:
-            raise ConductError(
-                f"unknown conduct step {trigger!r}; the steps are "
-                f"{', '.join(repr(t.value) for t in ConductTrigger)}"
-            ) from None
-        if step not in self._from[status]:
-            raise self._not_allowed(status, step)
-        token = _Token(status.value)
-        try:
-            self.machine.events[step.value].trigger(token)
-        except MachineError:  # pragma: no cover - the index and the machine agree
+            self.machine.events[step.value].trigger(model)
+        except MachineError:
             raise self._not_allowed(status, step) from None
-        return ConductStatus(token.state)
+        return ConductStatus(model.state)
 
     def _not_allowed(self, status: ConductStatus, step: ConductTrigger) -> ConductError:
         allowed = self.allowed(status)
@@ -177,6 +197,16 @@ class ConductMachine:
             f"cannot {step.value} a conduct record that is {status.value!r}; from "
             f"{status.value!r} the possible steps are {choices}"
         )
+
+
+def _trigger(trigger: ConductTrigger | str) -> ConductTrigger:
+    try:
+        return ConductTrigger(trigger)
+    except ValueError:
+        raise ConductError(
+            f"unknown conduct step {trigger!r}; the steps are "
+            f"{', '.join(repr(t.value) for t in ConductTrigger)}"
+        ) from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -195,7 +225,7 @@ def destination(status: ConductStatus, trigger: ConductTrigger | str) -> Conduct
         ConductError: the step does not apply in ``status``; the message names
             the steps that do.
     """
-    return conduct_machine().destination(status, trigger)
+    return conduct_machine().fire(status, trigger)
 
 
 __all__ = [

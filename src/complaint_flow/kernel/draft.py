@@ -1,45 +1,89 @@
-"""Preparing one commit: a complaint's next version, the events that explain it and the
-notifications it causes.
+"""One draft for every change: an aggregate's next version, its events, its messages.
 
-Every change the engine makes (a transition, an escalation, a deadline warning)
-goes through a :class:`Draft`, so that deadline clocks are folded and the due
-time recomputed for each event, and every notification is addressed the same
-way, whatever the change.
+Every change a service makes (a transition, a note, an escalation, a deadline
+warning, a stop-procedure decision) is built in a :class:`Draft`: each recorded
+event advances the subject (a complaint or a conduct record) the way its
+:class:`Aggregate` says, notifications are addressed the same way whatever the
+change, and effects that must wait for the commit (observers, plugin callbacks,
+urgent delivery) are collected to run once after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
-import attrs
-
-from complaint_flow.fsm.workflow_machine import CompiledWorkflow
+from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.model.immutable import EMPTY, freeze_mapping
-from complaint_flow.storage.contract import Commit, Store
+from complaint_flow.storage.contract import Store
+
+Subject = TypeVar("Subject", Complaint, ConductRecord)
 
 
-class Draft:
-    """The next version of one complaint, built event by event, then committed at once."""
+class Aggregate(Protocol[Subject]):
+    """How one kind of subject advances, is addressed and is written."""
+
+    def advance(
+        self, subject: Subject, event: Event, change: Mapping[str, Any], merge_data: bool
+    ) -> Subject:
+        """The subject's version after ``event`` (and the fields it ``change``-s)."""
+        ...
+
+    def notifications(
+        self,
+        subject: Subject,
+        recipients: tuple[str, ...],
+        event: Event,
+        topic: str,
+        urgent: bool,
+    ) -> tuple[OutboxMessage, ...]:
+        """Messages telling ``recipients`` about ``event``, each on the right channel."""
+        ...
+
+    def write(
+        self,
+        store: Store,
+        subject: Subject,
+        expected_version: int,
+        events: tuple[Event, ...],
+        outbox: tuple[OutboxMessage, ...],
+    ) -> Subject:
+        """Write the new version, its events and messages in one version-checked commit."""
+        ...
+
+
+class Draft(Generic[Subject]):
+    """The next version of one subject, built event by event, then committed at once."""
+
+    __slots__ = (
+        "aggregate",
+        "base",
+        "effects",
+        "events",
+        "expected_version",
+        "now",
+        "outbox",
+        "subject",
+    )
 
     def __init__(
         self,
-        complaint: Complaint,
-        compiled: CompiledWorkflow,
+        subject: Subject,
         now: datetime,
+        aggregate: Aggregate[Subject],
         *,
-        events: tuple[Event, ...] = (),
         expected_version: int | None = None,
     ) -> None:
-        self.compiled = compiled
-        self.complaint = complaint
+        self.aggregate: Aggregate[Subject] = aggregate
+        self.base: Subject = subject  # the version read: what the checks saw
+        self.subject: Subject = subject  # the version so far, every event recorded applied
         self.now = now
-        self.events: list[Event] = list(events)
+        self.events: list[Event] = []
         self.outbox: list[OutboxMessage] = []
-        self.expected_version = complaint.version if expected_version is None else expected_version
+        self.effects: list[Callable[[Subject], None]] = []
+        self.expected_version = subject.version if expected_version is None else expected_version
 
     def record(
         self,
@@ -57,131 +101,59 @@ class Draft:
         topic: str | None = None,
         urgent: bool = False,
     ) -> Event:
-        """Add one event and apply what it changes; return the event."""
-        current = self.complaint
-        seq = current.version + 1
-        frozen = freeze_mapping(data) if data else EMPTY
+        """Add one event, apply what it changes and address who is told; return the event."""
         event = Event.build(
-            current.id, seq, kind, self.now, actor, trigger, source, dest, reason, frozen
+            self.subject.id,
+            self.subject.version + 1,
+            kind,
+            self.now,
+            actor,
+            trigger,
+            source,
+            dest,
+            reason,
+            freeze_mapping(data) if data else EMPTY,
         )
-        self.events.append(event)
-        self.complaint = advance(
-            current, self.compiled, event, merge_data=merge_data, change=change
-        )
-        self.outbox.extend(
-            notifications(
-                self.complaint, notify, event, topic or kind, self.compiled, urgent=urgent
+        self.apply(event, merge_data=merge_data, change=change)
+        if notify:
+            self.outbox.extend(
+                self.aggregate.notifications(self.subject, notify, event, topic or kind, urgent)
             )
-        )
         return event
 
-    def commit(self, store: Store, *, reference_prefix: str | None = None) -> Complaint:
-        """Write everything recorded, atomically, if the complaint has not moved on."""
-        return store.commit(
-            Commit.build(
-                self.complaint,
-                self.expected_version,
-                tuple(self.events),
-                tuple(self.outbox),
-                reference_prefix,
-            )
+    def apply(
+        self, event: Event, *, merge_data: bool = False, change: Mapping[str, Any] | None = None
+    ) -> None:
+        """Add an event built elsewhere (numbered next) and apply what it changes."""
+        self.events.append(event)
+        self.subject = self.aggregate.advance(self.subject, event, change or {}, merge_data)
+
+    def tell(
+        self, recipients: tuple[str, ...], event: Event, topic: str, *, urgent: bool = False
+    ) -> None:
+        """Address a notification about an event already recorded."""
+        self.outbox.extend(
+            self.aggregate.notifications(self.subject, recipients, event, topic, urgent)
         )
 
+    def send(self, message: OutboxMessage) -> None:
+        """Add a message built elsewhere (a stop-procedure letter)."""
+        self.outbox.append(message)
 
-def advance(
-    complaint: Complaint,
-    compiled: CompiledWorkflow,
-    event: Event,
-    *,
-    merge_data: bool = False,
-    change: Mapping[str, Any] | None = None,
-) -> Complaint:
-    """The complaint's version after ``event``: state, data, clocks and due time."""
-    changes = dict(change) if change else {}
-    book = compiled.clocks
-    if book:
-        clocks = book.apply(complaint.clocks, event)
-        if clocks is not complaint.clocks:
-            changes["clocks"] = clocks
-            changes["due_at"] = book.due_at(clocks)
-    data = changes.pop("data", complaint.data)
-    if merge_data and event.data:
-        # Both sides are frozen already, so their union needs no deep freeze.
-        data = MappingProxyType({**complaint.data, **event.data})
-    return complaint.advanced(event.dest or complaint.state, event.seq, event.at, data, **changes)
+    def after_commit(self, effect: Callable[[Subject], None]) -> None:
+        """Run ``effect(stored)`` once the draft is committed; never if it is not."""
+        self.effects.append(effect)
 
+    @property
+    def urgent_keys(self) -> list[str]:
+        """The keys of messages to deliver as soon as the draft is committed."""
+        return [message.key for message in self.outbox if message.payload.get("urgent")]
 
-URGENT_HOLD = timedelta(minutes=2)
-"""How long other dispatchers leave an urgent message to the engine delivering it at once."""
+    def commit(self, store: Store) -> Subject:
+        """Write everything recorded, atomically, if the subject has not moved on.
 
-
-def notifications(
-    complaint: Complaint,
-    recipients: tuple[str, ...],
-    event: Event,
-    topic: str,
-    compiled: CompiledWorkflow,
-    *,
-    urgent: bool = False,
-) -> tuple[OutboxMessage, ...]:
-    """Outbox messages telling ``recipients`` about ``event``, each on the right channel.
-
-    The customer is told on their reply channel (mission M2); the owner by email,
-    else phone; the department at its routing contact. A recipient with no known
-    address is skipped: nobody can be told.
-    """
-    if not recipients:
-        return ()
-    messages = []
-    for recipient in recipients:
-        contact = _contact(complaint, recipient, compiled)
-        if contact is None:
-            continue
-        channel, address, name = contact
-        # Notifiers also receive the complaint; the payload keeps what the message
-        # said when it was decided, built frozen (values are frozen already).
-        payload: dict[str, Any] = {"name": name, "state": complaint.state}
-        if urgent:
-            payload["urgent"] = True
-        if event.kind != "transition" and event.data:
-            payload["details"] = event.data
-        message = OutboxMessage.pending(
-            f"{complaint.id}:{event.seq}:{recipient}",
-            complaint.id,
-            event.seq,
-            f"{complaint.workflow}.{topic}",
-            recipient,
-            channel,
-            address,
-            event.at,
-            MappingProxyType(payload),
+        The effects are not run here: the kernel runs them once, after the commit.
+        """
+        return self.aggregate.write(
+            store, self.subject, self.expected_version, tuple(self.events), tuple(self.outbox)
         )
-        if urgent:
-            # The engine that commits an urgent message delivers it at once; holding
-            # it from other dispatchers meanwhile keeps it from being sent twice.
-            # Should that engine die first, a dispatcher sends it after the hold.
-            message = attrs.evolve(message, next_attempt_at=event.at + URGENT_HOLD)
-        messages.append(message)
-    return tuple(messages)
-
-
-def _contact(
-    complaint: Complaint, recipient: str, compiled: CompiledWorkflow
-) -> tuple[str, str | None, str] | None:
-    if recipient == "customer":
-        channel = complaint.reply_channel
-        return channel, complaint.customer.address_for(channel), complaint.customer.name
-    if recipient == "owner":
-        owner = complaint.owner
-        if owner is None or not owner.has_contact:
-            return None
-        return ("email" if owner.email else "phone"), owner.email or owner.phone, owner.name
-    if recipient == "department" and complaint.department:
-        policy = compiled.definition.escalation
-        routings = policy.routing if policy else ()
-        routing = next((r for r in routings if r.department == complaint.department), None)
-        if routing is None or not (routing.email or routing.phone):
-            return None
-        channel = "email" if routing.email else "phone"
-        return channel, routing.email or routing.phone, routing.department
-    return None

@@ -11,12 +11,14 @@ record as it was.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from complaint_flow.arguments import whole_number
+from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
@@ -28,8 +30,11 @@ from complaint_flow.errors import (
 from complaint_flow.fsm.conduct_machine import (
     SKIP_WARNING_SOURCES,
     ConductTrigger,
-    destination,
+    conduct_machine,
 )
+from complaint_flow.kernel.aggregates import CONDUCT
+from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.model.channels import written_channels
 from complaint_flow.model.conduct import (
     Adjustment,
@@ -39,7 +44,6 @@ from complaint_flow.model.conduct import (
     RestrictionKind,
 )
 from complaint_flow.model.entities import SYSTEM, Actor, Customer, Event
-from complaint_flow.model.immutable import freeze_mapping
 from complaint_flow.services.conduct_notices import (
     Letter,
     NoticeKind,
@@ -52,76 +56,11 @@ from complaint_flow.services.conduct_notices import (
     restriction_letter,
     warning_letter,
 )
-from complaint_flow.storage.contract import ConductCommit
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
 
 logger = logging.getLogger("complaint_flow.conduct")
 
 RESTRICTING_STATUSES = tuple(status for status in ConductStatus if status.restricts)
 """The statuses in which restrictions are in force."""
-
-
-def _roles(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
-def _optional_names(value: Iterable[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
-
-
-@attrs.frozen
-class ConductPolicy:
-    """Who may take which stop-procedure decision, and the procedure's limits.
-
-    Args:
-        warning_roles: roles that may warn a customer.
-        decision_roles: roles that may restrict, extend at review, lift or let a
-            restriction go.
-        appeal_roles: roles that may decide an appeal (the actor must also not
-            have warned, restricted or extended in the decision appealed).
-        written_channels: the channels that count as written, for notices and
-            for the reasonable-adjustment check of written-only restrictions
-            (None: every registered channel of kind ``written``).
-        appeal_days: how long the customer has to appeal (said in the notice).
-        max_review_days: a review date further ahead than this is refused.
-
-    Raises:
-        InvalidArgumentError: a role list is empty or has blank names, or a
-            number is not a positive whole number.
-    """
-
-    warning_roles: tuple[str, ...] = attrs.field(
-        default=("supervisor", "manager", "director"), converter=_roles
-    )
-    decision_roles: tuple[str, ...] = attrs.field(default=("manager", "director"), converter=_roles)
-    appeal_roles: tuple[str, ...] = attrs.field(default=("manager", "director"), converter=_roles)
-    written_channels: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names)
-    appeal_days: int = 28
-    max_review_days: int = 366
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("warning_roles", "decision_roles", "appeal_roles"):
-            roles = getattr(self, name)
-            if not roles or not all(isinstance(r, str) and r.strip() for r in roles):
-                raise InvalidArgumentError(
-                    f"ConductPolicy.{name} must list at least one role name, got {roles!r}"
-                )
-        written = self.written_channels
-        if written is not None and (
-            not written or not all(isinstance(c, str) and c.strip() for c in written)
-        ):
-            raise InvalidArgumentError(
-                "ConductPolicy.written_channels must name at least one channel, or be None "
-                f"for every channel of kind 'written'; got {written!r}"
-            )
-        for name in ("appeal_days", "max_review_days"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(
-                    f"ConductPolicy.{name} must be a positive whole number of days, got {value!r}"
-                )
 
 
 def _text(value: object, what: str) -> str:
@@ -141,19 +80,19 @@ class ConductDesk:
     """The stop procedure for the customers of one engine (``engine.conduct``).
 
     Args:
-        engine: the engine whose store, clock and channels the desk uses.
+        engine: the engine (or its kernel) whose store, clock and channels the desk uses.
         policy: who may decide what (default :class:`ConductPolicy` ``()``).
 
     Raises:
         UnknownChannelError: the policy names a channel that is not registered.
     """
 
-    def __init__(self, engine: Engine, policy: ConductPolicy | None = None) -> None:
-        self.engine = engine
+    def __init__(self, engine: HasKernel | Kernel, policy: ConductPolicy | None = None) -> None:
+        self.kernel = as_kernel(engine)
         self.policy = policy if policy is not None else ConductPolicy()
         if self.policy.written_channels is not None:
             for name in self.policy.written_channels:
-                engine.registry.channel(name)
+                self.kernel.registry.channel(name)
 
     # -- reading ------------------------------------------------------------
 
@@ -167,10 +106,10 @@ class ConductDesk:
         if isinstance(customer, Customer):
             return self._load(customer)
         customer_id = _text(customer, "the customer id")
-        stored = self.engine.store.conduct_get(customer_id)
+        stored = self.kernel.store.conduct_get(customer_id)
         if stored is not None:
             return stored
-        complaints = self.engine.store.find(customer_id=customer_id)
+        complaints = self.kernel.store.find(customer_id=customer_id)
         if not complaints:
             raise ConductError(
                 f"customer {customer_id!r} has no conduct record and no complaint to take "
@@ -182,13 +121,13 @@ class ConductDesk:
     def history(self, customer: Customer | str) -> list[Event]:
         """The events of the customer's conduct record, in order (empty if none)."""
         customer_id = customer.id if isinstance(customer, Customer) else customer
-        return self.engine.store.conduct_events(_text(customer_id, "the customer id"))
+        return self.kernel.store.conduct_events(_text(customer_id, "the customer id"))
 
     def restricted(self, limit: int | None = None) -> list[ConductRecord]:
         """Records with restrictions in force, earliest review date first."""
         if limit is not None and not _positive(limit):
             raise InvalidArgumentError(f"limit must be a positive whole number, got {limit!r}")
-        return self.engine.store.conduct_find(statuses=RESTRICTING_STATUSES, limit=limit)
+        return self.kernel.store.conduct_find(statuses=RESTRICTING_STATUSES, limit=limit)
 
     # -- steps --------------------------------------------------------------
 
@@ -202,8 +141,8 @@ class ConductDesk:
         self._authorise(actor, self.policy.warning_roles, "warn a customer")
         reason = _text(reason, "the reason for the warning")
         record = self.record(customer)
-        now = self.engine.clock()
-        destination(record.status, ConductTrigger.WARN)
+        now = self.kernel.clock()
+        conduct_machine().check(record.status, ConductTrigger.WARN)
         new = record.evolve(
             reasons=reason,
             decided_by=actor.id,
@@ -250,10 +189,10 @@ class ConductDesk:
         self._authorise(actor, self.policy.decision_roles, "restrict a customer")
         reasons = _text(reasons, "the reasons for the restriction")
         record = self.record(customer)
-        now = self.engine.clock()
+        now = self.kernel.clock()
         checked = self._restrictions(record, restrictions)
         review = self._review_at(review_at, now)
-        destination(record.status, ConductTrigger.RESTRICT)
+        conduct_machine().check(record.status, ConductTrigger.RESTRICT)
         data: dict[str, Any] = {}
         if record.status in SKIP_WARNING_SOURCES:
             if skip_warning_reason is None or not str(skip_warning_reason).strip():
@@ -293,10 +232,10 @@ class ConductDesk:
         _check_actor(actor)
         grounds = _text(grounds, "the grounds of the appeal")
         if received_via is not None:
-            self.engine.registry.channel(received_via)
+            self.kernel.registry.channel(received_via)
         record = self.record(customer)
-        now = self.engine.clock()
-        destination(record.status, ConductTrigger.APPEAL)
+        now = self.kernel.clock()
+        conduct_machine().check(record.status, ConductTrigger.APPEAL)
         data: dict[str, Any] = {"grounds": grounds}
         if received_via is not None:
             data["received_via"] = received_via
@@ -342,9 +281,9 @@ class ConductDesk:
             )
         reasons = _text(reasons, "the reasons for the appeal decision")
         record = self.record(customer)
-        now = self.engine.clock()
+        now = self.kernel.clock()
         trigger = ConductTrigger.UPHOLD if restriction_stands else ConductTrigger.OVERTURN
-        destination(record.status, trigger)
+        conduct_machine().check(record.status, trigger)
         if actor.id in record.involved:
             raise ConflictOfInterestError(
                 f"actor {actor.id!r} took part in the decision under appeal (involved: "
@@ -395,13 +334,13 @@ class ConductDesk:
         self._authorise(actor, self.policy.decision_roles, "review a restriction")
         reasons = _text(reasons, "the reasons for the review decision")
         record = self.record(customer)
-        now = self.engine.clock()
+        now = self.kernel.clock()
         if extend_until is None:
             if restrictions is not None:
                 raise ConductError(
                     "restrictions= only applies to an extension: give extend_until= too"
                 )
-            destination(record.status, ConductTrigger.LAPSE)
+            conduct_machine().check(record.status, ConductTrigger.LAPSE)
             new = record.evolve(reasons=reasons, decided_by=actor.id, **_ended())
             return self._commit(
                 record,
@@ -420,7 +359,7 @@ class ConductDesk:
             if restrictions is None
             else self._restrictions(record, restrictions)
         )
-        destination(record.status, ConductTrigger.EXTEND)
+        conduct_machine().check(record.status, ConductTrigger.EXTEND)
         note = self._adjustment_note(
             record.adjustments, checked, adjustment_note or record.adjustment_note
         )
@@ -482,8 +421,8 @@ class ConductDesk:
         self._authorise(actor, self.policy.decision_roles, "lift a restriction")
         reasons = _text(reasons, "the reasons for lifting the restriction")
         record = self.record(customer)
-        now = self.engine.clock()
-        destination(record.status, ConductTrigger.LIFT)
+        now = self.kernel.clock()
+        conduct_machine().check(record.status, ConductTrigger.LIFT)
         new = record.evolve(reasons=reasons, decided_by=actor.id, **_ended())
         return self._commit(
             record,
@@ -522,9 +461,9 @@ class ConductDesk:
                 f"channels must be a list of channel names, e.g. ('phone',); got {channels!r}"
             )
         for channel in channels:
-            self.engine.registry.channel(channel)
+            self.kernel.registry.channel(channel)
         record = self.record(customer)
-        now = self.engine.clock()
+        now = self.kernel.clock()
         adjustment = Adjustment(need, tuple(channels), actor.id, now)
         data: dict[str, Any] = {"need": need, "channels": list(channels)}
         if record.restricted:
@@ -532,12 +471,15 @@ class ConductDesk:
             if overrides:
                 data["overrides"] = [RestrictionKind.WRITTEN_ONLY.value]
                 data["excluded_channels"] = overrides
-        seq = record.version + 1
-        event = Event(record.id, seq, "adjustment_recorded", now, actor, reason=need, data=data)
-        new = record.evolve(
-            version=seq, updated_at=now, adjustments=(*record.adjustments, adjustment)
+        draft = Draft(record, now, CONDUCT)
+        draft.record(
+            "adjustment_recorded",
+            actor,
+            reason=need,
+            data=data,
+            change={"adjustments": (*record.adjustments, adjustment)},
         )
-        return self.engine.store.conduct_commit(ConductCommit(new, record.version, (event,)))
+        return self.kernel.commit(draft)
 
     # -- the sweep ------------------------------------------------------------
 
@@ -554,7 +496,7 @@ class ConductDesk:
                 f"the restriction of {record.customer_id!r} is not due for review "
                 f"(review date {record.review_at})"
             )
-        destination(record.status, ConductTrigger.LAPSE)
+        conduct_machine().check(record.status, ConductTrigger.LAPSE)
         reasons = "The review date of the restrictions was reached and they were not extended."
         new = record.evolve(reasons=reasons, decided_by=SYSTEM.id, **_ended())
         return self._commit(
@@ -569,6 +511,30 @@ class ConductDesk:
             lambda r: end_letter(NoticeKind.LAPSE, reasons),
         )
 
+    def lapse_due(self, now: datetime, *, batch: int = 500) -> list[ConductRecord]:
+        """Let every restriction whose review date has come lapse (the sweep calls this).
+
+        Up to ``batch`` records whose ``review_at`` is at or before ``now`` and that
+        still restrict get a ``lapsed`` event by the SYSTEM actor and a lapse notice.
+        Safe with concurrent sweepers: each commit is version-checked, and a
+        ``ConcurrencyError`` means someone else (another sweeper, a review) changed
+        the record first, so it is skipped.
+
+        Returns:
+            The lapsed records, as stored.
+        """
+        batch = whole_number("batch", batch, minimum=1, maximum=100_000)
+        due = self.kernel.store.conduct_find(
+            statuses=RESTRICTING_STATUSES, review_before=now, limit=batch
+        )
+        lapsed = []
+        for record in due:
+            try:
+                lapsed.append(self.lapse(record, now))
+            except ConcurrencyError:
+                logger.debug("conduct record %s changed meanwhile; skipped", record.id)
+        return lapsed
+
     # -- helpers --------------------------------------------------------------
 
     def _fresh(self, customer: Customer) -> ConductRecord:
@@ -577,11 +543,11 @@ class ConductDesk:
             customer=customer,
             status=ConductStatus.NORMAL,
             version=0,
-            updated_at=self.engine.clock(),
+            updated_at=self.kernel.clock(),
         )
 
     def _load(self, customer: Customer) -> ConductRecord:
-        stored = self.engine.store.conduct_get(customer.id)
+        stored = self.kernel.store.conduct_get(customer.id)
         if stored is None:
             return self._fresh(customer)
         if stored.customer != customer:
@@ -595,7 +561,7 @@ class ConductDesk:
             raise NotAuthorisedError(actor.id, actor.role, decision, roles)
 
     def _written(self) -> frozenset[str]:
-        return written_channels(self.policy.written_channels, self.engine.registry.channels)
+        return written_channels(self.policy.written_channels, self.kernel.registry.channels)
 
     def _written_list(self) -> list[str]:
         return sorted(self._written())
@@ -704,7 +670,7 @@ class ConductDesk:
             )
         for reference in matters:
             try:
-                complaint = self.engine.store.get_by_reference(reference)
+                complaint = self.kernel.store.get_by_reference(reference)
             except ComplaintNotFoundError:
                 raise ConductError(
                     f"no complaint with reference {reference!r}: no_reopening cites the "
@@ -744,7 +710,7 @@ class ConductDesk:
         return note.strip()
 
     def _last_decision_at(self, record: ConductRecord) -> datetime | None:
-        for event in reversed(self.engine.store.conduct_events(record.customer_id)):
+        for event in reversed(self.kernel.store.conduct_events(record.customer_id)):
             if event.kind in ("restricted", "extended"):
                 return event.at
         return None
@@ -761,27 +727,33 @@ class ConductDesk:
         data: dict[str, Any],
         letter: Any,
     ) -> ConductRecord:
-        dest = destination(record.status, trigger)
+        """Fire the step on the conduct machine and commit what it performed, with its letter."""
         route = notice_route(new.customer, self._written())
-        seq = record.version + 1
-        event = Event(
-            record.id,
-            seq,
-            kind,
-            now,
-            actor,
-            trigger=trigger.value,
-            source=record.status.value,
-            dest=dest.value,
-            reason=reason,
-            data=freeze_mapping({**data, **route.event_data()}),
-        )
-        new = new.evolve(status=dest, version=seq, updated_at=now)
-        built: Letter = letter(new)
-        message = notice_message(new, event, built, route)
-        return self.engine.store.conduct_commit(
-            ConductCommit(new, record.version, (event,), (message,))
-        )
+        # What the decision changes, as fields: the draft applies them with the status
+        # the machine produces.
+        changes = {
+            name: value
+            for name, value in attrs.asdict(new, recurse=False).items()
+            if value != getattr(record, name)
+        }
+        draft = Draft(record, now, CONDUCT)
+
+        def performed(source: ConductStatus, dest: ConductStatus) -> None:
+            event = draft.record(
+                kind,
+                actor,
+                trigger=trigger.value,
+                source=source.value,
+                dest=dest.value,
+                reason=reason,
+                data={**data, **route.event_data()},
+                change={**changes, "status": dest},
+            )
+            built: Letter = letter(draft.subject)
+            draft.send(notice_message(draft.subject, event, built, route))
+
+        conduct_machine().fire(record.status, trigger, performed)
+        return self.kernel.commit(draft)
 
 
 def _kind(value: object) -> RestrictionKind:
@@ -810,34 +782,4 @@ def _ended() -> dict[str, Any]:
     return {"restrictions": (), "review_at": None, "adjustment_note": ""}
 
 
-def _desk(engine: Engine) -> ConductDesk:
-    desk = getattr(engine, "conduct", None)
-    return desk if isinstance(desk, ConductDesk) else ConductDesk(engine)
-
-
-def lapse_due(engine: Engine, now: datetime, *, batch: int = 500) -> list[ConductRecord]:
-    """Let every restriction whose review date has come lapse (the sweep calls this).
-
-    Up to ``batch`` records whose ``review_at`` is at or before ``now`` and that
-    still restrict get a ``lapsed`` event by the SYSTEM actor and a lapse notice.
-    Safe with concurrent sweepers: each commit is version-checked, and a
-    ``ConcurrencyError`` means someone else (another sweeper, a review) changed
-    the record first, so it is skipped.
-
-    Returns:
-        The lapsed records, as stored.
-    """
-    if not _positive(batch):
-        raise InvalidArgumentError(f"batch must be a positive whole number, got {batch!r}")
-    desk = _desk(engine)
-    due = engine.store.conduct_find(statuses=RESTRICTING_STATUSES, review_before=now, limit=batch)
-    lapsed = []
-    for record in due:
-        try:
-            lapsed.append(desk.lapse(record, now))
-        except ConcurrencyError:
-            logger.debug("conduct record %s changed meanwhile; skipped", record.id)
-    return lapsed
-
-
-__all__ = ["RESTRICTING_STATUSES", "ConductDesk", "ConductPolicy", "lapse_due"]
+__all__ = ["RESTRICTING_STATUSES", "ConductDesk", "ConductPolicy"]

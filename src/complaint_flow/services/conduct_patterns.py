@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import attrs
 
 from complaint_flow.errors import InvalidArgumentError
+from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.conduct import ReviewReason
 from complaint_flow.model.entities import Complaint
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
 
 MANY_COMPLAINTS = "many_complaints"
 REPEATS_AFTER_FINAL = "repeats_after_final"
@@ -50,7 +47,7 @@ def _positive(name: str, value: object) -> int:
 
 
 def conduct_patterns(
-    engine: Engine,
+    kernel: Kernel,
     now: datetime,
     window_days: int,
     many_complaints: int,
@@ -65,7 +62,7 @@ def conduct_patterns(
     if not isinstance(now, datetime) or now.utcoffset() is None:
         raise InvalidArgumentError("now must be a timezone-aware datetime")
     since = now - timedelta(days=window_days)
-    recent = engine.store.find(received_after=since)
+    recent = kernel.store.find(received_after=since)
     by_customer: dict[str, list[Complaint]] = defaultdict(list)
     for complaint in recent:
         by_customer[complaint.customer.id].append(complaint)
@@ -84,20 +81,20 @@ def conduct_patterns(
                     f"(flagged from {many_complaints})",
                 )
             )
-    flags.extend(_repeats_after_final(engine, since, window_days, repeats_after_final))
-    flags.extend(_escalation_requests(engine, by_customer, since, window_days, escalation_requests))
+    flags.extend(_repeats_after_final(kernel, since, window_days, repeats_after_final))
+    flags.extend(_escalation_requests(kernel, by_customer, since, window_days, escalation_requests))
     return sorted(flags, key=lambda flag: (flag.customer_id, flag.pattern))
 
 
 def _repeats_after_final(
-    engine: Engine, since: datetime, window_days: int, threshold: int
+    kernel: Kernel, since: datetime, window_days: int, threshold: int
 ) -> list[PatternFlag]:
     """Messages re-raising decided matters (linked contacts), from the records' events."""
     flags = []
-    for record in engine.store.conduct_find():
+    for record in kernel.store.conduct_find():
         linked = [
             event
-            for event in engine.store.conduct_events(record.customer_id)
+            for event in kernel.store.conduct_events(record.customer_id)
             if event.kind == "contact_filed"
             and event.at >= since
             and event.data.get("reason") == ReviewReason.DECIDED_MATTER.value
@@ -120,7 +117,7 @@ def _repeats_after_final(
 
 
 def _escalation_requests(
-    engine: Engine,
+    kernel: Kernel,
     by_customer: dict[str, list[Complaint]],
     since: datetime,
     window_days: int,
@@ -131,7 +128,7 @@ def _escalation_requests(
     for customer_id, complaints in by_customer.items():
         references: list[str] = []
         for complaint in complaints:
-            for event in engine.store.events(complaint.id):
+            for event in kernel.store.events(complaint.id):
                 asked = event.kind == "escalation_request_declined" or (
                     event.kind == "escalated" and event.data.get("requested_via")
                 )

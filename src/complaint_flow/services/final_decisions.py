@@ -11,25 +11,19 @@ from the message after all), or a safeguarding concern (raised at once).
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
 from complaint_flow.errors import (
     ComplaintNotFoundError,
-    ConcurrencyError,
     ConductError,
     InvalidArgumentError,
 )
 from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.conduct import ConductRecord, ReviewItem
 from complaint_flow.model.entities import Actor, Complaint, Intake
 from complaint_flow.model.immutable import freeze_mapping
-from complaint_flow.services.intake import RETRIES, RecordDraft, commit_with_retry
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
-
-FINAL_DECISION = "final_decision"
-"""The event kind, and the key of ``complaint.data`` holding the decision."""
+from complaint_flow.services.escalation import FINAL_DECISION
+from complaint_flow.services.intake import RETRIES, Reception, notify
 
 
 class ReviewOutcome(enum.StrEnum):
@@ -40,18 +34,18 @@ class ReviewOutcome(enum.StrEnum):
     SAFEGUARDING = "safeguarding"
 
 
-def final_decision(engine: Engine, complaint_id: str, actor: Actor, response: str) -> Complaint:
+def final_decision(kernel: Kernel, complaint_id: str, actor: Actor, response: str) -> Complaint:
     """Record a final response on a closed complaint; see :meth:`Engine.final_decision`."""
     if not isinstance(response, str) or not response.strip():
         raise InvalidArgumentError(
             "a final decision needs the response sent to the customer: pass response=..."
         )
-    complaint = engine.get(complaint_id)
-    for attempt in range(RETRIES):
-        compiled = engine._workflow(complaint.workflow)
-        state = next(s for s in compiled.definition.states if s.name == complaint.state)
-        if not state.terminal:
-            ends = sorted(s.name for s in compiled.definition.states if s.terminal)
+
+    def build(draft: Draft[Complaint]) -> None:
+        complaint = draft.base
+        definition = kernel.workflow(complaint.workflow).definition
+        if not definition.state(complaint.state).terminal:
+            ends = sorted(s.name for s in definition.states if s.terminal)
             raise ConductError(
                 f"{complaint.reference} is in state {complaint.state!r}, which is not an end "
                 f"of its workflow: close it first ({', '.join(ends)}), then record the final "
@@ -64,14 +58,12 @@ def final_decision(engine: Engine, complaint_id: str, actor: Actor, response: st
                 f"{str(decided.get('at', ''))[:10]} by {decided.get('by_name')}); a final "
                 "decision is given once"
             )
-        now = engine.clock()
         decision = {
-            "at": now.isoformat(),
+            "at": draft.now.isoformat(),
             "by": actor.id,
             "by_name": actor.name,
             "response": response.strip(),
         }
-        draft = Draft(complaint, compiled, now)
         draft.record(
             FINAL_DECISION,
             actor,
@@ -80,21 +72,16 @@ def final_decision(engine: Engine, complaint_id: str, actor: Actor, response: st
             change={"data": freeze_mapping({**complaint.data, FINAL_DECISION: decision})},
             notify=("customer",),
         )
-        try:
-            return draft.commit(engine.store)
-        except ConcurrencyError:
-            if attempt == RETRIES - 1:
-                raise
-            complaint = engine.store.get(complaint.id)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return kernel.change(complaint_id, build, retries=RETRIES - 1)[0]
 
 
-def review_queue(engine: Engine, limit: int | None) -> list[tuple[ConductRecord, ReviewItem]]:
+def review_queue(kernel: Kernel, limit: int | None) -> list[tuple[ConductRecord, ReviewItem]]:
     """Every waiting item with its record; see :meth:`Engine.review_queue`."""
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise InvalidArgumentError(f"limit must be a whole number >= 0, got {limit!r}")
     found: list[tuple[ConductRecord, ReviewItem]] = []
-    for record in engine.store.conduct_find(with_review_items=True):
+    for record in kernel.store.conduct_find(with_review_items=True):
         for item in record.review_queue:
             if limit is not None and len(found) >= limit:
                 return found
@@ -103,7 +90,7 @@ def review_queue(engine: Engine, limit: int | None) -> list[tuple[ConductRecord,
 
 
 def resolve_review_item(
-    engine: Engine,
+    reception: Reception,
     customer_id: str,
     item_id: str,
     actor: Actor,
@@ -120,7 +107,7 @@ def resolve_review_item(
         ) from None
     if not isinstance(note, str) or not note.strip():
         raise InvalidArgumentError("resolving a review item needs a note: say what was read")
-    record = engine.store.conduct_get(customer_id)
+    record = reception.kernel.store.conduct_get(customer_id)
     if record is None:
         raise ConductError(
             f"customer {customer_id!r} has no conduct record, so no review items; "
@@ -129,12 +116,14 @@ def resolve_review_item(
     item = _find_item(record, item_id)
     opened: Complaint | None = None
     if how is ReviewOutcome.NEW_INFORMATION:
-        opened = _open_from_item(engine, record, item, actor, note.strip())
+        opened = _open_from_item(reception, record, item, actor, note.strip())
     related = (
-        _related_complaint(engine, record, item) if how is ReviewOutcome.SAFEGUARDING else None
+        _related_complaint(reception.kernel, record, item)
+        if how is ReviewOutcome.SAFEGUARDING
+        else None
     )
 
-    def build(draft: RecordDraft) -> None:
+    def build(draft: Draft[ConductRecord]) -> None:
         current = next((i for i in draft.base.review_queue if i.id == item_id), None)
         if current is None:
             return  # resolved meanwhile by someone else
@@ -145,7 +134,7 @@ def resolve_review_item(
             "opened": opened.reference if opened is not None else None,
             "related": related.reference if related is not None else None,
         }
-        event = draft.record_event(
+        event = draft.record(
             "review_item_resolved",
             actor,
             reason=note.strip(),
@@ -154,7 +143,8 @@ def resolve_review_item(
         )
         if how is ReviewOutcome.SAFEGUARDING and related is None and actor.email:
             # Nobody owns a complaint of this customer: the reviewer is told to act.
-            draft.notify(
+            notify(
+                draft,
                 event,
                 "safeguarding",
                 "reviewer",
@@ -163,9 +153,9 @@ def resolve_review_item(
                 {"urgent": True, "customer": customer_id, "note": note.strip(), "item": item_id},
             )
 
-    commit_with_retry(engine, record.customer, build)
+    reception.kernel.change_conduct(record.customer, build)
     if how is ReviewOutcome.SAFEGUARDING and related is not None:
-        _raise_safeguarding(engine, related, item, actor, note.strip())
+        _raise_safeguarding(reception.kernel, related, item, actor, note.strip())
     return opened
 
 
@@ -181,7 +171,7 @@ def _find_item(record: ConductRecord, item_id: str) -> ReviewItem:
 
 
 def _open_from_item(
-    engine: Engine, record: ConductRecord, item: ReviewItem, actor: Actor, note: str
+    reception: Reception, record: ConductRecord, item: ReviewItem, actor: Actor, note: str
 ) -> Complaint:
     """Open a complaint from a filed message, past the restriction: a reviewer decided so."""
     opened_by = {
@@ -201,28 +191,28 @@ def _open_from_item(
         received_at=item.received_at,
         data=opened_by,
     )
-    compiled = engine._workflow(engine.default_workflow)
-    complaint, _created = engine._open(intake, compiled, engine.clock(), data=opened_by)
+    compiled = reception.kernel.workflow(reception.default_workflow)
+    complaint, _created = reception.open(intake, compiled, reception.kernel.clock(), data=opened_by)
     return complaint
 
 
-def _related_complaint(engine: Engine, record: ConductRecord, item: ReviewItem) -> Complaint | None:
+def _related_complaint(kernel: Kernel, record: ConductRecord, item: ReviewItem) -> Complaint | None:
     """The complaint a safeguarding alert goes to: the item's matter, else the latest one."""
     if item.regarding:
         try:
-            return engine.get(item.regarding)
+            return kernel.complaint(item.regarding)
         except ComplaintNotFoundError:
             pass
-    complaints = engine.store.find(customer_id=record.customer_id)
+    complaints = kernel.store.find(customer_id=record.customer_id)
     return complaints[-1] if complaints else None
 
 
 def _raise_safeguarding(
-    engine: Engine, complaint: Complaint, item: ReviewItem, actor: Actor, note: str
+    kernel: Kernel, complaint: Complaint, item: ReviewItem, actor: Actor, note: str
 ) -> None:
     """An urgent event on the related complaint, to its owner and department, sent at once."""
-    for attempt in range(RETRIES):
-        draft = Draft(complaint, engine._workflow(complaint.workflow), engine.clock())
+
+    def build(draft: Draft[Complaint]) -> None:
         draft.record(
             "safeguarding_concern",
             actor,
@@ -231,15 +221,8 @@ def _raise_safeguarding(
             notify=("owner", "department"),
             urgent=True,
         )
-        try:
-            draft.commit(engine.store)
-        except ConcurrencyError:
-            if attempt == RETRIES - 1:
-                raise
-            complaint = engine.store.get(complaint.id)
-            continue
-        engine._deliver_urgent(draft)
-        return
+
+    kernel.change(complaint.id, build, retries=RETRIES - 1, start=complaint)
 
 
 __all__ = ["FINAL_DECISION", "ReviewOutcome"]

@@ -26,23 +26,28 @@ import enum
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
     ContactFiledError,
     DuplicateIntakeError,
+    InvalidIntakeError,
 )
+from complaint_flow.fsm.workflow_machine import CompiledWorkflow
+from complaint_flow.kernel.aggregates import ComplaintAggregate
+from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model import channels
 from complaint_flow.model.conduct import (
     Adjustment,
     ConductRecord,
-    ConductStatus,
     RestrictionKind,
     ReviewItem,
     ReviewReason,
@@ -55,14 +60,12 @@ from complaint_flow.model.entities import (
     Event,
     Intake,
     OutboxMessage,
+    Severity,
 )
 from complaint_flow.model.immutable import freeze_mapping
 from complaint_flow.services import conduct_notices as notices
-from complaint_flow.storage.contract import Commit, ConductCommit
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
-    from complaint_flow.kernel.draft import Draft
+from complaint_flow.services import escalation
+from complaint_flow.storage.contract import Commit
 
 logger = logging.getLogger("complaint_flow.conduct")
 
@@ -160,10 +163,10 @@ def in_force(record: ConductRecord | None, now: datetime) -> bool:
     return record.review_at is None or record.review_at > now
 
 
-def written_channels(engine: Engine) -> frozenset[str]:
+def written_channels(reception: Reception) -> frozenset[str]:
     """The channels that count as writing for this engine's conduct policy."""
     return channels.written_channels(
-        engine.conduct.policy.written_channels, engine.registry.channels
+        reception.policy.written_channels, reception.kernel.registry.channels
     )
 
 
@@ -177,16 +180,16 @@ def contact_key(intake: Intake) -> str | None:
     return f"{intake.channel}:{intake.external_id}" if intake.external_id else None
 
 
-def quoted_references(engine: Engine, intake: Intake) -> list[str]:
+def quoted_references(reception: Reception, intake: Intake) -> list[str]:
     """The complaint references a message names: ``data["regarding"]``, then those quoted."""
     found: list[str] = []
     regarding = intake.data.get(REGARDING_KEY)
     if isinstance(regarding, str) and regarding.strip():
         found.append(regarding.strip())
-    marker = engine.reference_prefix + "-"
+    marker = reception.kernel.reference_prefix + "-"
     text = f"{intake.summary}\n{intake.details}"
     if marker in text:
-        pattern = _reference_pattern(engine.reference_prefix)
+        pattern = _reference_pattern(reception.kernel.reference_prefix)
         for reference in pattern.findall(text):
             if reference not in found:
                 found.append(reference)
@@ -204,19 +207,19 @@ def _reference_pattern(prefix: str) -> re.Pattern[str]:
     return pattern
 
 
-def might_regard_a_matter(engine: Engine, intake: Intake) -> bool:
+def might_regard_a_matter(reception: Reception, intake: Intake) -> bool:
     """Cheap test: could this message name a complaint (so it needs the slow checks)?"""
     if REGARDING_KEY in intake.data:
         return True
-    marker = engine.reference_prefix + "-"
+    marker = reception.kernel.reference_prefix + "-"
     return marker in intake.summary or marker in intake.details
 
 
-def decided_matter(engine: Engine, intake: Intake) -> Complaint | None:
+def decided_matter(reception: Reception, intake: Intake) -> Complaint | None:
     """The finally decided complaint of the same customer this message re-raises, if any."""
-    for reference in quoted_references(engine, intake):
+    for reference in quoted_references(reception, intake):
         try:
-            complaint = engine.get(reference)
+            complaint = reception.kernel.complaint(reference)
         except ComplaintNotFoundError:
             continue
         if complaint.customer.id == intake.customer.id and "final_decision" in complaint.data:
@@ -224,7 +227,9 @@ def decided_matter(engine: Engine, intake: Intake) -> Complaint | None:
     return None
 
 
-def judge(engine: Engine, intake: Intake, record: ConductRecord | None, now: datetime) -> _Verdict:
+def judge(
+    reception: Reception, intake: Intake, record: ConductRecord | None, now: datetime
+) -> _Verdict:
     """What the record's restrictions in force say about ``intake`` (no I/O but reads)."""
     if record is None or not in_force(record, now):
         return _Verdict()
@@ -249,7 +254,7 @@ def judge(engine: Engine, intake: Intake, record: ConductRecord | None, now: dat
                 f"pass this customer's contact to {restriction.contact_name or restriction.contact}"
             )
         elif kind is RestrictionKind.WRITTEN_ONLY:
-            written = written_channels(engine)
+            written = written_channels(reception)
             allowed = adjusted_channels(record.adjustments)
             if intake.channel not in written and intake.channel not in allowed:
                 why = (
@@ -264,7 +269,7 @@ def judge(engine: Engine, intake: Intake, record: ConductRecord | None, now: dat
             if count >= limit:
                 why = f"at most {limit} contact(s) in {days} days; {count} already in the period"
         elif kind is RestrictionKind.NO_REOPENING:
-            named = quoted_references(engine, intake) if restriction.matters else []
+            named = quoted_references(reception, intake) if restriction.matters else []
             matter = next((ref for ref in named if ref in restriction.matters), None)
             if matter is not None:
                 regarding = matter
@@ -290,101 +295,63 @@ def counts_contacts(record: ConductRecord | None, now: datetime) -> bool:
 # -- writing the record ------------------------------------------------------------
 
 
-def new_record(customer: Customer, now: datetime) -> ConductRecord:
-    """A record for a customer who has none yet (version 0: not stored)."""
-    return ConductRecord(
-        customer_id=customer.id,
-        customer=customer,
-        status=ConductStatus.NORMAL,
-        version=0,
-        updated_at=now,
+def record_event(
+    draft: Draft[ConductRecord],
+    kind: str,
+    actor: Actor,
+    *,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    change: dict[str, Any] | None = None,
+) -> Event:
+    """Add an event (and what it changes) to a conduct record's draft."""
+    return draft.record(kind, actor, reason=reason, data=data, change=change)
+
+
+def notify_customer(
+    draft: Draft[ConductRecord],
+    event: Event,
+    topic: str,
+    channel: str,
+    address: str | None,
+    payload: dict[str, Any],
+) -> OutboxMessage:
+    """Add a message to the customer about ``event`` (a conduct notice)."""
+    return notify(
+        draft,
+        event,
+        topic,
+        "customer",
+        channel,
+        address,
+        {"name": draft.subject.customer.name, **payload},
     )
 
 
-class RecordDraft:
-    """The next version of a conduct record, built event by event, then committed."""
-
-    def __init__(self, record: ConductRecord, now: datetime) -> None:
-        self.base = record
-        self.record = record
-        self.now = now
-        self.events: list[Event] = []
-        self.outbox: list[OutboxMessage] = []
-
-    def record_event(
-        self,
-        kind: str,
-        actor: Actor,
-        *,
-        reason: str = "",
-        data: dict[str, Any] | None = None,
-        change: dict[str, Any] | None = None,
-    ) -> Event:
-        """Add an event (and what it changes) to the draft."""
-        seq = self.base.version + len(self.events) + 1
-        event = Event.build(
-            self.record.id,
-            seq,
-            kind,
-            self.now,
-            actor,
-            None,
-            None,
-            None,
-            reason,
-            freeze_mapping(data or {}),
-        )
-        self.events.append(event)
-        self.record = self.record.evolve(version=seq, updated_at=self.now, **(change or {}))
-        return event
-
-    def notify_customer(
-        self, event: Event, topic: str, channel: str, address: str | None, payload: dict[str, Any]
-    ) -> OutboxMessage:
-        """Add a message to the customer about ``event`` (a conduct notice)."""
-        message = OutboxMessage.pending(
-            f"{self.record.id}:{event.seq}:customer",
-            self.record.id,
-            event.seq,
-            f"conduct.{topic}",
-            "customer",
-            channel,
-            address,
-            self.now,
-            freeze_mapping({"name": self.record.customer.name, **payload}),
-        )
-        self.outbox.append(message)
-        return message
-
-    def notify(
-        self,
-        event: Event,
-        topic: str,
-        recipient: str,
-        channel: str,
-        address: str | None,
-        payload: dict[str, Any],
-    ) -> OutboxMessage:
-        """Add a message to someone other than the customer about ``event``."""
-        message = OutboxMessage.pending(
-            f"{self.record.id}:{event.seq}:{recipient}",
-            self.record.id,
-            event.seq,
-            f"conduct.{topic}",
-            recipient,
-            channel,
-            address,
-            self.now,
-            freeze_mapping(payload),
-        )
-        self.outbox.append(message)
-        return message
-
-    def commit(self, engine: Engine) -> ConductRecord:
-        """Write the draft if the record has not moved on (else ConcurrencyError)."""
-        return engine.store.conduct_commit(
-            ConductCommit(self.record, self.base.version, tuple(self.events), tuple(self.outbox))
-        )
+def notify(
+    draft: Draft[ConductRecord],
+    event: Event,
+    topic: str,
+    recipient: str,
+    channel: str,
+    address: str | None,
+    payload: dict[str, Any],
+) -> OutboxMessage:
+    """Add a message to ``recipient`` about ``event`` on a conduct record's draft."""
+    record = draft.subject
+    message = OutboxMessage.pending(
+        f"{record.id}:{event.seq}:{recipient}",
+        record.id,
+        event.seq,
+        f"conduct.{topic}",
+        recipient,
+        channel,
+        address,
+        draft.now,
+        freeze_mapping(payload),
+    )
+    draft.send(message)
+    return message
 
 
 def with_contact(record: ConductRecord, now: datetime, key: str | None) -> dict[str, Any]:
@@ -398,39 +365,18 @@ def with_contact(record: ConductRecord, now: datetime, key: str | None) -> dict[
     return changes
 
 
-def written_reply(engine: Engine, customer: Customer) -> tuple[str, str] | None:
+def written_reply(reception: Reception, customer: Customer) -> tuple[str, str] | None:
     """A written channel and the customer's address on it (as for notices), or None."""
-    route = notices.notice_route(customer, written_channels(engine))
+    route = notices.notice_route(customer, written_channels(reception))
     return (route.channel, route.address) if route.address else None
-
-
-def commit_with_retry(
-    engine: Engine, customer: Customer, build: Callable[[RecordDraft], object]
-) -> tuple[ConductRecord, object]:
-    """Read the record, let ``build`` fill a draft, commit; re-read and redo on a conflict.
-
-    ``build`` returns what the caller wants back, or the draft's events stay empty
-    (nothing to write: the stored record is returned).
-    """
-    for attempt in range(RETRIES):
-        now = engine.clock()
-        record = engine.store.conduct_get(customer.id) or new_record(customer, now)
-        draft = RecordDraft(record, now)
-        result = build(draft)
-        if not draft.events:
-            return record, result
-        try:
-            return draft.commit(engine), result
-        except ConcurrencyError:
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- accepting one message -----------------------------------------------------------
 
 
-def redelivered(engine: Engine, record: ConductRecord, key: str | None) -> IntakeOutcome | None:
+def redelivered(
+    reception: Reception, record: ConductRecord, key: str | None
+) -> IntakeOutcome | None:
     """The answer to a filed message delivered again (its key is on the record)."""
     if key is None or key not in record.contact_keys:
         return None
@@ -447,7 +393,7 @@ def redelivered(engine: Engine, record: ConductRecord, key: str | None) -> Intak
     decided: Complaint | None = None
     if kind is OutcomeKind.LINKED and item is not None and item.regarding:
         try:
-            decided = engine.get(item.regarding)
+            decided = reception.kernel.complaint(item.regarding)
         except ComplaintNotFoundError:
             decided = None
     why = (item.why,) if item is not None and item.why else ()
@@ -460,60 +406,71 @@ def redelivered(engine: Engine, record: ConductRecord, key: str | None) -> Intak
     )
 
 
-def accept(engine: Engine, intake: Intake, workflow: str | None) -> IntakeOutcome:
+def accept(reception: Reception, intake: Intake, workflow: str | None) -> IntakeOutcome:
     """Open, answer, file or link one message; see :meth:`Engine.accept`."""
-    engine._check_intake(intake)
+    reception.check(intake)
     if intake.external_id:
-        existing = engine.store.find_by_external_id(intake.channel, intake.external_id)
+        existing = reception.kernel.store.find_by_external_id(intake.channel, intake.external_id)
         if existing is not None:
             return IntakeOutcome(OutcomeKind.DUPLICATE, complaint=existing)
-    compiled = engine._workflow(workflow or engine.default_workflow)
+    compiled = reception.kernel.workflow(workflow or reception.default_workflow)
     key = contact_key(intake)
-    for attempt in range(RETRIES):
-        now = engine.clock()
-        record = engine.store.conduct_get(intake.customer.id)
+    decided: list[Complaint] = []
+    verdicts: list[_Verdict] = []
+
+    def file_if_restricted(draft: Draft[ConductRecord]) -> IntakeOutcome | None:
+        """On the customer's record: a redelivery's answer, or the message filed, or None."""
+        record = draft.base if draft.base.version else None
         if record is not None:
-            again = redelivered(engine, record, key)
+            again = redelivered(reception, record, key)
             if again is not None:
                 return again
-        decided = decided_matter(engine, intake) if might_regard_a_matter(engine, intake) else None
-        verdict = judge(engine, intake, record, now)
+        matter = (
+            decided_matter(reception, intake) if might_regard_a_matter(reception, intake) else None
+        )
+        verdict = judge(reception, intake, record, draft.now)
+        decided[:] = [matter] if matter is not None else []
+        verdicts[:] = [verdict]
+        if matter is not None:
+            return _link(reception, draft, intake, record, matter, verdict)
+        if verdict.reasons:
+            return _file(reception, draft, intake, verdict)
+        return None
+
+    record, filed = reception.kernel.change_conduct(intake.customer, file_if_restricted)
+    if filed is not None:
+        if filed.kind is OutcomeKind.LINKED and decided and filed.item is not None:
+            return attrs.evolve(filed, complaint=_linked(reception, decided[0], intake, filed.item))
+        return filed
+    complaint, created = reception.open(intake, compiled, reception.kernel.clock())
+    if not created:
+        # Another delivery of the same message won the race: same answer as a redelivery.
+        return IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
+    now = reception.kernel.clock()
+    if counts_contacts(record if record.version else None, now):
         try:
-            if decided is not None:
-                return _link(engine, intake, record, decided, verdict, now)
-            if verdict.reasons:
-                return _file(engine, intake, record, verdict, now)
+            count_contact(reception, intake.customer, complaint)
         except ConcurrencyError:
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        complaint, created = engine._open(intake, compiled, now)
-        if not created:
-            # Another delivery of the same message won the race: same answer as a redelivery.
-            return IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
-        if counts_contacts(record, now):
-            try:
-                count_contact(engine, intake.customer, complaint)
-            except ConcurrencyError:
-                # The complaint is opened: a ConcurrencyError ("nothing was written")
-                # would have the caller deliver it again. One uncounted contact only
-                # makes the limit more lenient.
-                logger.warning(
-                    "complaint %s opened but not counted for the contact limit of %s",
-                    complaint.reference,
-                    intake.customer.id,
-                )
-        return IntakeOutcome(OutcomeKind.OPENED, complaint=complaint, guidance=verdict.guidance)
-    raise AssertionError("unreachable")  # pragma: no cover
+            # The complaint is opened: a ConcurrencyError ("nothing was written")
+            # would have the caller deliver it again. One uncounted contact only
+            # makes the limit more lenient.
+            logger.warning(
+                "complaint %s opened but not counted for the contact limit of %s",
+                complaint.reference,
+                intake.customer.id,
+            )
+    guidance = verdicts[0].guidance if verdicts else ()
+    return IntakeOutcome(OutcomeKind.OPENED, complaint=complaint, guidance=guidance)
 
 
-def count_contact(engine: Engine, customer: Customer, complaint: Complaint) -> None:
+def count_contact(reception: Reception, customer: Customer, complaint: Complaint) -> None:
     """Count an opened complaint as a contact on a record with a contact limit."""
 
-    def build(draft: RecordDraft) -> None:
+    def build(draft: Draft[ConductRecord]) -> None:
         if not counts_contacts(draft.base, draft.now):
             return
-        draft.record_event(
+        record_event(
+            draft,
             "contact_counted",
             SYSTEM,
             reason=f"complaint {complaint.reference} opened: counted for the contact limit",
@@ -525,7 +482,7 @@ def count_contact(engine: Engine, customer: Customer, complaint: Complaint) -> N
             ),
         )
 
-    commit_with_retry(engine, customer, build)
+    reception.kernel.change_conduct(customer, build)
 
 
 def _item(
@@ -572,15 +529,12 @@ def _message_data(intake: Intake, item: ReviewItem) -> dict[str, Any]:
 
 
 def _file(
-    engine: Engine,
-    intake: Intake,
-    record: ConductRecord | None,
-    verdict: _Verdict,
-    now: datetime,
+    reception: Reception, draft: Draft[ConductRecord], intake: Intake, verdict: _Verdict
 ) -> IntakeOutcome:
-    """Keep a message outside the restrictions on the review queue (one checked commit)."""
-    assert record is not None  # only a restricting record files
-    reply = written_reply(engine, record.customer) if verdict.acknowledge else None
+    """Keep a message outside the restrictions on the record's review queue."""
+    record = draft.base
+    now = draft.now
+    reply = written_reply(reception, record.customer) if verdict.acknowledge else None
     why = "; ".join(verdict.reasons)
     item = _item(
         intake,
@@ -591,10 +545,10 @@ def _file(
         reply is not None,
         why,
     )
-    draft = RecordDraft(record, now)
     changes = with_contact(record, now, contact_key(intake))
     changes["review_queue"] = (*record.review_queue, item)
-    event = draft.record_event(
+    event = record_event(
+        draft,
         "contact_filed",
         intake.recorded_by or SYSTEM,
         reason=why,
@@ -602,7 +556,8 @@ def _file(
         change=changes,
     )
     if reply is not None:
-        draft.notify_customer(
+        notify_customer(
+            draft,
             event,
             "contact_filed",
             reply[0],
@@ -616,7 +571,6 @@ def _file(
                 "review_at": record.review_at.isoformat() if record.review_at else None,
             },
         )
-    draft.commit(engine)
     return IntakeOutcome(
         OutcomeKind.FILED,
         item=item,
@@ -627,15 +581,16 @@ def _file(
 
 
 def _link(
-    engine: Engine,
+    reception: Reception,
+    draft: Draft[ConductRecord],
     intake: Intake,
     record: ConductRecord | None,
     decided: Complaint,
     verdict: _Verdict,
-    now: datetime,
 ) -> IntakeOutcome:
-    """File a message re-raising a decided matter and link it to the decided complaint."""
-    base = record or new_record(intake.customer, now)
+    """File a message re-raising a decided matter (linked to it once the filing is stored)."""
+    base = draft.base
+    now = draft.now
     final = decided.data["final_decision"]
     decided_on = str(final.get("at", ""))[:10]
     reasons = (
@@ -643,7 +598,7 @@ def _link(
         "is linked to it, not opened as a new complaint",
         *verdict.reasons,
     )
-    reply = written_reply(engine, base.customer)
+    reply = written_reply(reception, base.customer)
     item = _item(
         intake,
         verdict,
@@ -653,12 +608,12 @@ def _link(
         reply is not None,
         reasons[0],
     )
-    draft = RecordDraft(base, now)
     changes = with_contact(base, now, contact_key(intake)) if counts_contacts(record, now) else {}
     if "contact_keys" not in changes and contact_key(intake) is not None:
         changes["contact_keys"] = (*base.contact_keys, contact_key(intake))[-KEEP_CONTACT_KEYS:]
     changes["review_queue"] = (*base.review_queue, item)
-    event = draft.record_event(
+    event = record_event(
+        draft,
         "contact_filed",
         intake.recorded_by or SYSTEM,
         reason=reasons[0],
@@ -666,7 +621,8 @@ def _link(
         change=changes,
     )
     if reply is not None:
-        draft.notify_customer(
+        notify_customer(
+            draft,
             event,
             "contact_linked",
             reply[0],
@@ -687,21 +643,9 @@ def _link(
                 ),
             },
         )
-    draft.commit(engine)
-    try:
-        linked = link_to_decided(engine, decided, intake, item)
-    except ConcurrencyError:
-        # The message is filed, with the matter it regards: raising would have the
-        # caller (or accept's own retry) file it a second time.
-        logger.warning(
-            "message filed as item %s but not linked to %s: it kept changing",
-            item.id,
-            decided.reference,
-        )
-        linked = decided
     return IntakeOutcome(
         OutcomeKind.LINKED,
-        complaint=linked,
+        complaint=decided,
         item=item,
         acknowledged=reply is not None,
         reasons=reasons,
@@ -709,15 +653,29 @@ def _link(
     )
 
 
+def _linked(
+    reception: Reception, decided: Complaint, intake: Intake, item: ReviewItem
+) -> Complaint:
+    """Link a filed message to the decided complaint; the decided one if it keeps changing."""
+    try:
+        return link_to_decided(reception.kernel, decided, intake, item)
+    except ConcurrencyError:
+        # The message is filed, with the matter it regards: raising would have the
+        # caller file it a second time.
+        logger.warning(
+            "message filed as item %s but not linked to %s: it kept changing",
+            item.id,
+            decided.reference,
+        )
+        return decided
+
+
 def link_to_decided(
-    engine: Engine, decided: Complaint, intake: Intake, item: ReviewItem
+    kernel: Kernel, decided: Complaint, intake: Intake, item: ReviewItem
 ) -> Complaint:
     """Record a ``contact_linked`` event on the decided complaint (retried on conflicts)."""
-    from complaint_flow.kernel.draft import Draft
 
-    complaint = decided
-    for attempt in range(RETRIES):
-        draft = Draft(complaint, engine._workflow(complaint.workflow), engine.clock())
+    def build(draft: Draft[Complaint]) -> None:
         draft.record(
             "contact_linked",
             intake.recorded_by or SYSTEM,
@@ -730,18 +688,13 @@ def link_to_decided(
                 "customer_record": f"conduct:{intake.customer.id}",
             },
         )
-        try:
-            return draft.commit(engine.store)
-        except ConcurrencyError:
-            if attempt == RETRIES - 1:
-                raise
-            complaint = engine.store.get(decided.id)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return kernel.change(decided.id, build, retries=RETRIES - 1, start=decided)[0]
 
 
-def receive(engine: Engine, intake: Intake, workflow: str | None) -> Complaint:
+def receive(reception: Reception, intake: Intake, workflow: str | None) -> Complaint:
     """:meth:`Engine.receive`: the complaint, or ContactFiledError once the message is filed."""
-    outcome = accept(engine, intake, workflow)
+    outcome = accept(reception, intake, workflow)
     if outcome.complaint is not None and outcome.kind in (
         OutcomeKind.OPENED,
         OutcomeKind.DUPLICATE,
@@ -754,7 +707,7 @@ def receive(engine: Engine, intake: Intake, workflow: str | None) -> Complaint:
 
 
 def accept_many(
-    engine: Engine, intakes: Iterable[Intake], workflow: str | None
+    reception: Reception, intakes: Iterable[Intake], workflow: str | None
 ) -> list[IntakeOutcome]:
     """:meth:`Engine.receive_many`: the rules of :func:`accept`, new complaints in one commit.
 
@@ -766,17 +719,17 @@ def accept_many(
     """
     batch = list(intakes)
     for intake in batch:
-        engine._check_intake(intake)
-    compiled = engine._workflow(workflow or engine.default_workflow)
-    store = engine.store
-    now = engine.clock()
+        reception.check(intake)
+    compiled = reception.kernel.workflow(workflow or reception.default_workflow)
+    store = reception.kernel.store
+    now = reception.kernel.clock()
     outcomes: list[IntakeOutcome | None] = [None] * len(batch)
     # One read for the batch: conduct records are few (customers in the stop
     # procedure or with filed contacts), complaints many.
     records = {record.customer_id for record in store.conduct_find()}
     # Where each message key went: the index of its batched draft, or -1 (handled alone).
     first_of: dict[tuple[str, str], int] = {}
-    drafts: list[Draft] = []
+    drafts: list[Draft[Complaint]] = []
     starts: dict[datetime, tuple[Any, Any]] = {}
     owners: list[int] = []
     later: list[tuple[int, int]] = []  # (outcome index, draft index) of in-batch duplicates
@@ -789,57 +742,53 @@ def accept_many(
                 if seen >= 0:
                     later.append((index, seen))
                 else:
-                    outcomes[index] = accept(engine, intake, workflow)
+                    outcomes[index] = accept(reception, intake, workflow)
                 continue
-        if intake.customer.id in records or might_regard_a_matter(engine, intake):
+        if intake.customer.id in records or might_regard_a_matter(reception, intake):
             # Restrictions, decided matters, filed keys: the careful path, in order.
             if external_id:
                 first_of[(intake.channel, external_id)] = -1
-            outcomes[index] = accept(engine, intake, workflow)
+            outcomes[index] = accept(reception, intake, workflow)
             continue
         if external_id:
             first_of[(intake.channel, external_id)] = len(drafts)
-        drafts.append(engine._draft_new(intake, compiled, now, starts=starts))
+        drafts.append(reception.draft_new(intake, compiled, now, starts=starts))
         owners.append(index)
     if not drafts:
         return [o for o in outcomes if o is not None]
-    prefix = engine.reference_prefix
-    commits = [
-        Commit.build(draft.complaint, 0, tuple(draft.events), tuple(draft.outbox), prefix)
-        for draft in drafts
-    ]
+    commits = [creation_commit(draft) for draft in drafts]
     # Whether each draft was opened now (False: its message was stored before).
     fresh: list[bool] = [True] * len(drafts)
-    stored = _commit_all(engine, commits)
+    stored = _commit_all(reception, commits)
     if stored is None:
         # Some were stored before: those get the stored answer, the rest are written.
-        found = [_stored_copy(engine, batch[index]) for index in owners]
-        written = _commit_all(engine, [c for c, f in zip(commits, found, strict=True) if f is None])
+        found = [_stored_copy(reception, batch[index]) for index in owners]
+        written = _commit_all(
+            reception, [c for c, f in zip(commits, found, strict=True) if f is None]
+        )
         if written is None:
             # Another writer stored one of these messages meanwhile: one by one, each
             # duplicate gets the stored answer and the rest are opened.
             for index in owners:
-                outcomes[index] = accept(engine, batch[index], workflow)
+                outcomes[index] = accept(reception, batch[index], workflow)
             for index, _draft_index in later:
-                outcomes[index] = accept(engine, batch[index], workflow)
+                outcomes[index] = accept(reception, batch[index], workflow)
             return [o for o in outcomes if o is not None]
         new = iter(written)
         stored = [f if f is not None else next(new) for f in found]
         fresh = [f is None for f in found]
-    registry = engine.registry
     for index, draft, complaint, opened in zip(owners, drafts, stored, fresh, strict=True):
         if not opened:
             outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
             continue
         outcomes[index] = IntakeOutcome(OutcomeKind.OPENED, complaint=complaint)
-        registry.received(complaint, draft.events[0])
-        engine._deliver_urgent(draft)
+        reception.kernel.finish(draft, complaint)
     for index, draft_index in later:
         outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=stored[draft_index])
     return [o for o in outcomes if o is not None]
 
 
-def _commit_all(engine: Engine, commits: list[Commit]) -> list[Complaint] | None:
+def _commit_all(reception: Reception, commits: list[Commit]) -> list[Complaint] | None:
     """Write new complaints in one transaction; None if one of their messages is stored.
 
     The commits are not changed by a refused write, so they can be written again.
@@ -847,16 +796,207 @@ def _commit_all(engine: Engine, commits: list[Commit]) -> list[Complaint] | None
     if not commits:
         return []
     try:
-        return engine.store.commit_many(commits)
+        return reception.kernel.store.commit_many(commits)
     except (DuplicateIntakeError, ConcurrencyError):
         return None
 
 
-def _stored_copy(engine: Engine, intake: Intake) -> Complaint | None:
+def _stored_copy(reception: Reception, intake: Intake) -> Complaint | None:
     """The complaint already stored for the same message, if any."""
     if not intake.external_id:
         return None
-    return engine.store.find_by_external_id(intake.channel, intake.external_id)
+    return reception.kernel.store.find_by_external_id(intake.channel, intake.external_id)
+
+
+# -- the reception: checking, drafting and opening new complaints ----------------------
+
+
+def creation_commit(draft: Draft[Complaint]) -> Commit:
+    """The commit that creates a drafted complaint (for one write of many)."""
+    aggregate = draft.aggregate
+    assert isinstance(aggregate, ComplaintAggregate)
+    return aggregate.commit(draft.subject, 0, tuple(draft.events), tuple(draft.outbox))
+
+
+RECEIPT_SKEW = timedelta(minutes=5)
+"""How far in the future a ``received_at`` may be (clocks of other machines drift)."""
+
+
+class Reception:
+    """Where messages come in: checks, drafts and opens complaints, under the stop procedure.
+
+    Args:
+        kernel: the unit of work and what it carries.
+        policy: the stop procedure's policy (which channels count as writing).
+        default_workflow: the workflow new complaints follow unless told otherwise.
+    """
+
+    def __init__(self, kernel: Kernel, policy: ConductPolicy, default_workflow: str) -> None:
+        self.kernel = kernel
+        self.policy = policy
+        self.default_workflow = default_workflow
+
+    def check(self, intake: Intake) -> None:
+        """Refuse an intake that cannot be taken in, saying what to change.
+
+        Raises:
+            InvalidIntakeError: not an :class:`Intake`, an unknown channel, an informal
+                complaint without the member of staff who heard it, or a receipt time
+                in the future.
+        """
+        if not isinstance(intake, Intake):
+            raise InvalidIntakeError(
+                f"receive() takes an Intake, got {type(intake).__name__}; build one with "
+                "Intake(channel=..., customer=Customer(...), summary=...)"
+            )
+        registry = self.kernel.registry
+        registry.channel(intake.channel)
+        for preferred in (intake.preferred_channel, intake.customer.preferred_channel):
+            if preferred is not None:
+                registry.channel(preferred)
+        if intake.informal and intake.recorded_by is None:
+            raise InvalidIntakeError(
+                "an informal complaint needs recorded_by: the member of staff who heard it"
+            )
+        received = intake.received_at
+        if received is not None:
+            now = self.kernel.clock()
+            if received > now + RECEIPT_SKEW:
+                raise InvalidIntakeError(
+                    f"received_at {received.isoformat()} is in the future (now is "
+                    f"{now.isoformat()}); give the time the message arrived, or leave it out "
+                    "to use the time it is taken in"
+                )
+
+    def draft_new(
+        self,
+        intake: Intake,
+        compiled: CompiledWorkflow,
+        now: datetime,
+        *,
+        data: Mapping[str, Any] | None = None,
+        starts: dict[datetime, tuple[Any, Any]] | None = None,
+    ) -> Draft[Complaint]:
+        """The creation of a complaint from ``intake``, routed and triaged, not written.
+
+        ``starts`` caches the deadline clocks started on receipt by receipt time:
+        in a batch they are the same for every complaint received at once, and
+        computing them (business calendars) is most of an intake's cost.
+        """
+        received_at = intake.received_at or now
+        unborn = Complaint(
+            id=uuid.uuid4().hex,
+            reference="",
+            workflow=compiled.name,
+            customer=intake.customer,
+            channel=intake.channel,
+            category=intake.category,
+            severity=intake.severity,
+            summary=intake.summary.strip(),
+            details=intake.details,
+            state=compiled.definition.initial,
+            received_at=received_at,
+            updated_at=now,
+            version=0,
+            desired_outcome=intake.desired_outcome,
+            preferred_channel=intake.preferred_channel,
+            external_id=intake.external_id,
+            informal=intake.informal,
+            recorded_by=intake.recorded_by,
+            data=intake.data,
+        )
+        draft = Draft(
+            unborn,
+            now,
+            ComplaintAggregate(compiled, self.kernel.reference_prefix),
+            expected_version=0,
+        )
+        event_data: dict[str, Any] = {
+            "channel": intake.channel,
+            "external_id": intake.external_id,
+            "received_at": received_at.isoformat(),
+        }
+        if data:
+            event_data.update(data)
+        # Deadlines count from receipt, which may be before the complaint was logged
+        # (a letter opened days later): the clocks read it from the event's data.
+        started = starts.get(received_at) if starts is not None else None
+        change = {"clocks": started[0], "due_at": started[1]} if started is not None else None
+        received = draft.record(
+            "received",
+            intake.recorded_by or SYSTEM,
+            dest=unborn.state,
+            data=event_data,
+            change=change,
+        )
+        if starts is not None and started is None:
+            starts[received_at] = (draft.subject.clocks, draft.subject.due_at)
+        registry = self.kernel.registry
+        draft.after_commit(lambda stored: registry.received(stored, received))
+        self.route_and_triage(draft)
+        return draft
+
+    def route_and_triage(self, draft: Draft[Complaint]) -> None:
+        """Send a new complaint to its department; take an emergency straight to on-call."""
+        aggregate = draft.aggregate
+        assert isinstance(aggregate, ComplaintAggregate)
+        policy = aggregate.compiled.definition.escalation
+        if policy is None:
+            return
+        complaint = draft.subject
+        routing = policy.route(complaint.category, complaint.severity)
+        if routing is not None:
+            draft.record(
+                "routed",
+                SYSTEM,
+                reason=f"{complaint.category} complaints go to {routing.department}",
+                data={"department": routing.department, "central_office": routing.central_office},
+                change={"department": routing.department},
+                notify=("department",),
+            )
+        if complaint.severity is Severity.EMERGENCY:
+            ladder = policy.ladder_for(complaint.category, complaint.severity)
+            escalation.climb(
+                self.kernel,
+                draft,
+                None,
+                "emergency: straight to the on-call level",
+                level=ladder.emergency_level,
+                urgent=True,
+            )
+
+    def open(
+        self,
+        intake: Intake,
+        compiled: CompiledWorkflow,
+        now: datetime,
+        *,
+        data: Mapping[str, Any] | None = None,
+    ) -> tuple[Complaint, bool]:
+        """Store a complaint from a checked intake; ``(complaint, False)`` for a duplicate."""
+        draft = self.draft_new(intake, compiled, now, data=data)
+        try:
+            return self.kernel.commit(draft), True
+        except DuplicateIntakeError as exc:
+            # Another delivery of the same message won the race: same answer.
+            existing = self.kernel.store.find_by_external_id(exc.channel, exc.external_id)
+            if existing is None:
+                raise
+            return existing, False
+
+    def accept(self, intake: Intake, workflow: str | None = None) -> IntakeOutcome:
+        """See :meth:`Engine.accept`."""
+        return accept(self, intake, workflow)
+
+    def receive(self, intake: Intake, workflow: str | None = None) -> Complaint:
+        """See :meth:`Engine.receive`."""
+        return receive(self, intake, workflow)
+
+    def accept_many(
+        self, intakes: Iterable[Intake], workflow: str | None = None
+    ) -> list[IntakeOutcome]:
+        """See :meth:`Engine.receive_many`."""
+        return accept_many(self, intakes, workflow)
 
 
 __all__ = [
@@ -864,6 +1004,7 @@ __all__ = [
     "TO_KEY",
     "IntakeOutcome",
     "OutcomeKind",
+    "Reception",
     "accept",
     "accept_many",
     "in_force",

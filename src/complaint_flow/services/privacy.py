@@ -19,12 +19,13 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from complaint_flow.definitions.ages import retention_cutoff
 from complaint_flow.errors import ComplaintNotFoundError, ConcurrencyError, InvalidArgumentError
+from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import (
     Actor,
@@ -37,9 +38,6 @@ from complaint_flow.model.entities import (
 from complaint_flow.model.immutable import FrozenData, freeze_mapping
 from complaint_flow.storage.audit import ERASURE_KIND, content_digest
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
 
 _Item = TypeVar("_Item", Event, OutboxMessage)
 
@@ -154,7 +152,9 @@ class PurgeReport:
 # -- erasure ------------------------------------------------------------------
 
 
-def erase_customer(engine: Engine, customer_id: str, *, actor: Actor, reason: str) -> ErasureReport:
+def erase_customer(
+    engine: HasKernel | Kernel, customer_id: str, *, actor: Actor, reason: str
+) -> ErasureReport:
     """Erase a customer's personal data from every complaint and their conduct record.
 
     Redacts the customer's name and contacts, the free text of their complaints
@@ -181,6 +181,7 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: Actor, reason: st
         InvalidArgumentError: no customer id, no actor, or an empty reason.
         ConcurrencyError: a complaint kept changing while it was being erased.
     """
+    kernel = as_kernel(engine)
     if not isinstance(customer_id, str) or not customer_id.strip():
         raise InvalidArgumentError(f"give the customer id to erase, got {customer_id!r}")
     if not isinstance(actor, Actor):
@@ -192,7 +193,7 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: Actor, reason: st
             "an erasure needs a reason (e.g. the request's reference); it is kept in the "
             "audit trail, so leave personal data out of it"
         )
-    store = engine.store
+    store = kernel.store
     erased: list[str] = []
     unchanged: list[str] = []
     events_redacted = 0
@@ -205,14 +206,14 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: Actor, reason: st
     if record is not None:
         known.append(record.customer)
     for complaint in complaints:
-        done = _erase_complaint(engine, complaint.id, actor, reason.strip(), known)
+        done = _erase_complaint(kernel, complaint.id, actor, reason.strip(), known)
         if done is None:
             unchanged.append(complaint.id)
         else:
             erased.append(complaint.id)
             events_redacted += done[0]
             messages_redacted += done[1]
-    conduct = _erase_conduct(engine, customer_id, actor, reason.strip(), known)
+    conduct = _erase_conduct(kernel, customer_id, actor, reason.strip(), known)
     if conduct is not None:
         events_redacted += conduct[0]
         messages_redacted += conduct[1]
@@ -232,10 +233,10 @@ def _changed(items: Iterable[_Item], redact: Callable[[_Item], _Item]) -> list[_
 
 
 def _erase_complaint(
-    engine: Engine, complaint_id: str, actor: Actor, reason: str, known: Sequence[Customer]
+    kernel: Kernel, complaint_id: str, actor: Actor, reason: str, known: Sequence[Customer]
 ) -> tuple[int, int] | None:
     """Erase one complaint, re-reading it if it changes meanwhile; None if nothing to erase."""
-    store = engine.store
+    store = kernel.store
     for attempt in range(_ATTEMPTS):
         complaint = store.get(complaint_id)
         redactor = _Redactor([*known, complaint.customer])
@@ -244,7 +245,7 @@ def _erase_complaint(
         messages = _changed(store.outbox(complaint.id), redactor.message)
         if kept == complaint and not events and not messages:
             return None
-        now = engine.clock()
+        now = kernel.clock()
         seq = complaint.version + 1
         erasure = _erasure_event(complaint.id, seq, now, actor, reason, events, messages)
         new = kept.advanced(kept.state, seq, now, kept.data)
@@ -259,10 +260,10 @@ def _erase_complaint(
 
 
 def _erase_conduct(
-    engine: Engine, customer_id: str, actor: Actor, reason: str, known: Sequence[Customer]
+    kernel: Kernel, customer_id: str, actor: Actor, reason: str, known: Sequence[Customer]
 ) -> tuple[int, int] | None:
     """Erase the customer's conduct record; None if they have none or nothing is left."""
-    store = engine.store
+    store = kernel.store
     for attempt in range(_ATTEMPTS):
         record = store.conduct_get(customer_id)
         if record is None:
@@ -273,7 +274,7 @@ def _erase_conduct(
         messages = _changed(store.outbox(record.id), redactor.message)
         if kept == record and not events and not messages:
             return None
-        now = engine.clock()
+        now = kernel.clock()
         seq = record.version + 1
         erasure = _erasure_event(record.id, seq, now, actor, reason, events, messages)
         new = kept.evolve(version=seq, updated_at=now)
@@ -466,7 +467,7 @@ def _erased_key(key: str) -> str:
 
 
 def purge_closed(
-    engine: Engine,
+    engine: HasKernel | Kernel,
     older_than: timedelta | str | None = None,
     *,
     now: datetime | None = None,
@@ -495,15 +496,16 @@ def purge_closed(
         InvalidArgumentError: ``older_than`` or ``batch`` is not valid, or no
             ``older_than`` is given and no workflow has a retention period.
     """
+    kernel = as_kernel(engine)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise InvalidArgumentError(f"batch must be a whole number >= 1, got {batch!r}")
     if now is not None and (not isinstance(now, datetime) or now.utcoffset() is None):
         raise InvalidArgumentError(f"now must be a timezone-aware datetime, got {now!r}")
-    moment = now or engine.clock()
+    moment = now or kernel.clock()
     cutoff = retention_cutoff(moment, older_than) if older_than is not None else None
     cutoffs: dict[str, datetime] = {}
-    for name in sorted(engine.registry.workflows):
-        age = engine.workflow(name).retention
+    for name in sorted(kernel.registry.workflows):
+        age = kernel.workflow(name).definition.retention
         if cutoff is not None:
             cutoffs[name] = cutoff
         elif age is not None:
@@ -513,11 +515,13 @@ def purge_closed(
             "no retention period: give one (older_than='3 years', or --older-than) or set "
             "`retention` in the workflows (the fca packs keep complaints 3 years)"
         )
-    store = engine.store
+    store = kernel.store
     by_workflow: dict[str, int] = {}
     references: list[str] = []
     for name, workflow_cutoff in cutoffs.items():
-        terminal = [state.name for state in engine.workflow(name).states if state.terminal]
+        terminal = [
+            state.name for state in kernel.workflow(name).definition.states if state.terminal
+        ]
         for state in terminal:
             while True:
                 found = store.find(

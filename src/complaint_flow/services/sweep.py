@@ -10,31 +10,29 @@ lets exactly one of them record each action; the others re-read and find
 nothing left to do.
 
 The sweep also lapses the stop procedure's restrictions whose review date has
-come (:func:`complaint_flow.services.conduct_desk.lapse_due`), through the store's index of
-review dates; ``SweepReport.lapsed`` counts them.
+come (``ConductDesk.lapse_due``), through the store's index of review dates;
+``SweepReport.lapsed`` counts them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import attrs
 
+from complaint_flow.arguments import aware_datetime, whole_number
 from complaint_flow.definitions.deadlines import BREACHED, WARNED
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
     EscalationError,
-    InvalidArgumentError,
     UnknownWorkflowError,
 )
 from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.entities import SYSTEM, Complaint
-from complaint_flow.services.conduct_desk import lapse_due
-
-if TYPE_CHECKING:
-    from complaint_flow.engine import Engine
+from complaint_flow.services import escalation
+from complaint_flow.services.conduct_desk import ConductDesk
 
 _RETRIES = 3
 
@@ -63,40 +61,41 @@ class SweepReport:
         return self.warnings + self.breaches
 
 
-def run_sweep(engine: Engine, now: datetime, *, batch: int = 500) -> SweepReport:
+def run_sweep(kernel: Kernel, desk: ConductDesk, now: datetime, *, batch: int = 500) -> SweepReport:
     """Process every complaint due at ``now``; see :meth:`Engine.sweep`."""
-    if now.utcoffset() is None:
-        raise InvalidArgumentError("sweep(now) needs a timezone-aware time")
-    if batch < 1:
-        raise InvalidArgumentError("batch must be at least 1")
+    now = aware_datetime("now", now)
+    batch = whole_number("batch", batch, minimum=1, maximum=100_000)
     counts = {field.name: 0 for field in attrs.fields(SweepReport) if field.name != "at"}
     seen: set[str] = set()
     while True:
-        due = [c for c in engine.store.due(now, batch + len(seen)) if c.id not in seen]
+        due = [c for c in kernel.store.due(now, batch + len(seen)) if c.id not in seen]
         if not due:
             break
         for complaint in due[:batch]:
             seen.add(complaint.id)
             counts["examined"] += 1
-            _act_on(engine, complaint, now, counts)
-    counts["lapsed"] = len(lapse_due(engine, now, batch=batch))
+            _act_on(kernel, complaint, now, counts)
+    counts["lapsed"] = len(desk.lapse_due(now, batch=batch))
     return SweepReport(at=now, **counts)
 
 
-def _act_on(engine: Engine, complaint: Complaint, now: datetime, counts: dict[str, int]) -> None:
+def _act_on(kernel: Kernel, complaint: Complaint, now: datetime, counts: dict[str, int]) -> None:
     try:
-        compiled = engine._workflow(complaint.workflow)
+        kernel.workflow(complaint.workflow)
     except UnknownWorkflowError:
         # One unknown workflow must not hold up every complaint due after it.
         counts["unknown_workflow"] += 1
         return
-    for _attempt in range(_RETRIES):
-        actions = compiled.clocks.due_actions(complaint.clocks, now)
-        if not actions:
-            return  # someone else acted first, or the deadline moved
-        draft = Draft(complaint, compiled, engine.clock())
-        tally = {"warnings": 0, "breaches": 0, "escalations": 0, "top_of_ladder": 0}
-        for clock, state, action in actions:
+    tally: dict[str, int] = {}
+    attempts = 0
+
+    def build(draft: Draft[Complaint]) -> None:
+        nonlocal attempts
+        attempts += 1
+        tally.clear()
+        tally.update(warnings=0, breaches=0, escalations=0, top_of_ladder=0)
+        compiled = kernel.workflow(draft.base.workflow)
+        for clock, state, action in compiled.clocks.due_actions(draft.base.clocks, now):
             title = clock.title or clock.name
             if action == "warning":
                 draft.record(
@@ -120,21 +119,19 @@ def _act_on(engine: Engine, complaint: Complaint, now: datetime, counts: dict[st
             tally["breaches"] += 1
             if "escalate" in clock.on_breach and compiled.definition.escalation is not None:
                 try:
-                    engine._climb(draft, None, f"{title}: deadline missed")
+                    escalation.climb(kernel, draft, None, f"{title}: deadline missed")
                 except EscalationError:
                     tally["top_of_ladder"] += 1
                 else:
                     tally["escalations"] += 1
-        try:
-            draft.commit(engine.store)
-        except ConcurrencyError:
-            counts["conflicts"] += 1
-            try:
-                complaint = engine.store.get(complaint.id)
-            except ComplaintNotFoundError:
-                return
-            continue
-        for key, value in tally.items():
-            counts[key] += value
-        engine._deliver_urgent(draft)
+
+    try:
+        kernel.change(complaint.id, build, retries=_RETRIES - 1, start=complaint)
+    except ComplaintNotFoundError:
+        return  # purged meanwhile: nothing left to act on
+    except ConcurrencyError:
+        counts["conflicts"] += attempts
         return
+    counts["conflicts"] += attempts - 1
+    for key, value in tally.items():
+        counts[key] += value

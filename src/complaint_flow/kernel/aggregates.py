@@ -1,0 +1,204 @@
+"""The two aggregates a draft can change: a complaint and a customer's conduct record.
+
+A complaint advances through its workflow (state, data, deadline clocks and the
+indexed due time) and addresses notifications by role: the customer on their reply
+channel (mission M2), the owner by email else phone, the department at its routing
+contact. A conduct record advances by plain field changes; its letters are built by
+the stop procedure and added to the draft as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from complaint_flow.fsm.workflow_machine import CompiledWorkflow
+from complaint_flow.model.conduct import ConductRecord
+from complaint_flow.model.entities import Complaint, Event, OutboxMessage
+from complaint_flow.storage.contract import Commit, ConductCommit, Store
+
+URGENT_HOLD = timedelta(minutes=2)
+"""How long other dispatchers leave an urgent message to the engine delivering it at once."""
+
+
+def advance(
+    complaint: Complaint,
+    compiled: CompiledWorkflow,
+    event: Event,
+    change: Mapping[str, Any],
+    merge_data: bool,
+) -> Complaint:
+    """The complaint's version after ``event``: state, data, clocks and due time.
+
+    Clocks are a fold over the events; a change that sets ``clocks`` itself (a
+    replay with a new definition, clocks already folded for a batch) is taken as given.
+    """
+    changes = dict(change)
+    book = compiled.clocks
+    if compiled.has_clocks and "clocks" not in changes:
+        clocks = book.apply(complaint.clocks, event)
+        if clocks is not complaint.clocks:
+            changes["clocks"] = clocks
+            changes["due_at"] = book.due_at(clocks)
+    data = changes.pop("data", complaint.data)
+    if merge_data and event.data:
+        # Both sides are frozen already, so their union needs no deep freeze.
+        data = MappingProxyType({**complaint.data, **event.data})
+    return complaint.advanced(event.dest or complaint.state, event.seq, event.at, data, **changes)
+
+
+def contact(
+    complaint: Complaint, recipient: str, compiled: CompiledWorkflow
+) -> tuple[str, str | None, str] | None:
+    """``(channel, address, name)`` of a recipient by role, or None when nobody can be told."""
+    if recipient == "customer":
+        channel = complaint.reply_channel
+        return channel, complaint.customer.address_for(channel), complaint.customer.name
+    if recipient == "owner":
+        owner = complaint.owner
+        if owner is None or not owner.has_contact:
+            return None
+        return ("email" if owner.email else "phone"), owner.email or owner.phone, owner.name
+    if recipient == "department" and complaint.department:
+        policy = compiled.definition.escalation
+        routings = policy.routing if policy else ()
+        routing = next((r for r in routings if r.department == complaint.department), None)
+        if routing is None or not (routing.email or routing.phone):
+            return None
+        channel = "email" if routing.email else "phone"
+        return channel, routing.email or routing.phone, routing.department
+    return None
+
+
+def notifications(
+    complaint: Complaint,
+    recipients: tuple[str, ...],
+    event: Event,
+    topic: str,
+    compiled: CompiledWorkflow,
+    *,
+    urgent: bool = False,
+) -> tuple[OutboxMessage, ...]:
+    """Outbox messages telling ``recipients`` about ``event``, each on the right channel.
+
+    A recipient with no known contact is skipped: nobody can be told.
+    """
+    messages = []
+    for recipient in recipients:
+        found = contact(complaint, recipient, compiled)
+        if found is None:
+            continue
+        channel, address, name = found
+        # Notifiers also receive the complaint; the payload keeps what the message
+        # said when it was decided, built frozen (values are frozen already).
+        payload: dict[str, Any] = {"name": name, "state": complaint.state}
+        if urgent:
+            payload["urgent"] = True
+        if event.kind != "transition" and event.data:
+            payload["details"] = event.data
+        message = OutboxMessage.pending(
+            f"{complaint.id}:{event.seq}:{recipient}",
+            complaint.id,
+            event.seq,
+            f"{complaint.workflow}.{topic}",
+            recipient,
+            channel,
+            address,
+            event.at,
+            MappingProxyType(payload),
+        )
+        if urgent:
+            # The engine that commits an urgent message delivers it at once; holding
+            # it from other dispatchers meanwhile keeps it from being sent twice.
+            # Should that engine die first, a dispatcher sends it after the hold.
+            message = attrs.evolve(message, next_attempt_at=event.at + URGENT_HOLD)
+        messages.append(message)
+    return tuple(messages)
+
+
+class ComplaintAggregate:
+    """A complaint following its compiled workflow."""
+
+    __slots__ = ("compiled", "reference_prefix")
+
+    def __init__(self, compiled: CompiledWorkflow, reference_prefix: str | None = None) -> None:
+        self.compiled = compiled
+        self.reference_prefix = reference_prefix
+        """For a creation: the prefix of the reference the store allocates."""
+
+    def advance(
+        self, subject: Complaint, event: Event, change: Mapping[str, Any], merge_data: bool
+    ) -> Complaint:
+        return advance(subject, self.compiled, event, change, merge_data)
+
+    def notifications(
+        self,
+        subject: Complaint,
+        recipients: tuple[str, ...],
+        event: Event,
+        topic: str,
+        urgent: bool,
+    ) -> tuple[OutboxMessage, ...]:
+        return notifications(subject, recipients, event, topic, self.compiled, urgent=urgent)
+
+    def write(
+        self,
+        store: Store,
+        subject: Complaint,
+        expected_version: int,
+        events: tuple[Event, ...],
+        outbox: tuple[OutboxMessage, ...],
+    ) -> Complaint:
+        return store.commit(self.commit(subject, expected_version, events, outbox))
+
+    def commit(
+        self,
+        subject: Complaint,
+        expected_version: int,
+        events: tuple[Event, ...],
+        outbox: tuple[OutboxMessage, ...],
+    ) -> Commit:
+        """The checked, hash-chained commit of a draft (for a batch of creations too)."""
+        prefix = self.reference_prefix if expected_version == 0 else None
+        return Commit.build(subject, expected_version, events, outbox, prefix)
+
+
+class ConductAggregate:
+    """A customer's conduct record: field changes; letters come ready-made."""
+
+    __slots__ = ()
+
+    def advance(
+        self, subject: ConductRecord, event: Event, change: Mapping[str, Any], merge_data: bool
+    ) -> ConductRecord:
+        return subject.evolve(version=event.seq, updated_at=event.at, **change)
+
+    def notifications(
+        self,
+        subject: ConductRecord,
+        recipients: tuple[str, ...],
+        event: Event,
+        topic: str,
+        urgent: bool,
+    ) -> tuple[OutboxMessage, ...]:
+        raise NotImplementedError(
+            "a conduct record's letters are built by the stop procedure: add them with Draft.send()"
+        )
+
+    def write(
+        self,
+        store: Store,
+        subject: ConductRecord,
+        expected_version: int,
+        events: tuple[Event, ...],
+        outbox: tuple[OutboxMessage, ...],
+    ) -> ConductRecord:
+        return store.conduct_commit(ConductCommit(subject, expected_version, events, outbox))
+
+
+CONDUCT = ConductAggregate()
+"""The conduct aggregate (it holds nothing, so one serves every draft)."""
