@@ -155,6 +155,19 @@ class ComplaintAggregate:
     ) -> Complaint:
         return store.commit(self.commit(subject, expected_version, events, outbox))
 
+    def rewrite(
+        self,
+        store: Store,
+        subject: Complaint,
+        expected_version: int,
+        events: tuple[Event, ...],
+        replaced_events: tuple[Event, ...],
+        replaced_messages: tuple[OutboxMessage, ...],
+    ) -> Complaint:
+        return store.rewrite(
+            self.commit(subject, expected_version, events, ()), replaced_events, replaced_messages
+        )
+
     def commit(
         self,
         subject: Complaint,
@@ -198,6 +211,19 @@ class ConductAggregate:
         outbox: tuple[OutboxMessage, ...],
     ) -> ConductRecord:
         return store.conduct_commit(ConductCommit(subject, expected_version, events, outbox))
+
+    def rewrite(
+        self,
+        store: Store,
+        subject: ConductRecord,
+        expected_version: int,
+        events: tuple[Event, ...],
+        replaced_events: tuple[Event, ...],
+        replaced_messages: tuple[OutboxMessage, ...],
+    ) -> ConductRecord:
+        return store.conduct_rewrite(
+            ConductCommit(subject, expected_version, events), replaced_events, replaced_messages
+        )
 
 
 CONDUCT = ConductAggregate()

@@ -10,9 +10,11 @@ urgent delivery) are collected to run once after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
 
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
@@ -53,6 +55,28 @@ class Aggregate(Protocol[Subject]):
         """Write the new version, its events and messages in one version-checked commit."""
         ...
 
+    def rewrite(
+        self,
+        store: Store,
+        subject: Subject,
+        expected_version: int,
+        events: tuple[Event, ...],
+        replaced_events: tuple[Event, ...],
+        replaced_messages: tuple[OutboxMessage, ...],
+    ) -> Subject:
+        """Write the new version and its events, and replace stored events and messages
+        in the same transaction (erasure of personal data)."""
+        ...
+
+
+def changed_fields(before: Subject, after: Subject) -> dict[str, Any]:
+    """The fields of ``after`` that differ from ``before`` (a change to draft as such)."""
+    return {
+        name: value
+        for name, value in attrs.asdict(after, recurse=False).items()
+        if value != getattr(before, name)
+    }
+
 
 class Draft(Generic[Subject]):
     """The next version of one subject, built event by event, then committed at once."""
@@ -65,6 +89,8 @@ class Draft(Generic[Subject]):
         "expected_version",
         "now",
         "outbox",
+        "replaced_events",
+        "replaced_messages",
         "subject",
     )
 
@@ -83,6 +109,8 @@ class Draft(Generic[Subject]):
         self.events: list[Event] = []
         self.outbox: list[OutboxMessage] = []
         self.effects: list[Callable[[Subject], None]] = []
+        self.replaced_events: list[Event] = []
+        self.replaced_messages: list[OutboxMessage] = []
         self.expected_version = subject.version if expected_version is None else expected_version
 
     def record(
@@ -140,6 +168,14 @@ class Draft(Generic[Subject]):
         """Add a message built elsewhere (a stop-procedure letter)."""
         self.outbox.append(message)
 
+    def replace(self, events: Sequence[Event], messages: Sequence[OutboxMessage]) -> None:
+        """Replace these stored events and messages (same ``seq`` / ``key``) with the commit.
+
+        Only for erasing personal data: the store checks that each one exists.
+        """
+        self.replaced_events.extend(events)
+        self.replaced_messages.extend(messages)
+
     def after_commit(self, effect: Callable[[Subject], None]) -> None:
         """Run ``effect(stored)`` once the draft is committed; never if it is not."""
         self.effects.append(effect)
@@ -154,6 +190,15 @@ class Draft(Generic[Subject]):
 
         The effects are not run here: the kernel runs them once, after the commit.
         """
+        if self.replaced_events or self.replaced_messages:
+            return self.aggregate.rewrite(
+                store,
+                self.subject,
+                self.expected_version,
+                tuple(self.events),
+                tuple(self.replaced_events),
+                tuple(self.replaced_messages),
+            )
         return self.aggregate.write(
             store, self.subject, self.expected_version, tuple(self.events), tuple(self.outbox)
         )

@@ -33,7 +33,7 @@ from complaint_flow.fsm.conduct_machine import (
     conduct_machine,
 )
 from complaint_flow.kernel.aggregates import CONDUCT
-from complaint_flow.kernel.draft import Draft
+from complaint_flow.kernel.draft import Draft, changed_fields
 from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.model.channels import written_channels
 from complaint_flow.model.conduct import (
@@ -731,11 +731,7 @@ class ConductDesk:
         route = notice_route(new.customer, self._written())
         # What the decision changes, as fields: the draft applies them with the status
         # the machine produces.
-        changes = {
-            name: value
-            for name, value in attrs.asdict(new, recurse=False).items()
-            if value != getattr(record, name)
-        }
+        changes = changed_fields(record, new)
         draft = Draft(record, now, CONDUCT)
 
         def performed(source: ConductStatus, dest: ConductStatus) -> None:

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 import attrs
 
 from complaint_flow.definitions.ages import retention_cutoff
-from complaint_flow.errors import ComplaintNotFoundError, ConcurrencyError, InvalidArgumentError
+from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.kernel.draft import Draft, changed_fields
 from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import (
@@ -37,7 +38,7 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.model.immutable import FrozenData, freeze_mapping
 from complaint_flow.storage.audit import ERASURE_KIND, content_digest
-from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.contract import Store
 
 _Item = TypeVar("_Item", Event, OutboxMessage)
 
@@ -235,28 +236,25 @@ def _changed(items: Iterable[_Item], redact: Callable[[_Item], _Item]) -> list[_
 def _erase_complaint(
     kernel: Kernel, complaint_id: str, actor: Actor, reason: str, known: Sequence[Customer]
 ) -> tuple[int, int] | None:
-    """Erase one complaint, re-reading it if it changes meanwhile; None if nothing to erase."""
+    """Erase one complaint in a unit of work; None if nothing is left to erase."""
     store = kernel.store
-    for attempt in range(_ATTEMPTS):
-        complaint = store.get(complaint_id)
+
+    def build(draft: Draft[Complaint]) -> tuple[int, int] | None:
+        complaint = draft.base
         redactor = _Redactor([*known, complaint.customer])
         kept = redactor.complaint(complaint)
         events = _changed(store.events(complaint.id), redactor.event)
         messages = _changed(store.outbox(complaint.id), redactor.message)
         if kept == complaint and not events and not messages:
             return None
-        now = kernel.clock()
-        seq = complaint.version + 1
-        erasure = _erasure_event(complaint.id, seq, now, actor, reason, events, messages)
-        new = kept.advanced(kept.state, seq, now, kept.data)
-        try:
-            store.rewrite(Commit(new, complaint.version, (erasure,)), events, messages)
-        except ConcurrencyError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            continue
+        erasure = _erasure_event(
+            complaint.id, complaint.version + 1, draft.now, actor, reason, events, messages
+        )
+        draft.apply(erasure, change=changed_fields(complaint, kept))
+        draft.replace(events, messages)
         return len(events), len(messages)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return kernel.change(complaint_id, build, retries=_ATTEMPTS - 1)[1]
 
 
 def _erase_conduct(
@@ -264,28 +262,28 @@ def _erase_conduct(
 ) -> tuple[int, int] | None:
     """Erase the customer's conduct record; None if they have none or nothing is left."""
     store = kernel.store
-    for attempt in range(_ATTEMPTS):
-        record = store.conduct_get(customer_id)
-        if record is None:
-            return None
-        redactor = _Redactor([*known, record.customer])
-        kept = redactor.conduct(record)
+    record = store.conduct_get(customer_id)
+    if record is None:
+        return None
+
+    def build(draft: Draft[ConductRecord]) -> tuple[int, int] | None:
+        current = draft.base
+        if not current.version:
+            return None  # erased and purged meanwhile: nothing is stored
+        redactor = _Redactor([*known, current.customer])
+        kept = redactor.conduct(current)
         events = _changed(store.conduct_events(customer_id), redactor.event)
-        messages = _changed(store.outbox(record.id), redactor.message)
-        if kept == record and not events and not messages:
+        messages = _changed(store.outbox(current.id), redactor.message)
+        if kept == current and not events and not messages:
             return None
-        now = kernel.clock()
-        seq = record.version + 1
-        erasure = _erasure_event(record.id, seq, now, actor, reason, events, messages)
-        new = kept.evolve(version=seq, updated_at=now)
-        try:
-            store.conduct_rewrite(ConductCommit(new, record.version, (erasure,)), events, messages)
-        except ConcurrencyError:
-            if attempt == _ATTEMPTS - 1:
-                raise
-            continue
+        erasure = _erasure_event(
+            current.id, current.version + 1, draft.now, actor, reason, events, messages
+        )
+        draft.apply(erasure, change=changed_fields(current, kept))
+        draft.replace(events, messages)
         return len(events), len(messages)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    return kernel.change_conduct(record.customer, build, retries=_ATTEMPTS - 1)[1]
 
 
 def _erasure_event(
