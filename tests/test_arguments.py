@@ -11,6 +11,7 @@ when an independent statement of the rule says it is valid, and otherwise raise
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -23,11 +24,13 @@ from complaint_flow import Actor, InvalidArgumentError
 from complaint_flow.arguments import (
     MAX_INT64,
     aware_datetime,
+    duration,
     flag,
     instance,
     mapping,
     name,
     names,
+    number,
     one_of,
     optional_aware_datetime,
     optional_mapping,
@@ -170,6 +173,28 @@ def test_optional_whole_number(argument: str, value: object) -> None:
         assert result == value
 
 
+@given(
+    ARGUMENTS,
+    VALUES | st.floats(-2, 2),
+    st.none() | st.integers(-1, 1),
+    st.none() | st.floats(0, 1.5),
+)
+def test_number(argument: str, value: object, minimum: int | None, maximum: float | None) -> None:
+    ok, result = outcome(
+        lambda: number(argument, value, minimum=minimum, maximum=maximum), argument
+    )
+    valid = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+        and (minimum is None or value >= minimum)
+        and (maximum is None or value <= maximum)
+    )
+    assert ok is valid
+    if ok:
+        assert result is value
+
+
 # -- text and names -------------------------------------------------------------------
 
 
@@ -272,6 +297,14 @@ def test_instance(argument: str, value: object, cls: type) -> None:
         assert result is value
     else:
         assert f"build one with {cls.__name__}(...)" in str(result)
+
+
+@given(ARGUMENTS, VALUES)
+def test_duration(argument: str, value: object) -> None:
+    ok, result = outcome(lambda: duration(argument, value), argument)
+    assert ok is (isinstance(value, timedelta) and value > timedelta(0))
+    if ok:
+        assert result is value
 
 
 def is_mapping(value: object) -> bool:

@@ -23,7 +23,8 @@ The same kind of argument gets the same checker everywhere: ``limit`` is
 ``optional_whole_number(minimum=1)``, ``now`` is ``optional_aware_datetime``,
 an actor is ``instance(..., Actor, ...)``, reasons and notes are ``text``, ids are
 ``text(strip=False)``, and channel, trigger, state, clock and workflow names are
-``name``.
+``name``. Durations are ``duration`` (a ``timedelta``), seconds and fractions
+``number``, and decisions ``flag`` (``True`` or ``False``, never ``"no"``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from complaint_flow.errors import InvalidArgumentError
@@ -140,6 +141,44 @@ def optional_whole_number(
     if value is None:
         return None
     return whole_number(argument, value, minimum=minimum, maximum=maximum)
+
+
+def number(
+    argument: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    """A finite real number (an ``int`` or a ``float``, not a bool), within the bounds given.
+
+    >>> number("jitter", 0.25, minimum=0, maximum=1)
+    0.25
+    >>> number("timeout", float("nan"), minimum=0)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    complaint_flow.errors.InvalidArgumentError: timeout must be a number of at least 0, got nan
+    (float); pass a finite number
+    """
+    if minimum is not None and maximum is not None:
+        expected = f"a number from {minimum} to {maximum}"
+    elif minimum is not None:
+        expected = f"a number of at least {minimum}"
+    elif maximum is not None:
+        expected = f"a number of at most {maximum}"
+    else:
+        expected = "a number"
+    if isinstance(value, bool):
+        raise _refuse(argument, expected, value, "pass a number, not True or False")
+    if not isinstance(value, int | float):
+        raise _refuse(argument, expected, value, _number_advice(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _refuse(argument, expected, value, "pass a finite number")
+    if minimum is not None and value < minimum:
+        raise _refuse(argument, expected, value, f"pass {minimum} or more")
+    if maximum is not None and value > maximum:
+        raise _refuse(argument, expected, value, f"pass {maximum} or less")
+    return value
 
 
 def _number_advice(value: object) -> str:
@@ -417,6 +456,31 @@ def _datetime_advice(value: object) -> str:
     return f"pass a datetime such as {example}"
 
 
+def duration(argument: str, value: object) -> timedelta:
+    """A ``timedelta`` longer than zero.
+
+    >>> from datetime import timedelta
+    >>> duration("base", timedelta(seconds=30))
+    datetime.timedelta(seconds=30)
+    >>> duration("base", 30)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    complaint_flow.errors.InvalidArgumentError: base must be a timedelta longer than zero, got 30
+    (int); pass timedelta(seconds=30) if it is seconds
+    """
+    expected = "a timedelta longer than zero"
+    if isinstance(value, timedelta):
+        if value > timedelta(0):
+            return value
+        raise _refuse(argument, expected, value, "pass a positive timedelta")
+    seconds = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if seconds and not isinstance(value, bool):
+        advice = f"pass timedelta(seconds={_brief(value)}) if it is seconds"
+    else:
+        advice = "pass a timedelta such as timedelta(minutes=5)"
+    raise _refuse(argument, expected, value, advice)
+
+
 def instance(argument: str, value: object, cls: type[T], how_to_build: str) -> T:
     """An instance of ``cls`` (an ``Actor``, an ``Intake``, a ``Remedy``…).
 
@@ -486,11 +550,13 @@ def optional_mapping(argument: str, value: object) -> Mapping[str, Any] | None:
 __all__ = [
     "MAX_INT64",
     "aware_datetime",
+    "duration",
     "flag",
     "instance",
     "mapping",
     "name",
     "names",
+    "number",
     "one_of",
     "optional_aware_datetime",
     "optional_mapping",
