@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +27,7 @@ from complaint_flow.arguments import (
     duration,
     flag,
     instance,
+    items,
     mapping,
     name,
     names,
@@ -235,15 +236,28 @@ def test_optional_name(argument: str, value: object) -> None:
         assert result is value
 
 
+def is_list(value: object) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | bytearray | Mapping)
+
+
+@given(ARGUMENTS, VALUES | st.iterables(SCALAR, max_size=3), st.booleans())
+def test_items(argument: str, value: object, empty: bool) -> None:
+    if isinstance(value, Iterator):
+        # An iterator is read once: keep what it gives to compare with the result.
+        value = iter(given := list(value))
+    else:
+        given = list(value) if is_list(value) else []  # type: ignore[call-overload]
+    ok, result = outcome(lambda: items(argument, value, empty=empty), argument)
+    assert ok is (is_list(value) and (empty or len(given) > 0))
+    if ok:
+        assert result == tuple(given)
+
+
 @given(ARGUMENTS, VALUES | st.lists(st.text(max_size=6), max_size=3), st.booleans())
 def test_names(argument: str, value: object, empty: bool) -> None:
     ok, result = outcome(lambda: names(argument, value, empty=empty), argument)
-    valid = (
-        isinstance(value, Collection)
-        and not isinstance(value, str | bytes | bytearray | Mapping)
-        and (empty or len(value) > 0)
-        and all(is_name(item) for item in value)
-    )
+    listed = list(value) if is_list(value) else None  # type: ignore[call-overload]
+    valid = listed is not None and (empty or bool(listed)) and all(map(is_name, listed))
     assert ok is valid
     if ok:
         assert isinstance(value, Collection)
@@ -443,6 +457,10 @@ def test_the_advice_fits_the_value() -> None:
         "decode it first: reason=value.decode()"
     )
     assert "a lone surrogate" in message(lambda: text("reason", "caf\udce9"))
+    assert message(lambda: items("intakes", {"channel": "email"})).endswith(
+        "pass a list or a tuple"
+    )
+    assert message(lambda: items("restrictions", [], empty=False)).endswith("give at least one")
     assert message(lambda: names("channels", ["phone", 3])).startswith(
         "channels[1] must be a name such as 'email', got 3 (int)"
     )

@@ -3,10 +3,10 @@
 Each checker returns the value when it is valid (for text, stripped unless told
 otherwise) and raises :class:`~complaint_flow.errors.InvalidArgumentError`
 otherwise, whose message names the argument, shows the value given (shortened),
-says what was expected and what to do. A checker never raises anything else,
-whatever it is given, so a call checks its arguments before it reads or writes
-anything, and a wrong type never surfaces as a ``TypeError`` from deep inside a
-store.
+says what was expected and what to do. Given a value of the wrong type or out of
+range, a checker raises nothing else, so a call that checks its arguments before
+it reads or writes anything never lets a wrong type surface as a ``TypeError``
+(or an ``OverflowError``) from deep inside a store.
 
 >>> from complaint_flow.arguments import whole_number
 >>> whole_number("limit", 5)
@@ -22,16 +22,17 @@ The same kind of argument gets the same checker everywhere: ``limit`` is
 ``whole_number(minimum=1)``, ``expected_version`` is
 ``optional_whole_number(minimum=1)``, ``now`` is ``optional_aware_datetime``,
 an actor is ``instance(..., Actor, ...)``, reasons and notes are ``text``, ids are
-``text(strip=False)``, and channel, trigger, state, clock and workflow names are
-``name``. Durations are ``duration`` (a ``timedelta``), seconds and fractions
-``number``, and decisions ``flag`` (``True`` or ``False``, never ``"no"``).
+``text(strip=False)``, channel, trigger, state, clock and workflow names are
+``name``, lists are ``items`` (``names`` for a list of names), durations are
+``duration`` (a ``timedelta``), seconds and fractions ``number``, and decisions
+``flag`` (``True`` or ``False``, never ``"no"``).
 """
 
 from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -299,37 +300,62 @@ def optional_name(argument: str, value: object) -> str | None:
     return name(argument, value)
 
 
+def items(argument: str, value: object, *, empty: bool = True) -> tuple[object, ...]:
+    """The items of a list, tuple, set or other iterable, as a tuple; text is refused.
+
+    Text, bytes and mappings are iterable too, but passing one where a list is
+    expected is a mistake (``"phone"`` for ``["phone"]``), so they are refused.
+
+    Args:
+        argument: the argument's name.
+        value: what was given.
+        empty: allow no items.
+
+    Raises:
+        InvalidArgumentError: ``value`` is text, bytes, a mapping or not iterable,
+            or it is empty and ``empty`` is False.
+
+    >>> items("intakes", (n for n in range(3)))
+    (0, 1, 2)
+    >>> items("intakes", None)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    complaint_flow.errors.InvalidArgumentError: intakes must be a list, got None (NoneType); pass
+    a list or a tuple
+    """
+    expected = "a list" if empty else "a non-empty list"
+    if isinstance(value, str):
+        raise _refuse(argument, expected, value, f"pass a list: [{_brief(value)}]")
+    if not isinstance(value, Iterable) or isinstance(value, bytes | bytearray | Mapping):
+        raise _refuse(argument, expected, value, "pass a list or a tuple")
+    listed = tuple(value)
+    if not empty and not listed:
+        raise _refuse(argument, expected, value, "give at least one")
+    return listed
+
+
 def names(argument: str, value: object, *, empty: bool = True) -> tuple[str, ...]:
     """A list (tuple, set…) of names, each as :func:`name` checks it; a lone name is refused.
 
     Args:
         argument: the argument's name.
         value: what was given.
-        empty: allow an empty collection.
+        empty: allow an empty list.
 
     Raises:
-        InvalidArgumentError: ``value`` is text (a name, not a list of names), not a
-            collection, empty (unless allowed), or holds something that is not a name.
+        InvalidArgumentError: ``value`` is not a list as :func:`items` checks it, or
+            holds something that is not a name (the message names its index).
 
     >>> names("channels", ["phone", "letter"])
     ('phone', 'letter')
     >>> names("channels", "phone")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    complaint_flow.errors.InvalidArgumentError: channels must be a list of names, got 'phone'
-    (str); pass a list: ['phone']
+    complaint_flow.errors.InvalidArgumentError: channels must be a list, got 'phone' (str); pass a
+    list: ['phone']
     """
-    expected = "a list of names" if empty else "a non-empty list of names"
-    if isinstance(value, str):
-        raise _refuse(argument, expected, value, f"pass a list: [{_brief(value)}]")
-    if not isinstance(value, Collection) or isinstance(value, bytes | bytearray | Mapping):
-        raise _refuse(argument, expected, value, "pass a list or a tuple of str")
-    if not empty and not value:
-        raise _refuse(argument, expected, value, "name at least one")
-    checked = []
-    for index, item in enumerate(value):
-        checked.append(name(f"{argument}[{index}]", item))
-    return tuple(checked)
+    listed = items(argument, value, empty=empty)
+    return tuple(name(f"{argument}[{index}]", item) for index, item in enumerate(listed))
 
 
 def one_of(argument: str, value: object, choices: Collection[str]) -> str:
@@ -553,6 +579,7 @@ __all__ = [
     "duration",
     "flag",
     "instance",
+    "items",
     "mapping",
     "name",
     "names",
