@@ -90,7 +90,7 @@ from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
-from complaint_flow.services.delivery import DeliveryReport
+from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
 from complaint_flow.services.final_decisions import ReviewOutcome
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
 from complaint_flow.services.privacy import (
@@ -119,6 +119,7 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "AuthorityExceededError",
+    "Backoff",
     "BusinessCalendar",
     "CalendarError",
     "Channel",
@@ -162,6 +163,7 @@ __all__ = [
     "ManualClock",
     "MissingFieldError",
     "NotAuthorisedError",
+    "OutboxDispatcher",
     "OutboxMessage",
     "OutboxStatus",
     "OutcomeKind",

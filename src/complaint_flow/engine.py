@@ -15,9 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from complaint_flow.arguments import name, optional_whole_number, text, whole_number
+from complaint_flow.arguments import (
+    flag,
+    instance,
+    items,
+    name,
+    optional_aware_datetime,
+    optional_name,
+    optional_text,
+    optional_whole_number,
+    text,
+    whole_number,
+)
 from complaint_flow.definitions.calendars import Duration
 from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.definitions.remedies import Remedy
@@ -198,7 +209,7 @@ class Engine:
             ContactFiledError: the message was filed (or linked to a decided
                 complaint), not opened; its ``outcome`` says how.
         """
-        return self.reception.receive(intake, _optional_name("workflow", workflow))
+        return self.reception.receive(intake, optional_name("workflow", workflow))
 
     def accept(self, intake: Intake, *, workflow: str | None = None) -> IntakeOutcome:
         """Take in one message under the stop procedure and say what became of it.
@@ -216,7 +227,7 @@ class Engine:
         Raises:
             InvalidIntakeError: as :meth:`receive`.
         """
-        return self.reception.accept(intake, _optional_name("workflow", workflow))
+        return self.reception.accept(intake, optional_name("workflow", workflow))
 
     def receive_many(
         self, intakes: Iterable[Intake], *, workflow: str | None = None
@@ -232,7 +243,9 @@ class Engine:
         Raises:
             InvalidIntakeError: one of the intakes is malformed; nothing is stored.
         """
-        return self.reception.accept_many(intakes, _optional_name("workflow", workflow))
+        # Each item is checked as an Intake where it is taken in.
+        batch = cast("tuple[Intake, ...]", items("intakes", intakes))
+        return self.reception.accept_many(batch, optional_name("workflow", workflow))
 
     # -- transitions --------------------------------------------------------
 
@@ -274,7 +287,7 @@ class Engine:
         """
         _check_actor(actor)
         trigger = name("trigger", trigger)
-        reason = _reason(reason)
+        reason = text("reason", reason, blank=True)
         given = transitions.frozen_data(data)
         kernel = self.kernel
 
@@ -311,7 +324,7 @@ class Engine:
             complaint_id,
             owner,
             actor,
-            _reason(reason),
+            text("reason", reason, blank=True),
             expected_version=expected_version,
             retries=_retries(retries, expected_version),
         )
@@ -327,7 +340,7 @@ class Engine:
     ) -> Complaint:
         """Add a note to the audit trail (a phone call, a finding, a promise made)."""
         _check_actor(actor)
-        note = _text("text", text, "a note needs some text")
+        note = _required_text("text", text, "a note needs some text")
         return complaint_records.add_note(
             self.kernel,
             complaint_id,
@@ -354,7 +367,7 @@ class Engine:
         """
         _check_actor(actor)
         self.registry.channel(name("channel", channel))
-        agreed = _text(
+        agreed = _required_text(
             "consent",
             consent,
             "changing the reply channel needs the customer's consent: say how and when "
@@ -402,7 +415,7 @@ class Engine:
                 or it has a final decision.
         """
         _check_actor(actor)
-        why = _text("reason", reason, "an escalation needs a reason: say why it goes up")
+        why = _required_text("reason", reason, "an escalation needs a reason: say why it goes up")
         if requested_via is not None:
             self.registry.channel(name("requested_via", requested_via))
         kernel = self.kernel
@@ -464,7 +477,9 @@ class Engine:
                 current deadline (an extension never shortens a deadline).
         """
         _check_actor(actor)
-        why = _text("reason", reason, "an extension needs a reason the customer can be given")
+        why = _required_text(
+            "reason", reason, "an extension needs a reason the customer can be given"
+        )
         return deadline_clocks.extend_clock(
             self.kernel,
             complaint_id,
@@ -511,7 +526,7 @@ class Engine:
             complaint_id,
             remedy,
             actor,
-            _reason(reason),
+            text("reason", reason, blank=True),
             expected_version=expected_version,
             retries=_retries(retries, expected_version),
         )
@@ -605,13 +620,14 @@ class Engine:
         says what was seen, with references: a suggestion for a human, never a
         decision.
         """
+        moment = optional_aware_datetime("now", now)
         return pattern_rules.conduct_patterns(
             self.kernel,
-            now or self.clock(),
-            window_days,
-            many_complaints,
-            repeats_after_final,
-            escalation_requests,
+            self.clock() if moment is None else moment,
+            whole_number("window_days", window_days, minimum=1, maximum=36_600),
+            whole_number("many_complaints", many_complaints, minimum=1),
+            whole_number("repeats_after_final", repeats_after_final, minimum=1),
+            whole_number("escalation_requests", escalation_requests, minimum=1),
         )
 
     # -- audit and data protection ------------------------------------------
@@ -627,6 +643,7 @@ class Engine:
         Raises:
             ComplaintNotFoundError: no such complaint.
         """
+        complaint_id = optional_text("complaint_id", complaint_id, strip=False)
         if complaint_id is None:
             return verify_store(self.store)
         if is_conduct_record_id(complaint_id):
@@ -657,7 +674,13 @@ class Engine:
         with their events and messages, ``batch`` per transaction; ``dry_run`` only
         counts them. See ``docs/privacy.md``.
         """
-        return privacy.purge_closed(self.kernel, older_than, now=now, batch=batch, dry_run=dry_run)
+        return privacy.purge_closed(
+            self.kernel,
+            older_than,
+            now=optional_aware_datetime("now", now),
+            batch=whole_number("batch", batch, minimum=1),
+            dry_run=flag("dry_run", dry_run),
+        )
 
     # -- questions ----------------------------------------------------------
 
@@ -684,10 +707,10 @@ class Engine:
     ) -> list[Complaint]:
         """Complaints matching every given filter, oldest received first."""
         return self.store.find(
-            state=_optional_name("state", state),
-            customer_id=_optional_text("customer_id", customer_id),
-            category=_optional_text("category", category),
-            workflow=_optional_name("workflow", workflow),
+            state=optional_name("state", state),
+            customer_id=optional_text("customer_id", customer_id),
+            category=optional_text("category", category),
+            workflow=optional_name("workflow", workflow),
             limit=optional_whole_number("limit", limit),
         )
 
@@ -715,16 +738,7 @@ class Engine:
 
 
 def _check_actor(actor: object, what: str = "actor") -> None:
-    if not isinstance(actor, Actor):
-        raise InvalidArgumentError(
-            f"{what} must be an Actor(id=..., name=..., role=...), got {type(actor).__name__}"
-        )
-
-
-def _text(what: str, value: object, refusal: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(refusal)
-    return value.strip()
+    instance(what, actor, Actor, "Actor(id=..., name=..., role=...)")
 
 
 def _retries(retries: int | None, expected_version: int | None) -> int:
@@ -734,24 +748,11 @@ def _retries(retries: int | None, expected_version: int | None) -> int:
     return 0 if expected_version is not None else RETRIES
 
 
-def _reason(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(
-            f"reason must be text (it is kept in the audit trail), got {type(value).__name__}"
-        )
-    return value.strip()
-
-
-def _optional_text(what: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"{what} must be text, got {value!r}")
-    return value
-
-
-def _optional_name(what: str, value: object) -> str | None:
-    return None if value is None else name(what, value)
+def _required_text(argument: str, value: object, refusal: str) -> str:
+    """Text that must say something; ``refusal`` says what (kept from earlier versions)."""
+    if isinstance(value, str) and not value.strip():
+        raise InvalidArgumentError(refusal)
+    return text(argument, value)
 
 
 __all__ = ["DEFAULT_STORE_URL", "Engine"]
