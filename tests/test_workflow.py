@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from complaint_flow import WorkflowDefinition, WorkflowDefinitionError
@@ -187,13 +188,53 @@ def test_compiled_refusals_name_the_alternatives() -> None:
         compiled.transition("received", "close")
 
 
-def test_mermaid_has_one_arrow_per_source_and_trigger() -> None:
+def mermaid_arrows(text: str) -> list[tuple[str, str, str]]:
+    """(source, label, dest) of every arrow, one per label of an arrow shared with ``|``."""
+    arrows = []
+    for line in text.splitlines():
+        match = re.fullmatch(r"  (\w+) --> (\w+): (.+)", line)
+        if match:
+            source, dest, labels = match.groups()
+            arrows.extend((source, label, dest) for label in labels.split(" | "))
+    return arrows
+
+
+def test_mermaid_shows_every_state_transition_and_end() -> None:
     tactics = load_pack("tactics")
     text = to_mermaid(tactics)
-    assert text.startswith("stateDiagram-v2\n    [*] --> received\n")
-    arrows = [line for line in text.splitlines() if "-->" in line and "[*]" not in line]
-    assert len(arrows) == sum(len(t.sources) for t in tactics.transitions)
-    assert "    closed --> [*]" in text
+    lines = text.splitlines()
+    assert lines[:4] == ["---", 'title: "TACTICS complaint handling"', "---", "stateDiagram-v2"]
+    assert sorted(mermaid_arrows(text)) == sorted(
+        (source, f"{t.trigger} ({', '.join(t.roles)})", t.dest)
+        for t in tactics.transitions
+        for source in t.sources
+    )
+    assert "  [*] --> received" in lines
+    assert [line.split()[0] for line in lines if line.endswith(" --> [*]")] == [
+        "closed",
+        "withdrawn",
+    ]
+    for state in tactics.states:
+        assert f'  state "{state.name} - {state.description}" as {state.name}' in lines
+    # Nothing marks a current state: a definition has none.
+    assert {line.split()[-1] for line in lines if line.startswith("  Class ")} == {"s_default"}
+
+
+def test_mermaid_keeps_a_label_in_one_quoted_line() -> None:
+    data = minimal()
+    data["title"] = 'Refunds: "fast" track'
+    data["states"]["open"]["description"] = 'Waiting; the "customer"\nsaid: hello'
+    text = to_mermaid(WorkflowDefinition.from_dict(data))
+    # A bare "Refunds: ..." between the "---" lines would be invalid YAML for Mermaid.
+    assert text.splitlines()[1] == 'title: "Refunds: \\"fast\\" track"'
+    assert '  state "open - Waiting; the #quot;customer#quot; said: hello" as open' in text
+
+
+def test_mermaid_refuses_an_invalid_workflow() -> None:
+    data = minimal()
+    data["transitions"][0]["dest"] = "nowhere"
+    with pytest.raises(WorkflowDefinitionError, match="unknown destination state 'nowhere'"):
+        to_mermaid(WorkflowDefinition.from_dict(data))
 
 
 # -- property: random graphs are judged exactly like a reference reachability check --
@@ -246,3 +287,17 @@ def test_validation_matches_reference_graph_rules(data: dict[str, Any]) -> None:
         compiled = compile_workflow(WorkflowDefinition.from_dict(data))
         for t in data["transitions"]:
             assert compiled.destination(t["source"], t["trigger"]) == t["dest"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_workflows())
+def test_mermaid_draws_every_transition_of_a_valid_workflow(data: dict[str, Any]) -> None:
+    assume(not problems_of(copy.deepcopy(data)))
+    definition = WorkflowDefinition.from_dict(data)
+    text = to_mermaid(definition)
+    assert sorted(mermaid_arrows(text)) == sorted(
+        (t["source"], t["trigger"], t["dest"]) for t in data["transitions"]
+    )
+    ends = {line.split()[0] for line in text.splitlines() if line.endswith(" --> [*]")}
+    assert ends == set(definition.terminal_states)
+    assert f"  [*] --> {definition.initial}" in text.splitlines()
