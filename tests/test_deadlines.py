@@ -245,8 +245,15 @@ def test_pausing_moves_the_deadline_by_the_paused_time(engine: Engine, clock: Ma
     assert state is not None
     assert state.status is ClockStatus.PAUSED
     assert engine.sweep(datetime(2026, 1, 25, tzinfo=UTC)).breaches == 0  # paused: nothing due
+    # While paused the stored deadline stands still; engine.deadline() says where it
+    # would be if the clock resumed now, and that is where resuming puts it.
+    assert engine.deadline(complaint.id, "resolve") == datetime(2026, 1, 21, tzinfo=UTC)
     clock.advance(days=3, hours=5)
+    assert paused.clock("resolve") == engine.get(complaint.id).clock("resolve")
+    if_resumed = engine.deadline(complaint.id, "resolve")
+    assert if_resumed == datetime(2026, 1, 21, tzinfo=UTC) + timedelta(days=3, hours=5)
     resumed = engine.fire(complaint.id, "customer_replied", actor=AGENT)
+    assert engine.deadline(complaint.id, "resolve") == if_resumed
     state = resumed.clock("resolve")
     assert state is not None
     assert state.status is ClockStatus.RUNNING

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from complaint_flow import (
     Actor,
+    ClockError,
     ComplaintFlowError,
     ConcurrencyError,
     Customer,
@@ -398,3 +399,15 @@ def test_a_clock_is_extended_by_a_duration_in_its_own_calendar(engine: Engine) -
     assert (event.kind, event.data["by"]) == ("clock_extended", "5 working days")
     with pytest.raises(InvalidArgumentError, match="until"):
         engine.extend_clock(complaint.id, state.name, until="soon", actor=MANAGER, reason="x")
+
+
+def test_the_deadline_of_an_unknown_or_stopped_clock(engine: Engine) -> None:
+    complaint = engine.receive(intake())
+    with pytest.raises(ClockError, match="no clock 'nope'"):
+        engine.deadline(complaint.id, "nope")
+    state = next(iter(complaint.clocks))
+    assert engine.deadline(complaint.id, state.name) == state.deadline
+    withdrawn = engine.fire(
+        complaint.id, "withdraw", actor=AGENT, data={"withdrawal_reason": "sorted"}
+    )
+    assert all(engine.deadline(withdrawn.id, s.name) is None for s in withdrawn.clocks)

@@ -33,7 +33,7 @@ from complaint_flow.definitions.calendars import Duration
 from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.definitions.remedies import Remedy
 from complaint_flow.definitions.workflow import ESCALATE_TRIGGER, WorkflowDefinition
-from complaint_flow.errors import InvalidArgumentError, NotAuthorisedError
+from complaint_flow.errors import ClockError, InvalidArgumentError, NotAuthorisedError
 from complaint_flow.kernel.draft import Draft
 from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.channels import Channel
@@ -490,6 +490,27 @@ class Engine:
             expected_version=expected_version,
             retries=_retries(retries, expected_version),
         )
+
+    def deadline(self, complaint_id: str, clock: str) -> datetime | None:
+        """The deadline of one clock as it stands now.
+
+        A running clock's deadline; a paused clock's deadline if it resumed now (the
+        ``deadline`` kept on a paused clock is the one it had when it was paused, and
+        moves later by the paused time when the clock resumes); ``None`` for a clock
+        that is stopped or never started.
+
+        Raises:
+            ClockError: the complaint's workflow has no such clock.
+        """
+        complaint = self.get(complaint_id)
+        book = self.kernel.workflow(complaint.workflow).clocks
+        if name("clock", clock) not in book.clocks:
+            raise ClockError(
+                f"workflow {complaint.workflow!r} has no clock {clock!r}; its clocks: "
+                f"{', '.join(sorted(book.clocks)) or 'none'}"
+            )
+        state = complaint.clock(clock)
+        return None if state is None else book.deadline_if_resumed(state, self.clock())
 
     def recompute_clocks(self, complaint_id: str, *, actor: Actor) -> Complaint:
         """Recompute the complaint's clocks from its history with the current definition.

@@ -371,6 +371,21 @@ class ClockBook:
                 moments.append(state.warning_at)
         return min(moments) if moments else None
 
+    def deadline_if_resumed(self, state: ClockState, now: datetime) -> datetime | None:
+        """The clock's deadline as it stands at ``now``.
+
+        A running clock's deadline; a paused clock's deadline if it resumed at ``now``
+        (its stored ``deadline`` is the one it had when it was paused, and moves later
+        by the paused time, in the clock's own unit, when it resumes); ``None`` for a
+        stopped clock or one this book does not define.
+        """
+        clock = self.clocks.get(state.name)
+        if clock is None or state.status is ClockStatus.STOPPED:
+            return None
+        if state.status is ClockStatus.PAUSED and state.paused_at is not None:
+            return self._shifted(clock, state.deadline, state.paused_at, max(now, state.paused_at))
+        return state.deadline
+
     def due_actions(
         self, states: Iterable[ClockState], now: datetime
     ) -> list[tuple[ClockDefinition, ClockState, str]]:
