@@ -33,11 +33,13 @@ from complaint_flow import (
     PermissionDeniedError,
     Severity,
 )
-from complaint_flow import cli as cli_module
-from complaint_flow.cli import cli, parse_data
+from complaint_flow.cli import cli, deadlines, demo_command, parse_data
+from complaint_flow.cli import outbox as outbox_commands
+from complaint_flow.cli.demo import DEMO_START, DemoResult, run_demo
+from complaint_flow.cli.render.demo import render_demo
+from complaint_flow.cli.shared import STORE_ENV
 from complaint_flow.definitions.packs import load_pack
 from complaint_flow.definitions.workflow import WorkflowDefinition
-from complaint_flow.demo import DEMO_START, DemoResult, run_demo
 from complaint_flow.fsm.diagram import to_mermaid
 from complaint_flow.model.conduct import conduct_record_id
 from complaint_flow.model.entities import ClockStatus
@@ -352,7 +354,7 @@ def captured_demo(monkeypatch: pytest.MonkeyPatch) -> list[DemoResult]:
         results.append(result)
         return result
 
-    monkeypatch.setattr(cli_module, "run_demo", keep)
+    monkeypatch.setattr(demo_command, "run_demo", keep)
     return results
 
 
@@ -457,7 +459,7 @@ def test_demo_render_reports_a_broken_audit_trail(demo_result: DemoResult) -> No
         ),
     )
     console = Console(width=200, record=True, highlight=False)
-    cli_module.render_demo(console, broken)
+    render_demo(console, broken)
     out = flat(console.export_text())
     assert "1 problem(s) in 1 trail(s); see complaint-flow audit verify" in out
     assert "audit trail intact" not in out
@@ -564,7 +566,7 @@ def test_narrow_consoles_get_compact_tables(store: str) -> None:
 
 def test_store_comes_from_the_environment(store: str) -> None:
     ref = complaint_ref(store, "C-1")
-    result = invoke("show", ref, env={cli_module.STORE_ENV: store})
+    result = invoke("show", ref, env={STORE_ENV: store})
     assert result.exit_code == 0, result.output
     assert ref in result.output
 
@@ -1121,7 +1123,7 @@ def test_sweep_refuses_a_wrong_command_line(timed: Timed, args: list[str], messa
 def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Records the waits between --watch sweeps instead of sleeping."""
     waited: list[float] = []
-    monkeypatch.setattr(cli_module, "_pause", waited.append)
+    monkeypatch.setattr(deadlines, "pause", waited.append)
     return waited
 
 
@@ -1149,7 +1151,7 @@ def test_sweep_watch_stops_cleanly_on_ctrl_c(timed: Timed, monkeypatch: pytest.M
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "_pause", interrupted)
+    monkeypatch.setattr(deadlines, "pause", interrupted)
     result = invoke("sweep", "--store", url, *timed.files, "--watch", "60")
     assert result.exit_code == 0, result.output
     out = flat(result.output)
@@ -1335,7 +1337,7 @@ def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
 def test_demo_sweeps_catch_a_missed_deadline_and_escalation_follows_the_org_chart(
     tmp_path: Path,
 ) -> None:
-    from complaint_flow.demo import DANIEL, run_demo
+    from complaint_flow.cli.demo import DANIEL, run_demo
 
     result = run_demo(f"sqlite:///{tmp_path / 'week.db'}")
     missed = [
@@ -1445,7 +1447,7 @@ def test_outbox_lists_messages_by_status_oldest_first(outbox_store: OutboxStore)
     assert (delivered["Key"], delivered["Recipient"]) == (o.delivered, "owner")
     everything = outbox_rows(invoke("outbox", "--store", o.url, "--status", "all"))
     assert [row["Key"] for row in everything] == [o.dead, o.waiting, o.delivered]
-    by_env = invoke("outbox", "--status", "all", "--limit", "1", env={cli_module.STORE_ENV: o.url})
+    by_env = invoke("outbox", "--status", "all", "--limit", "1", env={STORE_ENV: o.url})
     first = outbox_rows(by_env)
     assert [row["Key"] for row in first] == [o.dead]
     assert invoke("outbox", "--store", o.url, "--status", "gone").exit_code == 2
@@ -1511,7 +1513,7 @@ def test_outbox_deliver_reports_failures_and_dead_messages(
     def refusing_dispatcher(store: Any, registry: Registry, clock: Any) -> OutboxDispatcher:
         return OutboxDispatcher(store, _refusing(), clock, max_attempts=1)
 
-    monkeypatch.setattr(cli_module, "OutboxDispatcher", refusing_dispatcher)
+    monkeypatch.setattr(outbox_commands, "OutboxDispatcher", refusing_dispatcher)
     result = invoke("outbox", "deliver", "--store", o.url)
     assert result.exit_code == 0
     assert flat(result.output).startswith("Delivered 0, failed 1, now dead 1.")

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from complaint_flow import Actor, Customer, Engine, Intake, ManualClock
-from complaint_flow.commands.conduct import conduct, restriction_words
+from complaint_flow.cli.conduct import conduct
+from complaint_flow.cli.render.conduct import restriction_words
 from complaint_flow.model.conduct import Restriction
 from complaint_flow.services.intake import OutcomeKind
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.commands.privacy import privacy, retention
+from complaint_flow.cli.privacy import privacy, retention
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock

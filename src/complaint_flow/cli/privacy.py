@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
-from complaint_flow.commands import CommandGroup, store_option
+from complaint_flow.cli.render.formats import minute
+from complaint_flow.cli.shared import CommandGroup, console, open_engine, store_option
 from complaint_flow.model.entities import Actor
 from complaint_flow.services.privacy import erase_customer, purge_closed
 
@@ -45,18 +44,13 @@ def erase(
     erased complaint records a customer_erased event. Running it again changes
     nothing more.
     """
-    from complaint_flow.cli import _console, _open
-
     actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
-    engine = _open(store_url)
-    try:
+    with open_engine(store_url) as engine:
         report = erase_customer(engine, customer_id, actor=actor, reason=reason)
         references = [engine.get(complaint_id).reference for complaint_id in report.complaints]
-    finally:
-        engine.close()
-    console = _console()
+    out = console()
     if not report.changed:
-        console.print(
+        out.print(
             f"nothing to erase for customer {customer_id}: "
             f"{len(report.unchanged)} complaint(s), all erased before"
             if report.unchanged
@@ -74,7 +68,7 @@ def erase(
     )
     if report.unchanged:
         lines.append(f"  {len(report.unchanged)} complaint(s) had been erased before")
-    console.print("\n".join(lines))
+    out.print("\n".join(lines))
 
 
 @click.group(cls=CommandGroup)
@@ -106,35 +100,26 @@ def purge(older_than: str | None, dry_run: bool, batch: int, store_url: str) -> 
     Their events and outbox messages go with them. Complaints still open, or of a
     workflow this command does not know, are never deleted.
     """
-    from complaint_flow.cli import _console, _open
-
-    engine = _open(store_url)
-    try:
+    with open_engine(store_url) as engine:
         report = purge_closed(engine, older_than, batch=batch, dry_run=dry_run)
-    finally:
-        engine.close()
-    console = _console()
+    out = console()
     verb = "would purge" if dry_run else "purged"
     if report.cutoff is not None:
-        cutoff = _when(report.cutoff)
+        cutoff = f"{minute(report.cutoff)} UTC"
     else:
         cutoff = (
             "the cutoff of its workflow's retention ("
-            + ", ".join(f"{name}: {_when(moment)}" for name, moment in report.cutoffs.items())
+            + ", ".join(f"{name}: {minute(moment)} UTC" for name, moment in report.cutoffs.items())
             + ")"
         )
     if not report.total:
-        console.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
+        out.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
         return
     per_workflow = ", ".join(f"{name}: {count}" for name, count in report.by_workflow.items())
-    console.print(
+    out.print(
         f"{verb} {report.total} closed complaint(s) last changed before {cutoff} ({per_workflow})"
     )
-    console.print("\n".join(f"  {reference}" for reference in report.references))
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    out.print("\n".join(f"  {reference}" for reference in report.references))
 
 
 __all__ = ["erase", "privacy", "purge", "retention"]
