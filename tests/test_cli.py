@@ -711,6 +711,61 @@ def test_unknown_complaint_and_unknown_store_are_clean_errors(store: str) -> Non
     assert "Traceback" not in missing.output + bad_store.output
 
 
+READS = [
+    pytest.param(["list"], id="list"),
+    pytest.param(["show", "CF-2026-000001"], id="show"),
+    pytest.param(["history", "CF-2026-000001"], id="history"),
+    pytest.param(["triggers", "CF-2026-000001", "--role", "agent"], id="triggers"),
+    pytest.param(["clocks", "CF-2026-000001"], id="clocks"),
+    pytest.param(["outbox", "--status", "all"], id="outbox"),
+    pytest.param(["audit", "verify"], id="audit-verify"),
+    pytest.param(["conduct", "restricted"], id="conduct-restricted"),
+    pytest.param(["conduct", "queue"], id="conduct-queue"),
+    pytest.param(["conduct", "patterns"], id="conduct-patterns"),
+    pytest.param(["conduct", "show", "C-1"], id="conduct-show"),
+    pytest.param(["retention", "purge", "--dry-run", "--older-than", "1 day"], id="purge-dry"),
+]
+
+
+@pytest.mark.parametrize("args", READS)
+def test_a_read_refuses_a_sqlite_file_that_does_not_exist(tmp_path: Path, args: list[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = invoke(*args, "--store", url)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert f"no store at {url}: {tmp_path / 'typo.db'} does not exist" in out
+    assert f"complaint-flow demo --store {url}" in out
+    assert "No complaints match" not in out
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_read_of_the_default_store_names_the_file_to_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("list")
+    assert result.exit_code == 1
+    assert f"no store at sqlite:///complaints.db: {tmp_path / 'complaints.db'}" in flat(
+        result.output
+    )
+    assert not (tmp_path / "complaints.db").exists()
+
+
+def test_a_store_given_as_argument_is_checked_too(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = invoke("audit", "verify", url)
+    assert result.exit_code == 1
+    assert f"no store at {url}" in flat(result.output)
+
+
+def test_writes_still_create_a_missing_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    result = invoke("sweep", "--store", url)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new.db").exists()
+    assert invoke("list", "--store", url).output.strip() == "No complaints match."
+
+
 def test_list_filters_by_state_customer_and_category(store: str) -> None:
     with open_engine(store) as engine:
         everything = engine.find()

@@ -124,7 +124,9 @@ def test_restricted_lists_the_customer_with_review_date_and_decision_maker(
 
 
 def test_restricted_on_an_empty_store_says_so(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(conduct, ["restricted", "--store", f"sqlite:///{tmp_path / 'e.db'}"])
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    Engine.open(url, load_entry_points=False).close()
+    result = runner.invoke(conduct, ["restricted", "--store", url])
     assert result.exit_code == 0, result.output
     assert "No customer is under restriction" in result.output
 

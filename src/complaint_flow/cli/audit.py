@@ -33,7 +33,7 @@ def verify(url: str | None, store_url: str, complaints: tuple[str, ...]) -> None
     Prints each problem found and exits with status 1 if there is any. URL, when
     given, is the store to check (instead of --store).
     """
-    with open_engine(url or store_url) as engine:
+    with open_engine(url or store_url, must_exist=True) as engine:
         ids = [engine.get(complaint).id for complaint in complaints] if complaints else None
         report = verify_store(engine.store, complaint_ids=ids)
         out = console()

@@ -39,7 +39,7 @@ def list_complaints(
     store_url: str,
 ) -> None:
     """List complaints, oldest received first."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         found = engine.find(state=state, customer_id=customer_id, category=category, limit=limit)
     out = console()
     if not found:
@@ -54,7 +54,7 @@ def list_complaints(
 @store_option
 def show(complaint: str, store_url: str) -> None:
     """Show a complaint (by reference such as CF-2026-000001, or by id)."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         console().print(complaint_panel(engine.get(complaint)))
 
 
@@ -63,7 +63,7 @@ def show(complaint: str, store_url: str) -> None:
 @store_option
 def history(complaint: str, store_url: str) -> None:
     """Show a complaint's audit trail: who did what, when and why."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         current = engine.get(complaint)
         events = engine.history(current.id)
     out = console()
@@ -82,7 +82,7 @@ def triggers(
 ) -> None:
     """List what an actor of ROLE may do with a complaint now."""
     actor = Actor(id=f"cli-{role}", name=role, role=role, rank=rank)
-    with open_engine(store_url, workflow_files=workflow_files) as engine:
+    with open_engine(store_url, must_exist=True, workflow_files=workflow_files) as engine:
         current = engine.get(complaint)
         allowed = set(engine.triggers(current.id, actor))
         definition = engine.workflow(current.workflow)

@@ -45,7 +45,7 @@ def conduct() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N.")
 def restricted(store_url: str, limit: int | None) -> None:
     """List customers under restriction, earliest review date first."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         records = engine.conduct.restricted(limit)
         deciders = [decided_by(r, engine.conduct.history(r.customer_id)) for r in records]
     out = console()
@@ -60,7 +60,7 @@ def restricted(store_url: str, limit: int | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N items.")
 def queue(store_url: str, limit: int | None) -> None:
     """Show the review queue: filed and linked messages waiting to be read."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         rows = engine.review_queue(limit)
     out = console()
     if not rows:
@@ -115,7 +115,7 @@ def patterns(
     as_of: datetime | None,
 ) -> None:
     """Suggest customers whose recent contact may need a look; changes nothing."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         flags = engine.conduct_patterns(
             now=as_of,
             window_days=window_days,
@@ -136,7 +136,7 @@ def patterns(
 @store_option
 def show(customer_id: str, store_url: str) -> None:
     """Show CUSTOMER_ID's conduct record, review queue and history."""
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         if engine.store.conduct_get(customer_id) is None and not engine.store.find(
             customer_id=customer_id, limit=1
         ):

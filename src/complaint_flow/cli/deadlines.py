@@ -42,7 +42,7 @@ UNKNOWN_WORKFLOW_HINT = (
 @workflow_file_option
 def clocks(complaint: str, store_url: str, workflow_files: tuple[Path, ...]) -> None:
     """Show a complaint's deadline clocks: status, deadline, warning, extensions."""
-    with open_engine(store_url, workflow_files=workflow_files) as engine:
+    with open_engine(store_url, must_exist=True, workflow_files=workflow_files) as engine:
         current = engine.get(complaint)
         now = engine.now()
         # Titles and rules only: the clock states themselves are stored with the complaint.

@@ -73,7 +73,7 @@ def outbox(ctx: click.Context, store_url: str, status: str, limit: int) -> None:
                 f"{ctx.invoked_subcommand} --store URL …"
             )
         return
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=True) as engine:
         messages = engine.store.outbox_find(status=STATUSES[status], limit=limit)
         named = references(engine, messages)
     out = console()

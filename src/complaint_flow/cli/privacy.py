@@ -100,7 +100,7 @@ def purge(older_than: str | None, dry_run: bool, batch: int, store_url: str) -> 
     Their events and outbox messages go with them. Complaints still open, or of a
     workflow this command does not know, are never deleted.
     """
-    with open_engine(store_url) as engine:
+    with open_engine(store_url, must_exist=dry_run) as engine:
         report = purge_closed(engine, older_than, batch=batch, dry_run=dry_run)
     out = console()
     verb = "would purge" if dry_run else "purged"

@@ -19,8 +19,10 @@ from rich.text import Text
 
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.errors import ComplaintFlowError, UnknownWorkflowError
+from complaint_flow.errors import ComplaintFlowError, StoreError, UnknownWorkflowError
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.storage.contract import scheme_of
+from complaint_flow.storage.sqlite import parse_sqlite_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,16 +162,46 @@ def load_registry() -> Registry:
     return Registry(make_plugin_manager())
 
 
+def require_store(store_url: str) -> None:
+    """Fail unless the SQLite file of ``store_url`` exists (other stores are not checked).
+
+    Opening a SQLite store creates its file: a command that only reads would
+    otherwise turn a mistyped path into an empty store and report that nothing
+    matches.
+    """
+    if scheme_of(store_url) != "sqlite":
+        return
+    try:
+        path = parse_sqlite_url(store_url).path
+    except StoreError:
+        return  # opening the store explains what is wrong with the URL
+    if not os.path.exists(path):
+        fail(
+            f"no store at {store_url}: {path} does not exist (a command that only reads "
+            f"does not create one). Check the store URL (--store or ${STORE_ENV}); to create "
+            f"a store there, run `complaint-flow demo --store {store_url}` (sample "
+            "complaints) or let your application store its first complaint in it."
+        )
+
+
 @contextmanager
 def open_engine(
-    store_url: str, *, workflow: str | None = None, workflow_files: Sequence[Path] = ()
+    store_url: str,
+    *,
+    must_exist: bool = False,
+    workflow: str | None = None,
+    workflow_files: Sequence[Path] = (),
 ) -> Iterator[Engine]:
     """An engine on ``store_url``, with the workflows of ``workflow_files`` registered and checked.
 
-    The default workflow is ``workflow`` (a registered name or the name of one of the
-    files), else the first file's, else the engine's own default. The engine is
-    closed on leaving the ``with`` block.
+    ``must_exist`` is for commands that only read: they fail on a SQLite file that
+    does not exist instead of creating it (see :func:`require_store`). The default
+    workflow is ``workflow`` (a registered name or the name of one of the files),
+    else the first file's, else the engine's own default. The engine is closed on
+    leaving the ``with`` block.
     """
+    if must_exist:
+        require_store(store_url)
     definitions = [WorkflowDefinition.load(path) for path in workflow_files]
     by_name: dict[str, WorkflowDefinition] = {}
     for path, definition in zip(workflow_files, definitions, strict=True):
@@ -206,6 +238,7 @@ __all__ = [
     "open_engine",
     "options_of",
     "parse_data",
+    "require_store",
     "store_option",
     "workflow_file_option",
 ]
