@@ -785,6 +785,53 @@ def test_list_filters_by_state_customer_and_category(store: str) -> None:
     assert "No complaints match." in none.output
 
 
+def test_list_refuses_a_state_no_registered_workflow_has(store: str) -> None:
+    result = invoke("list", "--state", "withdrawnn", "--store", store)
+    assert result.exit_code == 2
+    out = flat(result.output)
+    assert "Invalid value for '--state': no registered workflow has a state 'withdrawnn'" in out
+    assert "(did you mean 'withdrawn'?)" in out
+    tactics = load_pack("tactics")
+    assert all(repr(state) in out for state in tactics.state_names)
+    assert "No complaints match" not in out
+
+
+def test_list_refuses_a_state_the_workflow_given_does_not_have(store: str) -> None:
+    result = invoke("list", "--workflow", "cfpb", "--state", "thanked", "--store", store)
+    assert result.exit_code == 2
+    out = flat(result.output)
+    assert "workflow 'cfpb' has no state 'thanked'; its states are: " in out
+    assert all(repr(state) in out for state in load_pack("cfpb").state_names)
+    unknown = invoke("list", "--workflow", "tacticz", "--store", store)
+    assert unknown.exit_code == 2
+    assert "no workflow 'tacticz' is registered here" in flat(unknown.output)
+
+
+def test_list_filters_by_workflow(store: str) -> None:
+    result = invoke("list", "--workflow", "tactics", "--state", "withdrawn", "--store", store)
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    assert [row["Reference"] for row in rows] == [complaint_ref(store, "C-2")]
+    other = invoke("list", "--workflow", "fca", "--store", store)
+    assert other.exit_code == 0, other.output
+    assert "No complaints match." in other.output
+
+
+def test_list_knows_the_states_of_workflow_files(timed: Timed) -> None:
+    refused = invoke("list", "--state", "awaiting_customer", "--store", timed.url)
+    assert refused.exit_code == 2
+    assert "--workflow-file PATH" in flat(refused.output)
+    result = invoke(
+        "list", "--state", "thanked", "--workflow", "timed", "--store", timed.url, *timed.files
+    )
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    assert [row["Customer"] for row in rows] == ["Customer T"]
+    waiting = invoke("list", "--state", "awaiting_customer", "--store", timed.url, *timed.files)
+    assert waiting.exit_code == 0, waiting.output
+    assert "No complaints match." in waiting.output
+
+
 # -- workflow check / show -----------------------------------------------------
 
 VALID = """

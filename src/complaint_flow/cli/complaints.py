@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
@@ -22,25 +24,81 @@ from complaint_flow.cli.shared import (
     store_option,
     workflow_file_option,
 )
+from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.model.entities import Actor
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(repr(name) for name in sorted(names))
+
+
+def _check_filters(
+    workflows: Mapping[str, WorkflowDefinition], state: str | None, workflow: str | None
+) -> None:
+    """Refuse a ``--workflow`` that is not registered, or a ``--state`` no such workflow has.
+
+    A mistyped state would otherwise match nothing and read as "no complaints".
+    """
+    if workflow is not None and workflow not in workflows:
+        raise click.BadParameter(
+            f"no workflow {workflow!r} is registered here; known workflows: "
+            f"{_names(workflows)}. For a workflow in a TOML file, add --workflow-file PATH.",
+            param_hint="'--workflow'",
+        )
+    if state is None:
+        return
+    if workflow is not None:
+        states = set(workflows[workflow].state_names)
+        whose = f"workflow {workflow!r} has no state {state!r}"
+        listed = "its states are"
+    else:
+        states = {name for definition in workflows.values() for name in definition.state_names}
+        whose = f"no registered workflow has a state {state!r}"
+        listed = "the states of the registered workflows are"
+    if state in states:
+        return
+    close = difflib.get_close_matches(state, sorted(states), n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = (
+        ""
+        if workflow is not None
+        else " For complaints of a workflow that is not registered here, add its TOML file "
+        "with --workflow-file PATH."
+    )
+    raise click.BadParameter(
+        f"{whose}{guess}; {listed}: {_names(states)}.{hint}", param_hint="'--state'"
+    )
 
 
 @click.command(name="list")
 @click.option("--state", default=None, help="Only complaints in this state.")
 @click.option("--customer", "customer_id", default=None, help="Only this customer's (by id).")
 @click.option("--category", default=None, help="Only this category.")
+@click.option(
+    "--workflow", default=None, metavar="NAME", help="Only complaints following this workflow."
+)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many.")
 @store_option
+@workflow_file_option
 def list_complaints(
     state: str | None,
     customer_id: str | None,
     category: str | None,
+    workflow: str | None,
     limit: int | None,
     store_url: str,
+    workflow_files: tuple[Path, ...],
 ) -> None:
     """List complaints, oldest received first."""
-    with open_engine(store_url, must_exist=True) as engine:
-        found = engine.find(state=state, customer_id=customer_id, category=category, limit=limit)
+    with open_engine(store_url, must_exist=True, workflow_files=workflow_files) as engine:
+        _check_filters(engine.registry.workflows, state, workflow)
+        found = engine.find(
+            state=state,
+            customer_id=customer_id,
+            category=category,
+            workflow=workflow,
+            limit=limit,
+        )
     out = console()
     if not found:
         out.print(Text("No complaints match."))
