@@ -28,6 +28,7 @@ from complaint_flow import (
     Intake,
     InvalidArgumentError,
     ManualClock,
+    MissingFieldError,
     OutboxStatus,
     OutcomeKind,
     PermissionDeniedError,
@@ -36,6 +37,7 @@ from complaint_flow import (
 from complaint_flow.cli import cli, deadlines, demo_command, parse_data
 from complaint_flow.cli import outbox as outbox_commands
 from complaint_flow.cli.demo import DEMO_START, DemoResult, run_demo
+from complaint_flow.cli.refusals import in_cli_words
 from complaint_flow.cli.render.demo import render_demo
 from complaint_flow.cli.shared import STORE_ENV
 from complaint_flow.definitions.packs import load_pack
@@ -638,7 +640,6 @@ def actor_args(role: str) -> list[str]:
         pytest.param("C-2", "reopen", "agent", {"reopen_reason": "back"}, id="role"),
         pytest.param("C-1", "close", "agent", {}, id="not-from-this-state"),
         pytest.param("C-1", "fly_away", "agent", {}, id="unknown-trigger"),
-        pytest.param("C-1", "withdraw", "agent", {}, id="missing-field"),
         pytest.param("C-1", "thank", "intern", {}, id="unknown-role"),
     ],
 )
@@ -670,6 +671,187 @@ def test_fire_with_a_stale_expected_version_is_refused(store: str) -> None:
     assert "no longer at version 7" in result.output
     with open_engine(store) as engine:
         assert engine.get(ref).version == 1
+
+
+PYTHON_WORDS = re.compile(
+    r"engine\.|\w\(\)|=\{|=\.\.\.|\bActor\b|WorkflowDefinition|_hook\b|register_\w+ hook"
+    r"|\b[a-z]+_[a-z_]+ must be|\bpass \w+="
+)
+"""What a message written for Python callers says, and a command-line user cannot act on."""
+
+
+CLI_REFUSALS = [
+    pytest.param(
+        ["show", "CF-2026-999999"],
+        1,
+        "shows the stored complaints",
+        id="unknown-complaint",
+    ),
+    pytest.param(
+        ["audit", "verify", "--complaint", "CF-2026-999999"],
+        1,
+        "shows the stored complaints",
+        id="audit-unknown-complaint",
+    ),
+    pytest.param(
+        ["fire", "REF", "withdraw", *actor_args("agent")],
+        1,
+        "requires 'withdrawal_reason'; give it with --data KEY=VALUE "
+        "(e.g. --data withdrawal_reason='…')",
+        id="missing-data",
+    ),
+    pytest.param(
+        ["fire", "REF", "thank", *actor_args("agent"), "--expected-version", "7"],
+        1,
+        "is no longer at version 7 (--expected-version): it is at version 1",
+        id="stale-version",
+    ),
+    pytest.param(
+        ["fire", "REF", "thank", "--actor-id", " ", "--actor-name", "Xi", "--role", "agent"],
+        2,
+        "Invalid value for '--actor-id': must not be blank",
+        id="blank-actor",
+    ),
+    pytest.param(
+        ["triggers", "REF", "--role", ""],
+        2,
+        "Invalid value for '--role': must not be blank",
+        id="blank-role",
+    ),
+    pytest.param(
+        ["clocks", "REF", "--workflow-file", "no-such-file.toml"],
+        2,
+        "Invalid value for '--workflow-file': File 'no-such-file.toml' does not exist",
+        id="missing-workflow-file",
+    ),
+    pytest.param(
+        ["sweep", "--workflow", "tacticz"],
+        1,
+        "no workflow named 'tacticz' is registered here; known workflows: 'cfpb'",
+        id="unknown-workflow",
+    ),
+    pytest.param(
+        ["workflow", "show", "tacticz"],
+        1,
+        "Give one of them, or the path of a workflow's .toml file",
+        id="show-unknown-workflow",
+    ),
+    pytest.param(
+        [
+            *("conduct", "resolve", "C-9", "I-1", "--outcome", "no_new_information"),
+            *("--note", "x", "--actor-id", "A-1", "--role", "agent"),
+        ],
+        1,
+        "`complaint-flow conduct queue` lists the items waiting",
+        id="resolve-without-record",
+    ),
+    pytest.param(
+        [
+            *("conduct", "resolve", "C-1", "I-1", "--outcome", "no_new_information"),
+            *("--note", " ", "--actor-id", "A-1", "--role", "agent"),
+        ],
+        2,
+        "Invalid value for '--note': must not be blank",
+        id="resolve-blank-note",
+    ),
+    pytest.param(
+        ["conduct", "patterns", "--escalation-requests", "0"],
+        2,
+        "Invalid value for '--escalation-requests'",
+        id="patterns-threshold",
+    ),
+    pytest.param(
+        [
+            *("privacy", "erase", " ", "--actor-id", "D-1", "--actor-name", "Dee"),
+            *("--role", "dpo", "--reason", "R-1"),
+        ],
+        2,
+        "Invalid value for 'CUSTOMER_ID': must not be blank",
+        id="erase-blank-customer",
+    ),
+    pytest.param(
+        ["retention", "purge", "--older-than", "3 yrs"],
+        2,
+        "Invalid value for '--older-than': cannot read the retention age '3 yrs'",
+        id="purge-age",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "expected"), CLI_REFUSALS)
+def test_refusals_speak_of_the_command_line_not_of_python(
+    store: str, args: list[str], status: int, expected: str
+) -> None:
+    ref = complaint_ref(store, "C-1")
+    with open_engine(store) as engine:
+        before, trail = engine.get(ref), engine.history(ref)
+    store_options = [] if args[0] == "workflow" else ["--store", store]
+    result = invoke(*[ref if arg == "REF" else arg for arg in args], *store_options)
+    assert result.exit_code == status, result.output
+    out = flat(result.output)
+    assert expected in out
+    assert not PYTHON_WORDS.search(out), out
+    assert "Traceback" not in out
+    with open_engine(store) as engine:
+        assert engine.get(ref).version == before.version
+        assert engine.history(ref) == trail
+
+
+@given(
+    st.lists(st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True), min_size=1, unique=True),
+    st.sampled_from(["withdraw", "close"]),
+)
+def test_missing_data_is_asked_for_with_the_data_option(missing: list[str], trigger: str) -> None:
+    message = in_cli_words(MissingFieldError(trigger, missing), options={"--data"})
+    assert all(repr(name) in message for name in missing)
+    assert f"--data {sorted(missing)[0]}=" in message
+    assert not PYTHON_WORDS.search(message), message
+
+
+def test_a_store_that_cannot_be_opened_points_to_the_store_option(store: str) -> None:
+    result = invoke("history", "CF-2026-000001", "--store", "nosuch://here")
+    assert result.exit_code == 1
+    assert "Check the store URL (--store or $COMPLAINT_FLOW_STORE)." in flat(result.output)
+
+
+def test_a_step_needing_an_owner_says_the_command_line_cannot_assign_one(store: str) -> None:
+    ref = complaint_ref(store, "C-1")
+    with open_engine(store) as engine:
+        for trigger, data in (
+            ("thank", {}),
+            ("apologise", {}),
+            ("collect_information", {"facts": "Crushed"}),
+            ("take_action", {"action": "Refund"}),
+        ):
+            engine.fire(ref, trigger, actor=AGENT, data=data)
+        before = engine.get(ref)
+    result = invoke("fire", ref, "put_it_right", *actor_args("agent"), "--store", store)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert f"{ref} has no owner yet. The command line does not assign owners" in out
+    assert not PYTHON_WORDS.search(out), out
+    with open_engine(store) as engine:
+        assert engine.get(ref).version == before.version
+
+
+def test_purge_without_any_retention_period_names_the_option(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = Engine.open
+
+    def without_retention(url: str, **options: Any) -> Engine:
+        engine = opened(url, **options)
+        for name, definition in list(engine.registry.workflows.items()):
+            if definition.retention is not None:
+                del engine.registry.workflows[name]
+        return engine
+
+    monkeypatch.setattr(Engine, "open", without_retention)
+    result = invoke("retention", "purge", "--store", store)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "no retention period: give one with --older-than AGE" in out
+    assert not PYTHON_WORDS.search(out), out
 
 
 def test_fire_rejects_data_that_is_not_key_value(store: str) -> None:

@@ -191,9 +191,10 @@ def test_patterns_outside_the_window_finds_nothing(runner: CliRunner, prepared: 
 
 
 def test_patterns_refuses_bad_thresholds(runner: CliRunner, prepared: Prepared) -> None:
-    result = run(runner, prepared, "patterns", "--window-days", "0")
-    assert result.exit_code == 1
-    assert "window_days must be a whole number >= 1" in result.output
+    for option in ("--window-days", "--many-complaints", "--repeats-after-final"):
+        result = run(runner, prepared, "patterns", option, "0")
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}': 0 is not in the range x>=1" in result.output
     bad_date = run(runner, prepared, "patterns", "--as-of", "someday")
     assert bad_date.exit_code == 2
     assert "is not a date or time" in bad_date.output

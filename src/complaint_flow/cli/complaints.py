@@ -20,12 +20,18 @@ from complaint_flow.cli.render.workflows import transitions_table
 from complaint_flow.cli.shared import (
     console,
     data_callback,
+    fail,
+    non_blank,
     open_engine,
     store_option,
     workflow_file_option,
 )
 from complaint_flow.definitions.workflow import WorkflowDefinition
+from complaint_flow.errors import GuardRefusedError
 from complaint_flow.model.entities import Actor
+
+OWNER_GUARD = "owner_with_contact"
+"""The built-in guard that wants an owner; the command line cannot assign one."""
 
 
 def _names(names: Iterable[str]) -> str:
@@ -131,7 +137,12 @@ def history(complaint: str, store_url: str) -> None:
 
 @click.command()
 @click.argument("complaint")
-@click.option("--role", required=True, help="The actor's role (e.g. agent, supervisor, manager).")
+@click.option(
+    "--role",
+    required=True,
+    callback=non_blank,
+    help="The actor's role (e.g. agent, supervisor, manager).",
+)
 @click.option("--rank", type=int, default=1, show_default=True, help="The actor's rank.")
 @store_option
 @workflow_file_option
@@ -160,9 +171,16 @@ def triggers(
 @click.command()
 @click.argument("complaint")
 @click.argument("trigger")
-@click.option("--actor-id", required=True, help="Who fires it (their id).")
-@click.option("--actor-name", required=True, help="Their name, for the audit trail.")
-@click.option("--role", required=True, help="Their role (e.g. agent, supervisor, manager).")
+@click.option("--actor-id", required=True, callback=non_blank, help="Who fires it (their id).")
+@click.option(
+    "--actor-name", required=True, callback=non_blank, help="Their name, for the audit trail."
+)
+@click.option(
+    "--role",
+    required=True,
+    callback=non_blank,
+    help="Their role (e.g. agent, supervisor, manager).",
+)
 @click.option("--rank", type=int, default=1, show_default=True, help="Their rank.")
 @click.option("--reason", default="", help="Why (kept in the audit trail).")
 @click.option(
@@ -197,14 +215,33 @@ def fire(
     """Fire TRIGGER on a complaint and print its new state."""
     actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
     with open_engine(store_url, workflow_files=workflow_files) as engine:
-        updated = engine.fire(
-            complaint,
-            trigger,
-            actor=actor,
-            reason=reason,
-            data=data,
-            expected_version=expected_version,
-        )
+        current = engine.get(complaint)
+        if expected_version is not None and current.version != expected_version:
+            fail(
+                f"{current.reference} is no longer at version {expected_version} "
+                f"(--expected-version): it is at version {current.version}, so someone "
+                f"changed it since; nothing was written. Look at it again (complaint-flow "
+                f"show {current.reference}) and fire with --expected-version "
+                f"{current.version} if the step still makes sense."
+            )
+        try:
+            updated = engine.fire(
+                current.id,
+                trigger,
+                actor=actor,
+                reason=reason,
+                data=data,
+                expected_version=expected_version,
+            )
+        except GuardRefusedError as exc:
+            if exc.guard == OWNER_GUARD and current.owner is None:
+                fail(
+                    f"trigger {trigger!r} needs a named owner the customer can reach (guard "
+                    f"{OWNER_GUARD!r}), and {current.reference} has no owner yet. The "
+                    "command line does not assign owners: assign one where your team "
+                    "handles complaints, then fire again."
+                )
+            raise
         event = next(e for e in reversed(engine.history(updated.id)) if e.seq == updated.version)
         queued = [m for m in engine.outbox(updated.id) if m.event_seq == updated.version]
     out = console()

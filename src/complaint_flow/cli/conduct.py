@@ -27,6 +27,7 @@ from complaint_flow.cli.shared import (
     CommandGroup,
     console,
     moment_callback,
+    non_blank,
     open_engine,
     store_option,
 )
@@ -76,25 +77,29 @@ def queue(store_url: str, limit: int | None) -> None:
 @conduct.command()
 @store_option
 @click.option(
-    "--window-days", type=int, default=90, show_default=True, help="Look back this many days."
+    "--window-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Look back this many days.",
 )
 @click.option(
     "--many-complaints",
-    type=int,
+    type=click.IntRange(min=1),
     default=5,
     show_default=True,
     help="Flag customers with at least this many complaints in the window.",
 )
 @click.option(
     "--repeats-after-final",
-    type=int,
+    type=click.IntRange(min=1),
     default=2,
     show_default=True,
     help="Flag at least this many messages re-raising finally decided matters.",
 )
 @click.option(
     "--escalation-requests",
-    type=int,
+    type=click.IntRange(min=1),
     default=3,
     show_default=True,
     help="Flag at least this many escalations the customer asked for.",
@@ -169,10 +174,14 @@ def show(customer_id: str, store_url: str) -> None:
     help="no_new_information (close), new_information (open a complaint from the "
     "message) or safeguarding (close and raise an urgent concern).",
 )
-@click.option("--note", required=True, help="What was read and decided.")
-@click.option("--actor-id", required=True, help="The reviewer's id.")
-@click.option("--actor-name", default=None, help="The reviewer's name (default: the id).")
-@click.option("--role", required=True, help="The reviewer's role (e.g. agent, manager).")
+@click.option("--note", required=True, callback=non_blank, help="What was read and decided.")
+@click.option("--actor-id", required=True, callback=non_blank, help="The reviewer's id.")
+@click.option(
+    "--actor-name", callback=non_blank, default=None, help="The reviewer's name (default: the id)."
+)
+@click.option(
+    "--role", required=True, callback=non_blank, help="The reviewer's role (e.g. agent, manager)."
+)
 @click.option("--actor-email", default=None, help="The reviewer's email (safeguarding alerts).")
 @store_option
 def resolve(
@@ -189,6 +198,11 @@ def resolve(
     """Resolve review item ITEM_ID of CUSTOMER_ID once it has been read."""
     actor = Actor(id=actor_id, name=actor_name or actor_id, role=role, email=actor_email)
     with open_engine(store_url) as engine:
+        if engine.store.conduct_get(customer_id) is None:
+            raise ConductError(
+                f"customer {customer_id!r} has no conduct record, so no review items; "
+                "`complaint-flow conduct queue` lists the items waiting, with their customers"
+            )
         opened = engine.resolve_review_item(
             customer_id, item_id, actor=actor, outcome=outcome, note=note
         )

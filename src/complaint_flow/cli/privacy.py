@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from complaint_flow.cli.render.formats import minute
-from complaint_flow.cli.shared import CommandGroup, console, open_engine, store_option
+from complaint_flow.cli.shared import (
+    CommandGroup,
+    console,
+    fail,
+    non_blank,
+    open_engine,
+    store_option,
+)
+from complaint_flow.definitions.ages import retention_cutoff
+from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.entities import Actor
 from complaint_flow.services.privacy import erase_customer, purge_closed
 
@@ -16,14 +27,19 @@ def privacy() -> None:
 
 
 @privacy.command(name="erase")
-@click.argument("customer_id")
-@click.option("--actor-id", required=True, help="Who erases (their id).")
-@click.option("--actor-name", required=True, help="Their name, for the audit trail.")
-@click.option("--role", required=True, help="Their role (e.g. data_protection_officer).")
+@click.argument("customer_id", callback=non_blank)
+@click.option("--actor-id", required=True, callback=non_blank, help="Who erases (their id).")
+@click.option(
+    "--actor-name", required=True, callback=non_blank, help="Their name, for the audit trail."
+)
+@click.option(
+    "--role", required=True, callback=non_blank, help="Their role (e.g. data_protection_officer)."
+)
 @click.option("--rank", type=int, default=1, show_default=True, help="Their rank.")
 @click.option(
     "--reason",
     required=True,
+    callback=non_blank,
     help="Why, e.g. the erasure request's reference. Kept in the audit trail: no "
     "personal data in it.",
 )
@@ -76,10 +92,20 @@ def retention() -> None:
     """Apply the retention policy: delete closed complaints after a period."""
 
 
+def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            retention_cutoff(datetime.now(UTC), value)
+        except InvalidArgumentError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @retention.command(name="purge")
 @click.option(
     "--older-than",
     default=None,
+    callback=_age,
     metavar="AGE",
     help="How long a closed complaint is kept after its last change: '3 years', "
     "'36 months', '8 weeks' or '90 days'. Default: each workflow's own `retention` "
@@ -101,6 +127,13 @@ def purge(older_than: str | None, dry_run: bool, batch: int, store_url: str) -> 
     workflow this command does not know, are never deleted.
     """
     with open_engine(store_url, must_exist=dry_run) as engine:
+        kept = [d.name for d in engine.registry.workflows.values() if d.retention is not None]
+        if older_than is None and not kept:
+            fail(
+                "no retention period: give one with --older-than AGE (e.g. --older-than "
+                "'3 years'), or set `retention` in the workflows (the fca packs keep "
+                "complaints 3 years)"
+            )
         report = purge_closed(engine, older_than, batch=batch, dry_run=dry_run)
     out = console()
     verb = "would purge" if dry_run else "purged"

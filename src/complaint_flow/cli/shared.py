@@ -17,9 +17,15 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from complaint_flow.cli.refusals import in_cli_words
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
-from complaint_flow.errors import ComplaintFlowError, StoreError, UnknownWorkflowError
+from complaint_flow.errors import (
+    ComplaintFlowError,
+    StoreError,
+    UnknownStoreError,
+    UnknownWorkflowError,
+)
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from complaint_flow.storage.contract import scheme_of
 from complaint_flow.storage.sqlite import parse_sqlite_url
@@ -59,19 +65,18 @@ def fail(message: str) -> NoReturn:
 class CommandGroup(click.Group):
     """A command group that turns the library's refusals into a red message and status 1.
 
-    Every group of the command line is one, so a group invoked on its own (as the
-    tests do) behaves as under ``complaint-flow``.
+    The message is put in the command line's words (see
+    :func:`~complaint_flow.cli.refusals.in_cli_words`). Every group of the command
+    line is one, so a group invoked on its own (as the tests do) behaves as under
+    ``complaint-flow``.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except UnknownWorkflowError as exc:
-            if "--workflow-file" in options_of(ctx):
-                fail(f"{exc} From the command line, pass its TOML file with --workflow-file PATH.")
-            fail(str(exc))
         except ComplaintFlowError as exc:
-            fail(str(exc))
+            known = load_registry().workflows if isinstance(exc, UnknownWorkflowError) else None
+            fail(in_cli_words(exc, workflows=known, options=options_of(ctx)))
 
 
 def options_of(ctx: click.Context) -> set[str]:
@@ -79,12 +84,26 @@ def options_of(ctx: click.Context) -> set[str]:
     name = ctx.invoked_subcommand
     group = ctx.command
     command = group.get_command(ctx, name) if name and isinstance(group, click.Group) else None
+    return _options(command)
+
+
+def _options(command: click.Command | None) -> set[str]:
     if command is None:
         return set()
     return {option for param in command.params for option in param.opts}
 
 
 # -- options ----------------------------------------------------------------------------
+
+
+def non_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The callback of an option or argument that must not be blank (names, ids, reasons).
+
+    The library refuses blank ones too, but in terms of its own arguments.
+    """
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be blank")
+    return value
 
 
 def store_option(func: F) -> F:
@@ -107,7 +126,7 @@ def workflow_file_option(func: F) -> F:
         "--workflow-file",
         "workflow_files",
         multiple=True,
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
         metavar="PATH",
         help="Register the TOML workflow in PATH for this command (repeatable): for "
         "complaints following a workflow that no installed plugin registers.",
@@ -202,6 +221,8 @@ def open_engine(
     """
     if must_exist:
         require_store(store_url)
+    running = click.get_current_context(silent=True)
+    options = _options(running.command if running is not None else None)
     definitions = [WorkflowDefinition.load(path) for path in workflow_files]
     by_name: dict[str, WorkflowDefinition] = {}
     for path, definition in zip(workflow_files, definitions, strict=True):
@@ -211,18 +232,31 @@ def open_engine(
                 f"(the second is {path}); give each workflow once"
             )
         by_name[definition.name] = definition
-    if workflow is not None:
-        engine = Engine.open(store_url, workflow=by_name.get(workflow, workflow))
-    elif definitions:
-        engine = Engine.open(store_url, workflow=definitions[0])
-    else:
-        engine = Engine.open(store_url)
+    try:
+        if workflow is not None:
+            engine = Engine.open(store_url, workflow=by_name.get(workflow, workflow))
+        elif definitions:
+            engine = Engine.open(store_url, workflow=definitions[0])
+        else:
+            engine = Engine.open(store_url)
+    except UnknownStoreError as exc:
+        fail(f"{exc} Check the store URL (--store or ${STORE_ENV}).")
+    except ComplaintFlowError as exc:
+        known = [*load_registry().workflows, *by_name]
+        fail(in_cli_words(exc, store_url=store_url, workflows=known, options=options))
     with engine:
-        for definition in definitions:
-            engine.registry.workflows[definition.name] = definition
-            # Refuse a broken file now, not half-way through a sweep.
-            engine.workflow(definition.name)
-        yield engine
+        try:
+            for definition in definitions:
+                engine.registry.workflows[definition.name] = definition
+                # Refuse a broken file now, not half-way through a sweep.
+                engine.workflow(definition.name)
+            yield engine
+        except ComplaintFlowError as exc:
+            fail(
+                in_cli_words(
+                    exc, store_url=store_url, workflows=engine.registry.workflows, options=options
+                )
+            )
 
 
 __all__ = [
@@ -235,6 +269,7 @@ __all__ = [
     "fail",
     "load_registry",
     "moment_callback",
+    "non_blank",
     "open_engine",
     "options_of",
     "parse_data",

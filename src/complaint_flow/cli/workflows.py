@@ -8,7 +8,7 @@ import click
 from rich.text import Text
 
 from complaint_flow.cli.render.workflows import states_table, transitions_table
-from complaint_flow.cli.shared import CommandGroup, console, error_console, load_registry
+from complaint_flow.cli.shared import CommandGroup, console, error_console, fail, load_registry
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.errors import WorkflowDefinitionError
 from complaint_flow.fsm.diagram import to_mermaid
@@ -56,7 +56,14 @@ def _definition(name: str) -> WorkflowDefinition:
     path = Path(name)
     if name.endswith(".toml") or path.is_file():
         return WorkflowDefinition.load(path)
-    return load_registry().workflow(name)
+    registry = load_registry()
+    if name not in registry.workflows:
+        known = ", ".join(repr(known) for known in sorted(registry.workflows))
+        fail(
+            f"no workflow named {name!r} is registered here; known workflows: {known}. "
+            "Give one of them, or the path of a workflow's .toml file."
+        )
+    return registry.workflow(name)
 
 
 @workflow.command(name="show")
