@@ -38,13 +38,15 @@ from complaint_flow.cli import cli, deadlines, demo_command, parse_data
 from complaint_flow.cli import outbox as outbox_commands
 from complaint_flow.cli.demo import DEMO_START, DemoResult, run_demo
 from complaint_flow.cli.refusals import in_cli_words
+from complaint_flow.cli.render.deadlines import clocks_table
 from complaint_flow.cli.render.demo import render_demo
+from complaint_flow.cli.render.formats import span, working_span
 from complaint_flow.cli.shared import STORE_ENV
 from complaint_flow.definitions.packs import load_pack
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.fsm.diagram import to_mermaid
 from complaint_flow.model.conduct import conduct_record_id
-from complaint_flow.model.entities import ClockStatus
+from complaint_flow.model.entities import ClockState, ClockStatus
 from complaint_flow.plugins.channels import BUILTIN_CHANNELS
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from test_deadlines import WORKFLOW as TIMED_WORKFLOW
@@ -1474,13 +1476,17 @@ def test_clocks_shows_each_clock_of_a_complaint(timed: Timed) -> None:
         warning = state.warning_at
         assert row["Warning (UTC)"] == (f"{warning:%a %Y-%m-%d %H:%M}" if warning else "—")
         assert row["Extensions"] == str(state.extensions)
-        assert row["Warned / breached"] == "no"
     acknowledge, resolve = rows
     assert acknowledge["Status"].startswith("stopped")
-    # Missed, but no sweep has recorded it yet.
+    assert acknowledge["Warned / breached"] == "no"
+    # Missed, but no sweep has recorded it yet: the next one will.
     assert resolve["Status"] == "running overdue"
+    assert resolve["Warned / breached"] == "overdue: the next sweep records the breach"
     assert thanked.due_at is not None
-    assert f"Next due: {thanked.due_at:%a %Y-%m-%d %H:%M} UTC" in result.output
+    out = flat(result.output)
+    assert f"Overdue since {thanked.due_at:%a %Y-%m-%d %H:%M} UTC: the next sweep acts on it" in out
+    assert "Next due" not in out
+    assert "from then on" not in out
 
     assert invoke("sweep", "--store", url, *timed.files).exit_code == 0
     swept = invoke("clocks", thanked.reference, "--store", url, "--workflow-file", str(path))
@@ -1515,8 +1521,14 @@ def test_clocks_shows_pauses_extensions_and_future_deadlines(timed: Timed) -> No
     assert paused.paused_at is not None
     assert rows["resolve"]["Status"] == f"paused since {paused.paused_at:%a %Y-%m-%d %H:%M}"
     assert rows["resolve"]["Extensions"] == "1"
-    assert rows["resolve"]["Deadline (UTC)"] == f"{paused.deadline:%a %Y-%m-%d %H:%M}"
+    # Paused at 11:00 on 2 January with the extended deadline at midnight on 25
+    # January: the instant moves on when the clock resumes, the time left does not.
+    assert paused.deadline - paused.paused_at == timedelta(days=22, hours=13)
+    assert rows["resolve"]["Deadline (UTC)"] == "paused 22 days 13 h left"
+    assert f"{paused.deadline:%Y-%m-%d}" not in rows["resolve"]["Deadline (UTC)"]
+    assert rows["resolve"]["Warned / breached"] == "no"
     assert "Next due" not in result.output  # paused or stopped: nothing to sweep
+    assert "A paused clock does not count down" in flat(result.output)
 
 
 def test_clocks_without_the_workflow_and_without_clocks(timed: Timed) -> None:
@@ -1591,6 +1603,153 @@ def test_help_lists_the_deadline_commands() -> None:
         assert option in sweep_help
 
 
+MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+"""09:00 UTC on a Monday, a working day of the ``office`` calendar (09:00 to 17:00)."""
+CALENDAR_TIME = WorkflowDefinition.from_toml(TIMED_WORKFLOW)
+"""``resolve`` counts 15 calendar days."""
+WORKING_TIME = WorkflowDefinition.from_toml(
+    TIMED_WORKFLOW.replace('duration = "15 calendar days"', 'duration = "3 working days"')
+)
+"""``resolve`` counts 3 working days."""
+
+
+def clock_row(
+    now: datetime, definition: WorkflowDefinition | None = CALENDAR_TIME, **changes: Any
+) -> dict[str, str]:
+    """The row ``clocks_table`` shows at ``now`` for a ``resolve`` clock with ``changes``."""
+    fields: dict[str, Any] = {
+        "name": "resolve",
+        "status": ClockStatus.RUNNING,
+        "started_at": MONDAY,
+        "deadline": MONDAY + timedelta(days=3),
+        "warning_at": MONDAY + timedelta(days=2),
+    }
+    fields.update(changes)
+    with Engine.open("memory://", workflow=CALENDAR_TIME, load_entry_points=False) as engine:
+        complaint = engine.receive(timed_intake("Z"))
+    complaint = attrs.evolve(complaint, clocks=(ClockState(**fields),))
+    console = Console(width=400)
+    with console.capture() as captured:
+        console.print(clocks_table(complaint, definition, now))
+    ((row,),) = tables(captured.get())
+    return row
+
+
+@pytest.mark.parametrize(
+    ("after", "changes", "status", "marks"),
+    [
+        pytest.param(timedelta(days=1), {}, "running", "no", id="ahead"),
+        pytest.param(
+            timedelta(days=2, hours=1),
+            {},
+            "running",
+            "warning due: the next sweep warns the owner",
+            id="warning-past",
+        ),
+        pytest.param(
+            timedelta(days=2, hours=1), {"warned": True}, "running", "warned", id="warned"
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {},
+            "running overdue",
+            "overdue: the next sweep records the breach",
+            id="deadline-past",
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {"warned": True},
+            "running overdue",
+            "warned; overdue: the next sweep records the breach",
+            id="warned-and-deadline-past",
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {"warned": True, "breached": True},
+            "running",
+            "breached",
+            id="breached",
+        ),
+    ],
+)
+def test_clocks_say_whether_a_sweep_has_acted_and_what_the_next_one_does(
+    after: timedelta, changes: dict[str, Any], status: str, marks: str
+) -> None:
+    row = clock_row(MONDAY + after, **changes)
+    assert row["Status"] == status
+    assert row["Warned / breached"] == marks
+    assert row["Deadline (UTC)"] == "Thu 2026-01-08 09:00"
+    assert row["Warning (UTC)"] == "Wed 2026-01-07 09:00"
+
+
+def test_a_paused_clock_shows_the_time_it_has_left() -> None:
+    paused = {"status": ClockStatus.PAUSED, "paused_at": MONDAY + timedelta(days=1, hours=4)}
+    late = MONDAY + timedelta(days=30)  # a pause does not count: nothing is overdue
+    row = clock_row(late, **paused)
+    assert row["Status"] == "paused since Tue 2026-01-06 13:00"
+    assert row["Deadline (UTC)"] == "paused 1 day 20 h left"
+    assert row["Warning (UTC)"] == "paused 20 h left"
+    assert row["Warned / breached"] == "no"
+    # Working time is counted on the clock's calendar: Monday 13:00 to Thursday
+    # 17:00 is 4 + 8 + 8 + 8 working hours.
+    working = clock_row(
+        late,
+        WORKING_TIME,
+        status=ClockStatus.PAUSED,
+        paused_at=MONDAY + timedelta(hours=4),
+        deadline=datetime(2026, 1, 8, 17, 0, tzinfo=UTC),
+        warning_at=None,
+    )
+    assert working["Deadline (UTC)"] == "paused 28 h working time left"
+    assert working["Warning (UTC)"] == "—"
+    unknown = clock_row(late, None, **paused)
+    assert unknown["Deadline (UTC)"] == "paused time left unknown"
+
+
+def _minutes_in(words: str) -> int:
+    units = {"day": 24 * 60, "days": 24 * 60, "h": 60, "min": 1}
+    numbers = words.split()
+    return sum(int(n) * units[unit] for n, unit in zip(numbers[::2], numbers[1::2], strict=True))
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=999)))
+def test_time_left_is_written_to_the_minute_below_a_day_else_to_the_hour(
+    left: timedelta,
+) -> None:
+    minutes = int(left.total_seconds() // 60)
+    exact = minutes if minutes < 24 * 60 else minutes - minutes % 60
+    assert _minutes_in(span(left)) == exact
+    assert _minutes_in(working_span(left)) == minutes  # hours, however many
+
+
+def test_a_paused_clock_keeps_the_instants_already_past_at_the_pause() -> None:
+    row = clock_row(
+        MONDAY + timedelta(days=30),
+        status=ClockStatus.PAUSED,
+        paused_at=MONDAY + timedelta(days=5),
+        warned=True,
+        breached=True,
+    )
+    assert row["Deadline (UTC)"] == "Thu 2026-01-08 09:00"
+    assert row["Warning (UTC)"] == "Wed 2026-01-07 09:00"
+    assert row["Warned / breached"] == "breached"
+
+
+def test_clocks_word_a_deadline_ahead_as_next_due(timed: Timed) -> None:
+    future = by_customer(timed.url, "F")
+    result = invoke("clocks", future.reference, "--store", timed.url, *timed.files)
+    assert result.exit_code == 0, result.output
+    rows = {row["Clock"]: row for row in tables(result.output)[0]}
+    assert rows["resolve"]["Warned / breached"] == "no"
+    assert rows["resolve"]["Status"] == "running"
+    assert future.due_at is not None
+    out = flat(result.output)
+    assert (
+        f"Next due: {future.due_at:%a %Y-%m-%d %H:%M} UTC (a sweep from then on acts on it)" in out
+    )
+    assert "Overdue" not in out
+
+
 def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
     url, path = timed.url, timed.path
     received = by_customer(url, "R")
@@ -1613,8 +1772,14 @@ def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
     assert "Extensions" not in headers
     # The rule goes under the clock's name, the extensions under what sweeps recorded.
     first = [cells[0].strip() for cells in body]
-    assert first[-4:] == ["resolve", "Final response", "15 calendar days", "office calendar"]
-    assert [cells[-1].strip() for cells in body][-3] == "extensions: 1"
+    start = first.index("resolve")
+    assert first[start : start + 4] == [
+        "resolve",
+        "Final response",
+        "15 calendar days",
+        "office calendar",
+    ]
+    assert "extensions: 1" in [cells[-1].strip() for cells in body][start:]
     assert max(len(line) for line in result.output.splitlines()) <= 100
 
 

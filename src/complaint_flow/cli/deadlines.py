@@ -28,6 +28,7 @@ from complaint_flow.cli.shared import (
     workflow_file_option,
 )
 from complaint_flow.engine import Engine
+from complaint_flow.model.entities import ClockStatus
 from complaint_flow.services.sweep import SweepReport
 
 UNKNOWN_WORKFLOW_HINT = (
@@ -60,8 +61,18 @@ def clocks(complaint: str, store_url: str, workflow_files: tuple[Path, ...]) -> 
     out.print(clocks_table(current, definition, now, title, compact=out.width < COMPACT_BELOW))
     if current.due_at is None:
         out.print(Text("Nothing due: no running clock has a warning or deadline ahead."))
+    elif current.due_at <= now:
+        out.print(Text(f"Overdue since {when(current.due_at)} UTC: the next sweep acts on it."))
     else:
         out.print(Text(f"Next due: {when(current.due_at)} UTC (a sweep from then on acts on it)."))
+    if any(state.status is ClockStatus.PAUSED for state in current.clocks):
+        out.print(
+            Text(
+                "A paused clock does not count down: when it resumes, its deadline and "
+                "warning move on by the time it was paused, keeping the time left shown.",
+                style="dim",
+            )
+        )
     if definition is None:
         out.print(
             Text(

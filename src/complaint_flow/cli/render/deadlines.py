@@ -8,7 +8,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from complaint_flow.cli.render.formats import second, time_of_day, when
+from complaint_flow.cli.render.formats import second, span, time_of_day, when, working_span
 from complaint_flow.definitions.deadlines import ClockDefinition
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.model.entities import ClockState, ClockStatus, Complaint
@@ -33,12 +33,47 @@ def _clock_status(state: ClockState, now: datetime) -> Text:
     return text
 
 
-def _warned_breached(state: ClockState) -> Text:
+def _warned_breached(state: ClockState, now: datetime) -> Text:
     if state.breached:
         return Text("breached", style="bold red")
+    running = state.status is ClockStatus.RUNNING
+    # Past but not yet acted on: sweeps act on what is due, so the next one will.
+    if running and state.deadline <= now:
+        text = Text("warned; " if state.warned else "", style="yellow")
+        text.append("overdue: the next sweep records the breach", style="bold red")
+        return text
     if state.warned:
         return Text("warned", style="yellow")
+    if running and state.warning_at is not None and state.warning_at <= now:
+        return Text("warning due: the next sweep warns the owner", style="yellow")
     return Text("no")
+
+
+def _paused_moment(
+    moment: datetime,
+    state: ClockState,
+    rule: ClockDefinition | None,
+    definition: WorkflowDefinition | None,
+) -> Text | None:
+    """What a paused clock has left until ``moment`` (None if ``moment`` came before the pause).
+
+    A paused clock does not count down: when it resumes, its deadline and warning
+    move on by the time paused, so the instant stored now is stale; the time left
+    is what it will still have. Working-time rules count it on their calendar.
+    """
+    paused_at = state.paused_at
+    if state.status is not ClockStatus.PAUSED or paused_at is None or moment <= paused_at:
+        return None
+    text = Text("paused", style="yellow")
+    # One short line each: the column is as narrow as a date.
+    if rule is None or definition is None:
+        text.append("\ntime left\nunknown", style="dim")
+    elif rule.counts_working_time:
+        left = definition.calendar(rule.calendar).working_time_between(paused_at, moment)
+        text.append(f"\n{working_span(left)}\nworking time\nleft")
+    else:
+        text.append(f"\n{span(moment - paused_at)}\nleft")
+    return text
 
 
 def _clock_rule(definition: ClockDefinition | None) -> Text:
@@ -60,8 +95,10 @@ def clocks_table(
     """A complaint's deadline clocks: status, start, deadline, warning, what a sweep did.
 
     ``definition`` (the complaint's workflow, when known) gives each clock's title
-    and rule (duration and calendar). A running clock whose deadline is at or
-    before ``now`` and that no sweep has marked breached yet is shown as overdue.
+    and rule (duration and calendar). A running clock whose deadline (or warning
+    time) is at or before ``now`` and that no sweep has acted on yet is shown as
+    overdue (or its warning as due): the next sweep acts on it. A paused clock
+    shows the time it has left instead of instants that move when it resumes.
     ``compact`` puts the rule under the clock's name and the extensions under
     what the sweeps recorded, for narrow consoles.
     """
@@ -79,21 +116,28 @@ def clocks_table(
     if not compact:
         table.add_column("Extensions", justify="right", overflow="fold")
     for state in complaint.clocks:
-        rule = _clock_rule(rules.get(state.name))
+        clock = rules.get(state.name)
+        rule = _clock_rule(clock)
         name = Text(state.name, style="bold")
-        marks = _warned_breached(state)
+        marks = _warned_breached(state, now)
         if compact:
             if rule:
                 name.append("\n")
                 name.append_text(rule)
             if state.extensions:
                 marks.append(f"\nextensions: {state.extensions}", style="dim")
+        deadline = _paused_moment(state.deadline, state, clock, definition)
+        warning: RenderableType = "—"
+        if state.warning_at is not None:
+            warning = (
+                None if state.warned else _paused_moment(state.warning_at, state, clock, definition)
+            ) or when(state.warning_at, two_lines=True)
         cells: list[RenderableType] = [
             name,
             _clock_status(state, now),
             when(state.started_at, two_lines=True),
-            when(state.deadline, two_lines=True),
-            when(state.warning_at, two_lines=True) if state.warning_at else "—",
+            deadline or when(state.deadline, two_lines=True),
+            warning,
             marks,
         ]
         if not compact:

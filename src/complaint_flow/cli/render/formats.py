@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -37,6 +37,29 @@ def time_of_day(at: datetime) -> str:
 def day(at: datetime | None) -> str:
     """``2026-03-02`` in UTC, or nothing."""
     return "" if at is None else f"{at.astimezone(UTC):%Y-%m-%d}"
+
+
+def span(length: timedelta) -> str:
+    """An elapsed time in words: ``3 days 4 h``, ``5 h 30 min``, ``40 min``."""
+    minutes = max(int(length.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} day" + ("" if days == 1 else "s")] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes and not days:
+        parts.append(f"{minutes} min")
+    return " ".join(parts) or "0 min"
+
+
+def working_span(length: timedelta) -> str:
+    """Working time in words, in hours (a working day's length varies): ``28 h``, ``3 h 30 min``."""
+    minutes = max(int(length.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} min")
+    return " ".join(parts) or "0 min"
 
 
 def value_text(value: Any) -> str:
@@ -85,7 +108,9 @@ __all__ = [
     "day",
     "minute",
     "second",
+    "span",
     "time_of_day",
     "value_text",
     "when",
+    "working_span",
 ]
