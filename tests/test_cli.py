@@ -36,7 +36,7 @@ from complaint_flow import (
 )
 from complaint_flow.cli import cli, deadlines, demo_command, parse_data
 from complaint_flow.cli import outbox as outbox_commands
-from complaint_flow.cli.demo import DEMO_START, DemoResult, run_demo
+from complaint_flow.cli.demo import DEMO_START, DemoResult, message_text, run_demo
 from complaint_flow.cli.refusals import in_cli_words
 from complaint_flow.cli.render.deadlines import clocks_table
 from complaint_flow.cli.render.demo import render_demo
@@ -46,7 +46,8 @@ from complaint_flow.definitions.packs import load_pack
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.fsm.diagram import to_mermaid
 from complaint_flow.model.conduct import conduct_record_id
-from complaint_flow.model.entities import ClockState, ClockStatus
+from complaint_flow.model.entities import ClockState, ClockStatus, OutboxMessage
+from complaint_flow.model.immutable import freeze_mapping
 from complaint_flow.plugins.channels import BUILTIN_CHANNELS
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from test_deadlines import WORKFLOW as TIMED_WORKFLOW
@@ -238,6 +239,36 @@ def test_demo_notifications_reach_the_right_person_on_the_right_channel(
         n.reference for n in demo_result.notifications if n.topic.endswith("thank")
     }
     assert customers_thanked == set(by_reference)
+
+
+def test_demo_letters_of_the_stop_procedure_read_as_letters(demo_result: DemoResult) -> None:
+    frank = conduct_record_id(demo_result.stop.customer.id)
+    texts = {n.topic: n.text for n in demo_result.notifications if n.reference == frank}
+    assert texts == {
+        "conduct.warning": "Letter: A warning about how you contact us.",
+        "conduct.restriction": "Letter: Restrictions on how you contact us.",
+        "conduct.contact_filed": (
+            "Your message was kept and will be read; please contact us in writing."
+        ),
+        "conduct.appeal_received": "Letter: We have received your appeal.",
+        "conduct.appeal_outcome": "Letter: The outcome of your appeal.",
+    }
+    assert not [n.text for n in demo_result.notifications if "?" in n.text]
+
+
+def _message(topic: str, payload: dict[str, Any]) -> OutboxMessage:
+    return OutboxMessage.pending(
+        "k", "conduct:C-1", 1, topic, "customer", "email", "c@example.org", DEMO_START,
+        freeze_mapping(payload),
+    )  # fmt: skip
+
+
+def test_a_notification_without_subject_or_state_is_still_worded() -> None:
+    letter = {"text": "Dear Cy,\n\nThe restrictions have ended.\n\nYours sincerely,"}
+    assert message_text(_message("conduct.lift", letter)) == "The restrictions have ended."
+    assert message_text(_message("conduct.lapse", {"text": "Ended."})) == "Ended."
+    assert message_text(_message("shop.chased", {})) == "About shop.chased."
+    assert message_text(_message("shop.chased", {"state": "open"})) == "Now open (shop.chased)."
 
 
 def test_demo_stop_procedure_warns_restricts_files_and_hears_an_appeal(
