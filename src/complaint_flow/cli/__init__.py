@@ -7,8 +7,9 @@ is printed in red on standard error and the command exits with status 1.
 
 Each group of commands has its module here (:mod:`.complaints`, :mod:`.deadlines`,
 :mod:`.outbox`, :mod:`.conduct`…); what they print is built in :mod:`.render`,
-and what they share (the console, ``--store``, opening an engine, failing) is in
-:mod:`.shared`. The demo scenario itself is :mod:`.demo`.
+what they share (the console, ``--store`` and the other options, opening an
+engine, failing) is in :mod:`.shared`, and :mod:`.refusals` puts the library's
+refusals in the command line's words. The demo scenario itself is :mod:`.demo`.
 """
 
 from __future__ import annotations
