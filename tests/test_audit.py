@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.commands.audit import audit
+from complaint_flow.cli.audit import audit
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock
 from complaint_flow.model.conduct import ConductRecord, ConductStatus

@@ -28,19 +28,26 @@ from complaint_flow import (
     Intake,
     InvalidArgumentError,
     ManualClock,
+    MissingFieldError,
     OutboxStatus,
     OutcomeKind,
     PermissionDeniedError,
     Severity,
 )
-from complaint_flow import cli as cli_module
-from complaint_flow.cli import cli, parse_data
+from complaint_flow.cli import cli, deadlines, demo_command, parse_data
+from complaint_flow.cli import outbox as outbox_commands
+from complaint_flow.cli.demo import DEMO_START, DemoResult, message_text, run_demo
+from complaint_flow.cli.refusals import in_cli_words
+from complaint_flow.cli.render.deadlines import clocks_table
+from complaint_flow.cli.render.demo import render_demo
+from complaint_flow.cli.render.formats import span, working_span
+from complaint_flow.cli.shared import STORE_ENV
 from complaint_flow.definitions.packs import load_pack
 from complaint_flow.definitions.workflow import WorkflowDefinition
-from complaint_flow.demo import DEMO_START, DemoResult, run_demo
 from complaint_flow.fsm.diagram import to_mermaid
 from complaint_flow.model.conduct import conduct_record_id
-from complaint_flow.model.entities import ClockStatus
+from complaint_flow.model.entities import ClockState, ClockStatus, OutboxMessage
+from complaint_flow.model.immutable import freeze_mapping
 from complaint_flow.plugins.channels import BUILTIN_CHANNELS
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from test_deadlines import WORKFLOW as TIMED_WORKFLOW
@@ -234,6 +241,36 @@ def test_demo_notifications_reach_the_right_person_on_the_right_channel(
     assert customers_thanked == set(by_reference)
 
 
+def test_demo_letters_of_the_stop_procedure_read_as_letters(demo_result: DemoResult) -> None:
+    frank = conduct_record_id(demo_result.stop.customer.id)
+    texts = {n.topic: n.text for n in demo_result.notifications if n.reference == frank}
+    assert texts == {
+        "conduct.warning": "Letter: A warning about how you contact us.",
+        "conduct.restriction": "Letter: Restrictions on how you contact us.",
+        "conduct.contact_filed": (
+            "Your message was kept and will be read; please contact us in writing."
+        ),
+        "conduct.appeal_received": "Letter: We have received your appeal.",
+        "conduct.appeal_outcome": "Letter: The outcome of your appeal.",
+    }
+    assert not [n.text for n in demo_result.notifications if "?" in n.text]
+
+
+def _message(topic: str, payload: dict[str, Any]) -> OutboxMessage:
+    return OutboxMessage.pending(
+        "k", "conduct:C-1", 1, topic, "customer", "email", "c@example.org", DEMO_START,
+        freeze_mapping(payload),
+    )  # fmt: skip
+
+
+def test_a_notification_without_subject_or_state_is_still_worded() -> None:
+    letter = {"text": "Dear Cy,\n\nThe restrictions have ended.\n\nYours sincerely,"}
+    assert message_text(_message("conduct.lift", letter)) == "The restrictions have ended."
+    assert message_text(_message("conduct.lapse", {"text": "Ended."})) == "Ended."
+    assert message_text(_message("shop.chased", {})) == "About shop.chased."
+    assert message_text(_message("shop.chased", {"state": "open"})) == "Now open (shop.chased)."
+
+
 def test_demo_stop_procedure_warns_restricts_files_and_hears_an_appeal(
     demo_result: DemoResult,
 ) -> None:
@@ -352,7 +389,7 @@ def captured_demo(monkeypatch: pytest.MonkeyPatch) -> list[DemoResult]:
         results.append(result)
         return result
 
-    monkeypatch.setattr(cli_module, "run_demo", keep)
+    monkeypatch.setattr(demo_command, "run_demo", keep)
     return results
 
 
@@ -457,7 +494,7 @@ def test_demo_render_reports_a_broken_audit_trail(demo_result: DemoResult) -> No
         ),
     )
     console = Console(width=200, record=True, highlight=False)
-    cli_module.render_demo(console, broken)
+    render_demo(console, broken)
     out = flat(console.export_text())
     assert "1 problem(s) in 1 trail(s); see complaint-flow audit verify" in out
     assert "audit trail intact" not in out
@@ -564,7 +601,7 @@ def test_narrow_consoles_get_compact_tables(store: str) -> None:
 
 def test_store_comes_from_the_environment(store: str) -> None:
     ref = complaint_ref(store, "C-1")
-    result = invoke("show", ref, env={cli_module.STORE_ENV: store})
+    result = invoke("show", ref, env={STORE_ENV: store})
     assert result.exit_code == 0, result.output
     assert ref in result.output
 
@@ -636,7 +673,6 @@ def actor_args(role: str) -> list[str]:
         pytest.param("C-2", "reopen", "agent", {"reopen_reason": "back"}, id="role"),
         pytest.param("C-1", "close", "agent", {}, id="not-from-this-state"),
         pytest.param("C-1", "fly_away", "agent", {}, id="unknown-trigger"),
-        pytest.param("C-1", "withdraw", "agent", {}, id="missing-field"),
         pytest.param("C-1", "thank", "intern", {}, id="unknown-role"),
     ],
 )
@@ -668,6 +704,187 @@ def test_fire_with_a_stale_expected_version_is_refused(store: str) -> None:
     assert "no longer at version 7" in result.output
     with open_engine(store) as engine:
         assert engine.get(ref).version == 1
+
+
+PYTHON_WORDS = re.compile(
+    r"engine\.|\w\(\)|=\{|=\.\.\.|\bActor\b|WorkflowDefinition|_hook\b|register_\w+ hook"
+    r"|\b[a-z]+_[a-z_]+ must be|\bpass \w+="
+)
+"""What a message written for Python callers says, and a command-line user cannot act on."""
+
+
+CLI_REFUSALS = [
+    pytest.param(
+        ["show", "CF-2026-999999"],
+        1,
+        "shows the stored complaints",
+        id="unknown-complaint",
+    ),
+    pytest.param(
+        ["audit", "verify", "--complaint", "CF-2026-999999"],
+        1,
+        "shows the stored complaints",
+        id="audit-unknown-complaint",
+    ),
+    pytest.param(
+        ["fire", "REF", "withdraw", *actor_args("agent")],
+        1,
+        "requires 'withdrawal_reason'; give it with --data KEY=VALUE "
+        "(e.g. --data withdrawal_reason='…')",
+        id="missing-data",
+    ),
+    pytest.param(
+        ["fire", "REF", "thank", *actor_args("agent"), "--expected-version", "7"],
+        1,
+        "is no longer at version 7 (--expected-version): it is at version 1",
+        id="stale-version",
+    ),
+    pytest.param(
+        ["fire", "REF", "thank", "--actor-id", " ", "--actor-name", "Xi", "--role", "agent"],
+        2,
+        "Invalid value for '--actor-id': must not be blank",
+        id="blank-actor",
+    ),
+    pytest.param(
+        ["triggers", "REF", "--role", ""],
+        2,
+        "Invalid value for '--role': must not be blank",
+        id="blank-role",
+    ),
+    pytest.param(
+        ["clocks", "REF", "--workflow-file", "no-such-file.toml"],
+        2,
+        "Invalid value for '--workflow-file': File 'no-such-file.toml' does not exist",
+        id="missing-workflow-file",
+    ),
+    pytest.param(
+        ["sweep", "--workflow", "tacticz"],
+        1,
+        "no workflow named 'tacticz' is registered here; known workflows: 'cfpb'",
+        id="unknown-workflow",
+    ),
+    pytest.param(
+        ["workflow", "show", "tacticz"],
+        1,
+        "Give one of them, or the path of a workflow's .toml file",
+        id="show-unknown-workflow",
+    ),
+    pytest.param(
+        [
+            *("conduct", "resolve", "C-9", "I-1", "--outcome", "no_new_information"),
+            *("--note", "x", "--actor-id", "A-1", "--role", "agent"),
+        ],
+        1,
+        "`complaint-flow conduct queue` lists the items waiting",
+        id="resolve-without-record",
+    ),
+    pytest.param(
+        [
+            *("conduct", "resolve", "C-1", "I-1", "--outcome", "no_new_information"),
+            *("--note", " ", "--actor-id", "A-1", "--role", "agent"),
+        ],
+        2,
+        "Invalid value for '--note': must not be blank",
+        id="resolve-blank-note",
+    ),
+    pytest.param(
+        ["conduct", "patterns", "--escalation-requests", "0"],
+        2,
+        "Invalid value for '--escalation-requests'",
+        id="patterns-threshold",
+    ),
+    pytest.param(
+        [
+            *("privacy", "erase", " ", "--actor-id", "D-1", "--actor-name", "Dee"),
+            *("--role", "dpo", "--reason", "R-1"),
+        ],
+        2,
+        "Invalid value for 'CUSTOMER_ID': must not be blank",
+        id="erase-blank-customer",
+    ),
+    pytest.param(
+        ["retention", "purge", "--older-than", "3 yrs"],
+        2,
+        "Invalid value for '--older-than': cannot read the retention age '3 yrs'",
+        id="purge-age",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "expected"), CLI_REFUSALS)
+def test_refusals_speak_of_the_command_line_not_of_python(
+    store: str, args: list[str], status: int, expected: str
+) -> None:
+    ref = complaint_ref(store, "C-1")
+    with open_engine(store) as engine:
+        before, trail = engine.get(ref), engine.history(ref)
+    store_options = [] if args[0] == "workflow" else ["--store", store]
+    result = invoke(*[ref if arg == "REF" else arg for arg in args], *store_options)
+    assert result.exit_code == status, result.output
+    out = flat(result.output)
+    assert expected in out
+    assert not PYTHON_WORDS.search(out), out
+    assert "Traceback" not in out
+    with open_engine(store) as engine:
+        assert engine.get(ref).version == before.version
+        assert engine.history(ref) == trail
+
+
+@given(
+    st.lists(st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True), min_size=1, unique=True),
+    st.sampled_from(["withdraw", "close"]),
+)
+def test_missing_data_is_asked_for_with_the_data_option(missing: list[str], trigger: str) -> None:
+    message = in_cli_words(MissingFieldError(trigger, missing), options={"--data"})
+    assert all(repr(name) in message for name in missing)
+    assert f"--data {sorted(missing)[0]}=" in message
+    assert not PYTHON_WORDS.search(message), message
+
+
+def test_a_store_that_cannot_be_opened_points_to_the_store_option(store: str) -> None:
+    result = invoke("history", "CF-2026-000001", "--store", "nosuch://here")
+    assert result.exit_code == 1
+    assert "Check the store URL (--store or $COMPLAINT_FLOW_STORE)." in flat(result.output)
+
+
+def test_a_step_needing_an_owner_says_the_command_line_cannot_assign_one(store: str) -> None:
+    ref = complaint_ref(store, "C-1")
+    with open_engine(store) as engine:
+        for trigger, data in (
+            ("thank", {}),
+            ("apologise", {}),
+            ("collect_information", {"facts": "Crushed"}),
+            ("take_action", {"action": "Refund"}),
+        ):
+            engine.fire(ref, trigger, actor=AGENT, data=data)
+        before = engine.get(ref)
+    result = invoke("fire", ref, "put_it_right", *actor_args("agent"), "--store", store)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert f"{ref} has no owner yet. The command line does not assign owners" in out
+    assert not PYTHON_WORDS.search(out), out
+    with open_engine(store) as engine:
+        assert engine.get(ref).version == before.version
+
+
+def test_purge_without_any_retention_period_names_the_option(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = Engine.open
+
+    def without_retention(url: str, **options: Any) -> Engine:
+        engine = opened(url, **options)
+        for name, definition in list(engine.registry.workflows.items()):
+            if definition.retention is not None:
+                del engine.registry.workflows[name]
+        return engine
+
+    monkeypatch.setattr(Engine, "open", without_retention)
+    result = invoke("retention", "purge", "--store", store)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert "no retention period: give one with --older-than AGE" in out
+    assert not PYTHON_WORDS.search(out), out
 
 
 def test_fire_rejects_data_that_is_not_key_value(store: str) -> None:
@@ -709,6 +926,61 @@ def test_unknown_complaint_and_unknown_store_are_clean_errors(store: str) -> Non
     assert "Traceback" not in missing.output + bad_store.output
 
 
+READS = [
+    pytest.param(["list"], id="list"),
+    pytest.param(["show", "CF-2026-000001"], id="show"),
+    pytest.param(["history", "CF-2026-000001"], id="history"),
+    pytest.param(["triggers", "CF-2026-000001", "--role", "agent"], id="triggers"),
+    pytest.param(["clocks", "CF-2026-000001"], id="clocks"),
+    pytest.param(["outbox", "--status", "all"], id="outbox"),
+    pytest.param(["audit", "verify"], id="audit-verify"),
+    pytest.param(["conduct", "restricted"], id="conduct-restricted"),
+    pytest.param(["conduct", "queue"], id="conduct-queue"),
+    pytest.param(["conduct", "patterns"], id="conduct-patterns"),
+    pytest.param(["conduct", "show", "C-1"], id="conduct-show"),
+    pytest.param(["retention", "purge", "--dry-run", "--older-than", "1 day"], id="purge-dry"),
+]
+
+
+@pytest.mark.parametrize("args", READS)
+def test_a_read_refuses_a_sqlite_file_that_does_not_exist(tmp_path: Path, args: list[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = invoke(*args, "--store", url)
+    assert result.exit_code == 1
+    out = flat(result.output)
+    assert f"no store at {url}: {tmp_path / 'typo.db'} does not exist" in out
+    assert f"complaint-flow demo --store {url}" in out
+    assert "No complaints match" not in out
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_read_of_the_default_store_names_the_file_to_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("list")
+    assert result.exit_code == 1
+    assert f"no store at sqlite:///complaints.db: {tmp_path / 'complaints.db'}" in flat(
+        result.output
+    )
+    assert not (tmp_path / "complaints.db").exists()
+
+
+def test_a_store_given_as_argument_is_checked_too(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = invoke("audit", "verify", url)
+    assert result.exit_code == 1
+    assert f"no store at {url}" in flat(result.output)
+
+
+def test_writes_still_create_a_missing_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    result = invoke("sweep", "--store", url)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new.db").exists()
+    assert invoke("list", "--store", url).output.strip() == "No complaints match."
+
+
 def test_list_filters_by_state_customer_and_category(store: str) -> None:
     with open_engine(store) as engine:
         everything = engine.find()
@@ -726,6 +998,53 @@ def test_list_filters_by_state_customer_and_category(store: str) -> None:
     none = invoke("list", "--state", "closed", "--store", store)
     assert none.exit_code == 0
     assert "No complaints match." in none.output
+
+
+def test_list_refuses_a_state_no_registered_workflow_has(store: str) -> None:
+    result = invoke("list", "--state", "withdrawnn", "--store", store)
+    assert result.exit_code == 2
+    out = flat(result.output)
+    assert "Invalid value for '--state': no registered workflow has a state 'withdrawnn'" in out
+    assert "(did you mean 'withdrawn'?)" in out
+    tactics = load_pack("tactics")
+    assert all(repr(state) in out for state in tactics.state_names)
+    assert "No complaints match" not in out
+
+
+def test_list_refuses_a_state_the_workflow_given_does_not_have(store: str) -> None:
+    result = invoke("list", "--workflow", "cfpb", "--state", "thanked", "--store", store)
+    assert result.exit_code == 2
+    out = flat(result.output)
+    assert "workflow 'cfpb' has no state 'thanked'; its states are: " in out
+    assert all(repr(state) in out for state in load_pack("cfpb").state_names)
+    unknown = invoke("list", "--workflow", "tacticz", "--store", store)
+    assert unknown.exit_code == 2
+    assert "no workflow 'tacticz' is registered here" in flat(unknown.output)
+
+
+def test_list_filters_by_workflow(store: str) -> None:
+    result = invoke("list", "--workflow", "tactics", "--state", "withdrawn", "--store", store)
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    assert [row["Reference"] for row in rows] == [complaint_ref(store, "C-2")]
+    other = invoke("list", "--workflow", "fca", "--store", store)
+    assert other.exit_code == 0, other.output
+    assert "No complaints match." in other.output
+
+
+def test_list_knows_the_states_of_workflow_files(timed: Timed) -> None:
+    refused = invoke("list", "--state", "awaiting_customer", "--store", timed.url)
+    assert refused.exit_code == 2
+    assert "--workflow-file PATH" in flat(refused.output)
+    result = invoke(
+        "list", "--state", "thanked", "--workflow", "timed", "--store", timed.url, *timed.files
+    )
+    assert result.exit_code == 0, result.output
+    (rows,) = tables(result.output)
+    assert [row["Customer"] for row in rows] == ["Customer T"]
+    waiting = invoke("list", "--state", "awaiting_customer", "--store", timed.url, *timed.files)
+    assert waiting.exit_code == 0, waiting.output
+    assert "No complaints match." in waiting.output
 
 
 # -- workflow check / show -----------------------------------------------------
@@ -1121,7 +1440,7 @@ def test_sweep_refuses_a_wrong_command_line(timed: Timed, args: list[str], messa
 def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Records the waits between --watch sweeps instead of sleeping."""
     waited: list[float] = []
-    monkeypatch.setattr(cli_module, "_pause", waited.append)
+    monkeypatch.setattr(deadlines, "pause", waited.append)
     return waited
 
 
@@ -1149,7 +1468,7 @@ def test_sweep_watch_stops_cleanly_on_ctrl_c(timed: Timed, monkeypatch: pytest.M
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_module, "_pause", interrupted)
+    monkeypatch.setattr(deadlines, "pause", interrupted)
     result = invoke("sweep", "--store", url, *timed.files, "--watch", "60")
     assert result.exit_code == 0, result.output
     out = flat(result.output)
@@ -1188,13 +1507,17 @@ def test_clocks_shows_each_clock_of_a_complaint(timed: Timed) -> None:
         warning = state.warning_at
         assert row["Warning (UTC)"] == (f"{warning:%a %Y-%m-%d %H:%M}" if warning else "—")
         assert row["Extensions"] == str(state.extensions)
-        assert row["Warned / breached"] == "no"
     acknowledge, resolve = rows
     assert acknowledge["Status"].startswith("stopped")
-    # Missed, but no sweep has recorded it yet.
+    assert acknowledge["Warned / breached"] == "no"
+    # Missed, but no sweep has recorded it yet: the next one will.
     assert resolve["Status"] == "running overdue"
+    assert resolve["Warned / breached"] == "overdue: the next sweep records the breach"
     assert thanked.due_at is not None
-    assert f"Next due: {thanked.due_at:%a %Y-%m-%d %H:%M} UTC" in result.output
+    out = flat(result.output)
+    assert f"Overdue since {thanked.due_at:%a %Y-%m-%d %H:%M} UTC: the next sweep acts on it" in out
+    assert "Next due" not in out
+    assert "from then on" not in out
 
     assert invoke("sweep", "--store", url, *timed.files).exit_code == 0
     swept = invoke("clocks", thanked.reference, "--store", url, "--workflow-file", str(path))
@@ -1229,8 +1552,14 @@ def test_clocks_shows_pauses_extensions_and_future_deadlines(timed: Timed) -> No
     assert paused.paused_at is not None
     assert rows["resolve"]["Status"] == f"paused since {paused.paused_at:%a %Y-%m-%d %H:%M}"
     assert rows["resolve"]["Extensions"] == "1"
-    assert rows["resolve"]["Deadline (UTC)"] == f"{paused.deadline:%a %Y-%m-%d %H:%M}"
+    # Paused at 11:00 on 2 January with the extended deadline at midnight on 25
+    # January: the instant moves on when the clock resumes, the time left does not.
+    assert paused.deadline - paused.paused_at == timedelta(days=22, hours=13)
+    assert rows["resolve"]["Deadline (UTC)"] == "paused 22 days 13 h left"
+    assert f"{paused.deadline:%Y-%m-%d}" not in rows["resolve"]["Deadline (UTC)"]
+    assert rows["resolve"]["Warned / breached"] == "no"
     assert "Next due" not in result.output  # paused or stopped: nothing to sweep
+    assert "A paused clock does not count down" in flat(result.output)
 
 
 def test_clocks_without_the_workflow_and_without_clocks(timed: Timed) -> None:
@@ -1305,6 +1634,153 @@ def test_help_lists_the_deadline_commands() -> None:
         assert option in sweep_help
 
 
+MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+"""09:00 UTC on a Monday, a working day of the ``office`` calendar (09:00 to 17:00)."""
+CALENDAR_TIME = WorkflowDefinition.from_toml(TIMED_WORKFLOW)
+"""``resolve`` counts 15 calendar days."""
+WORKING_TIME = WorkflowDefinition.from_toml(
+    TIMED_WORKFLOW.replace('duration = "15 calendar days"', 'duration = "3 working days"')
+)
+"""``resolve`` counts 3 working days."""
+
+
+def clock_row(
+    now: datetime, definition: WorkflowDefinition | None = CALENDAR_TIME, **changes: Any
+) -> dict[str, str]:
+    """The row ``clocks_table`` shows at ``now`` for a ``resolve`` clock with ``changes``."""
+    fields: dict[str, Any] = {
+        "name": "resolve",
+        "status": ClockStatus.RUNNING,
+        "started_at": MONDAY,
+        "deadline": MONDAY + timedelta(days=3),
+        "warning_at": MONDAY + timedelta(days=2),
+    }
+    fields.update(changes)
+    with Engine.open("memory://", workflow=CALENDAR_TIME, load_entry_points=False) as engine:
+        complaint = engine.receive(timed_intake("Z"))
+    complaint = attrs.evolve(complaint, clocks=(ClockState(**fields),))
+    console = Console(width=400)
+    with console.capture() as captured:
+        console.print(clocks_table(complaint, definition, now))
+    ((row,),) = tables(captured.get())
+    return row
+
+
+@pytest.mark.parametrize(
+    ("after", "changes", "status", "marks"),
+    [
+        pytest.param(timedelta(days=1), {}, "running", "no", id="ahead"),
+        pytest.param(
+            timedelta(days=2, hours=1),
+            {},
+            "running",
+            "warning due: the next sweep warns the owner",
+            id="warning-past",
+        ),
+        pytest.param(
+            timedelta(days=2, hours=1), {"warned": True}, "running", "warned", id="warned"
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {},
+            "running overdue",
+            "overdue: the next sweep records the breach",
+            id="deadline-past",
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {"warned": True},
+            "running overdue",
+            "warned; overdue: the next sweep records the breach",
+            id="warned-and-deadline-past",
+        ),
+        pytest.param(
+            timedelta(days=4),
+            {"warned": True, "breached": True},
+            "running",
+            "breached",
+            id="breached",
+        ),
+    ],
+)
+def test_clocks_say_whether_a_sweep_has_acted_and_what_the_next_one_does(
+    after: timedelta, changes: dict[str, Any], status: str, marks: str
+) -> None:
+    row = clock_row(MONDAY + after, **changes)
+    assert row["Status"] == status
+    assert row["Warned / breached"] == marks
+    assert row["Deadline (UTC)"] == "Thu 2026-01-08 09:00"
+    assert row["Warning (UTC)"] == "Wed 2026-01-07 09:00"
+
+
+def test_a_paused_clock_shows_the_time_it_has_left() -> None:
+    paused = {"status": ClockStatus.PAUSED, "paused_at": MONDAY + timedelta(days=1, hours=4)}
+    late = MONDAY + timedelta(days=30)  # a pause does not count: nothing is overdue
+    row = clock_row(late, **paused)
+    assert row["Status"] == "paused since Tue 2026-01-06 13:00"
+    assert row["Deadline (UTC)"] == "paused 1 day 20 h left"
+    assert row["Warning (UTC)"] == "paused 20 h left"
+    assert row["Warned / breached"] == "no"
+    # Working time is counted on the clock's calendar: Monday 13:00 to Thursday
+    # 17:00 is 4 + 8 + 8 + 8 working hours.
+    working = clock_row(
+        late,
+        WORKING_TIME,
+        status=ClockStatus.PAUSED,
+        paused_at=MONDAY + timedelta(hours=4),
+        deadline=datetime(2026, 1, 8, 17, 0, tzinfo=UTC),
+        warning_at=None,
+    )
+    assert working["Deadline (UTC)"] == "paused 28 h working time left"
+    assert working["Warning (UTC)"] == "—"
+    unknown = clock_row(late, None, **paused)
+    assert unknown["Deadline (UTC)"] == "paused time left unknown"
+
+
+def _minutes_in(words: str) -> int:
+    units = {"day": 24 * 60, "days": 24 * 60, "h": 60, "min": 1}
+    numbers = words.split()
+    return sum(int(n) * units[unit] for n, unit in zip(numbers[::2], numbers[1::2], strict=True))
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=999)))
+def test_time_left_is_written_to_the_minute_below_a_day_else_to_the_hour(
+    left: timedelta,
+) -> None:
+    minutes = int(left.total_seconds() // 60)
+    exact = minutes if minutes < 24 * 60 else minutes - minutes % 60
+    assert _minutes_in(span(left)) == exact
+    assert _minutes_in(working_span(left)) == minutes  # hours, however many
+
+
+def test_a_paused_clock_keeps_the_instants_already_past_at_the_pause() -> None:
+    row = clock_row(
+        MONDAY + timedelta(days=30),
+        status=ClockStatus.PAUSED,
+        paused_at=MONDAY + timedelta(days=5),
+        warned=True,
+        breached=True,
+    )
+    assert row["Deadline (UTC)"] == "Thu 2026-01-08 09:00"
+    assert row["Warning (UTC)"] == "Wed 2026-01-07 09:00"
+    assert row["Warned / breached"] == "breached"
+
+
+def test_clocks_word_a_deadline_ahead_as_next_due(timed: Timed) -> None:
+    future = by_customer(timed.url, "F")
+    result = invoke("clocks", future.reference, "--store", timed.url, *timed.files)
+    assert result.exit_code == 0, result.output
+    rows = {row["Clock"]: row for row in tables(result.output)[0]}
+    assert rows["resolve"]["Warned / breached"] == "no"
+    assert rows["resolve"]["Status"] == "running"
+    assert future.due_at is not None
+    out = flat(result.output)
+    assert (
+        f"Next due: {future.due_at:%a %Y-%m-%d %H:%M} UTC (a sweep from then on acts on it)" in out
+    )
+    assert "Overdue" not in out
+
+
 def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
     url, path = timed.url, timed.path
     received = by_customer(url, "R")
@@ -1327,15 +1803,21 @@ def test_narrow_consoles_get_a_compact_clocks_table(timed: Timed) -> None:
     assert "Extensions" not in headers
     # The rule goes under the clock's name, the extensions under what sweeps recorded.
     first = [cells[0].strip() for cells in body]
-    assert first[-4:] == ["resolve", "Final response", "15 calendar days", "office calendar"]
-    assert [cells[-1].strip() for cells in body][-3] == "extensions: 1"
+    start = first.index("resolve")
+    assert first[start : start + 4] == [
+        "resolve",
+        "Final response",
+        "15 calendar days",
+        "office calendar",
+    ]
+    assert "extensions: 1" in [cells[-1].strip() for cells in body][start:]
     assert max(len(line) for line in result.output.splitlines()) <= 100
 
 
 def test_demo_sweeps_catch_a_missed_deadline_and_escalation_follows_the_org_chart(
     tmp_path: Path,
 ) -> None:
-    from complaint_flow.demo import DANIEL, run_demo
+    from complaint_flow.cli.demo import DANIEL, run_demo
 
     result = run_demo(f"sqlite:///{tmp_path / 'week.db'}")
     missed = [
@@ -1445,7 +1927,7 @@ def test_outbox_lists_messages_by_status_oldest_first(outbox_store: OutboxStore)
     assert (delivered["Key"], delivered["Recipient"]) == (o.delivered, "owner")
     everything = outbox_rows(invoke("outbox", "--store", o.url, "--status", "all"))
     assert [row["Key"] for row in everything] == [o.dead, o.waiting, o.delivered]
-    by_env = invoke("outbox", "--status", "all", "--limit", "1", env={cli_module.STORE_ENV: o.url})
+    by_env = invoke("outbox", "--status", "all", "--limit", "1", env={STORE_ENV: o.url})
     first = outbox_rows(by_env)
     assert [row["Key"] for row in first] == [o.dead]
     assert invoke("outbox", "--store", o.url, "--status", "gone").exit_code == 2
@@ -1511,7 +1993,7 @@ def test_outbox_deliver_reports_failures_and_dead_messages(
     def refusing_dispatcher(store: Any, registry: Registry, clock: Any) -> OutboxDispatcher:
         return OutboxDispatcher(store, _refusing(), clock, max_attempts=1)
 
-    monkeypatch.setattr(cli_module, "OutboxDispatcher", refusing_dispatcher)
+    monkeypatch.setattr(outbox_commands, "OutboxDispatcher", refusing_dispatcher)
     result = invoke("outbox", "deliver", "--store", o.url)
     assert result.exit_code == 0
     assert flat(result.output).startswith("Delivered 0, failed 1, now dead 1.")

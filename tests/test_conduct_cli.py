@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from complaint_flow import Actor, Customer, Engine, Intake, ManualClock
-from complaint_flow.commands.conduct import conduct, restriction_words
+from complaint_flow.cli.conduct import conduct
+from complaint_flow.cli.render.conduct import restriction_words
 from complaint_flow.model.conduct import Restriction
 from complaint_flow.services.intake import OutcomeKind
 
@@ -123,7 +124,9 @@ def test_restricted_lists_the_customer_with_review_date_and_decision_maker(
 
 
 def test_restricted_on_an_empty_store_says_so(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(conduct, ["restricted", "--store", f"sqlite:///{tmp_path / 'e.db'}"])
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    Engine.open(url, load_entry_points=False).close()
+    result = runner.invoke(conduct, ["restricted", "--store", url])
     assert result.exit_code == 0, result.output
     assert "No customer is under restriction" in result.output
 
@@ -188,9 +191,10 @@ def test_patterns_outside_the_window_finds_nothing(runner: CliRunner, prepared: 
 
 
 def test_patterns_refuses_bad_thresholds(runner: CliRunner, prepared: Prepared) -> None:
-    result = run(runner, prepared, "patterns", "--window-days", "0")
-    assert result.exit_code == 1
-    assert "window_days must be a whole number from 1" in result.output
+    for option in ("--window-days", "--many-complaints", "--repeats-after-final"):
+        result = run(runner, prepared, "patterns", option, "0")
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}': 0 is not in the range x>=1" in result.output
     bad_date = run(runner, prepared, "patterns", "--as-of", "someday")
     assert bad_date.exit_code == 2
     assert "is not a date or time" in bad_date.output

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from complaint_flow import Actor, Customer, Engine, Intake
-from complaint_flow.commands.privacy import privacy, retention
+from complaint_flow.cli.privacy import privacy, retention
 from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock
@@ -494,12 +494,12 @@ def test_privacy_and_retention_commands(tmp_path: Path, monkeypatch: pytest.Monk
     assert again.exit_code == 0
     assert "nothing to erase" in again.output
     refused = runner.invoke(privacy, [*erase[:-4], "--reason", " ", "--store", url])
-    assert refused.exit_code == 1
-    assert "reason" in refused.output
+    assert refused.exit_code == 2
+    assert "Invalid value for '--reason': must not be blank" in refused.output
 
     bad = runner.invoke(retention, ["purge", "--older-than", "soon", "--store", url])
-    assert bad.exit_code == 1
-    assert "cannot read the retention age" in bad.output
+    assert bad.exit_code == 2
+    assert "Invalid value for '--older-than': cannot read the retention age" in bad.output
 
 
 # -- retention periods set in the workflows --------------------------------------------------

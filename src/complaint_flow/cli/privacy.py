@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 
 import click
 
-from complaint_flow.commands import CommandGroup, store_option
+from complaint_flow.cli.render.formats import minute
+from complaint_flow.cli.shared import (
+    CommandGroup,
+    console,
+    fail,
+    non_blank,
+    open_engine,
+    store_option,
+)
+from complaint_flow.definitions.ages import retention_cutoff
+from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.entities import Actor
 from complaint_flow.services.privacy import erase_customer, purge_closed
 
@@ -17,14 +27,19 @@ def privacy() -> None:
 
 
 @privacy.command(name="erase")
-@click.argument("customer_id")
-@click.option("--actor-id", required=True, help="Who erases (their id).")
-@click.option("--actor-name", required=True, help="Their name, for the audit trail.")
-@click.option("--role", required=True, help="Their role (e.g. data_protection_officer).")
+@click.argument("customer_id", callback=non_blank)
+@click.option("--actor-id", required=True, callback=non_blank, help="Who erases (their id).")
+@click.option(
+    "--actor-name", required=True, callback=non_blank, help="Their name, for the audit trail."
+)
+@click.option(
+    "--role", required=True, callback=non_blank, help="Their role (e.g. data_protection_officer)."
+)
 @click.option("--rank", type=int, default=1, show_default=True, help="Their rank.")
 @click.option(
     "--reason",
     required=True,
+    callback=non_blank,
     help="Why, e.g. the erasure request's reference. Kept in the audit trail: no "
     "personal data in it.",
 )
@@ -45,18 +60,13 @@ def erase(
     erased complaint records a customer_erased event. Running it again changes
     nothing more.
     """
-    from complaint_flow.cli import _console, _open
-
     actor = Actor(id=actor_id, name=actor_name, role=role, rank=rank)
-    engine = _open(store_url)
-    try:
+    with open_engine(store_url) as engine:
         report = erase_customer(engine, customer_id, actor=actor, reason=reason)
         references = [engine.get(complaint_id).reference for complaint_id in report.complaints]
-    finally:
-        engine.close()
-    console = _console()
+    out = console()
     if not report.changed:
-        console.print(
+        out.print(
             f"nothing to erase for customer {customer_id}: "
             f"{len(report.unchanged)} complaint(s), all erased before"
             if report.unchanged
@@ -74,7 +84,7 @@ def erase(
     )
     if report.unchanged:
         lines.append(f"  {len(report.unchanged)} complaint(s) had been erased before")
-    console.print("\n".join(lines))
+    out.print("\n".join(lines))
 
 
 @click.group(cls=CommandGroup)
@@ -82,10 +92,20 @@ def retention() -> None:
     """Apply the retention policy: delete closed complaints after a period."""
 
 
+def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            retention_cutoff(datetime.now(UTC), value)
+        except InvalidArgumentError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @retention.command(name="purge")
 @click.option(
     "--older-than",
     default=None,
+    callback=_age,
     metavar="AGE",
     help="How long a closed complaint is kept after its last change: '3 years', "
     "'36 months', '8 weeks' or '90 days'. Default: each workflow's own `retention` "
@@ -106,35 +126,33 @@ def purge(older_than: str | None, dry_run: bool, batch: int, store_url: str) -> 
     Their events and outbox messages go with them. Complaints still open, or of a
     workflow this command does not know, are never deleted.
     """
-    from complaint_flow.cli import _console, _open
-
-    engine = _open(store_url)
-    try:
+    with open_engine(store_url, must_exist=dry_run) as engine:
+        kept = [d.name for d in engine.registry.workflows.values() if d.retention is not None]
+        if older_than is None and not kept:
+            fail(
+                "no retention period: give one with --older-than AGE (e.g. --older-than "
+                "'3 years'), or set `retention` in the workflows (the fca packs keep "
+                "complaints 3 years)"
+            )
         report = purge_closed(engine, older_than, batch=batch, dry_run=dry_run)
-    finally:
-        engine.close()
-    console = _console()
+    out = console()
     verb = "would purge" if dry_run else "purged"
     if report.cutoff is not None:
-        cutoff = _when(report.cutoff)
+        cutoff = f"{minute(report.cutoff)} UTC"
     else:
         cutoff = (
             "the cutoff of its workflow's retention ("
-            + ", ".join(f"{name}: {_when(moment)}" for name, moment in report.cutoffs.items())
+            + ", ".join(f"{name}: {minute(moment)} UTC" for name, moment in report.cutoffs.items())
             + ")"
         )
     if not report.total:
-        console.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
+        out.print(f"nothing to purge: no closed complaint last changed before {cutoff}")
         return
     per_workflow = ", ".join(f"{name}: {count}" for name, count in report.by_workflow.items())
-    console.print(
+    out.print(
         f"{verb} {report.total} closed complaint(s) last changed before {cutoff} ({per_workflow})"
     )
-    console.print("\n".join(f"  {reference}" for reference in report.references))
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    out.print("\n".join(f"  {reference}" for reference in report.references))
 
 
 __all__ = ["erase", "privacy", "purge", "retention"]

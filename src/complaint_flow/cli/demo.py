@@ -171,7 +171,21 @@ class DemoNotifier:
 
 
 def message_text(message: OutboxMessage) -> str:
-    """What a notification says, from its topic and the payload decided at commit time."""
+    """What a notification says, from its topic and the payload decided at commit time.
+
+    A letter of the stop procedure (``conduct.warning``…) carries its whole text
+    in the payload: it is shown by its subject. A notification of another topic
+    says the complaint's new state.
+    """
+    payload = message.payload
+    letter = payload.get("text")
+    if isinstance(letter, str) and letter.strip():
+        subject = payload.get("subject")
+        if isinstance(subject, str) and subject.strip():
+            return f"Letter: {subject.strip()}."
+        lines = [line.strip() for line in letter.splitlines() if line.strip()]
+        # The first line greets the customer; the next says what the letter is about.
+        return lines[1] if len(lines) > 1 and lines[0].startswith("Dear ") else lines[0]
     action = message.topic.rpartition(".")[2]
     texts = {
         "thank": "Thank you for telling us; here is your reference.",
@@ -181,14 +195,13 @@ def message_text(message: OutboxMessage) -> str:
         "escalate": "Escalated to you for a decision.",
         "assigned": "You now own this complaint.",
         "final_decision": "Our final response: what we decided, and that the matter ends here.",
-        "conduct.warning": "A warning: this behaviour must stop, or contact may be restricted.",
-        "conduct.restriction": ("A restriction, with reasons, its review date and how to appeal."),
         "contact_filed": "Your message was kept and will be read; please contact us in writing.",
-        "conduct.appeal_received": "Your appeal has been received; someone else will decide it.",
-        "conduct.appeal_outcome": "The decision on your appeal, with reasons.",
         "contact_linked": "Your message was linked to our final decision and will be read.",
     }
-    return texts.get(action, f"Now {message.payload.get('state', '?')} ({message.topic}).")
+    if action in texts:
+        return texts[action]
+    state = payload.get("state")
+    return f"Now {state} ({message.topic})." if state else f"About {message.topic}."
 
 
 @attrs.frozen

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from complaint_flow.commands import CommandGroup, store_option
+from complaint_flow.cli.render.audit import problems_table
+from complaint_flow.cli.shared import CommandGroup, console, open_engine, store_option
 from complaint_flow.errors import ComplaintNotFoundError
 from complaint_flow.storage.audit import AuditReport, verify_store
 from complaint_flow.storage.contract import Store
@@ -33,51 +33,34 @@ def verify(url: str | None, store_url: str, complaints: tuple[str, ...]) -> None
     Prints each problem found and exits with status 1 if there is any. URL, when
     given, is the store to check (instead of --store).
     """
-    from complaint_flow.cli import _console, _open
-
-    engine = _open(url or store_url)
-    try:
+    with open_engine(url or store_url, must_exist=True) as engine:
         ids = [engine.get(complaint).id for complaint in complaints] if complaints else None
         report = verify_store(engine.store, complaint_ids=ids)
-        console = _console()
+        out = console()
         checked = (
             f"checked {report.complaints} complaint(s), {report.conduct_records} conduct "
             f"record(s), {report.events} event(s)"
         )
         if report.ok:
-            console.print(f"{checked}: the audit trail is intact")
+            out.print(f"{checked}: the audit trail is intact")
             return
-        console.print(problems_table(engine.store, report))
-        console.print(
+        out.print(problems_table(report, subject_labels(engine.store, report)))
+        out.print(
             f"{checked}: {len(report.problems)} problem(s) in {len(report.subjects)} "
             "trail(s); restore them from a backup and find out who wrote to the database"
         )
-    finally:
-        engine.close()
     raise click.exceptions.Exit(1)
 
 
-def problems_table(store: Store, report: AuditReport) -> Table:
-    """The problems of ``report`` as a table: complaint (reference and id), event, problem."""
-    table = Table(title="Audit trail problems", title_justify="left")
-    table.add_column("Complaint", overflow="fold")
-    table.add_column("Event", justify="right", no_wrap=True)
-    table.add_column("Problem", overflow="fold")
-    references: dict[str, str] = {}
-    for problem in report.problems:
-        subject = problem.subject
-        if subject not in references:
-            references[subject] = _label(store, subject)
-        seq = "" if problem.seq is None else str(problem.seq)
-        table.add_row(references[subject], seq, problem.problem)
-    return table
+def subject_labels(store: Store, report: AuditReport) -> dict[str, str]:
+    """Each complaint of ``report`` as its reference over its id (conduct records: their id)."""
+    labels: dict[str, str] = {}
+    for subject in report.subjects:
+        try:
+            labels[subject] = f"{store.get(subject).reference}\n{subject}"
+        except ComplaintNotFoundError:
+            labels[subject] = subject  # a conduct record: its id names the customer
+    return labels
 
 
-def _label(store: Store, subject: str) -> str:
-    try:
-        return f"{store.get(subject).reference}\n{subject}"
-    except ComplaintNotFoundError:
-        return subject  # a conduct record: its id names the customer
-
-
-__all__ = ["audit", "problems_table", "verify"]
+__all__ = ["audit", "subject_labels", "verify"]
