@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 import tomllib
@@ -749,3 +750,21 @@ def _documented_keys(after: str) -> set[str]:
 )
 def test_every_key_is_documented(after: str, keys: frozenset[str]) -> None:
     assert _documented_keys(after) == keys
+
+
+# -- layering ------------------------------------------------------------------------------------
+
+
+def test_nothing_under_definitions_imports_the_plugins() -> None:
+    package = Path(escalation.__file__).parent
+    importing = []
+    for source in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.startswith("complaint_flow.plugins") for name in names):
+                importing.append(source.name)
+    assert importing == []

@@ -9,8 +9,9 @@ responsible department or a central office. :func:`parse_escalation` reads the
 
 Who actually takes an escalated complaint is asked of the
 ``complaint_flow_escalation_target`` hook, so that a host can plug in its org
-chart (an agent escalates to *their own* manager); this module is also the
-default plugin that answers with the level's own contact.
+chart (an agent escalates to *their own* manager); :func:`static_ladder_target`
+is what the built-in plugin (``complaint_flow.plugins.escalation_target``)
+answers: the level's own contact.
 
 >>> ladder = EscalationLadder("default", (
 ...     EscalationLevel(1, "Frontline agent", "agent", 1, email="desk@example.org",
@@ -31,16 +32,12 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
 from complaint_flow.errors import EscalationError, InvalidArgumentError
 from complaint_flow.model.entities import Actor, Severity
-from complaint_flow.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from complaint_flow.model.entities import Complaint
 
 DEFAULT_LADDER = "default"
 """The name of the ladder given by ``[[escalation.levels]]`` (it applies to every complaint)."""
@@ -1014,11 +1011,3 @@ def static_ladder_target(level: EscalationLevel) -> Actor:
         email=level.email,
         phone=level.phone,
     )
-
-
-@hookimpl(trylast=True)
-def complaint_flow_escalation_target(
-    complaint: Complaint, actor: Actor | None, level: EscalationLevel
-) -> Actor:
-    """The static ladder: the level's own contact takes the complaint."""
-    return static_ladder_target(level)
