@@ -32,6 +32,7 @@ from complaint_flow.definitions.escalation import (
     parse_escalation,
     static_ladder_target,
 )
+from complaint_flow.definitions.structuring import keys as spec_keys
 from complaint_flow.errors import EscalationError, InvalidArgumentError
 
 SECTION = """
@@ -742,14 +743,55 @@ def _documented_keys(after: str) -> set[str]:
 @pytest.mark.parametrize(
     ("after", "keys"),
     [
-        ("The section:", escalation._SECTION_KEYS),
-        ("A level (`EscalationLevel`):", escalation._LEVEL_KEYS),
-        ("A ladder (`EscalationLadder`", escalation._LADDER_KEYS),
-        ("A routing rule (`Routing`):", escalation._ROUTING_KEYS),
+        ("The section:", spec_keys(escalation.EscalationTable)),
+        ("A level (`EscalationLevel`):", spec_keys(escalation.LevelTable)),
+        ("A ladder (`EscalationLadder`", spec_keys(escalation.LadderTable)),
+        ("A routing rule (`Routing`):", spec_keys(escalation.RoutingTable)),
     ],
 )
 def test_every_key_is_documented(after: str, keys: frozenset[str]) -> None:
     assert _documented_keys(after) == keys
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda data: data.update(levels={"number": 1}),
+            "[escalation]: 'levels' must be a non-empty list of levels numbered 1 (frontline), "
+            "2, 3… ([[escalation.levels]]), got {'number': 1}",
+        ),
+        (
+            lambda data: data["levels"].append("Director"),
+            "escalation ladder 'default', level #5: must be a table, got 'Director'",
+        ),
+        (
+            lambda data: data.update(routing="Finance"),
+            "[escalation]: 'routing' must be a list of tables ([[escalation.routing]]), "
+            "got 'Finance'",
+        ),
+        (
+            lambda data: _default_level(data, 2).update(email=5),
+            "escalation ladder 'default', level #2 ('Team leader'): 'email' must be text, got 5",
+        ),
+        (
+            lambda data: data["ladders"][0]["levels"][1].pop("rank"),
+            "escalation ladder 'billing', level #2 ('Finance manager'): 'rank' must be a whole "
+            "number of at least 1 (the frontline rank); it is missing",
+        ),
+        (
+            lambda data: data["ladders"][0].update(categories=[1]),
+            "escalation ladder 'billing': 'categories' must be a list of text such as "
+            '["billing"], got [1]',
+        ),
+    ],
+)
+def test_values_of_the_wrong_kind_are_one_problem_each(change: Any, expected: str) -> None:
+    data = section()
+    change(data)
+    policy, problems = parse_escalation(data)
+    assert policy is None
+    assert problems == [expected]
 
 
 # -- layering ------------------------------------------------------------------------------------
