@@ -164,6 +164,7 @@ def _level_problems(
     authority_limit: object,
     unlimited_authority: object,
     on_call: object,
+    placeholder: object,
 ) -> list[str]:
     """What is wrong with one level's values (already converted), each with its fix."""
     found: list[str] = []
@@ -188,7 +189,11 @@ def _level_problems(
         )
     if not isinstance(guidelines, str):
         found.append(f"'guidelines' must be text, got {guidelines!r}")
-    for key, value in (("unlimited_authority", unlimited_authority), ("on_call", on_call)):
+    for key, value in (
+        ("unlimited_authority", unlimited_authority),
+        ("on_call", on_call),
+        ("placeholder", placeholder),
+    ):
         if not isinstance(value, bool):
             found.append(f"{key!r} must be true or false, got {value!r}")
     if isinstance(authority_limit, Decimal) and authority_limit <= 0:
@@ -217,6 +222,9 @@ class EscalationLevel:
         unlimited_authority: it may grant any amount (the top of the organisation).
         on_call: it is the emergency level complaints of severity ``emergency``
             jump to.
+        placeholder: its contact is an example that must be replaced before real
+            complaints reach it (the shipped packs' levels are); escalating to it
+            through the static ladder warns with ``PlaceholderContactWarning``.
 
     Raises:
         InvalidArgumentError: a value is of the wrong type, out of range, or the level
@@ -233,6 +241,7 @@ class EscalationLevel:
     authority_limit: Decimal | None = attrs.field(default=None, converter=_authority)
     unlimited_authority: bool = False
     on_call: bool = False
+    placeholder: bool = False
 
     def __attrs_post_init__(self) -> None:
         problems = _level_problems(
@@ -246,6 +255,7 @@ class EscalationLevel:
             authority_limit=self.authority_limit,
             unlimited_authority=self.unlimited_authority,
             on_call=self.on_call,
+            placeholder=self.placeholder,
         )
         if problems:
             raise InvalidArgumentError(
@@ -728,6 +738,7 @@ class LevelTable:
     authority_limit: Amount = None
     unlimited_authority: bool = False
     on_call: bool = False
+    placeholder: bool = False
 
 
 @attrs.frozen(kw_only=True)
