@@ -251,12 +251,72 @@ def test_validation_matches_reference_graph_rules(data: dict[str, Any]) -> None:
             assert compiled.run(t["source"], t["trigger"]) == t["dest"]
 
 
-# -- values of the wrong kind ----------------------------------------------------------------
+# -- named callbacks ----------------------------------------------------------------------
+
+
+def with_callbacks() -> dict[str, Any]:
+    data = minimal()
+    data["transitions"][0].update(before=["check_budget"], after="tell_crm")
+    data["states"]["closed"]["on_enter"] = ["archive", "tell_crm"]
+    return data
+
+
+def test_callback_names_are_read_from_dicts_and_toml() -> None:
+    definition = WorkflowDefinition.from_dict(with_callbacks())
+    start, close = definition.transitions
+    assert (start.before, start.after) == (("check_budget",), ("tell_crm",))
+    assert (close.before, close.after) == ((), ())
+    assert definition.state("closed").on_enter == ("archive", "tell_crm")
+    assert definition.state("open").on_enter == ()
+    toml = WorkflowDefinition.from_toml(
+        """
+name = "mini"
+initial = "open"
+[states.open]
+[states.closed]
+terminal = true
+on_enter = ["archive"]
+[[transitions]]
+trigger = "close"
+source = "open"
+dest = "closed"
+before = ["check_budget"]
+after = ["tell_crm"]
+"""
+    )
+    assert toml.transitions[0].before == ("check_budget",)
+    assert toml.transitions[0].after == ("tell_crm",)
+    assert toml.state("closed").on_enter == ("archive",)
+
+
+def test_unknown_callbacks_are_reported_only_when_the_registered_ones_are_given() -> None:
+    definition = WorkflowDefinition.from_dict(with_callbacks())
+    assert definition.problems() == []
+    assert definition.problems((), {"check_budget": print}) == [
+        "state 'closed': unknown callback 'archive'; registered callbacks: check_budget",
+        "state 'closed': unknown callback 'tell_crm'; registered callbacks: check_budget",
+        "transition 'start': unknown callback 'tell_crm'; registered callbacks: check_budget",
+    ]
+    registered = {"check_budget": print, "tell_crm": print, "archive": print}
+    assert definition.problems(known_guards=(), callbacks=registered) == []
+    assert definition.check((), registered) is definition
+    with pytest.raises(WorkflowDefinitionError, match="registered callbacks: none"):
+        definition.check(callbacks={})
+    # The guards argument alone, positional, works as it always did.
+    assert definition.problems(("is_vip",)) == []
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
+        (
+            lambda d: d["transitions"][0].update(before=[1]),
+            "transition #1 ('start'): 'before' must be a name or a list of names",
+        ),
+        (
+            lambda d: d["states"]["closed"].update(on_enter={"archive": True}),
+            "state 'closed': 'on_enter' must be a name or a list of names",
+        ),
         (
             lambda d: d["states"]["closed"].update(terminal="yes"),
             "state 'closed': 'terminal' must be true or false, got 'yes'",
@@ -283,7 +343,7 @@ def test_validation_matches_reference_graph_rules(data: dict[str, Any]) -> None:
     ],
 )
 def test_values_of_the_wrong_kind_are_named_by_key_and_place(mutate: Any, expected: str) -> None:
-    data = minimal()
+    data = with_callbacks()
     mutate(data)
     with pytest.raises(WorkflowDefinitionError) as refused:
         WorkflowDefinition.from_dict(data)

@@ -55,6 +55,7 @@ _TRANSITIONS = "a non-empty list of tables"
 _TRANSITIONS_MISSING = f"'transitions' must be {_TRANSITIONS}"
 _VERSION = "a positive integer"
 _AGE = "an age such as '3 years', '36 months' or '90 days'"
+_CALLBACKS = 'a name or a list of names such as ["notify_crm"]'
 
 
 @attrs.frozen(kw_only=True)
@@ -63,6 +64,7 @@ class StateTable:
 
     terminal: bool = False
     description: str = ""
+    on_enter: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +77,8 @@ class TransitionTable:
     roles: Texts = ()
     requires: Texts = ()
     guards: Texts = ()
+    before: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
+    after: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
     notify: Texts = ()
     description: str = ""
 
@@ -116,11 +120,16 @@ _TRANSITION_KEYS = keys(TransitionTable)
 
 @attrs.frozen
 class StateDefinition:
-    """A state; ``terminal`` states are where a complaint's handling may end."""
+    """A state; ``terminal`` states are where a complaint's handling may end.
+
+    ``on_enter`` names registered callbacks run once a transition into the state
+    is committed.
+    """
 
     name: str
     terminal: bool = False
     description: str = ""
+    on_enter: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -130,6 +139,9 @@ class TransitionDefinition:
     ``roles`` empty means any actor may fire it; ``requires`` names data keys that
     must be known (given with the trigger or recorded before); ``guards`` names
     registered checks; ``notify`` says who is told (``customer``, ``owner``).
+    ``before`` names registered callbacks run inside the transition before anything
+    is written (one may refuse it by raising); ``after`` names callbacks run once it
+    is committed.
     """
 
     trigger: str
@@ -140,6 +152,8 @@ class TransitionDefinition:
     guards: tuple[str, ...] = ()
     notify: tuple[str, ...] = ()
     description: str = ""
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -166,7 +180,7 @@ class WorkflowDefinition:
     def from_dict(cls, data: Mapping[str, Any]) -> WorkflowDefinition:
         """Build a definition from plain data (as parsed from TOML or JSON).
 
-        ``states`` is a table of state name to ``{terminal, description}``;
+        ``states`` is a table of state name to ``{terminal, description, on_enter}``;
         ``source`` of a transition is a state, a list of states, or ``"*"`` for
         every non-terminal state.
 
@@ -208,6 +222,7 @@ class WorkflowDefinition:
                     name=state,
                     terminal=_terminal(options),
                     description=options.description if options else "",
+                    on_enter=as_tuple(options.on_enter) if options else (),
                 )
                 for state, options in table.states.items()
             ),
@@ -221,6 +236,8 @@ class WorkflowDefinition:
                     guards=as_tuple(raw.guards),
                     notify=as_tuple(raw.notify),
                     description=raw.description,
+                    before=as_tuple(raw.before),
+                    after=as_tuple(raw.after),
                 )
                 for raw in table.transitions
             ),
@@ -285,10 +302,17 @@ class WorkflowDefinition:
 
     # -- validation ---------------------------------------------------------
 
-    def problems(self, known_guards: Iterable[str] | None = None) -> list[str]:
+    def problems(
+        self,
+        known_guards: Iterable[str] | None = None,
+        callbacks: Mapping[str, object] | None = None,
+    ) -> list[str]:
         """Every inconsistency of the definition, each with how to fix it.
 
-        ``known_guards`` are the guard names registered; ``None`` skips that check.
+        Args:
+            known_guards: the guard names registered; ``None`` skips that check.
+            callbacks: the callbacks registered, by name (those that ``before``,
+                ``after`` and ``on_enter`` may name); ``None`` skips that check.
         """
         found: list[str] = []
         names = self.state_names
@@ -298,6 +322,8 @@ class WorkflowDefinition:
 
         for name in _repeats(names):
             found.append(f"state {name!r} is declared twice; keep one")
+        for state in self.states:
+            found += _unknown_callbacks(f"state {state.name!r}", state.on_enter, callbacks)
         for name in names:
             if not NAME_PATTERN.match(name):
                 found.append(f"state {name!r} is not a valid name: use lower_snake_case")
@@ -353,6 +379,7 @@ class WorkflowDefinition:
                             f"{where}: unknown guard {guard!r}; registered guards: "
                             f"{', '.join(sorted(guards)) or 'none'}"
                         )
+            found += _unknown_callbacks(where, (*t.before, *t.after), callbacks)
         found.extend(clock_reference_problems(self.clocks, names, self.triggers))
         if self.escalation is None:
             found.extend(
@@ -391,13 +418,17 @@ class WorkflowDefinition:
                 )
         return found
 
-    def check(self, known_guards: Iterable[str] | None = None) -> WorkflowDefinition:
-        """Return ``self`` if valid.
+    def check(
+        self,
+        known_guards: Iterable[str] | None = None,
+        callbacks: Mapping[str, object] | None = None,
+    ) -> WorkflowDefinition:
+        """Return ``self`` if valid (see :meth:`problems` for the arguments).
 
         Raises:
             WorkflowDefinitionError: listing every problem found.
         """
-        problems = self.problems(known_guards)
+        problems = self.problems(known_guards, callbacks)
         if problems:
             raise WorkflowDefinitionError(self.name, problems)
         return self
@@ -460,6 +491,19 @@ def _calendars(
         except CalendarError as exc:
             problems.extend(f"calendar {name!r}: {problem}" for problem in exc.problems)
     return tuple(calendars)
+
+
+def _unknown_callbacks(
+    where: str, named: Iterable[str], callbacks: Mapping[str, object] | None
+) -> list[str]:
+    if callbacks is None:
+        return []
+    return [
+        f"{where}: unknown callback {name!r}; registered callbacks: "
+        f"{', '.join(sorted(callbacks)) or 'none'}"
+        for name in dict.fromkeys(named)
+        if name not in callbacks
+    ]
 
 
 def _repeats(values: Iterable[str]) -> list[str]:
