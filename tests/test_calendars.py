@@ -319,6 +319,43 @@ def test_from_dict_reports_every_problem_at_once() -> None:
     assert "no country 'XX'" in message
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"time_zone": 0}, "time_zone must be a zone name such as 'Europe/London', got 0"),
+        ({"time_zone": "UTC", "calendar_days": "yes"}, "calendar_days must be true or false"),
+        ({"time_zone": "UTC", "working_days": {"mon": True}}, "working_days must be weekday"),
+        ({"time_zone": "UTC", "working_days": [True]}, "working_days must be weekday"),
+        ({"time_zone": "UTC", "working_hours": 9}, "working_hours must be periods such as"),
+        ({"time_zone": "UTC", "closures": 20261224}, "closures must be dates such as"),
+        ({"time_zone": "UTC", "holiday_categories": [1]}, "holiday_categories must be names"),
+        ({"time_zone": "UTC", "subdivison": "SCT"}, "(did you mean 'subdivision'?)"),
+    ],
+)
+def test_from_dict_names_the_key_of_a_value_of_the_wrong_kind(
+    settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(CalendarError) as raised:
+        BusinessCalendar.from_dict(settings, name="office")
+    assert raised.value.calendar == "office"
+    assert any(message in problem for problem in raised.value.problems), raised.value
+
+
+def test_from_dict_keeps_every_form_the_constructor_takes() -> None:
+    calendar = BusinessCalendar.from_dict(
+        {
+            "time_zone": "Europe/London",
+            "working_days": "mon-thu",
+            "working_hours": "09:00-12:30, 13:30-17:00",
+            "closures": date(2026, 12, 24),
+        },
+        name="office",
+    )
+    assert calendar.working_days == (1, 2, 3, 4)
+    assert [str(period) for period in calendar.working_hours] == ["09:00-12:30", "13:30-17:00"]
+    assert calendar.closures == (date(2026, 12, 24),)
+
+
 def test_from_dict_needs_a_name_and_a_time_zone() -> None:
     with pytest.raises(CalendarError, match="no name"):
         BusinessCalendar.from_dict({"time_zone": "UTC"})

@@ -472,6 +472,66 @@ def test_impossible_clock_definitions_are_refused_at_load(
     assert expected in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'duration = "2 working days"',
+            "duration = 2",
+            "clock 'acknowledge': duration must be text such as '5 working days', got 2",
+        ),
+        (
+            'duration = "2 working days"',
+            'durration = "2 working days"',
+            "clock 'acknowledge': unknown key 'durration' (did you mean 'duration'?)",
+        ),
+        (
+            'calendar = "office"\nduration = "2',
+            'duration = "2',
+            "clock 'acknowledge': 'calendar' is missing: name one of the workflow's calendars",
+        ),
+        (
+            'stops_on = ["thank"]',
+            "stops_on = [1]",
+            "clock 'acknowledge': 'stops_on' must be text or a list of text, got [1]",
+        ),
+        (
+            'warn_before = "4 working hours"',
+            "warn_before = 4",
+            "clock 'acknowledge': warn_before must be text such as '8 working hours', got 4",
+        ),
+        ("[clocks.resolve]", "[clocks.resolve.zz]", "clock 'resolve': unknown key 'zz'"),
+        (
+            'country = "GB"',
+            "country = 44",
+            "calendar 'office': country must be text such as 'GB', got 44",
+        ),
+        (
+            'time_zone = "Europe/London"',
+            'timezone = "Europe/London"',
+            "calendar 'office': unknown key 'timezone' (did you mean 'time_zone'?)",
+        ),
+        (
+            'time_zone = "Europe/London"',
+            'time_zone = "Europe/London"\nworking_days = {mon = true}',
+            "calendar 'office': working_days must be weekday names, ranges or ISO numbers",
+        ),
+        (
+            'currency = "GBP"',
+            'currency = "GBP"\nwritten_channels = 5',
+            "escalation: [escalation]: 'written_channels' must be a list of text",
+        ),
+    ],
+)
+def test_keys_of_the_wrong_kind_are_refused_at_load_with_their_place(
+    old: str, new: str, expected: str
+) -> None:
+    assert old in WORKFLOW
+    with pytest.raises(WorkflowDefinitionError) as refused:
+        WorkflowDefinition.from_toml(WORKFLOW.replace(old, new, 1))
+    assert any(expected in problem for problem in refused.value.problems), refused.value
+
+
 def test_a_calendar_with_no_working_time_is_refused() -> None:
     broken = WORKFLOW.replace('subdivision = "ENG"', 'subdivision = "ENG"\nworking_days = []')
     with pytest.raises(WorkflowDefinitionError, match="calendar 'office'"):

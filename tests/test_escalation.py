@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 import tomllib
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +21,7 @@ from complaint_flow import (
     Actor,
     Complaint,
     Customer,
+    PlaceholderContactWarning,
     Severity,
     hookimpl,
     make_plugin_manager,
@@ -31,6 +35,7 @@ from complaint_flow.definitions.escalation import (
     parse_escalation,
     static_ladder_target,
 )
+from complaint_flow.definitions.structuring import keys as spec_keys
 from complaint_flow.errors import EscalationError, InvalidArgumentError
 
 SECTION = """
@@ -741,11 +746,146 @@ def _documented_keys(after: str) -> set[str]:
 @pytest.mark.parametrize(
     ("after", "keys"),
     [
-        ("The section:", escalation._SECTION_KEYS),
-        ("A level (`EscalationLevel`):", escalation._LEVEL_KEYS),
-        ("A ladder (`EscalationLadder`", escalation._LADDER_KEYS),
-        ("A routing rule (`Routing`):", escalation._ROUTING_KEYS),
+        ("The section:", spec_keys(escalation.EscalationTable)),
+        ("A level (`EscalationLevel`):", spec_keys(escalation.LevelTable)),
+        ("A ladder (`EscalationLadder`", spec_keys(escalation.LadderTable)),
+        ("A routing rule (`Routing`):", spec_keys(escalation.RoutingTable)),
     ],
 )
 def test_every_key_is_documented(after: str, keys: frozenset[str]) -> None:
     assert _documented_keys(after) == keys
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda data: data.update(levels={"number": 1}),
+            "[escalation]: 'levels' must be a non-empty list of levels numbered 1 (frontline), "
+            "2, 3… ([[escalation.levels]]), got {'number': 1}",
+        ),
+        (
+            lambda data: data["levels"].append("Director"),
+            "escalation ladder 'default', level #5: must be a table, got 'Director'",
+        ),
+        (
+            lambda data: data.update(routing="Finance"),
+            "[escalation]: 'routing' must be a list of tables ([[escalation.routing]]), "
+            "got 'Finance'",
+        ),
+        (
+            lambda data: _default_level(data, 2).update(placeholder="yes"),
+            "escalation ladder 'default', level #2 ('Team leader'): 'placeholder' must be true "
+            "or false, got 'yes'",
+        ),
+        (
+            lambda data: _default_level(data, 2).update(email=5),
+            "escalation ladder 'default', level #2 ('Team leader'): 'email' must be text, got 5",
+        ),
+        (
+            lambda data: data["ladders"][0]["levels"][1].pop("rank"),
+            "escalation ladder 'billing', level #2 ('Finance manager'): 'rank' must be a whole "
+            "number of at least 1 (the frontline rank); it is missing",
+        ),
+        (
+            lambda data: data["ladders"][0].update(categories=[1]),
+            "escalation ladder 'billing': 'categories' must be a list of text such as "
+            '["billing"], got [1]',
+        ),
+    ],
+)
+def test_values_of_the_wrong_kind_are_one_problem_each(change: Any, expected: str) -> None:
+    data = section()
+    change(data)
+    policy, problems = parse_escalation(data)
+    assert policy is None
+    assert problems == [expected]
+
+
+# -- placeholder contacts ------------------------------------------------------------------------
+
+
+def test_a_level_may_be_marked_as_a_placeholder() -> None:
+    data = section()
+    _default_level(data, 2)["placeholder"] = True
+    levels = parsed(data).default_ladder.levels
+    assert [lvl.placeholder for lvl in levels] == [False, True, False, False]
+    assert level(1, placeholder=True).placeholder
+    with pytest.raises(InvalidArgumentError, match="'placeholder' must be true or false"):
+        level(1, placeholder="yes")
+
+
+def placeholder_ladder() -> EscalationLadder:
+    data = section()
+    _default_level(data, 2)["placeholder"] = True
+    return parsed(data).default_ladder
+
+
+def test_the_static_ladder_warns_when_it_hands_a_complaint_to_a_placeholder() -> None:
+    pm = make_plugin_manager(load_entry_points=False)
+    team_lead = placeholder_ladder().level(2)
+    with pytest.warns(PlaceholderContactWarning) as caught:
+        target = pm.hook.complaint_flow_escalation_target(
+            complaint=complaint(), actor=None, level=team_lead
+        )
+    assert target == static_ladder_target(team_lead)  # still answered: examples run
+    [warning] = caught
+    message = str(warning.message)
+    assert "CF-2026-000001 was escalated to level 2 (Team leader)" in message
+    assert "lead@example.org, +44 20 7946 0100) is a placeholder" in message
+    assert "Copy the workflow pack" in message
+    assert "remove 'placeholder = true'" in message
+    assert "complaint_flow_escalation_target hook" in message
+    assert isinstance(warning.message, UserWarning)
+
+
+def test_no_warning_for_a_real_contact_or_when_the_org_chart_answers() -> None:
+    ladder = placeholder_ladder()
+    agent = Actor(id="A-1", name="Bo", role="agent", rank=1)
+    manager = Actor(id="M-7", name="Cy", role="team_lead", rank=2, email="cy@example.org")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlaceholderContactWarning)
+        plain = make_plugin_manager(load_entry_points=False)
+        plain.hook.complaint_flow_escalation_target(
+            complaint=complaint(), actor=agent, level=ladder.level(3)
+        )
+        charted = make_plugin_manager([OrgChart({"A-1": manager})], load_entry_points=False)
+        answer = charted.hook.complaint_flow_escalation_target(
+            complaint=complaint(), actor=agent, level=ladder.level(2)
+        )
+    assert answer == manager
+
+
+def test_the_warning_is_not_an_error_in_this_test_suite() -> None:
+    # pyproject's filterwarnings must not turn it into an error: escalating to a
+    # shipped pack's ladder is what many examples and tests do.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.warn("placeholder", PlaceholderContactWarning, stacklevel=1)
+    assert [warning.category for warning in caught] == [PlaceholderContactWarning]
+
+
+# -- layering ------------------------------------------------------------------------------------
+
+
+def test_nothing_under_definitions_imports_the_plugins() -> None:
+    package = Path(escalation.__file__).parent
+    importing = []
+    for source in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.startswith("complaint_flow.plugins") for name in names):
+                importing.append(source.name)
+    assert importing == []
+
+
+def test_the_warning_names_an_emergency_escalated_as_it_is_received() -> None:
+    pm = make_plugin_manager(load_entry_points=False)
+    arriving = attrs.evolve(complaint(), reference="")
+    with pytest.warns(PlaceholderContactWarning, match="^a complaint being received was esc"):
+        pm.hook.complaint_flow_escalation_target(
+            complaint=arriving, actor=None, level=placeholder_ladder().level(2)
+        )

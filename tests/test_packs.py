@@ -27,6 +27,7 @@ from complaint_flow import (
     EscalationError,
     Intake,
     ManualClock,
+    PlaceholderContactWarning,
     Severity,
     TriggerNotAllowedError,
 )
@@ -37,6 +38,12 @@ from complaint_flow.errors import AuthorityExceededError
 from complaint_flow.fsm.workflow_machine import compile_workflow
 from complaint_flow.model.entities import ClockState, ClockStatus
 from complaint_flow.testing import CapturedNotifications
+
+# The shipped ladders' contacts are placeholders, and escalating to them warns; that is
+# what the tests below do on purpose, so the warning is checked once
+# (test_escalating_to_a_pack_ladder_warns_that_its_contact_is_a_placeholder) and not
+# repeated for every walk through a pack.
+pytestmark = pytest.mark.filterwarnings("ignore::complaint_flow.errors.PlaceholderContactWarning")
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SHIPPED = ("cfpb", "fca", "fca_payments", "spso", "tactics")
@@ -164,6 +171,32 @@ def pack_section(name: str) -> str:
     match = re.search(rf"^## `{name}`.*?(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
     assert match, f"docs/packs.md needs a section '## `{name}` ...'"
     return match.group(0)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_ladder_level_is_marked_as_a_placeholder(name: str) -> None:
+    policy = load_pack(name).escalation
+    assert policy is not None
+    levels = [level for ladder in policy.ladders for level in ladder.levels]
+    assert levels
+    assert all(level.placeholder for level in levels)
+    assert all(level.email.endswith("@example.org") for level in levels if level.email)
+
+
+def test_escalating_to_a_pack_ladder_warns_that_its_contact_is_a_placeholder(
+    desk_for: Any,
+) -> None:
+    desk = desk_for("tactics", utc(2026, 3, 2, 9))
+    complaint = desk.receive()
+    desk.fire(complaint, "thank", AGENT)
+    with pytest.warns(PlaceholderContactWarning) as caught:
+        escalated = desk.engine.escalate(complaint.id, actor=AGENT, reason="wants a supervisor")
+    assert escalated.escalation_level == 2
+    [warning] = caught
+    assert str(warning.message).startswith(
+        "CF-2026-000001 was escalated to level 2 (Supervisor (on call)), whose contact "
+        "(complaints.supervisor@example.org, +44 20 7946 0100) is a placeholder"
+    )
 
 
 @pytest.mark.parametrize("name", [name for name in SHIPPED if name != "tactics"])

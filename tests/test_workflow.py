@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +303,250 @@ def test_mermaid_draws_every_transition_of_a_valid_workflow(data: dict[str, Any]
     ends = {line.split()[0] for line in text.splitlines() if line.endswith(" --> [*]")}
     assert ends == set(definition.terminal_states)
     assert f"  [*] --> {definition.initial}" in text.splitlines()
+
+
+# -- named callbacks ----------------------------------------------------------------------
+
+
+def with_callbacks() -> dict[str, Any]:
+    data = minimal()
+    data["transitions"][0].update(before=["check_budget"], after="tell_crm")
+    data["states"]["closed"]["on_enter"] = ["archive", "tell_crm"]
+    return data
+
+
+def test_callback_names_are_read_from_dicts_and_toml() -> None:
+    definition = WorkflowDefinition.from_dict(with_callbacks())
+    start, close = definition.transitions
+    assert (start.before, start.after) == (("check_budget",), ("tell_crm",))
+    assert (close.before, close.after) == ((), ())
+    assert definition.state("closed").on_enter == ("archive", "tell_crm")
+    assert definition.state("open").on_enter == ()
+    toml = WorkflowDefinition.from_toml(
+        """
+name = "mini"
+initial = "open"
+[states.open]
+[states.closed]
+terminal = true
+on_enter = ["archive"]
+[[transitions]]
+trigger = "close"
+source = "open"
+dest = "closed"
+before = ["check_budget"]
+after = ["tell_crm"]
+"""
+    )
+    assert toml.transitions[0].before == ("check_budget",)
+    assert toml.transitions[0].after == ("tell_crm",)
+    assert toml.state("closed").on_enter == ("archive",)
+
+
+def test_unknown_callbacks_are_reported_only_when_the_registered_ones_are_given() -> None:
+    definition = WorkflowDefinition.from_dict(with_callbacks())
+    assert definition.problems() == []
+    assert definition.problems((), {"check_budget": print}) == [
+        "state 'closed': unknown callback 'archive'; registered callbacks: check_budget",
+        "state 'closed': unknown callback 'tell_crm'; registered callbacks: check_budget",
+        "transition 'start': unknown callback 'tell_crm'; registered callbacks: check_budget",
+    ]
+    registered = {"check_budget": print, "tell_crm": print, "archive": print}
+    assert definition.problems(known_guards=(), callbacks=registered) == []
+    assert definition.check((), registered) is definition
+    with pytest.raises(WorkflowDefinitionError, match="registered callbacks: none"):
+        definition.check(callbacks={})
+    # The guards argument alone, positional, works as it always did.
+    assert definition.problems(("is_vip",)) == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: d["transitions"][0].update(before=[1]),
+            "transition #1 ('start'): 'before' must be a name or a list of names",
+        ),
+        (
+            lambda d: d["states"]["closed"].update(on_enter={"archive": True}),
+            "state 'closed': 'on_enter' must be a name or a list of names",
+        ),
+        (
+            lambda d: d["states"]["closed"].update(terminal="yes"),
+            "state 'closed': 'terminal' must be true or false, got 'yes'",
+        ),
+        (
+            lambda d: d["transitions"][1].update(roles={"agent": True}),
+            "transition #2 ('close'): 'roles' must be text or a list of text",
+        ),
+        (lambda d: d["transitions"].append(5), "transition #3: must be a table, got 5"),
+        (lambda d: d["states"].update(limbo=5), "state 'limbo': must be a table, got 5"),
+        (lambda d: d.update(version="2"), "'version' must be a positive integer, got '2'"),
+        (lambda d: d.update(version=True), "'version' must be a positive integer, got True"),
+        (lambda d: d.update(retention=3), "retention must be an age such as '3 years'"),
+        (lambda d: d.update(states=["open"]), "'states' must be a non-empty table"),
+        (lambda d: d.update(clocks=["open"]), "'clocks' must be a table of clock name"),
+        (
+            lambda d: d["transitions"][0].pop("dest"),
+            "transition #1 ('start'): 'dest' must be text; it is missing",
+        ),
+        (
+            lambda d: d.update(inital="open"),
+            "unknown key 'inital' (did you mean 'initial'?)",
+        ),
+    ],
+)
+def test_values_of_the_wrong_kind_are_named_by_key_and_place(mutate: Any, expected: str) -> None:
+    data = with_callbacks()
+    mutate(data)
+    with pytest.raises(WorkflowDefinitionError) as refused:
+        WorkflowDefinition.from_dict(data)
+    assert any(expected in problem for problem in refused.value.problems), refused.value
+
+
+def test_nothing_is_converted_silently() -> None:
+    # Before the definitions were structured strictly, these loaded as True and "5".
+    data = minimal()
+    data["states"]["closed"]["terminal"] = 1
+    data["transitions"][0]["description"] = 5
+    with pytest.raises(WorkflowDefinitionError) as refused:
+        WorkflowDefinition.from_dict(data)
+    assert refused.value.problems == [
+        "state 'closed': 'terminal' must be true or false, got 1",
+        "transition #1 ('start'): 'description' must be text, got 5",
+    ]
+
+
+# -- property: a wrong key anywhere is a WorkflowDefinitionError naming where it is ------------
+
+KeyPath = tuple[str | int, ...]
+
+
+def tactics_data() -> dict[str, Any]:
+    """The TACTICS pack as plain data, with a ladder and a routing rule added."""
+    text = resources.files("complaint_flow.definitions.packs").joinpath("tactics.toml")
+    data = tomllib.loads(text.read_text(encoding="utf-8"))
+    data["escalation"]["ladders"] = [
+        {
+            "name": "billing",
+            "categories": ["billing"],
+            "levels": [
+                {"number": 1, "title": "Desk", "role": "agent", "rank": 1, "email": "b@x.org"}
+            ],
+        }
+    ]
+    data["escalation"]["routing"] = [
+        {"department": "Finance", "categories": ["billing"], "email": "finance@x.org"}
+    ]
+    return data
+
+
+TACTICS = tactics_data()
+
+
+def tables(data: dict[str, Any]) -> list[tuple[KeyPath, str, frozenset[str]]]:
+    """Every table of a workflow: its path, how problems name it (a regex), its required keys."""
+    found: list[tuple[KeyPath, str, frozenset[str]]] = [
+        ((), "", frozenset({"name", "initial", "states", "transitions"}))
+    ]
+    found += [(("states", name), f"state '{name}'", frozenset()) for name in data["states"]]
+    found += [
+        (("transitions", index), f"transition #{index + 1}\\b", frozenset({"trigger", "dest"}))
+        for index in range(len(data["transitions"]))
+    ]
+    found += [
+        (("calendars", name), f"calendar '{name}'", frozenset({"time_zone"}))
+        for name in data["calendars"]
+    ]
+    found += [
+        (("clocks", name), f"clock '{name}'", frozenset({"calendar", "duration"}))
+        for name in data["clocks"]
+    ]
+    escalation = data["escalation"]
+    found.append((("escalation",), re.escape("[escalation]"), frozenset()))
+    level_keys = frozenset({"number", "title", "role", "rank"})
+    found += [
+        (("escalation", "levels", index), f"ladder 'default', level #{index + 1}\\b", level_keys)
+        for index in range(len(escalation["levels"]))
+    ]
+    found.append(
+        (("escalation", "ladders", 0), "escalation ladder ('billing'|#1)", frozenset({"name"}))
+    )
+    found.append(
+        (("escalation", "ladders", 0, "levels", 0), "ladder ('billing'|#1), level #1", level_keys)
+    )
+    found.append((("escalation", "routing", 0), "escalation routing #1", frozenset({"department"})))
+    return found
+
+
+TABLES = tables(TACTICS)
+
+
+def at(data: Any, path: KeyPath) -> Any:
+    for step in path:
+        data = data[step]
+    return data
+
+
+@st.composite
+def mistakes(draw: st.DrawFn) -> tuple[str, int, str]:
+    """(kind, table index, key): an extra key, a missing one, a wrong kind, or a non-table."""
+    index = draw(st.integers(0, len(TABLES) - 1))
+    path, _, required = TABLES[index]
+    table = at(TACTICS, path)
+    kinds = (
+        ["extra", "wrong kind"] + (["missing"] if required else []) + (["not a table"] * bool(path))
+    )
+    kind = draw(st.sampled_from(kinds))
+    if kind == "extra":
+        key = draw(st.from_regex(r"x_[a-z_]{1,8}", fullmatch=True))
+    elif kind == "missing":
+        key = draw(st.sampled_from(sorted(required)))
+    elif kind == "wrong kind":
+        key = draw(st.sampled_from(sorted(table)))
+    else:  # the table itself: its label names it (a list item has no key)
+        key = path[-1] if isinstance(path[-1], str) else ""
+    return kind, index, key
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(mistakes(), min_size=1, max_size=3))
+def test_every_wrong_key_is_a_workflow_definition_error_naming_it(
+    chosen: list[tuple[str, int, str]],
+) -> None:
+    data = copy.deepcopy(TACTICS)
+    made: list[tuple[Any, KeyPath, str, str]] = []
+    for kind, index, key in chosen:
+        path, label, _ = TABLES[index]
+        try:
+            table = at(data, path)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mistake removed or replaced it
+        if not isinstance(table, dict):
+            continue
+        if kind == "extra":
+            table[key] = "surprise"
+        elif kind == "missing":
+            table.pop(key, None)
+        elif kind == "wrong kind":
+            table[key] = 7 if isinstance(at(TACTICS, path).get(key), dict) else {"zz": 1}
+        else:
+            # Named by its own label ("state 'open'") or as a key of its parent table.
+            at(data, path[:-1])[path[-1]] = 7
+            table = at(data, path[:-1])
+            parent = next((found for at_, found, _ in TABLES if at_ == path[:-1]), "")
+            label = f"{label}|{parent}.*'{key}'" if key else label
+            key = ""
+        made.append((table, path if kind != "not a table" else path[:-1], label, key))
+    with pytest.raises(WorkflowDefinitionError) as refused:
+        WorkflowDefinition.from_dict(data).check()
+    problems = refused.value.problems
+    for table, path, label, key in made:
+        try:
+            still_there = at(data, path) is table
+        except (KeyError, IndexError, TypeError):
+            still_there = False
+        if not still_there:
+            continue  # a later mistake replaced the table this one was made in
+        named = [p for p in problems if re.search(label, p) and key in p]
+        assert named, (label, key, problems)

@@ -245,3 +245,14 @@ class ContactFiledError(ComplaintFlowError):
     def __init__(self, outcome: object, message: str) -> None:
         self.outcome = outcome
         super().__init__(message)
+
+
+class PlaceholderContactWarning(UserWarning):
+    """An escalation went to a ladder level whose contact is only a placeholder.
+
+    The shipped packs' ladders have example contacts (``@example.org``, fictitious
+    phone numbers), marked ``placeholder = true``. A warning rather than an error:
+    the escalation is recorded and the complaint moves, but its messages would go
+    to nobody real. Copy the pack and give the levels real contacts, or answer the
+    ``complaint_flow_escalation_target`` hook with the people of your org chart.
+    """

@@ -50,6 +50,7 @@ from typing import Any
 import attrs
 import holidays
 
+from complaint_flow.definitions.structuring import Dates, Texts, Weekdays, about, keys, read
 from complaint_flow.errors import ComplaintFlowError
 
 __all__ = [
@@ -616,18 +617,50 @@ def _default_hours(calendar: BusinessCalendar) -> tuple[WorkingPeriod, ...]:
     return WHOLE_DAY if calendar.calendar_days else NINE_TO_FIVE
 
 
-_CALENDAR_KEYS = (
-    "name",
-    "description",
-    "time_zone",
-    "calendar_days",
-    "working_days",
-    "working_hours",
-    "country",
-    "subdivision",
-    "holiday_categories",
-    "closures",
-)
+@attrs.frozen(kw_only=True)
+class CalendarTable:
+    """A calendar as a rule pack writes it (``[calendars.NAME]``).
+
+    Working days, hours, holiday categories and closures are kept as written (one
+    or a list); the calendar's own converters read them and say what is wrong with
+    a weekday, a period or a date.
+    """
+
+    name: str | None = attrs.field(
+        default=None, metadata=about(label="name", expects="non-empty text")
+    )
+    description: str = attrs.field(default="", metadata=about(label="description"))
+    time_zone: str = attrs.field(
+        metadata=about(
+            label="time_zone",
+            expects="a zone name such as 'Europe/London'",
+            missing="time_zone is missing; add e.g. time_zone = 'Europe/London'",
+        )
+    )
+    calendar_days: bool = attrs.field(default=False, metadata=about(label="calendar_days"))
+    working_days: Weekdays = attrs.field(
+        default=MONDAY_TO_FRIDAY,
+        metadata=about(
+            label="working_days",
+            expects="weekday names, ranges or ISO numbers such as ['mon-fri']",
+        ),
+    )
+    working_hours: Texts = attrs.field(
+        default=(),
+        metadata=about(label="working_hours", expects="periods such as ['09:00-17:00']"),
+    )
+    country: str | None = attrs.field(
+        default=None, metadata=about(label="country", expects="text such as 'GB'")
+    )
+    subdivision: str | None = attrs.field(
+        default=None, metadata=about(label="subdivision", expects="text such as 'SCT'")
+    )
+    holiday_categories: Texts = attrs.field(
+        default=(), metadata=about(label="holiday_categories", expects="names such as ['public']")
+    )
+    closures: Dates = attrs.field(
+        default=(), metadata=about(label="closures", expects="dates such as ['2026-12-24']")
+    )
 
 
 @attrs.frozen
@@ -720,36 +753,30 @@ class BusinessCalendar:
         """
         if not isinstance(data, Mapping):
             raise CalendarError(f"a calendar must be a table of settings, not {data!r}")
-        settings = dict(data)
-        label = settings.get("name", name)
+        label = data.get("name", name)
         if label is None:
             raise CalendarError("the calendar has no name; add name = '...' or pass name=")
-        settings["name"] = label
-        problems: list[str] = []
-        unknown = sorted(set(settings) - set(_CALENDAR_KEYS))
-        if unknown:
-            problems.append(
-                f"unknown keys {', '.join(map(repr, unknown))}; a calendar may have "
-                f"{', '.join(map(repr, _CALENDAR_KEYS))}"
+        reading = read(data, CalendarTable, lambda path: "")
+        problems = list(reading.problems)
+        settings: dict[str, Any] = {"name": label}
+        if reading.value is not None:
+            settings.update(
+                (key, getattr(reading.value, key)) for key in data if key in keys(CalendarTable)
             )
-        if "time_zone" not in settings:
-            problems.append("time_zone is missing; add e.g. time_zone = 'Europe/London'")
-        converters: dict[str, Any] = {
-            "working_days": _working_days,
-            "working_hours": _working_hours,
-            "holiday_categories": _categories,
-            "closures": _closures,
-        }
-        converted: dict[str, Any] = {}
-        for key, convert in converters.items():
-            if key in settings:
-                try:
-                    converted[key] = convert(settings[key])
-                except CalendarError as error:
-                    problems.extend(error.problems)
-        candidate = {key: settings[key] for key in _CALENDAR_KEYS if key in settings}
-        candidate.update(converted)
-        problems.extend(_definition_problems(_Draft(**candidate), given=set(settings)))
+            converters: dict[str, Any] = {
+                "working_days": _working_days,
+                "working_hours": _working_hours,
+                "holiday_categories": _categories,
+                "closures": _closures,
+            }
+            converted = dict(settings)
+            for key, convert in converters.items():
+                if key in settings:
+                    try:
+                        converted[key] = convert(settings[key])
+                    except CalendarError as error:
+                        problems.extend(error.problems)
+            problems.extend(_definition_problems(_Draft(**converted), given=set(settings)))
         if problems:
             raise CalendarError(problems, calendar=str(label))
         return cls(**settings)

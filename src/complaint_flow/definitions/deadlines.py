@@ -21,7 +21,13 @@ from typing import Any
 
 import attrs
 
-from complaint_flow.definitions.calendars import BusinessCalendar, Duration, DurationUnit
+from complaint_flow.definitions.calendars import (
+    BusinessCalendar,
+    CalendarError,
+    Duration,
+    DurationUnit,
+)
+from complaint_flow.definitions.structuring import Texts, about, as_tuple, read
 from complaint_flow.model.entities import ClockState, ClockStatus, Event
 
 STARTS_ON_RECEIPT = "received"
@@ -36,20 +42,6 @@ WORKING_UNITS = frozenset({DurationUnit.WORKING_DAYS, DurationUnit.WORKING_HOURS
 EXTENDED = "clock_extended"
 WARNED = "clock_warning"
 BREACHED = "clock_breached"
-
-_CLOCK_KEYS = frozenset(
-    {
-        "title",
-        "description",
-        "calendar",
-        "duration",
-        "starts_on",
-        "stops_on",
-        "pause_states",
-        "warn_before",
-        "on_breach",
-    }
-)
 
 
 @attrs.frozen
@@ -85,31 +77,51 @@ class ClockDefinition:
         return self.duration.unit in WORKING_UNITS
 
 
+@attrs.frozen(kw_only=True)
+class ClockTable:
+    """A clock as a workflow file writes it (``[clocks.NAME]``)."""
+
+    title: str = ""
+    description: str = ""
+    calendar: str = attrs.field(
+        metadata=about(missing="'calendar' is missing: name one of the workflow's calendars")
+    )
+    duration: str = attrs.field(
+        metadata=about(
+            label="duration",
+            expects="text such as '5 working days'",
+            missing="duration is missing: e.g. '5 working days'",
+        )
+    )
+    starts_on: Texts = (STARTS_ON_RECEIPT,)
+    stops_on: Texts = ()
+    pause_states: Texts = ()
+    warn_before: str | None = attrs.field(
+        default=None, metadata=about(label="warn_before", expects="text such as '8 working hours'")
+    )
+    on_breach: Texts = ("notify",)
+
+
 def parse_clocks(
     data: Mapping[str, Any] | None, calendar_names: Iterable[str]
 ) -> tuple[tuple[ClockDefinition, ...], list[str]]:
     """Read ``[clocks.NAME]`` tables; return the clocks and every problem found."""
     if not data:
         return (), []
-    problems: list[str] = []
     if not isinstance(data, Mapping):
         return (), ["'clocks' must be a table of clock name -> options"]
+    reading = read(data, dict[str, ClockTable], lambda path: f"clock {path[0]!r}" if path else "")
+    if reading.value is None:
+        return (), list(reading.problems)
+    problems = list(reading.problems)
     calendars = set(calendar_names)
     clocks: list[ClockDefinition] = []
-    for name, options in data.items():
+    for name, options in reading.value.items():
         where = f"clock {name!r}"
-        if not isinstance(options, Mapping):
-            problems.append(f"{where}: options must be a table")
-            continue
-        for key in options:
-            if key not in _CLOCK_KEYS:
-                problems.append(
-                    f"{where}: unknown key {key!r}; allowed keys: {', '.join(sorted(_CLOCK_KEYS))}"
-                )
-        duration = _duration(options.get("duration"), f"{where}: duration", problems)
+        duration = _duration(options.duration, f"{where}: duration", problems)
         warn_before = None
-        if options.get("warn_before") is not None:
-            warn_before = _duration(options["warn_before"], f"{where}: warn_before", problems)
+        if options.warn_before is not None:
+            warn_before = _duration(options.warn_before, f"{where}: warn_before", problems)
             if warn_before is not None and warn_before.unit is DurationUnit.WORKING_DAYS:
                 problems.append(
                     f"{where}: warn_before {str(warn_before)!r} counts working days back from "
@@ -117,7 +129,7 @@ def parse_clocks(
                     "(e.g. '8 working hours') or hours"
                 )
                 warn_before = None
-        calendar = options.get("calendar")
+        calendar = options.calendar
         if not calendar:
             problems.append(f"{where}: 'calendar' is missing: name one of the workflow's calendars")
         elif calendar not in calendars:
@@ -125,17 +137,17 @@ def parse_clocks(
                 f"{where}: unknown calendar {calendar!r}; declared calendars: "
                 f"{', '.join(sorted(calendars)) or 'none (add a [calendars.NAME] table)'}"
             )
-        on_breach = _names(options.get("on_breach", ("notify",)))
+        on_breach = as_tuple(options.on_breach)
         for action in on_breach:
             if action not in BREACH_ACTIONS:
                 problems.append(
                     f"{where}: unknown on_breach action {action!r}; use "
                     f"{', '.join(sorted(BREACH_ACTIONS))}"
                 )
-        starts_on = _names(options.get("starts_on", (STARTS_ON_RECEIPT,)))
+        starts_on = as_tuple(options.starts_on)
         if not starts_on:
             problems.append(f"{where}: 'starts_on' is empty: say what starts the clock")
-        if duration is None or not calendar or calendar not in calendars:
+        if duration is None or calendar not in calendars:
             continue
         if warn_before is not None and _not_shorter(warn_before, duration):
             problems.append(
@@ -144,16 +156,16 @@ def parse_clocks(
             )
         clocks.append(
             ClockDefinition(
-                name=str(name),
+                name=name,
                 duration=duration,
-                calendar=str(calendar),
+                calendar=calendar,
                 starts_on=starts_on,
-                stops_on=_names(options.get("stops_on", ())),
-                pause_states=_names(options.get("pause_states", ())),
+                stops_on=as_tuple(options.stops_on),
+                pause_states=as_tuple(options.pause_states),
                 warn_before=warn_before,
                 on_breach=on_breach,
-                title=str(options.get("title", "")),
-                description=str(options.get("description", "")),
+                title=options.title,
+                description=options.description,
             )
         )
     return tuple(clocks), problems
@@ -402,25 +414,12 @@ class ClockBook:
         return actions
 
 
-def _duration(value: object, where: str, problems: list[str]) -> Duration | None:
-    from complaint_flow.definitions.calendars import CalendarError
-
-    if value is None:
-        problems.append(f"{where} is missing: e.g. '5 working days'")
-        return None
+def _duration(text: str, where: str, problems: list[str]) -> Duration | None:
     try:
-        return Duration.parse(value)  # type: ignore[arg-type]
+        return Duration.parse(text)
     except CalendarError as exc:
         problems.append(f"{where}: {exc}")
         return None
-
-
-def _names(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable):
-        return tuple(str(item) for item in value)
-    return (str(value),)
 
 
 def _as_timedelta(duration: Duration) -> timedelta:

@@ -9,8 +9,9 @@ responsible department or a central office. :func:`parse_escalation` reads the
 
 Who actually takes an escalated complaint is asked of the
 ``complaint_flow_escalation_target`` hook, so that a host can plug in its org
-chart (an agent escalates to *their own* manager); this module is also the
-default plugin that answers with the level's own contact.
+chart (an agent escalates to *their own* manager); :func:`static_ladder_target`
+is what the built-in plugin (``complaint_flow.plugins.escalation_target``)
+answers: the level's own contact.
 
 >>> ladder = EscalationLadder("default", (
 ...     EscalationLevel(1, "Frontline agent", "agent", 1, email="desk@example.org",
@@ -26,21 +27,26 @@ default plugin that answers with the level's own contact.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
+from complaint_flow.definitions.structuring import (
+    Amount,
+    Path,
+    Texts,
+    about,
+    as_tuple,
+    lookup,
+    read,
+)
 from complaint_flow.errors import EscalationError, InvalidArgumentError
 from complaint_flow.model.entities import Actor, Severity
-from complaint_flow.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from complaint_flow.model.entities import Complaint
 
 DEFAULT_LADDER = "default"
 """The name of the ladder given by ``[[escalation.levels]]`` (it applies to every complaint)."""
@@ -51,27 +57,10 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _UNLIMITED = Decimal("Infinity")
 _SEVERITY_NAMES = ", ".join(repr(severity.value) for severity in Severity)
 
-_SECTION_KEYS = frozenset(
-    {"currency", "levels", "ladders", "routing", "written_request_from", "written_channels"}
-)
-_LADDER_KEYS = frozenset({"name", "categories", "severities", "levels", "currency"})
-_LEVEL_KEYS = frozenset(
-    {
-        "number",
-        "title",
-        "role",
-        "rank",
-        "email",
-        "phone",
-        "guidelines",
-        "authority_limit",
-        "unlimited_authority",
-        "on_call",
-    }
-)
-_ROUTING_KEYS = frozenset(
-    {"department", "email", "phone", "categories", "severities", "central_office"}
-)
+_LIST_OF_TEXT = 'a list of text such as ["billing"]'
+_LIST_OF_SEVERITIES = 'a list such as ["high"]'
+_CURRENCY_CODE = "a three-letter ISO 4217 code such as 'GBP' or 'EUR'"
+_WRITTEN_CAP = "a level number of 2 or more (from that level on only written requests count)"
 
 
 # -- conversions shared by the classes and the TOML reader ---------------------------
@@ -175,6 +164,7 @@ def _level_problems(
     authority_limit: object,
     unlimited_authority: object,
     on_call: object,
+    placeholder: object,
 ) -> list[str]:
     """What is wrong with one level's values (already converted), each with its fix."""
     found: list[str] = []
@@ -199,7 +189,11 @@ def _level_problems(
         )
     if not isinstance(guidelines, str):
         found.append(f"'guidelines' must be text, got {guidelines!r}")
-    for key, value in (("unlimited_authority", unlimited_authority), ("on_call", on_call)):
+    for key, value in (
+        ("unlimited_authority", unlimited_authority),
+        ("on_call", on_call),
+        ("placeholder", placeholder),
+    ):
         if not isinstance(value, bool):
             found.append(f"{key!r} must be true or false, got {value!r}")
     if isinstance(authority_limit, Decimal) and authority_limit <= 0:
@@ -228,6 +222,9 @@ class EscalationLevel:
         unlimited_authority: it may grant any amount (the top of the organisation).
         on_call: it is the emergency level complaints of severity ``emergency``
             jump to.
+        placeholder: its contact is an example that must be replaced before real
+            complaints reach it (the shipped packs' levels are); escalating to it
+            through the static ladder warns with ``PlaceholderContactWarning``.
 
     Raises:
         InvalidArgumentError: a value is of the wrong type, out of range, or the level
@@ -244,6 +241,7 @@ class EscalationLevel:
     authority_limit: Decimal | None = attrs.field(default=None, converter=_authority)
     unlimited_authority: bool = False
     on_call: bool = False
+    placeholder: bool = False
 
     def __attrs_post_init__(self) -> None:
         problems = _level_problems(
@@ -257,6 +255,7 @@ class EscalationLevel:
             authority_limit=self.authority_limit,
             unlimited_authority=self.unlimited_authority,
             on_call=self.on_call,
+            placeholder=self.placeholder,
         )
         if problems:
             raise InvalidArgumentError(
@@ -720,38 +719,115 @@ class EscalationPolicy:
 
 # -- reading the [escalation] section -------------------------------------------------
 
+_LEVELS = "a non-empty list of levels numbered 1 (frontline), 2, 3…"
 
-def _unknown_keys(
-    found: list[str], where: str, table: Mapping[str, Any], allowed: frozenset[str]
-) -> None:
-    for key in table:
-        if key in allowed:
-            continue
-        close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        found.append(
-            f"{where}: unknown key {key!r}{hint}; allowed keys: {', '.join(sorted(allowed))}"
+
+@attrs.frozen(kw_only=True)
+class LevelTable:
+    """A level as a workflow file writes it (``[[escalation.levels]]``)."""
+
+    number: int = attrs.field(metadata=about(expects="a whole number from 1 (frontline) up"))
+    title: str = attrs.field(metadata=about(expects="non-empty text such as 'Team leader'"))
+    role: str = attrs.field(metadata=about(expects="non-empty text such as 'manager'"))
+    rank: int = attrs.field(
+        metadata=about(expects="a whole number of at least 1 (the frontline rank)")
+    )
+    email: str | None = None
+    phone: str | None = None
+    guidelines: str = ""
+    authority_limit: Amount = None
+    unlimited_authority: bool = False
+    on_call: bool = False
+    placeholder: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class LadderTable:
+    """A ladder for some categories and severities (``[[escalation.ladders]]``)."""
+
+    name: str = attrs.field(
+        metadata=about(missing="'name' is missing: give the ladder a name such as 'billing'")
+    )
+    categories: Texts = attrs.field(default=(), metadata=about(expects=_LIST_OF_TEXT))
+    severities: Texts = attrs.field(default=(), metadata=about(expects=_LIST_OF_SEVERITIES))
+    currency: str | None = attrs.field(default=None, metadata=about(expects=_CURRENCY_CODE))
+    levels: tuple[LevelTable, ...] = attrs.field(
+        metadata=about(expects=_LEVELS, missing=f"'levels' is missing: give {_LEVELS}")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RoutingTable:
+    """A routing rule (``[[escalation.routing]]``)."""
+
+    department: str = attrs.field(
+        metadata=about(
+            missing="'department' is missing: name who is responsible, "
+            'e.g. department = "Finance"'
         )
+    )
+    email: str | None = None
+    phone: str | None = None
+    categories: Texts = attrs.field(default=(), metadata=about(expects=_LIST_OF_TEXT))
+    severities: Texts = attrs.field(default=(), metadata=about(expects=_LIST_OF_SEVERITIES))
+    central_office: bool = False
 
 
-def _read_texts(found: list[str], where: str, key: str, value: object) -> tuple[str, ...]:
-    try:
-        if not isinstance(value, str | list | tuple):
-            raise InvalidArgumentError(value)
-        return _texts(value)
-    except InvalidArgumentError:
-        found.append(f'{where}: {key!r} must be a list of text such as ["billing"], got {value!r}')
-        return ()
+@attrs.frozen(kw_only=True)
+class EscalationTable:
+    """The ``[escalation]`` section of a workflow file."""
+
+    currency: str | None = attrs.field(default=None, metadata=about(expects=_CURRENCY_CODE))
+    levels: tuple[LevelTable, ...] | None = attrs.field(
+        default=None, metadata=about(expects=f"{_LEVELS} ([[escalation.levels]])")
+    )
+    ladders: tuple[LadderTable, ...] = attrs.field(
+        default=(), metadata=about(expects="a list of tables ([[escalation.ladders]])")
+    )
+    routing: tuple[RoutingTable, ...] = attrs.field(
+        default=(), metadata=about(expects="a list of tables ([[escalation.routing]])")
+    )
+    written_request_from: int | None = attrs.field(
+        default=None, metadata=about(label="written_request_from", expects=_WRITTEN_CAP)
+    )
+    written_channels: Texts = attrs.field(default=(), metadata=about(expects=_LIST_OF_TEXT))
 
 
-def _read_severities(found: list[str], where: str, value: object) -> tuple[Severity, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple):
-        found.append(f"{where}: 'severities' must be a list such as [\"high\"], got {value!r}")
-        return ()
+def _where(section: Mapping[str, Any], path: Path) -> str:
+    """How problems name the table at ``path`` of the section."""
+    match path:
+        case ("levels", int(number)):
+            return _level_where(repr(DEFAULT_LADDER), number, lookup(section, path))
+        case ("ladders", int(number)):
+            return f"escalation ladder {_ladder_name(number, lookup(section, path))}"
+        case ("ladders", int(number), "levels", int(level)):
+            ladder = _ladder_name(number, lookup(section, path[:2]))
+            return _level_where(ladder, level, lookup(section, path))
+        case ("routing", int(number)):
+            department = lookup(section, (*path, "department"))
+            where = f"escalation routing #{number + 1}"
+            if isinstance(department, str) and department.strip():
+                where += f" (to {department.strip()!r})"
+            return where
+    return "[escalation]"
+
+
+def _ladder_name(index: int, raw: object) -> str:
+    name = lookup(raw, ("name",))
+    return repr(name.strip()) if isinstance(name, str) and name.strip() else f"#{index + 1}"
+
+
+def _level_where(ladder: str, index: int, raw: object) -> str:
+    where = f"escalation ladder {ladder}, level #{index + 1}"
+    title = lookup(raw, ("title",))
+    if isinstance(title, str) and title.strip():
+        where += f" ({title.strip()!r})"
+    return where
+
+
+def _read_severities(found: list[str], where: str, value: Texts) -> tuple[Severity, ...]:
     severities: list[Severity] = []
-    for item in value:
+    for item in as_tuple(value):
         try:
             severities.append(_severity(item))
         except InvalidArgumentError:
@@ -759,7 +835,7 @@ def _read_severities(found: list[str], where: str, value: object) -> tuple[Sever
     return tuple(dict.fromkeys(severities))
 
 
-def _read_currency(found: list[str], where: str, value: object, default: str) -> str:
+def _read_currency(found: list[str], where: str, value: str | None, default: str) -> str:
     if value is None:
         return default
     try:
@@ -770,136 +846,96 @@ def _read_currency(found: list[str], where: str, value: object, default: str) ->
 
 
 def _read_level(
-    found: list[str], ladder: str, index: int, raw: object
-) -> tuple[_Rung | None, EscalationLevel | None, bool]:
-    """One level: its rung for the ladder checks, the level if valid, whether its number is."""
-    where = f"escalation ladder {ladder!r}, level #{index}"
-    if not isinstance(raw, Mapping):
-        found.append(f"{where}: must be a table with number, title, role, rank and a contact")
-        return None, None, False
-    if isinstance(raw.get("title"), str) and raw["title"].strip():
-        where += f" ({raw['title'].strip()!r})"
+    found: list[str], where: str, raw: LevelTable, trusted: bool
+) -> tuple[_Rung | None, EscalationLevel | None]:
+    """One level: its rung for the ladder checks (if numbered), and the level if valid.
+
+    A level that had an unknown key is not ``trusted``: the misspelt key may well
+    be its authority limit, so the ladder checks do not compare what is unknown.
+    """
     problems: list[str] = []
-    _unknown_keys(problems, where, raw, _LEVEL_KEYS)
-    # A misspelt key may well be the authority limit: do not compare what is unknown.
-    authority_known = not problems
     limit: Decimal | None = None
-    if raw.get("authority_limit") is not None:
-        limit, problem = _decimal(raw["authority_limit"], allow_float=True)
+    if raw.authority_limit is not None:
+        limit, problem = _decimal(raw.authority_limit, allow_float=True)
         if problem:
             problems.append(f"{where}: 'authority_limit' {problem}")
-    values = {
-        "number": raw.get("number"),
-        "title": raw.get("title"),
-        "role": raw.get("role"),
-        "rank": raw.get("rank"),
-        "email": raw.get("email"),
-        "phone": raw.get("phone"),
-        "guidelines": raw.get("guidelines", ""),
-        "authority_limit": limit,
-        "unlimited_authority": raw.get("unlimited_authority", False),
-        "on_call": raw.get("on_call", False),
-    }
+    values = attrs.asdict(raw, recurse=False) | {"authority_limit": limit}
     problems += [f"{where}: {problem}" for problem in _level_problems(**values)]
     found += problems
-    number, rank = values["number"], values["rank"]
-    number_ok = isinstance(number, int) and not isinstance(number, bool) and number >= 1
+    authority: Decimal | None
+    if not trusted:
+        authority = None
+    elif raw.unlimited_authority:
+        authority = _UNLIMITED
+    elif limit is None:
+        authority = None if raw.authority_limit is not None else Decimal(0)
+    else:
+        authority = limit if limit > 0 else None
     rung = None
-    if (
-        number_ok
-        and isinstance(number, int)
-        and isinstance(rank, int)
-        and not isinstance(rank, bool)
-    ):
-        title = str(values["title"] or f"level {number}")
-        authority: Decimal | None
-        if not authority_known:
-            authority = None
-        elif values["unlimited_authority"] is True:
-            authority = _UNLIMITED
-        elif limit is None:
-            authority = None if raw.get("authority_limit") is not None else Decimal(0)
-        else:
-            authority = limit if limit > 0 else None
-        rung = _Rung(number, title.strip(), rank, authority, values["on_call"] is True)
-    if problems:
-        return rung, None, number_ok
-    return rung, EscalationLevel(**values), number_ok
+    if raw.number >= 1:
+        title = raw.title.strip() or f"level {raw.number}"
+        rung = _Rung(raw.number, title, raw.rank, authority, raw.on_call)
+    return rung, (None if problems or not trusted else EscalationLevel(**values))
 
 
 def _read_ladder(
     found: list[str],
+    section: Mapping[str, Any],
+    path: Path,
+    raw: tuple[LevelTable, ...],
+    untrusted: frozenset[Path],
     name: str,
-    raw_levels: object,
-    categories: tuple[str, ...],
-    severities: tuple[Severity, ...],
+    scope: tuple[tuple[str, ...], tuple[Severity, ...]],
     currency: str,
-    where_levels: str,
 ) -> EscalationLadder | None:
-    before = len(found)
-    if not isinstance(raw_levels, list) or not raw_levels:
-        found.append(
-            f"escalation ladder {name!r}: {where_levels} must be a non-empty list of levels "
-            "numbered 1 (frontline), 2, 3…"
-        )
+    """The ladder whose levels are at ``path``, or ``None`` after reporting why not."""
+    default = path == ("levels",)
+    where = f"escalation ladder {DEFAULT_LADDER!r}" if default else _where(section, path[:-1])
+    if not raw:
+        key = "[[escalation.levels]]" if default else "'levels'"
+        found.append(f"{where}: {key} must be {_LEVELS}")
         return None
+    before = len(found)
     rungs: list[_Rung] = []
     levels: list[EscalationLevel] = []
-    numbers_known = True
-    for index, raw in enumerate(raw_levels, start=1):
-        rung, level, number_ok = _read_level(found, name, index, raw)
-        numbers_known = numbers_known and number_ok
+    for index, level_table in enumerate(raw):
+        level_path = (*path, index)
+        trusted = level_path not in untrusted
+        rung, level = _read_level(found, _where(section, level_path), level_table, trusted)
         if rung is not None:
             rungs.append(rung)
         if level is not None:
             levels.append(level)
-    found += [
-        f"escalation ladder {name!r}: {problem}"
-        for problem in _ladder_problems(rungs, numbers_known)
-    ]
-    if len(found) > before:
+    numbers_known = len(rungs) == len(raw)
+    found += [f"{where}: {problem}" for problem in _ladder_problems(rungs, numbers_known)]
+    if len(found) > before or len(levels) < len(raw):
         return None
+    categories, severities = scope
     return EscalationLadder(name, tuple(levels), categories, severities, currency)
 
 
-def _read_routing(found: list[str], index: int, raw: object) -> Routing | None:
-    where = f"escalation routing #{index}"
-    if not isinstance(raw, Mapping):
-        found.append(f"{where}: must be a table with a department, a contact and its scope")
-        return None
-    department = raw.get("department")
-    if isinstance(department, str) and department.strip():
-        where += f" (to {department.strip()!r})"
+def _read_routing(found: list[str], where: str, raw: RoutingTable) -> Routing | None:
     before = len(found)
-    _unknown_keys(found, where, raw, _ROUTING_KEYS)
-    if not isinstance(department, str) or not department.strip():
+    if not raw.department.strip():
         found.append(
             f"{where}: 'department' is missing: name who is responsible, "
             'e.g. department = "Finance"'
         )
-    contacts = {key: raw.get(key) for key in ("email", "phone")}
-    for key, value in contacts.items():
-        if value is not None and not isinstance(value, str):
-            found.append(f"{where}: {key!r} must be text, got {value!r}")
-    if not any(isinstance(value, str) and value.strip() for value in contacts.values()):
+    if not any(contact and contact.strip() for contact in (raw.email, raw.phone)):
         found.append(
             f"{where}: has no contact: give an 'email' or a 'phone' so that complaints can be "
             "forwarded there"
         )
-    central_office = raw.get("central_office", False)
-    if not isinstance(central_office, bool):
-        found.append(f"{where}: 'central_office' must be true or false, got {central_office!r}")
-    categories = _read_texts(found, where, "categories", raw.get("categories", ()))
-    severities = _read_severities(found, where, raw.get("severities", ()))
+    severities = _read_severities(found, where, raw.severities)
     if len(found) > before:
         return None
     return Routing(
-        department=str(department),
-        email=contacts["email"],
-        phone=contacts["phone"],
-        categories=categories,
+        department=raw.department,
+        email=raw.email,
+        phone=raw.phone,
+        categories=_texts(raw.categories),
         severities=severities,
-        central_office=central_office,
+        central_office=raw.central_office,
     )
 
 
@@ -924,76 +960,72 @@ def parse_escalation(
             f"[escalation] must be a table (with levels, ladders, routing), got "
             f"{type(data).__name__}"
         ]
-    found: list[str] = []
-    _unknown_keys(found, "[escalation]", data, _SECTION_KEYS)
-    currency = _read_currency(found, "[escalation]", data.get("currency"), DEFAULT_CURRENCY)
+    reading = read(data, EscalationTable, functools.partial(_where, data))
+    section = reading.value
+    if section is None:
+        return None, list(reading.problems)
+    found = list(reading.problems)
+    currency = _read_currency(found, "[escalation]", section.currency, DEFAULT_CURRENCY)
 
-    ladders: list[EscalationLadder] = []
+    ladders: list[EscalationLadder | None] = []
     scopes: list[_Scope] = []
-    if "levels" in data:
-        ladder = _read_ladder(
-            found, DEFAULT_LADDER, data["levels"], (), (), currency, "[[escalation.levels]]"
-        )
+    if section.levels is not None:
         scopes.append(_Scope(repr(DEFAULT_LADDER), (), ()))
-        if ladder is not None:
-            ladders.append(ladder)
-
-    raw_ladders = data.get("ladders", [])
-    if not isinstance(raw_ladders, list):
-        found.append("[escalation]: 'ladders' must be a list of tables ([[escalation.ladders]])")
-        raw_ladders = []
-    for index, raw in enumerate(raw_ladders, start=1):
-        where = f"escalation ladder #{index}"
-        if not isinstance(raw, Mapping):
-            found.append(f"{where}: must be a table with a name, its scope and its levels")
-            continue
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
+        ladders.append(
+            _read_ladder(
+                found,
+                data,
+                ("levels",),
+                section.levels,
+                reading.unknown,
+                DEFAULT_LADDER,
+                ((), ()),
+                currency,
+            )
+        )
+    for index, raw in enumerate(section.ladders):
+        path = ("ladders", index)
+        where = _where(data, path)
+        name = raw.name.strip()
+        if not name:
             found.append(f"{where}: 'name' is missing: give the ladder a name such as 'billing'")
-            name = f"#{index}"
-        else:
-            name = name.strip()
-            where = f"escalation ladder {name!r}"
-        _unknown_keys(found, where, raw, _LADDER_KEYS)
         before = len(found)
-        categories = _read_texts(found, where, "categories", raw.get("categories", ()))
-        severities = _read_severities(found, where, raw.get("severities", ()))
+        categories = _texts(raw.categories)
+        severities = _read_severities(found, where, raw.severities)
         if len(found) == before:
             # A scope that could not be read would pass for a default ladder and
             # report overlaps that are not there.
-            scopes.append(_Scope(repr(name), categories, severities))
-        ladder_currency = _read_currency(found, where, raw.get("currency"), currency)
-        ladder = _read_ladder(
-            found, name, raw.get("levels"), categories, severities, ladder_currency, "'levels'"
+            scopes.append(_Scope(_ladder_name(index, lookup(data, path)), categories, severities))
+        ladders.append(
+            _read_ladder(
+                found,
+                data,
+                (*path, "levels"),
+                raw.levels,
+                reading.unknown,
+                name,
+                (categories, severities),
+                _read_currency(found, where, raw.currency, currency),
+            )
         )
-        if ladder is not None:
-            ladders.append(ladder)
 
-    raw_routing = data.get("routing", [])
-    if not isinstance(raw_routing, list):
-        found.append("[escalation]: 'routing' must be a list of tables ([[escalation.routing]])")
-        raw_routing = []
-    routing = [_read_routing(found, index, raw) for index, raw in enumerate(raw_routing, 1)]
+    routing = [
+        _read_routing(found, _where(data, ("routing", index)), raw)
+        for index, raw in enumerate(section.routing)
+    ]
     found += _policy_problems(
         scopes, [_routing_scope(rule) for rule in routing if rule is not None]
     )
-    cap = data.get("written_request_from")
-    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 2):
-        found.append(
-            f"[escalation]: written_request_from must be a level number of 2 or more (from "
-            f"that level on only written requests count), got {cap!r}"
-        )
-        cap = None
-    written = _read_texts(
-        found, "[escalation]", "written_channels", data.get("written_channels", ())
-    )
+    cap = section.written_request_from
+    if cap is not None and cap < 2:
+        found.append(f"[escalation]: written_request_from must be {_WRITTEN_CAP}, got {cap!r}")
     if found:
         return None, found
     policy = EscalationPolicy(
-        tuple(ladders),
-        tuple(r for r in routing if r is not None),
+        tuple(ladder for ladder in ladders if ladder is not None),
+        tuple(rule for rule in routing if rule is not None),
         written_request_from=cap,
-        written_channels=written,
+        written_channels=_texts(section.written_channels),
     )
     return policy, []
 
@@ -1014,11 +1046,3 @@ def static_ladder_target(level: EscalationLevel) -> Actor:
         email=level.email,
         phone=level.phone,
     )
-
-
-@hookimpl(trylast=True)
-def complaint_flow_escalation_target(
-    complaint: Complaint, actor: Actor | None, level: EscalationLevel
-) -> Actor:
-    """The static ladder: the level's own contact takes the complaint."""
-    return static_ladder_target(level)

@@ -17,6 +17,7 @@ into the one shared state machine that runs it.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,8 @@ from complaint_flow.definitions.deadlines import (
     parse_clocks,
 )
 from complaint_flow.definitions.escalation import EscalationPolicy, parse_escalation
+from complaint_flow.definitions.structuring import Path as KeyPath
+from complaint_flow.definitions.structuring import Texts, about, as_tuple, keys, lookup, read
 from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -44,36 +47,84 @@ the department the complaint was routed to."""
 ESCALATE_TRIGGER = "escalate"
 """In a workflow with an escalation ladder, firing this trigger also climbs the ladder."""
 
-_WORKFLOW_KEYS = {
-    "name",
-    "title",
-    "description",
-    "version",
-    "initial",
-    "roles",
-    "states",
-    "transitions",
-    "calendars",
-    "clocks",
-    "escalation",
-    "retention",
-}
-_STATE_KEYS = {"terminal", "description"}
-_TRANSITION_KEYS = {
-    "trigger",
-    "source",
-    "dest",
-    "roles",
-    "requires",
-    "guards",
-    "notify",
-    "description",
-}
+_NAME_MISSING = "'name' is missing: give the workflow a name such as 'tactics'"
+_INITIAL_MISSING = "'initial' is missing: name the state new complaints start in"
+_STATES = "a non-empty table of state name -> options"
+_STATES_MISSING = f"'states' must be {_STATES}"
+_TRANSITIONS = "a non-empty list of tables"
+_TRANSITIONS_MISSING = f"'transitions' must be {_TRANSITIONS}"
+_VERSION = "a positive integer"
+_AGE = "an age such as '3 years', '36 months' or '90 days'"
+_CALLBACKS = 'a name or a list of names such as ["notify_crm"]'
+
+
+@attrs.frozen(kw_only=True)
+class StateTable:
+    """A state's options as a workflow file writes them (``[states.NAME]``)."""
+
+    terminal: bool = False
+    description: str = ""
+    on_enter: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
+
+
+@attrs.frozen(kw_only=True)
+class TransitionTable:
+    """A transition as a workflow file writes it (``[[transitions]]``)."""
+
+    trigger: str
+    source: Texts = attrs.field(metadata=about(expects='a state, a list of states or "*"'))
+    dest: str
+    roles: Texts = ()
+    requires: Texts = ()
+    guards: Texts = ()
+    before: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
+    after: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
+    notify: Texts = ()
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class WorkflowTable:
+    """A workflow as a file writes it; its sections are read by their own modules."""
+
+    name: str = attrs.field(metadata=about(missing=_NAME_MISSING))
+    title: str = ""
+    description: str = ""
+    version: int = attrs.field(default=1, metadata=about(expects=_VERSION))
+    initial: str = attrs.field(metadata=about(missing=_INITIAL_MISSING))
+    roles: Texts = ()
+    states: Mapping[str, StateTable | None] = attrs.field(
+        metadata=about(expects=_STATES, missing=_STATES_MISSING)
+    )
+    transitions: tuple[TransitionTable, ...] = attrs.field(
+        metadata=about(expects=_TRANSITIONS, missing=_TRANSITIONS_MISSING)
+    )
+    calendars: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=about(expects="a table of calendar name -> settings")
+    )
+    clocks: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=about(expects="a table of clock name -> options")
+    )
+    escalation: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=about(expects="a table (with levels, ladders, routing)")
+    )
+    retention: str | None = attrs.field(
+        default=None, metadata=about(label="retention", expects=_AGE)
+    )
+
+
+_WORKFLOW_KEYS = keys(WorkflowTable)
+_STATE_KEYS = keys(StateTable)
+_TRANSITION_KEYS = keys(TransitionTable)
 
 
 @attrs.frozen
 class StateDefinition:
-    """A state; ``terminal`` states are where a complaint's handling may end."""
+    """A state; ``terminal`` states are where a complaint's handling may end.
+
+    ``on_enter`` names registered callbacks run once a transition into the state
+    is committed.
+    """
 
     name: str
     terminal: bool = False
@@ -88,6 +139,9 @@ class TransitionDefinition:
     ``roles`` empty means any actor may fire it; ``requires`` names data keys that
     must be known (given with the trigger or recorded before); ``guards`` names
     registered checks; ``notify`` says who is told (``customer``, ``owner``).
+    ``before`` names registered callbacks run inside the transition before anything
+    is written (one may refuse it by raising); ``after`` names callbacks run once it
+    is committed.
     """
 
     trigger: str
@@ -126,7 +180,7 @@ class WorkflowDefinition:
     def from_dict(cls, data: Mapping[str, Any]) -> WorkflowDefinition:
         """Build a definition from plain data (as parsed from TOML or JSON).
 
-        ``states`` is a table of state name to ``{terminal, description}``;
+        ``states`` is a table of state name to ``{terminal, description, on_enter}``;
         ``source`` of a transition is a state, a list of states, or ``"*"`` for
         every non-terminal state.
 
@@ -137,103 +191,64 @@ class WorkflowDefinition:
             raise WorkflowDefinitionError(
                 "<unnamed>", [f"a workflow must be a table/mapping, got {type(data).__name__}"]
             )
-        name = str(data.get("name") or "<unnamed>")
-        problems: list[str] = []
-        _unknown_keys(problems, "the workflow", data, _WORKFLOW_KEYS)
-        if not data.get("name"):
-            problems.append("'name' is missing: give the workflow a name such as 'tactics'")
-        if not data.get("initial"):
-            problems.append("'initial' is missing: name the state new complaints start in")
+        name = data.get("name")
+        name = name if isinstance(name, str) and name else "<unnamed>"
+        reading = read(data, WorkflowTable, functools.partial(_where, data))
+        problems = list(reading.problems)
+        table = reading.value
+        if table is not None:
+            problems += _table_problems(table, data)
 
-        raw_states = data.get("states")
-        states: list[StateDefinition] = []
-        if not isinstance(raw_states, Mapping) or not raw_states:
-            problems.append("'states' must be a non-empty table of state name -> options")
-        else:
-            for state_name, options in raw_states.items():
-                options = options or {}
-                if not isinstance(options, Mapping):
-                    problems.append(f"state {state_name!r}: options must be a table")
-                    continue
-                _unknown_keys(problems, f"state {state_name!r}", options, _STATE_KEYS)
-                states.append(
-                    StateDefinition(
-                        name=str(state_name),
-                        terminal=bool(options.get("terminal", False)),
-                        description=str(options.get("description", "")),
-                    )
-                )
-        non_terminal = [s.name for s in states if not s.terminal]
-
-        raw_transitions = data.get("transitions")
-        transitions: list[TransitionDefinition] = []
-        if not isinstance(raw_transitions, list) or not raw_transitions:
-            problems.append("'transitions' must be a non-empty list of tables")
-        else:
-            for index, raw in enumerate(raw_transitions, start=1):
-                where = f"transition #{index}"
-                if not isinstance(raw, Mapping):
-                    problems.append(f"{where}: must be a table")
-                    continue
-                if raw.get("trigger"):
-                    where = f"transition #{index} ({raw['trigger']!r})"
-                _unknown_keys(problems, where, raw, _TRANSITION_KEYS)
-                missing = [key for key in ("trigger", "source", "dest") if not raw.get(key)]
-                if missing:
-                    problems.append(f"{where}: missing {', '.join(missing)}")
-                    continue
-                source = raw["source"]
-                sources = tuple(non_terminal) if source == "*" else _names(source)
-                transitions.append(
-                    TransitionDefinition(
-                        trigger=str(raw["trigger"]),
-                        sources=sources,
-                        dest=str(raw["dest"]),
-                        roles=_names(raw.get("roles", ())),
-                        requires=_names(raw.get("requires", ())),
-                        guards=_names(raw.get("guards", ())),
-                        notify=_names(raw.get("notify", ())),
-                        description=str(raw.get("description", "")),
-                    )
-                )
-        version = data.get("version", 1)
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            problems.append(f"'version' must be a positive integer, got {version!r}")
-            version = 1
-        calendars = _calendars(data.get("calendars"), problems)
-        declared = data.get("calendars")
+        # The sections are read on their own, so that their problems are reported
+        # even when the rest of the workflow has some; a section of the wrong kind
+        # was reported above.
+        declared = _section(data, "calendars")
+        calendars = _calendars(declared, problems)
         # Clocks may name a calendar that is declared but invalid: that calendar's own
         # problems are reported; the clocks should not add "unknown calendar".
-        calendar_names = [str(name) for name in declared] if isinstance(declared, Mapping) else []
-        clocks, clock_problems = parse_clocks(data.get("clocks"), calendar_names)
+        calendar_names = [str(calendar) for calendar in declared or ()]
+        clocks, clock_problems = parse_clocks(_section(data, "clocks"), calendar_names)
         problems.extend(clock_problems)
-        escalation, escalation_problems = parse_escalation(data.get("escalation"))
+        escalation, escalation_problems = parse_escalation(_section(data, "escalation"))
         problems.extend(f"escalation: {problem}" for problem in escalation_problems)
-        retention = data.get("retention")
-        if retention is not None:
-            try:
-                if not isinstance(retention, str):
-                    raise InvalidArgumentError(f"got {retention!r}")
-                retention_cutoff(datetime(2000, 1, 1, tzinfo=UTC), retention)
-            except InvalidArgumentError as exc:
-                problems.append(
-                    f"retention must be an age such as '3 years', '36 months' or '90 days' ({exc})"
-                )
-        if problems:
+        if problems or table is None:
             raise WorkflowDefinitionError(name, problems)
+        non_terminal = [state for state, options in table.states.items() if not _terminal(options)]
         return cls(
-            name=str(data["name"]),
-            initial=str(data["initial"]),
-            states=tuple(states),
-            transitions=tuple(transitions),
-            roles=_names(data.get("roles", ())),
-            title=str(data.get("title", "")),
-            description=str(data.get("description", "")),
-            version=version,
+            name=table.name,
+            initial=table.initial,
+            states=tuple(
+                StateDefinition(
+                    name=state,
+                    terminal=_terminal(options),
+                    description=options.description if options else "",
+                    on_enter=as_tuple(options.on_enter) if options else (),
+                )
+                for state, options in table.states.items()
+            ),
+            transitions=tuple(
+                TransitionDefinition(
+                    trigger=raw.trigger,
+                    sources=tuple(non_terminal) if raw.source == "*" else as_tuple(raw.source),
+                    dest=raw.dest,
+                    roles=as_tuple(raw.roles),
+                    requires=as_tuple(raw.requires),
+                    guards=as_tuple(raw.guards),
+                    notify=as_tuple(raw.notify),
+                    description=raw.description,
+                    before=as_tuple(raw.before),
+                    after=as_tuple(raw.after),
+                )
+                for raw in table.transitions
+            ),
+            roles=as_tuple(table.roles),
+            title=table.title,
+            description=table.description,
+            version=table.version,
             calendars=calendars,
             clocks=clocks,
             escalation=escalation,
-            retention=retention,
+            retention=table.retention,
         )
 
     @classmethod
@@ -294,7 +309,10 @@ class WorkflowDefinition:
     ) -> list[str]:
         """Every inconsistency of the definition, each with how to fix it.
 
-        ``known_guards`` are the guard names registered; ``None`` skips that check.
+        Args:
+            known_guards: the guard names registered; ``None`` skips that check.
+            callbacks: the callbacks registered, by name (those that ``before``,
+                ``after`` and ``on_enter`` may name); ``None`` skips that check.
         """
         found: list[str] = []
         names = self.state_names
@@ -304,6 +322,8 @@ class WorkflowDefinition:
 
         for name in _repeats(names):
             found.append(f"state {name!r} is declared twice; keep one")
+        for state in self.states:
+            found += _unknown_callbacks(f"state {state.name!r}", state.on_enter, callbacks)
         for name in names:
             if not NAME_PATTERN.match(name):
                 found.append(f"state {name!r} is not a valid name: use lower_snake_case")
@@ -352,13 +372,6 @@ class WorkflowDefinition:
                         f"{where}: cannot notify {recipient!r}; use one of "
                         f"{', '.join(sorted(RECIPIENTS))}"
                     )
-            if callbacks is not None:
-                for callback in (*t.before, *t.after):
-                    if callback not in callbacks:
-                        found.append(
-                            f"{where}: unknown callback {callback!r}; registered callbacks: "
-                            f"{', '.join(sorted(callbacks)) or 'none'}"
-                        )
             if guards is not None:
                 for guard in t.guards:
                     if guard not in guards:
@@ -366,6 +379,7 @@ class WorkflowDefinition:
                             f"{where}: unknown guard {guard!r}; registered guards: "
                             f"{', '.join(sorted(guards)) or 'none'}"
                         )
+            found += _unknown_callbacks(where, (*t.before, *t.after), callbacks)
         found.extend(clock_reference_problems(self.clocks, names, self.triggers))
         if self.escalation is None:
             found.extend(
@@ -404,26 +418,74 @@ class WorkflowDefinition:
                 )
         return found
 
-    def check(self, known_guards: Iterable[str] | None = None) -> WorkflowDefinition:
-        """Return ``self`` if valid.
+    def check(
+        self,
+        known_guards: Iterable[str] | None = None,
+        callbacks: Mapping[str, object] | None = None,
+    ) -> WorkflowDefinition:
+        """Return ``self`` if valid (see :meth:`problems` for the arguments).
 
         Raises:
             WorkflowDefinitionError: listing every problem found.
         """
-        problems = self.problems(known_guards)
+        problems = self.problems(known_guards, callbacks)
         if problems:
             raise WorkflowDefinitionError(self.name, problems)
         return self
 
 
-def _calendars(value: object, problems: list[str]) -> tuple[BusinessCalendar, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Mapping):
-        problems.append("'calendars' must be a table of calendar name -> settings")
-        return ()
+def _table_problems(table: WorkflowTable, data: Mapping[str, Any]) -> list[str]:
+    """What a well-shaped workflow table still gets wrong: empty values, bad amounts."""
+    problems: list[str] = []
+    if not table.name:
+        problems.append(_NAME_MISSING)
+    if not table.initial:
+        problems.append(_INITIAL_MISSING)
+    if not table.states:
+        problems.append(_STATES_MISSING)
+    if not table.transitions:
+        problems.append(_TRANSITIONS_MISSING)
+    for index, raw in enumerate(table.transitions):
+        empty = [key for key in ("trigger", "source", "dest") if not getattr(raw, key)]
+        if empty:
+            problems.append(f"{_where(data, ('transitions', index))}: missing {', '.join(empty)}")
+    if table.version < 1:
+        problems.append(f"'version' must be {_VERSION}, got {table.version!r}")
+    if table.retention is not None:
+        try:
+            retention_cutoff(datetime(2000, 1, 1, tzinfo=UTC), table.retention)
+        except InvalidArgumentError as exc:
+            problems.append(f"retention must be {_AGE} ({exc})")
+    return problems
+
+
+def _where(data: Mapping[str, Any], path: KeyPath) -> str:
+    """How problems name the table at ``path`` of a workflow."""
+    match path:
+        case ("states", state):
+            return f"state {state!r}"
+        case ("transitions", int(index)):
+            trigger = lookup(data, (*path, "trigger"))
+            if isinstance(trigger, str) and trigger:
+                return f"transition #{index + 1} ({trigger!r})"
+            return f"transition #{index + 1}"
+    return ""
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else None
+
+
+def _terminal(options: StateTable | None) -> bool:
+    return options is not None and options.terminal
+
+
+def _calendars(
+    value: Mapping[str, Any] | None, problems: list[str]
+) -> tuple[BusinessCalendar, ...]:
     calendars = []
-    for name, settings in value.items():
+    for name, settings in (value or {}).items():
         try:
             calendars.append(BusinessCalendar.from_dict(settings, name=str(name)))
         except CalendarError as exc:
@@ -431,22 +493,17 @@ def _calendars(value: object, problems: list[str]) -> tuple[BusinessCalendar, ..
     return tuple(calendars)
 
 
-def _names(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable):
-        return tuple(str(item) for item in value)
-    return (str(value),)
-
-
-def _unknown_keys(
-    problems: list[str], where: str, table: Mapping[str, Any], allowed: set[str]
-) -> None:
-    for key in table:
-        if key not in allowed:
-            problems.append(
-                f"{where}: unknown key {key!r}; allowed keys: {', '.join(sorted(allowed))}"
-            )
+def _unknown_callbacks(
+    where: str, named: Iterable[str], callbacks: Mapping[str, object] | None
+) -> list[str]:
+    if callbacks is None:
+        return []
+    return [
+        f"{where}: unknown callback {name!r}; registered callbacks: "
+        f"{', '.join(sorted(callbacks)) or 'none'}"
+        for name in dict.fromkeys(named)
+        if name not in callbacks
+    ]
 
 
 def _repeats(values: Iterable[str]) -> list[str]:

@@ -66,11 +66,17 @@ through pluggy, so wrappers of it work.
 
 
 def default_plugins() -> list[object]:
-    """The built-in plugins: stores, channels, guards, workflow packs, logging notifier."""
-    from complaint_flow.definitions import escalation
-    from complaint_flow.plugins import channels, guards, logging_notifier, packs, stores
+    """The built-in plugins: stores, channels, guards, escalation target, packs, notifier."""
+    from complaint_flow.plugins import (
+        channels,
+        escalation_target,
+        guards,
+        logging_notifier,
+        packs,
+        stores,
+    )
 
-    return [stores, channels, guards, escalation, packs, logging_notifier]
+    return [stores, channels, guards, escalation_target, packs, logging_notifier]
 
 
 def make_plugin_manager(
