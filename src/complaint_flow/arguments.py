@@ -109,6 +109,8 @@ def whole_number(
     complaint_flow.errors.InvalidArgumentError: batch must be a whole number of at least 1, got
     0 (int); pass 1 or more
     """
+    if type(value) is int and minimum <= value <= maximum:
+        return value  # the common case, decided before any message is composed
     expected = (
         f"a whole number of at least {minimum}"
         if maximum == MAX_INT64

@@ -248,7 +248,7 @@ class Kernel:
                 effect(stored)
             except Exception:
                 logger.exception("an after-commit effect on %s failed", stored.id)
-        if self.deliver_now is not None:
+        if self.deliver_now is not None and draft.outbox:
             urgent = draft.urgent_keys
             if urgent:
                 self.deliver_now(stored.id, urgent)

@@ -199,8 +199,10 @@ class Registry:
         )
         # Observers are looked up once: calling an unimplemented hook on every
         # transition would cost as much as a fifth of an in-memory fire.
-        self._observes_received = bool(pm.hook.complaint_flow_received.get_hookimpls())
-        self._observes_transition = bool(pm.hook.complaint_flow_transition.get_hookimpls())
+        self.observes_received = bool(pm.hook.complaint_flow_received.get_hookimpls())
+        """Whether any plugin observes new complaints (looked up once)."""
+        self.observes_transitions = bool(pm.hook.complaint_flow_transition.get_hookimpls())
+        """Whether any plugin observes transitions (looked up once)."""
 
     def _register_each(
         self,
@@ -319,11 +321,11 @@ class Registry:
         return target
 
     def received(self, complaint: Complaint, event: Event) -> None:
-        if self._observes_received:
+        if self.observes_received:
             self._observe(self.pm.hook.complaint_flow_received, complaint, event)
 
     def transition(self, complaint: Complaint, event: Event) -> None:
-        if self._observes_transition:
+        if self.observes_transitions:
             self._observe(self.pm.hook.complaint_flow_transition, complaint, event)
 
     def run_callbacks(self, names: Iterable[str], complaint: Complaint, event: Event) -> None:

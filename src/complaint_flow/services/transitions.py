@@ -69,8 +69,6 @@ class Firing:
         self.level = escalation.next_level(step.complaint, self.compiled)
 
     def before(self, step: Step, transition: TransitionDefinition, dest: str) -> None:
-        if not transition.before:
-            return
         complaint = step.complaint
         proposed = Event.build(
             complaint.id,
@@ -124,7 +122,8 @@ class Firing:
                 requested_via=self.requested_via,
             )
         registry = self.kernel.registry
-        draft.after_commit(lambda stored: registry.transition(stored, event))
+        if registry.observes_transitions:
+            draft.after_commit(lambda stored: registry.transition(stored, event))
         later = (*transition.after, *self.compiled.on_enter[step.state])
         if later:
             draft.after_commit(lambda stored: registry.run_callbacks(later, stored, event))
