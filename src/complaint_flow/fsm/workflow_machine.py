@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
@@ -41,39 +41,36 @@ Guard = Callable[[Complaint, Actor, Mapping[str, Any]], "str | None"]
 """A named check: ``None`` allows the transition, a sentence says why not."""
 
 
-class StepEffects(Protocol):
-    """What the service firing a trigger does at the machine's request."""
-
-    def guard(self, name: str) -> Guard:
-        """The registered guard called ``name``."""
-        ...
-
-    def prepare_escalation(self, step: Step) -> None:
-        """Check that the complaint can climb its ladder (raise when it cannot)."""
-        ...
-
-    def before(self, step: Step, transition: TransitionDefinition, dest: str) -> None:
-        """Run just before the state changes (plugins may still refuse)."""
-        ...
-
-    def performed(self, step: Step, transition: TransitionDefinition, source: str) -> None:
-        """Record the transition the machine performed; ``step.state`` is the new state."""
-        ...
-
-
 class Step:
-    """The transient model one trigger runs on: a complaint's state and the step's inputs."""
+    """The transient model one trigger runs on: a complaint's state and the step's inputs.
 
-    __slots__ = ("actor", "complaint", "data", "effects", "state")
+    The service firing the trigger subclasses it to answer what the machine asks while
+    it checks and performs the step.
+    """
 
-    def __init__(
-        self, complaint: Complaint, actor: Actor, data: FrozenData, effects: StepEffects
-    ) -> None:
+    __slots__ = ("actor", "complaint", "data", "state")
+
+    def __init__(self, complaint: Complaint, actor: Actor, data: FrozenData) -> None:
         self.state = complaint.state
         self.complaint = complaint
         self.actor = actor
         self.data = data
-        self.effects = effects
+
+    def guard(self, name: str) -> Guard:
+        """The registered guard called ``name``."""
+        raise NotImplementedError
+
+    def prepare_escalation(self) -> None:
+        """Check that the complaint can climb its ladder (raise when it cannot)."""
+        raise NotImplementedError
+
+    def before(self, transition: TransitionDefinition, dest: str) -> None:
+        """Run just before the state changes (plugins may still refuse)."""
+        raise NotImplementedError
+
+    def performed(self, transition: TransitionDefinition, source: str) -> None:
+        """Record the transition the machine performed; ``self.state`` is the new state."""
+        raise NotImplementedError
 
 
 def _blank(value: object) -> bool:
@@ -110,7 +107,7 @@ def _checks(definition: TransitionDefinition, climbs: bool) -> Callable[[EventDa
             if missing:
                 raise MissingFieldError(trigger, missing)
         if climbs:
-            step.effects.prepare_escalation(step)
+            step.prepare_escalation()
 
     return check
 
@@ -118,7 +115,7 @@ def _checks(definition: TransitionDefinition, climbs: bool) -> Callable[[EventDa
 def _guard_condition(definition: TransitionDefinition, name: str) -> Callable[[EventData], bool]:
     def guard_allows(event: EventData) -> bool:
         step = _step(event)
-        refusal = step.effects.guard(name)(step.complaint, step.actor, step.data)
+        refusal = step.guard(name)(step.complaint, step.actor, step.data)
         if refusal is not None:
             raise GuardRefusedError(definition.trigger, name, refusal)
         return True
@@ -131,7 +128,7 @@ def _before(definition: TransitionDefinition) -> Callable[[EventData], None]:
         assert event.transition is not None
         dest = event.transition.dest
         assert dest is not None  # the workflow has no internal transitions
-        _step(event).effects.before(_step(event), definition, dest)
+        _step(event).before(definition, dest)
 
     return before
 
@@ -139,7 +136,7 @@ def _before(definition: TransitionDefinition) -> Callable[[EventData], None]:
 def _performed(definition: TransitionDefinition) -> Callable[[EventData], None]:
     def performed(event: EventData) -> None:
         assert event.transition is not None
-        _step(event).effects.performed(_step(event), definition, event.transition.source)
+        _step(event).performed(definition, event.transition.source)
 
     return performed
 

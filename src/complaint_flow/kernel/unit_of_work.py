@@ -94,6 +94,7 @@ class Kernel:
         self.reference_prefix = reference_prefix
         self.deliver_now = deliver_now
         self._compiled: dict[str, CompiledWorkflow] = {}
+        self._aggregates: dict[str, ComplaintAggregate] = {}
         self._get_cached: Callable[[str], Complaint | None] | None = getattr(
             store, "get_cached", None
         )
@@ -138,8 +139,12 @@ class Kernel:
             raise
 
     def complaint_aggregate(self, complaint: Complaint) -> ComplaintAggregate:
-        """How ``complaint`` advances: through its own workflow."""
-        return ComplaintAggregate(self.workflow(complaint.workflow), self.reference_prefix)
+        """How ``complaint`` advances: through its own workflow (one per workflow)."""
+        aggregate = self._aggregates.get(complaint.workflow)
+        if aggregate is None:
+            aggregate = ComplaintAggregate(self.workflow(complaint.workflow), self.reference_prefix)
+            self._aggregates[complaint.workflow] = aggregate
+        return aggregate
 
     # -- the unit of work -----------------------------------------------------------------
 

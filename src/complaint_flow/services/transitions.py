@@ -42,8 +42,8 @@ def frozen_data(data: Mapping[str, Any] | None) -> FrozenData:
         ) from None
 
 
-class Firing:
-    """One trigger being fired on a draft: what the machine asks of the service."""
+class Firing(Step):
+    """One trigger being fired on a draft: the machine's model, answering what it asks."""
 
     __slots__ = ("compiled", "draft", "kernel", "level", "reason", "requested_via")
 
@@ -52,9 +52,12 @@ class Firing:
         kernel: Kernel,
         draft: Draft[Complaint],
         compiled: CompiledWorkflow,
+        actor: Actor,
+        data: FrozenData,
         reason: str,
         requested_via: str | None,
     ) -> None:
+        super().__init__(draft.subject, actor, data)
         self.kernel = kernel
         self.draft = draft
         self.compiled = compiled
@@ -65,22 +68,22 @@ class Firing:
     def guard(self, name: str) -> Guard:
         return self.kernel.registry.guards[name]
 
-    def prepare_escalation(self, step: Step) -> None:
-        self.level = escalation.next_level(step.complaint, self.compiled)
+    def prepare_escalation(self) -> None:
+        self.level = escalation.next_level(self.complaint, self.compiled)
 
-    def before(self, step: Step, transition: TransitionDefinition, dest: str) -> None:
-        complaint = step.complaint
+    def before(self, transition: TransitionDefinition, dest: str) -> None:
+        complaint = self.complaint
         proposed = Event.build(
             complaint.id,
             complaint.version + 1,
             "transition",
             self.draft.now,
-            step.actor,
+            self.actor,
             transition.trigger,
-            step.state,
+            self.state,
             dest,
             self.reason,
-            step.data,
+            self.data,
         )
         for name in transition.before:
             callback = self.kernel.registry.callback(name)
@@ -94,7 +97,7 @@ class Firing:
                     f"{complaint.reference} with {type(exc).__name__}: {exc}"
                 ) from exc
 
-    def performed(self, step: Step, transition: TransitionDefinition, source: str) -> None:
+    def performed(self, transition: TransitionDefinition, source: str) -> None:
         draft = self.draft
         complaint = draft.subject
         event = Event.build(
@@ -102,12 +105,12 @@ class Firing:
             complaint.version + 1,
             "transition",
             draft.now,
-            step.actor,
+            self.actor,
             transition.trigger,
             source,
-            step.state,
+            self.state,
             self.reason,
-            step.data,
+            self.data,
         )
         draft.apply(event, merge_data=True)
         if transition.notify:
@@ -116,15 +119,15 @@ class Firing:
             escalation.climb(
                 self.kernel,
                 draft,
-                step.actor,
-                self.reason or "escalated by " + step.actor.name,
+                self.actor,
+                self.reason or "escalated by " + self.actor.name,
                 level=self.level,
                 requested_via=self.requested_via,
             )
         registry = self.kernel.registry
         if registry.observes_transitions:
             draft.after_commit(lambda stored: registry.transition(stored, event))
-        later = (*transition.after, *self.compiled.on_enter[step.state])
+        later = (*transition.after, *self.compiled.on_enter[self.state])
         if later:
             draft.after_commit(lambda stored: registry.run_callbacks(later, stored, event))
 
@@ -147,8 +150,7 @@ def fire_on(
             records nothing.
     """
     compiled = kernel.workflow(draft.subject.workflow)
-    firing = Firing(kernel, draft, compiled, reason, requested_via)
-    compiled.fire(trigger, Step(draft.subject, actor, data, firing))
+    compiled.fire(trigger, Firing(kernel, draft, compiled, actor, data, reason, requested_via))
 
 
 def triggers(kernel: Kernel, complaint: Complaint, actor: Actor) -> list[str]:
