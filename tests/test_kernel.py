@@ -411,3 +411,88 @@ def test_the_deadline_of_an_unknown_or_stopped_clock(engine: Engine) -> None:
         complaint.id, "withdraw", actor=AGENT, data={"withdrawal_reason": "sorted"}
     )
     assert all(engine.deadline(withdrawn.id, s.name) is None for s in withdrawn.clocks)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: Engine.open("memory://", plugins=5, load_entry_points=False),
+        lambda: Engine.open("memory://", clock="now", load_entry_points=False),  # type: ignore[arg-type]
+        lambda: Engine.open("memory://", conduct_policy="x", load_entry_points=False),  # type: ignore[arg-type]
+        lambda: Engine.open("memory://", load_entry_points="no"),  # type: ignore[arg-type]
+    ],
+)
+def test_engine_open_checks_its_arguments(call: Callable[[], object]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: e.workflow(["tactics"]),
+        lambda e: e.resolve_review_item(["C-1"], "item", actor=MANAGER, outcome="x", note="n"),
+        lambda e: e.purge_closed("99999999999 years", dry_run=True),
+        lambda e: e.purge_closed("99999999999 days", dry_run=True),
+        lambda e: e.purge_closed("90 days", dry_run=0),
+        lambda e: e.fire(["x"], "thank", actor=AGENT),
+        lambda e: e.conduct.appeal(ADA, grounds="unfair", actor=MANAGER, received_via=["x"]),
+    ],
+)
+def test_more_public_arguments_are_checked(
+    tmp_path: Path, call: Callable[[Engine], object]
+) -> None:
+    with Engine.open(f"sqlite:///{tmp_path / 'a.db'}", load_entry_points=False) as engine:
+        engine.receive(intake())
+        with pytest.raises(InvalidArgumentError):
+            call(engine)
+
+
+class Rival:
+    """An org chart whose first answer comes after another escalation got there first."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.complaint_id = ""
+        self.interfered = False
+
+    @hookimpl
+    def complaint_flow_escalation_target(
+        self, complaint: Complaint, actor: Actor | None, level: Any
+    ) -> Actor | None:
+        if not self.interfered and self.engine is not None:
+            self.interfered = True
+            self.engine.escalate(self.complaint_id, actor=MANAGER, reason="the other desk")
+        return None
+
+
+def test_a_retried_escalation_climbs_once_when_someone_escalated_meanwhile() -> None:
+    rival = Rival()
+    engine = Engine.open("memory://", plugins=[rival], load_entry_points=False)
+    complaint = engine.receive(intake())
+    rival.engine, rival.complaint_id = engine, complaint.id
+    with pytest.raises(ConcurrencyError):
+        engine.escalate(complaint.id, actor=AGENT, reason="asked for a manager")
+    escalated = engine.get(complaint.id)
+    assert escalated.escalation_level == 2  # one level, by the request that won
+    assert [e.kind for e in engine.history(complaint.id)].count("escalated") == 1
+
+
+def test_an_urgent_delivery_that_fails_is_logged_and_the_change_stands(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine.open("memory://", load_entry_points=False)
+    calls: list[list[str]] = []
+
+    def broken(subject_id: str, keys: list[str]) -> None:
+        calls.append(keys)
+        raise OSError("the mail relay is down")
+
+    engine.kernel.deliver_now = broken
+    with caplog.at_level(logging.ERROR, logger="complaint_flow.kernel"):
+        emergency = engine.receive(intake(severity="emergency", summary="Gas smell"))
+    assert calls  # it was tried at once
+    assert emergency.escalation_level > 1
+    assert [e.kind for e in engine.history(emergency.id)].count("escalated") == 1
+    assert "urgent delivery" in caplog.text
+    assert any(m.status == "pending" for m in engine.outbox(emergency.id))

@@ -32,25 +32,24 @@ from complaint_flow.arguments import (
 from complaint_flow.definitions.calendars import Duration
 from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.definitions.remedies import Remedy
-from complaint_flow.definitions.workflow import ESCALATE_TRIGGER, WorkflowDefinition
-from complaint_flow.errors import ClockError, InvalidArgumentError, NotAuthorisedError
+from complaint_flow.definitions.workflow import WorkflowDefinition
+from complaint_flow.errors import ClockError, InvalidArgumentError
 from complaint_flow.kernel.draft import Draft
 from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.channels import Channel
 from complaint_flow.model.clock import Clock, SystemClock
 from complaint_flow.model.conduct import ConductRecord, ReviewItem, is_conduct_record_id
 from complaint_flow.model.entities import Actor, Complaint, Event, Intake, OutboxMessage
-from complaint_flow.model.immutable import EMPTY
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from complaint_flow.services import (
     complaint_records,
+    conduct_patterns,
     deadline_clocks,
-    escalation,
+    escalation_requests,
+    final_decisions,
     privacy,
-    transitions,
+    workflow_steps,
 )
-from complaint_flow.services import conduct_patterns as pattern_rules
-from complaint_flow.services import final_decisions as final_rules
 from complaint_flow.services.conduct_desk import ConductDesk
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import (
@@ -93,6 +92,15 @@ class Engine:
         reference_prefix: str = "CF",
         conduct_policy: ConductPolicy | None = None,
     ) -> None:
+        if clock is not None and not callable(clock):
+            raise InvalidArgumentError(
+                f"clock must be a Clock: something called with no arguments that returns a "
+                f"timezone-aware datetime (SystemClock(), ManualClock(...)), got {clock!r}"
+            )
+        if conduct_policy is not None:
+            instance(
+                "conduct_policy", conduct_policy, ConductPolicy, "ConductPolicy(decision_roles=...)"
+            )
         self.store = store
         self.registry = registry
         self.clock: Clock = clock or SystemClock()
@@ -152,7 +160,11 @@ class Engine:
             UnknownWorkflowError: no workflow of that name.
             WorkflowDefinitionError: the workflow is invalid.
         """
-        registry = Registry(make_plugin_manager(plugins, load_entry_points=load_entry_points))
+        extra = items("plugins", plugins)
+        autoload = (
+            None if load_entry_points is None else flag("load_entry_points", load_entry_points)
+        )
+        registry = Registry(make_plugin_manager(extra, load_entry_points=autoload))
         store = registry.open_store(url)
         try:
             return cls(
@@ -188,7 +200,8 @@ class Engine:
 
     def workflow(self, name: str | None = None) -> WorkflowDefinition:
         """The definition of workflow ``name`` (default: the engine's workflow)."""
-        return self.kernel.workflow(name or self.default_workflow).definition
+        chosen = optional_name("name", name)
+        return self.kernel.workflow(chosen or self.default_workflow).definition
 
     # -- intake -------------------------------------------------------------
 
@@ -252,7 +265,7 @@ class Engine:
     def triggers(self, complaint_id: str, actor: Actor) -> list[str]:
         """The triggers ``actor`` may fire on the complaint now (role-wise)."""
         _check_actor(actor)
-        return transitions.triggers(self.kernel, self.get(complaint_id), actor)
+        return workflow_steps.triggers(self.kernel, self.get(complaint_id), actor)
 
     def fire(
         self,
@@ -288,13 +301,15 @@ class Engine:
         _check_actor(actor)
         trigger = name("trigger", trigger)
         reason = text("reason", reason, blank=True)
-        given = transitions.frozen_data(data)
+        given = workflow_steps.frozen_data(data)
         kernel = self.kernel
 
         def build(draft: Draft[Complaint]) -> None:
-            transitions.fire_on(kernel, draft, trigger, actor, reason, given)
+            workflow_steps.fire_on(kernel, draft, trigger, actor, reason, given)
 
-        start = kernel.cached(complaint_id) if expected_version is None else None
+        start = (
+            kernel.cached(_id("complaint_id", complaint_id)) if expected_version is None else None
+        )
         return kernel.change(
             complaint_id, build, expected_version=expected_version, retries=retries, start=start
         )[0]
@@ -418,41 +433,15 @@ class Engine:
         why = _required_text("reason", reason, "an escalation needs a reason: say why it goes up")
         if requested_via is not None:
             self.registry.channel(name("requested_via", requested_via))
-        kernel = self.kernel
-
-        def build(draft: Draft[Complaint]) -> None:
-            complaint = draft.base
-            escalation.refuse_after_final_decision(complaint)
-            compiled = kernel.workflow(complaint.workflow)
-            level = escalation.next_level(complaint, compiled)
-            policy = compiled.definition.escalation
-            cap = policy.written_request_from if policy is not None else None
-            if requested_via is not None and cap is not None and level.number >= cap:
-                written = escalation.written_channels_of(kernel, compiled)
-                if requested_via not in written:
-                    escalation.decline_spoken_request(
-                        draft, level, actor, why, requested_via, written
-                    )
-                    return
-            if any(t.trigger == ESCALATE_TRIGGER for t in compiled.available(complaint.state)):
-                transitions.fire_on(
-                    kernel,
-                    draft,
-                    ESCALATE_TRIGGER,
-                    actor,
-                    reason,
-                    EMPTY,
-                    requested_via=requested_via,
-                )
-                return
-            escalation.climb(kernel, draft, actor, why, level=level, requested_via=requested_via)
-
-        return kernel.change(
+        return escalation_requests.escalate(
+            self.kernel,
             complaint_id,
-            build,
+            actor,
+            why,
+            requested_via=requested_via,
             expected_version=expected_version,
             retries=_retries(retries, expected_version),
-        )[0]
+        )
 
     def extend_clock(
         self,
@@ -587,10 +576,9 @@ class Engine:
             InvalidArgumentError: no response text.
         """
         _check_actor(actor)
-        roles = self.conduct.policy.decision_roles
-        if actor.role not in roles:
-            raise NotAuthorisedError(actor.id, actor.role, "record a final decision", roles)
-        return final_rules.final_decision(self.kernel, complaint_id, actor, response)
+        return final_decisions.final_decision(
+            self.kernel, complaint_id, actor, response, self.conduct.policy.decision_roles
+        )
 
     def review_queue(self, limit: int | None = None) -> list[tuple[ConductRecord, ReviewItem]]:
         """The filed and linked messages waiting to be read, with each customer's record.
@@ -598,7 +586,7 @@ class Engine:
         Read through the store's index of records with waiting items (the cost grows
         with the queue, not with the store).
         """
-        return final_rules.review_queue(self.kernel, optional_whole_number("limit", limit))
+        return final_decisions.review_queue(self.kernel, optional_whole_number("limit", limit))
 
     def resolve_review_item(
         self, customer_id: str, item_id: str, *, actor: Actor, outcome: str, note: str
@@ -619,8 +607,13 @@ class Engine:
             InvalidArgumentError: unknown outcome, or no note.
         """
         _check_actor(actor)
-        return final_rules.resolve_review_item(
-            self.reception, customer_id, item_id, actor, outcome, note
+        return final_decisions.resolve_review_item(
+            self.reception,
+            _id("customer_id", customer_id),
+            _id("item_id", item_id),
+            actor,
+            outcome,
+            note,
         )
 
     def conduct_patterns(
@@ -642,7 +635,7 @@ class Engine:
         decision.
         """
         moment = optional_aware_datetime("now", now)
-        return pattern_rules.conduct_patterns(
+        return conduct_patterns.conduct_patterns(
             self.kernel,
             self.clock() if moment is None else moment,
             whole_number("window_days", window_days, minimum=1, maximum=36_600),
@@ -767,6 +760,11 @@ def _retries(retries: int | None, expected_version: int | None) -> int:
     if retries is not None:
         return retries
     return 0 if expected_version is not None else RETRIES
+
+
+def _id(argument: str, value: object) -> str:
+    """An id or a reference, as given (ids are not stripped)."""
+    return text(argument, value, strip=False)
 
 
 def _required_text(argument: str, value: object, refusal: str) -> str:

@@ -41,12 +41,18 @@ def retention_cutoff(now: datetime, older_than: timedelta | str) -> datetime:
         )
     amount = int(match["amount"])
     unit = match["unit"].lower().rstrip("s")
-    if unit == "day":
-        return now - timedelta(days=amount)
-    if unit == "week":
-        return now - timedelta(weeks=amount)
+    too_old = InvalidArgumentError(
+        f"the retention age {older_than!r} reaches back before the year 1; give a shorter one"
+    )
+    if unit in ("day", "week"):
+        try:
+            return now - timedelta(**{f"{unit}s": amount})
+        except OverflowError:
+            raise too_old from None
     months = amount * 12 if unit == "year" else amount
     year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    if year < 1:
+        raise too_old
     month += 1
     day = now.day
     while True:  # the 31st of a shorter month: its last day

@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from complaint_flow.errors import StoreError
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.model.immutable import EMPTY, freeze_mapping
@@ -191,6 +192,11 @@ class Draft(Generic[Subject]):
         The effects are not run here: the kernel runs them once, after the commit.
         """
         if self.replaced_events or self.replaced_messages:
+            if self.outbox:
+                raise StoreError(
+                    "a draft that replaces stored events or messages (an erasure) cannot "
+                    "also send messages: commit them in a change of their own"
+                )
             return self.aggregate.rewrite(
                 store,
                 self.subject,

@@ -41,6 +41,14 @@ logger = logging.getLogger("complaint_flow.kernel")
 
 Result = TypeVar("Result")
 
+RETRIES = 3
+"""Fresh attempts after a lost race, for changes whose meaning does not depend on the
+version the caller saw (a note, an assignment, a sweep's warning, a filed message).
+
+Every check is made afresh on each attempt. ``fire`` and decisions taken on a version a
+person read default to no retry: a lost race is reported rather than decided again.
+"""
+
 DeliverNow = Callable[[str, list[str]], object]
 """Delivers the named outbox messages of one subject at once (urgent messages)."""
 
@@ -156,6 +164,7 @@ class Kernel:
         expected_version: int | None = None,
         retries: int = 0,
         start: Complaint | None = None,
+        lost_race: Callable[[], object] | None = None,
     ) -> tuple[Complaint, Result]:
         """Change one complaint in a unit of work; return the stored version and ``build``'s result.
 
@@ -171,6 +180,7 @@ class Kernel:
             start: a version already read (a sweep's due list, the store's cache of
                 what it wrote), tried first to save a read; a refusal or a lost race
                 on it is decided again on a fresh read, not counted as a retry.
+            lost_race: called each time a commit loses a race (for reports).
         """
         expected = optional_whole_number("expected_version", expected_version, minimum=0)
         extra = whole_number("retries", retries, minimum=0, maximum=100)
@@ -181,42 +191,55 @@ class Kernel:
             )
         if start is not None and expected is None:
             try:
-                return self._attempt(start, build, None)
+                draft, stored, result = self._commit_draft(start, build, None)
+            except ConcurrencyError:
+                if lost_race is not None:
+                    lost_race()
             except ComplaintFlowError:
                 pass  # decided again on a fresh read below
+            else:
+                # Effects run outside the attempt: an effect's failure never makes a
+                # stored change be decided (and written) a second time.
+                self.finish(draft, stored)
+                return stored, result
         for attempt in range(extra + 1):
             complaint = self.complaint(complaint_id)
             try:
-                return self._attempt(complaint, build, expected)
+                draft, stored, result = self._commit_draft(complaint, build, expected)
             except ConcurrencyError:
+                if lost_race is not None:
+                    lost_race()
                 if expected is not None or attempt == extra:
                     raise
+                continue
+            self.finish(draft, stored)
+            return stored, result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def cached(self, complaint_id: str) -> Complaint | None:
         """The store's cached copy of a version it wrote, if it keeps one (may be stale)."""
         return self._get_cached(complaint_id) if self._get_cached is not None else None
 
-    def _attempt(
+    def _commit_draft(
         self,
         complaint: Complaint,
         build: Callable[[Draft[Complaint]], Result],
         expected_version: int | None,
-    ) -> tuple[Complaint, Result]:
+    ) -> tuple[Draft[Complaint], Complaint, Result]:
+        """Check, draft and commit one attempt; effects are left to the caller."""
         if expected_version is not None and complaint.version != expected_version:
             raise ConcurrencyError(complaint.id, expected_version)
         draft = Draft(complaint, self.clock(), self.complaint_aggregate(complaint))
         result = build(draft)
-        if not draft.events:
-            return complaint, result
-        return self.commit(draft), result
+        stored = draft.commit(self.store) if draft.events else complaint
+        return draft, stored, result
 
     def change_conduct(
         self,
         customer: Customer,
         build: Callable[[Draft[ConductRecord]], Result],
         *,
-        retries: int = 4,
+        retries: int = RETRIES,
     ) -> tuple[ConductRecord, Result]:
         """Change a customer's conduct record in a unit of work (created when missing).
 
@@ -231,10 +254,13 @@ class Kernel:
             if not draft.events:
                 return record, result
             try:
-                return self.commit(draft), result
+                stored = draft.commit(self.store)
             except ConcurrencyError:
                 if attempt == retries:
                     raise
+                continue
+            self.finish(draft, stored)
+            return stored, result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def commit(self, draft: Draft[Subject]) -> Subject:
@@ -256,7 +282,12 @@ class Kernel:
         if self.deliver_now is not None and draft.outbox:
             urgent = draft.urgent_keys
             if urgent:
-                self.deliver_now(stored.id, urgent)
+                try:
+                    self.deliver_now(stored.id, urgent)
+                except Exception:
+                    # The messages wait in the outbox; a dispatcher sends them after
+                    # their hold.
+                    logger.exception("urgent delivery of %s failed", stored.id)
 
 
 def new_record(customer: Customer, now: datetime) -> ConductRecord:

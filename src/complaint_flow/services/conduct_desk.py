@@ -11,13 +11,13 @@ record as it was.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
-from complaint_flow.arguments import whole_number
+from complaint_flow.arguments import name, whole_number
 from complaint_flow.definitions.conduct_policy import ConductPolicy
 from complaint_flow.errors import (
     ComplaintNotFoundError,
@@ -232,7 +232,7 @@ class ConductDesk:
         _check_actor(actor)
         grounds = _text(grounds, "the grounds of the appeal")
         if received_via is not None:
-            self.kernel.registry.channel(received_via)
+            self.kernel.registry.channel(name("received_via", received_via))
         record = self.record(customer)
         now = self.kernel.clock()
         conduct_machine().check(record.status, ConductTrigger.APPEAL)
@@ -456,7 +456,11 @@ class ConductDesk:
         """
         _check_actor(actor)
         need = _text(need, "the need to accommodate")
-        if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
+        if (
+            isinstance(channels, str)
+            or not isinstance(channels, Iterable)
+            or not all(isinstance(c, str) for c in channels)
+        ):
             raise ConductError(
                 f"channels must be a list of channel names, e.g. ('phone',); got {channels!r}"
             )

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from complaint_flow.definitions.calendars import Duration, DurationError
-from complaint_flow.errors import ClockError, InvalidArgumentError
+from complaint_flow.errors import ClockError, ConcurrencyError, InvalidArgumentError
 from complaint_flow.kernel.draft import Draft
-from complaint_flow.kernel.unit_of_work import Kernel
+from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model.entities import Actor, ClockStatus, Complaint
 
 
@@ -52,6 +52,8 @@ def extend_clock(
             f"'5 working days', got {type(until).__name__}"
         )
 
+    seen: list[datetime] = []
+
     def build(draft: Draft[Complaint]) -> None:
         complaint = draft.base
         book = kernel.workflow(complaint.workflow).clocks
@@ -66,6 +68,11 @@ def extend_clock(
                 f"clock {clock!r} is not running on {complaint.reference}; "
                 "only a running or paused clock can be extended"
             )
+        if seen and state.deadline != seen[0]:
+            # Extended by someone else between our read and our commit: one request
+            # moves the deadline once, however often it is retried.
+            raise ConcurrencyError(complaint.id, complaint.version)
+        seen[:] = [state.deadline]
         deadline = (
             book.calendars[clock].deadline(state.deadline, later) if later is not None else until
         )
@@ -108,4 +115,4 @@ def recompute_clocks(kernel: Kernel, complaint_id: str, actor: Actor) -> Complai
             change={"clocks": clocks, "due_at": book.due_at(clocks)},
         )
 
-    return kernel.change(complaint_id, build, retries=3)[0]
+    return kernel.change(complaint_id, build, retries=RETRIES)[0]

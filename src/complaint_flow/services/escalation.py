@@ -61,32 +61,35 @@ def written_channels_of(kernel: Kernel, compiled: CompiledWorkflow) -> frozenset
     return written_channels(configured or None, kernel.registry.channels)
 
 
+def target_at(
+    kernel: Kernel, complaint: Complaint, actor: Actor | None, level: EscalationLevel
+) -> Actor:
+    """Who takes the complaint at ``level``: the org chart plugin's answer, else the ladder's.
+
+    Asked before anything is drafted, so that a plugin's refusal writes nothing.
+    """
+    return kernel.registry.escalation_target(complaint, actor, level)
+
+
 def climb(
-    kernel: Kernel,
     draft: Draft[Complaint],
     actor: Actor | None,
     reason: str,
+    level: EscalationLevel,
+    target: Actor,
     *,
-    level: EscalationLevel | None = None,
     urgent: bool = False,
     requested_via: str | None = None,
 ) -> None:
-    """Record an ``escalated`` event: the next level's person becomes the owner and is told.
-
-    Raises:
-        EscalationError: no level above (when ``level`` is not given).
-    """
+    """Record an ``escalated`` event: ``target`` at ``level`` becomes the owner and is told."""
     complaint = draft.subject
-    compiled = kernel.workflow(complaint.workflow)
-    target_level = level or next_level(complaint, compiled)
-    target = kernel.registry.escalation_target(complaint, actor, target_level)
     data: dict[str, Any] = {
         "from_level": complaint.escalation_level,
-        "to_level": target_level.number,
-        "level_title": target_level.title,
+        "to_level": level.number,
+        "level_title": level.title,
         "owner_id": target.id,
         "owner_name": target.name,
-        "guidelines": target_level.guidelines,
+        "guidelines": level.guidelines,
     }
     if requested_via is not None:
         # The customer asked: pattern detection counts these requests.
@@ -96,7 +99,7 @@ def climb(
         actor or SYSTEM,
         reason=reason,
         data=data,
-        change={"escalation_level": target_level.number, "owner": target},
+        change={"escalation_level": level.number, "owner": target},
         notify=("owner",),
         urgent=urgent or complaint.severity is Severity.EMERGENCY,
     )

@@ -11,19 +11,21 @@ from the message after all), or a safeguarding concern (raised at once).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConductError,
     InvalidArgumentError,
+    NotAuthorisedError,
 )
 from complaint_flow.kernel.draft import Draft
-from complaint_flow.kernel.unit_of_work import Kernel
+from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model.conduct import ConductRecord, ReviewItem
 from complaint_flow.model.entities import Actor, Complaint, Intake
 from complaint_flow.model.immutable import freeze_mapping
 from complaint_flow.services.escalation import FINAL_DECISION
-from complaint_flow.services.intake import RETRIES, Reception, notify
+from complaint_flow.services.intake import Reception, conduct_message
 
 
 class ReviewOutcome(enum.StrEnum):
@@ -34,8 +36,20 @@ class ReviewOutcome(enum.StrEnum):
     SAFEGUARDING = "safeguarding"
 
 
-def final_decision(kernel: Kernel, complaint_id: str, actor: Actor, response: str) -> Complaint:
-    """Record a final response on a closed complaint; see :meth:`Engine.final_decision`."""
+def final_decision(
+    kernel: Kernel,
+    complaint_id: str,
+    actor: Actor,
+    response: str,
+    decision_roles: Sequence[str],
+) -> Complaint:
+    """Record a final response on a closed complaint; see :meth:`Engine.final_decision`.
+
+    Raises:
+        NotAuthorisedError: the actor's role is not one of ``decision_roles``.
+    """
+    if actor.role not in decision_roles:
+        raise NotAuthorisedError(actor.id, actor.role, "record a final decision", decision_roles)
     if not isinstance(response, str) or not response.strip():
         raise InvalidArgumentError(
             "a final decision needs the response sent to the customer: pass response=..."
@@ -73,7 +87,7 @@ def final_decision(kernel: Kernel, complaint_id: str, actor: Actor, response: st
             notify=("customer",),
         )
 
-    return kernel.change(complaint_id, build, retries=RETRIES - 1)[0]
+    return kernel.change(complaint_id, build, retries=RETRIES)[0]
 
 
 def review_queue(kernel: Kernel, limit: int | None) -> list[tuple[ConductRecord, ReviewItem]]:
@@ -143,7 +157,7 @@ def resolve_review_item(
         )
         if how is ReviewOutcome.SAFEGUARDING and related is None and actor.email:
             # Nobody owns a complaint of this customer: the reviewer is told to act.
-            notify(
+            conduct_message(
                 draft,
                 event,
                 "safeguarding",
@@ -222,7 +236,7 @@ def _raise_safeguarding(
             urgent=True,
         )
 
-    kernel.change(complaint.id, build, retries=RETRIES - 1, start=complaint)
+    kernel.change(complaint.id, build, retries=RETRIES, start=complaint)
 
 
 __all__ = ["FINAL_DECISION", "ReviewOutcome"]

@@ -41,9 +41,9 @@ from complaint_flow.errors import (
     InvalidIntakeError,
 )
 from complaint_flow.fsm.workflow_machine import CompiledWorkflow
-from complaint_flow.kernel.aggregates import ComplaintAggregate
+from complaint_flow.kernel.aggregates import URGENT_HOLD, ComplaintAggregate
 from complaint_flow.kernel.draft import Draft
-from complaint_flow.kernel.unit_of_work import Kernel
+from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model import channels
 from complaint_flow.model.conduct import (
     Adjustment,
@@ -54,7 +54,6 @@ from complaint_flow.model.conduct import (
 )
 from complaint_flow.model.entities import (
     SYSTEM,
-    Actor,
     Complaint,
     Customer,
     Event,
@@ -69,8 +68,6 @@ from complaint_flow.storage.contract import Commit
 
 logger = logging.getLogger("complaint_flow.conduct")
 
-RETRIES = 5
-"""Attempts at a version-checked conduct commit before giving up (ConcurrencyError)."""
 
 KEEP_CONTACT_KEYS = 500
 """How many ``channel:external_id`` keys of filed messages a record keeps (redeliveries)."""
@@ -295,19 +292,6 @@ def counts_contacts(record: ConductRecord | None, now: datetime) -> bool:
 # -- writing the record ------------------------------------------------------------
 
 
-def record_event(
-    draft: Draft[ConductRecord],
-    kind: str,
-    actor: Actor,
-    *,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    change: dict[str, Any] | None = None,
-) -> Event:
-    """Add an event (and what it changes) to a conduct record's draft."""
-    return draft.record(kind, actor, reason=reason, data=data, change=change)
-
-
 def notify_customer(
     draft: Draft[ConductRecord],
     event: Event,
@@ -317,7 +301,7 @@ def notify_customer(
     payload: dict[str, Any],
 ) -> OutboxMessage:
     """Add a message to the customer about ``event`` (a conduct notice)."""
-    return notify(
+    return conduct_message(
         draft,
         event,
         topic,
@@ -328,7 +312,7 @@ def notify_customer(
     )
 
 
-def notify(
+def conduct_message(
     draft: Draft[ConductRecord],
     event: Event,
     topic: str,
@@ -337,7 +321,11 @@ def notify(
     address: str | None,
     payload: dict[str, Any],
 ) -> OutboxMessage:
-    """Add a message to ``recipient`` about ``event`` on a conduct record's draft."""
+    """Add a message to ``recipient`` about ``event`` on a conduct record's draft.
+
+    An urgent message (``payload["urgent"]``) is delivered as soon as the draft is
+    committed; other dispatchers leave it alone meanwhile (``URGENT_HOLD``).
+    """
     record = draft.subject
     message = OutboxMessage.pending(
         f"{record.id}:{event.seq}:{recipient}",
@@ -350,6 +338,8 @@ def notify(
         draft.now,
         freeze_mapping(payload),
     )
+    if payload.get("urgent"):
+        message = attrs.evolve(message, next_attempt_at=draft.now + URGENT_HOLD)
     draft.send(message)
     return message
 
@@ -420,6 +410,9 @@ def accept(reception: Reception, intake: Intake, workflow: str | None) -> Intake
 
     def file_if_restricted(draft: Draft[ConductRecord]) -> IntakeOutcome | None:
         """On the customer's record: a redelivery's answer, or the message filed, or None."""
+        # Each attempt decides afresh: what an attempt that lost its race saw is gone.
+        decided.clear()
+        verdicts.clear()
         record = draft.base if draft.base.version else None
         if record is not None:
             again = redelivered(reception, record, key)
@@ -469,8 +462,7 @@ def count_contact(reception: Reception, customer: Customer, complaint: Complaint
     def build(draft: Draft[ConductRecord]) -> None:
         if not counts_contacts(draft.base, draft.now):
             return
-        record_event(
-            draft,
+        draft.record(
             "contact_counted",
             SYSTEM,
             reason=f"complaint {complaint.reference} opened: counted for the contact limit",
@@ -547,8 +539,7 @@ def _file(
     )
     changes = with_contact(record, now, contact_key(intake))
     changes["review_queue"] = (*record.review_queue, item)
-    event = record_event(
-        draft,
+    event = draft.record(
         "contact_filed",
         intake.recorded_by or SYSTEM,
         reason=why,
@@ -612,8 +603,7 @@ def _link(
     if "contact_keys" not in changes and contact_key(intake) is not None:
         changes["contact_keys"] = (*base.contact_keys, contact_key(intake))[-KEEP_CONTACT_KEYS:]
     changes["review_queue"] = (*base.review_queue, item)
-    event = record_event(
-        draft,
+    event = draft.record(
         "contact_filed",
         intake.recorded_by or SYSTEM,
         reason=reasons[0],
@@ -689,7 +679,7 @@ def link_to_decided(
             },
         )
 
-    return kernel.change(decided.id, build, retries=RETRIES - 1, start=decided)[0]
+    return kernel.change(decided.id, build, retries=RETRIES, start=decided)[0]
 
 
 def receive(reception: Reception, intake: Intake, workflow: str | None) -> Complaint:
@@ -956,12 +946,13 @@ class Reception:
             )
         if complaint.severity is Severity.EMERGENCY:
             ladder = policy.ladder_for(complaint.category, complaint.severity)
+            level = ladder.emergency_level
             escalation.climb(
-                self.kernel,
                 draft,
                 None,
                 "emergency: straight to the on-call level",
-                level=ladder.emergency_level,
+                level,
+                escalation.target_at(self.kernel, draft.subject, None, level),
                 urgent=True,
             )
 

@@ -26,7 +26,7 @@ import attrs
 from complaint_flow.definitions.ages import retention_cutoff
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.kernel.draft import Draft, changed_fields
-from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
+from complaint_flow.kernel.unit_of_work import RETRIES, HasKernel, Kernel, as_kernel
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import (
     Actor,
@@ -89,7 +89,6 @@ text that mentions the customer's name or contacts is erased all the same.
 
 _UNREACHABLE = "personal data erased: the customer can no longer be contacted"
 _MIN_MENTION = 3  # shorter names would match inside unrelated words
-_ATTEMPTS = 5  # re-reads when a complaint changes during its erasure
 
 
 def _read_only(counts: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -254,7 +253,7 @@ def _erase_complaint(
         draft.replace(events, messages)
         return len(events), len(messages)
 
-    return kernel.change(complaint_id, build, retries=_ATTEMPTS - 1)[1]
+    return kernel.change(complaint_id, build, retries=RETRIES)[1]
 
 
 def _erase_conduct(
@@ -283,7 +282,7 @@ def _erase_conduct(
         draft.replace(events, messages)
         return len(events), len(messages)
 
-    return kernel.change_conduct(record.customer, build, retries=_ATTEMPTS - 1)[1]
+    return kernel.change_conduct(record.customer, build, retries=RETRIES)[1]
 
 
 def _erasure_event(

@@ -29,12 +29,10 @@ from complaint_flow.errors import (
     UnknownWorkflowError,
 )
 from complaint_flow.kernel.draft import Draft
-from complaint_flow.kernel.unit_of_work import Kernel
+from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model.entities import SYSTEM, Complaint
 from complaint_flow.services import escalation
 from complaint_flow.services.conduct_desk import ConductDesk
-
-_RETRIES = 3
 
 
 @attrs.frozen
@@ -87,11 +85,9 @@ def _act_on(kernel: Kernel, complaint: Complaint, now: datetime, counts: dict[st
         counts["unknown_workflow"] += 1
         return
     tally: dict[str, int] = {}
-    attempts = 0
+    lost: list[int] = []
 
     def build(draft: Draft[Complaint]) -> None:
-        nonlocal attempts
-        attempts += 1
         tally.clear()
         tally.update(warnings=0, breaches=0, escalations=0, top_of_ladder=0)
         compiled = kernel.workflow(draft.base.workflow)
@@ -119,19 +115,28 @@ def _act_on(kernel: Kernel, complaint: Complaint, now: datetime, counts: dict[st
             tally["breaches"] += 1
             if "escalate" in clock.on_breach and compiled.definition.escalation is not None:
                 try:
-                    escalation.climb(kernel, draft, None, f"{title}: deadline missed")
+                    level = escalation.next_level(draft.subject, compiled)
+                    target = escalation.target_at(kernel, draft.subject, None, level)
+                    escalation.climb(draft, None, f"{title}: deadline missed", level, target)
                 except EscalationError:
                     tally["top_of_ladder"] += 1
                 else:
                     tally["escalations"] += 1
 
     try:
-        kernel.change(complaint.id, build, retries=_RETRIES - 1, start=complaint)
+        kernel.change(
+            complaint.id,
+            build,
+            retries=RETRIES,
+            start=complaint,
+            lost_race=lambda: lost.append(1),
+        )
     except ComplaintNotFoundError:
         return  # purged meanwhile: nothing left to act on
     except ConcurrencyError:
-        counts["conflicts"] += attempts
-        return
-    counts["conflicts"] += attempts - 1
+        return  # it kept changing: the next sweep finds what is still due
+    finally:
+        if lost:
+            counts["conflicts"] += 1
     for key, value in tally.items():
         counts[key] += value

@@ -45,7 +45,7 @@ def frozen_data(data: Mapping[str, Any] | None) -> FrozenData:
 class Firing(Step):
     """One trigger being fired on a draft: the machine's model, answering what it asks."""
 
-    __slots__ = ("compiled", "draft", "kernel", "level", "reason", "requested_via")
+    __slots__ = ("compiled", "draft", "kernel", "level", "reason", "requested_via", "target")
 
     def __init__(
         self,
@@ -64,12 +64,17 @@ class Firing(Step):
         self.reason = reason
         self.requested_via = requested_via
         self.level: EscalationLevel | None = None
+        self.target: Actor | None = None
 
     def guard(self, name: str) -> Guard:
         return self.kernel.registry.guards[name]
 
     def prepare_escalation(self) -> None:
+        # Every refusal of an escalation comes before the move: a final decision, the
+        # top of the ladder, the org chart plugin's answer.
+        escalation.refuse_after_final_decision(self.complaint)
         self.level = escalation.next_level(self.complaint, self.compiled)
+        self.target = escalation.target_at(self.kernel, self.complaint, self.actor, self.level)
 
     def before(self, transition: TransitionDefinition, dest: str) -> None:
         complaint = self.complaint
@@ -115,13 +120,13 @@ class Firing(Step):
         draft.apply(event, merge_data=True)
         if transition.notify:
             draft.tell(transition.notify, event, transition.trigger)
-        if self.level is not None:
+        if self.level is not None and self.target is not None:
             escalation.climb(
-                self.kernel,
                 draft,
                 self.actor,
                 self.reason or "escalated by " + self.actor.name,
-                level=self.level,
+                self.level,
+                self.target,
                 requested_via=self.requested_via,
             )
         registry = self.kernel.registry
