@@ -103,7 +103,14 @@ from complaint_flow.services.privacy import (
 )
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.audit import AuditProblem, AuditReport, verify_store
-from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.contract import (
+    Commit,
+    ComplaintStore,
+    ConductCommit,
+    ConductStore,
+    OutboxStore,
+    Store,
+)
 
 try:
     __version__ = version("complaint-flow")
@@ -132,6 +139,7 @@ __all__ = [
     "Complaint",
     "ComplaintFlowError",
     "ComplaintNotFoundError",
+    "ComplaintStore",
     "ConcurrencyError",
     "ConductCommit",
     "ConductDesk",
@@ -139,6 +147,7 @@ __all__ = [
     "ConductPolicy",
     "ConductRecord",
     "ConductStatus",
+    "ConductStore",
     "ConflictOfInterestError",
     "ContactFiledError",
     "Customer",
@@ -164,6 +173,7 @@ __all__ = [
     "NotAuthorisedError",
     "OutboxMessage",
     "OutboxStatus",
+    "OutboxStore",
     "OutcomeKind",
     "PatternFlag",
     "PermissionDeniedError",
