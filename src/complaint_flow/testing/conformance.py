@@ -1787,6 +1787,8 @@ class OutboxStoreConformance(_StoreFixtures):
             assert store.outbox_find(status=status, limit=1) == wanted[:1]
         assert store.outbox_find(status=OutboxStatus.PENDING, limit=0) == []
 
+    # -- 17. a closed store -----------------------------------------------------------
+
     def test_a_closed_store_refuses_every_outbox_write(self, store: _ComplaintsWithOutbox) -> None:
         (message,) = _claimable(store, 1)
         store.close()
