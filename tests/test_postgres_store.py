@@ -469,12 +469,14 @@ def plan_of(store: PostgresStore, raw: psycopg.Connection[Any], call: Callable[[
         statements.append((query, tuple(parameters)))
         raise CapturedError  # explained, not run: the filler rows' bodies are not complaints
 
-    store._all = capture  # type: ignore[method-assign]
+    reads = store._reads  # the shared SQL reads, which run every query through ``fetch``
+    fetch = reads.fetch
+    reads.fetch = capture
     try:
         with pytest.raises(CapturedError):
             call()
     finally:
-        del store._all
+        reads.fetch = fetch
     ((query, parameters),) = statements
     rows = raw.execute(f"EXPLAIN {query}", parameters).fetchall()
     return "\n".join(row[0] for row in rows)

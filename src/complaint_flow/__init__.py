@@ -104,7 +104,14 @@ from complaint_flow.services.privacy import (
 )
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.audit import AuditProblem, AuditReport, verify_store
-from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.contract import (
+    Commit,
+    ComplaintStore,
+    ConductCommit,
+    ConductStore,
+    OutboxStore,
+    Store,
+)
 
 try:
     __version__ = version("complaint-flow")
@@ -134,6 +141,7 @@ __all__ = [
     "Complaint",
     "ComplaintFlowError",
     "ComplaintNotFoundError",
+    "ComplaintStore",
     "ConcurrencyError",
     "ConductCommit",
     "ConductDesk",
@@ -141,6 +149,7 @@ __all__ = [
     "ConductPolicy",
     "ConductRecord",
     "ConductStatus",
+    "ConductStore",
     "ConflictOfInterestError",
     "ContactFiledError",
     "Customer",
@@ -167,6 +176,7 @@ __all__ = [
     "OutboxDispatcher",
     "OutboxMessage",
     "OutboxStatus",
+    "OutboxStore",
     "OutcomeKind",
     "PatternFlag",
     "PermissionDeniedError",

@@ -201,15 +201,23 @@ def format_reference(prefix: str, year: int, number: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-@runtime_checkable
-class Store(Protocol):
-    """What the engine needs from a store. Implementations must be thread-safe.
-
-    The conformance suite in :mod:`complaint_flow.testing.conformance` states
-    the rules precisely; every built-in store passes it.
-    """
+class _Lifecycle(Protocol):
+    """What every part of a store has: the URL it was opened with, and ``close()``."""
 
     url: str
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class ComplaintStore(_Lifecycle, Protocol):
+    """Complaints and their audit trail: the versioned, optimistic writes and their reads.
+
+    A commit also writes the outbox messages it causes, in the same transaction;
+    they are read and delivered through :class:`OutboxStore`.
+    """
 
     def commit(self, commit: Commit) -> Complaint:
         """Write the commit atomically and return the stored complaint.
@@ -313,6 +321,17 @@ class Store(Protocol):
         """Complaints whose ``due_at`` is at or before ``before``, earliest first."""
         ...
 
+
+@runtime_checkable
+class OutboxStore(_Lifecycle, Protocol):
+    """The outbox: the notifications commits wrote, read, claimed and delivered.
+
+    Messages enter the outbox only with a commit (:meth:`ComplaintStore.commit`,
+    :meth:`ConductStore.conduct_commit` and their batch and rewrite forms); this
+    part reads them and records their delivery. Complaint messages and conduct
+    notices share it, in one commit order.
+    """
+
     def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
         """Pending outbox messages, oldest first; with ``now``, only those due by then.
 
@@ -343,8 +362,8 @@ class Store(Protocol):
         ``attempts``, ``last_error``, ``delivered_at``, ``next_attempt_at``) and the
         message's claim ends; its content (``payload``, ``address``, ``channel``,
         ``recipient``, ``topic``, ...) stays as stored, so an erasure
-        (:meth:`rewrite`) that happened while a dispatcher held an old copy is not
-        undone. The update happens only if the stored status is still
+        (:meth:`ComplaintStore.rewrite`) that happened while a dispatcher held an
+        old copy is not undone. The update happens only if the stored status is still
         ``expected_status``, checked atomically with the write.
 
         Returns:
@@ -364,12 +383,21 @@ class Store(Protocol):
         """Every outbox message of a complaint, oldest first."""
         ...
 
+
+@runtime_checkable
+class ConductStore(_Lifecycle, Protocol):
+    """Customers' conduct records (the stop procedure), versioned like complaints.
+
+    A record's notices go to the same outbox as complaint messages (see
+    :class:`OutboxStore`).
+    """
+
     def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
         """Write a conduct record's new version with its events and notices atomically.
 
-        Optimistic concurrency as :meth:`commit`: ``expected_version`` 0 creates the
-        record (``ConcurrencyError`` if the customer has one), otherwise the
-        stored version must equal it. Notices go to the same outbox as complaint
+        Optimistic concurrency as :meth:`ComplaintStore.commit`: ``expected_version``
+        0 creates the record (``ConcurrencyError`` if the customer has one),
+        otherwise the stored version must equal it. Notices go to the same outbox as complaint
         messages (their ``complaint_id`` is the record's id). Returns the stored
         record.
         """
@@ -405,16 +433,23 @@ class Store(Protocol):
     def conduct_rewrite(
         self, commit: ConductCommit, events: Sequence[Event], outbox: Sequence[OutboxMessage]
     ) -> ConductRecord:
-        """:meth:`rewrite` for a conduct record (erasure of personal data)."""
+        """:meth:`ComplaintStore.rewrite` for a conduct record (erasure of personal data)."""
         ...
 
-    def close(self) -> None:
-        """Release connections; the store is not used afterwards."""
-        ...
+
+@runtime_checkable
+class Store(ComplaintStore, OutboxStore, ConductStore, Protocol):
+    """What the engine needs from a store: all three parts. Implementations must be thread-safe.
+
+    The conformance suite in :mod:`complaint_flow.testing.conformance` states
+    the rules precisely, with one mixin per part; every built-in store passes it.
+    """
 
 
 def with_delivery_state(stored: OutboxMessage, outcome: OutboxMessage) -> OutboxMessage:
-    """``stored`` with the delivery state of ``outcome`` (what :meth:`Store.outbox_update` writes).
+    """``stored`` with the delivery state of ``outcome``: what ``outbox_update`` writes.
+
+    See :meth:`OutboxStore.outbox_update`.
 
     Args:
         stored: the message as stored; its content is kept.

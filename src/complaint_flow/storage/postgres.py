@@ -34,7 +34,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -49,7 +49,7 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.model.conduct import ConductRecord
+from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.codec import from_json, to_json
 from complaint_flow.storage.contract import (
@@ -64,7 +64,7 @@ from complaint_flow.storage.schema_versions import (
     older_error,
     step_failed,
 )
-from complaint_flow.storage.sql_reads import SQLReads
+from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
 
 try:
     import psycopg
@@ -371,6 +371,16 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _timestamptz(moment: datetime) -> datetime:
+    """A time as ``TIMESTAMPTZ`` columns take it: the aware datetime itself."""
+    return moment
+
+
+# The shared reads' queries, in PostgreSQL's words: psycopg's ``%s`` parameters,
+# ``LIMIT NULL`` for no limit, times as they are.
+_DIALECT: Final = SQLDialect(placeholder="%s", no_limit=None, moment=_timestamptz)
+
+
 def _complaint_row(complaint: Complaint) -> tuple[Any, ...]:
     """The columns of ``_INSERT_COMPLAINT``/``_UPDATE_COMPLAINT`` from ``state`` to ``version``."""
     return (
@@ -668,7 +678,7 @@ def _bad_url(url: str, why: str) -> StoreError:
     )
 
 
-class PostgresStore(SQLReads):
+class PostgresStore:
     """A store in one PostgreSQL schema, shared by threads (through a pool), processes and hosts.
 
     Build it with :func:`open_postgres_store`. Connections come from a
@@ -679,11 +689,8 @@ class PostgresStore(SQLReads):
         self.url = url
         self.location = location
         self._lock = threading.Lock()
-        # The latest snapshot seen of recent complaints. A (complaint id, version)
-        # pair is only ever written once (the version check guarantees it), so a
-        # remembered snapshot of the stored version is exactly what is stored: it
-        # saves decoding the body again.
-        self._recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]] = {}
+        self._recent = RecentVersions()
+        self._reads = SQLReads(_DIALECT, self._fetch, self._recent)
         self._closed = False
         self.schema = self._prepare_schema()
         self._pool: ConnectionPool[Any] | None = self._open_pool()
@@ -728,6 +735,7 @@ class PostgresStore(SQLReads):
             _inherited_pools.append(self._pool)
         self._pool = None
         self._lock = threading.Lock()
+        self._recent.after_fork()
 
     @contextmanager
     def _connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
@@ -830,7 +838,7 @@ class PostgresStore(SQLReads):
                         stored = self._write(connection, encoded)
             except psycopg.Error as exc:
                 raise self._refusal(connection, commit, exc) from exc
-        self._remember(stored)
+        self._recent.remember(stored)
         return stored
 
     def _write(self, connection: psycopg.Connection[Any], encoded: _Encoded) -> Complaint:
@@ -918,7 +926,7 @@ class PostgresStore(SQLReads):
             except psycopg.Error as exc:
                 raise self._unknown_or_failed(connection, f"batch of {ids[0]!r}…", exc) from exc
         for complaint in stored:
-            self._remember(complaint)
+            self._recent.remember(complaint)
         return stored
 
     def _write_batch(
@@ -1024,7 +1032,7 @@ class PostgresStore(SQLReads):
                     _replace(connection, _REPLACE_MESSAGE, message_rows, complaint_id, "message")
             except psycopg.Error as exc:
                 raise self._refusal(connection, commit, exc) from exc
-        self._remember(stored)
+        self._recent.remember(stored)
         self._vacuum(("complaints", "events", "outbox"))
         return stored
 
@@ -1063,7 +1071,7 @@ class PostgresStore(SQLReads):
                 connection.execute("DELETE FROM events WHERE complaint_id = ANY(%s)", (found,))
                 connection.execute("DELETE FROM complaints WHERE id = ANY(%s)", (found,))
         for complaint_id in found:
-            self._recent.pop(complaint_id, None)
+            self._recent.forget(complaint_id)
         if found:
             self._vacuum(("complaints", "events", "outbox"))
         return len(found)
@@ -1277,16 +1285,6 @@ class PostgresStore(SQLReads):
             )
         return True
 
-    # -- reading ------------------------------------------------------------
-
-    # -- reading: the shared SQL queries (stores/sql_reads.py) over these hooks ----
-
-    _placeholder = "%s"
-    _no_limit = None  # LIMIT NULL: no limit
-
-    def _moment(self, moment: datetime) -> datetime:
-        return moment
-
     def outbox_claim(
         self, now: datetime, limit: int, lease: timedelta, owner: str
     ) -> list[OutboxMessage]:
@@ -1303,7 +1301,106 @@ class PostgresStore(SQLReads):
         rows.sort()
         return [from_json(body, OutboxMessage) for _, body in rows]
 
-    def _all(self, query: str, parameters: Iterable[Any]) -> list[Any]:
+    # -- reading: the shared SQL queries (sql_reads.py) in PostgreSQL's dialect ----
+
+    def get_cached(self, complaint_id: str) -> Complaint | None:
+        """The latest version this store wrote or read, without asking the database.
+
+        Another process may have written a later one: a commit built on it is then
+        refused by the version check. The engine uses it to save a read per fire.
+        """
+        return self._recent.latest(complaint_id)
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint (``ComplaintNotFoundError`` if none)."""
+        return self._reads.get(complaint_id)
+
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that reference.
+        """
+        return self._reads.get_by_reference(reference)
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        return self._reads.find_by_external_id(channel, external_id)
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order (``ComplaintNotFoundError`` if none)."""
+        return self._reads.events(complaint_id)
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first (then by id)."""
+        return self._reads.find(
+            state=state,
+            customer_id=customer_id,
+            category=category,
+            workflow=workflow,
+            received_after=received_after,
+            updated_before=updated_before,
+            limit=limit,
+        )
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        return self._reads.count()
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints due at or before ``before``, earliest first, from the deadline index."""
+        return self._reads.due(before, limit)
+
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages in commit order (due by ``now``, if given)."""
+        return self._reads.outbox_pending(limit, now)
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages with that status (any if None), in commit order."""
+        return self._reads.outbox_find(status=status, limit=limit)
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint (or conduct record), in commit order."""
+        return self._reads.outbox(complaint_id)
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        """The latest version of the customer's conduct record, or None."""
+        return self._reads.conduct_get(customer_id)
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        """The conduct record's events in order (empty if there is no record)."""
+        return self._reads.conduct_events(customer_id)
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        """Conduct records matching every given filter, from the review indexes."""
+        return self._reads.conduct_find(
+            statuses=statuses,
+            review_before=review_before,
+            with_review_items=with_review_items,
+            limit=limit,
+        )
+
+    def _fetch(self, query: str, parameters: Sequence[Any]) -> list[Any]:
+        """All rows of one query on a pooled connection (the shared reads' ``fetch``)."""
         with self._connection("reading") as connection:
             return connection.execute(query, tuple(parameters)).fetchall()
 

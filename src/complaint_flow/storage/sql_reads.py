@@ -1,30 +1,132 @@
-"""The read side both SQL stores share: the same queries, one parameter style apart.
+"""The read side both SQL stores share: one set of queries, told the database's dialect.
 
-SQLite writes ``?`` placeholders and stores times as integer microseconds;
-PostgreSQL writes ``%s`` and stores ``TIMESTAMPTZ``. Everything else about
-reading complaints, events, outbox messages and conduct records is the same, so
-it lives here once and each store supplies those differences and its own row
-access.
+SQLite and PostgreSQL hold the same tables (schema version 3) and are read with
+the same queries. What differs between them is stated once, in a
+:class:`SQLDialect` each store builds and hands to :class:`SQLReads`, with a
+function that runs one query on a connection of that store. Both stores also
+keep the versions of complaints they recently wrote or read
+(:class:`RecentVersions`), which the reads decode through.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
+
+import attrs
 
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.codec import from_json
 
-_RECENT_LIMIT = 1024
+RECENT_LIMIT = 1024
 """How many recently written or read versions a SQL store keeps decoded."""
 
 _SELECT_COMPLAINT = "SELECT id, version, body FROM complaints"
 _SELECT_CONDUCT = "SELECT customer_id, version, body FROM conduct_records"
 _FILTERS = ("state", "customer_id", "category", "workflow")
+
+Fetch = Callable[[str, Sequence[Any]], list[Any]]
+"""Runs one query with its parameters and returns all its rows, as tuples.
+
+The store's own: it takes a connection the store's way (SQLite: the calling
+thread's; PostgreSQL: one from the pool, given back at once) and turns the
+driver's errors into ``StoreError``.
+"""
+
+
+@attrs.frozen
+class SQLDialect:
+    """What the shared queries need to know about the database they run on.
+
+    Everything else is the same in both SQL stores: table and column names, the
+    queries, rows (tuples) and bodies (the codec's JSON, kept as text: PostgreSQL's
+    ``TEXT``, not ``JSONB``, so both hand back exactly what was written and decode it
+    the same way).
+
+    Attributes:
+        placeholder: how a query marks a parameter: ``?`` (SQLite) or ``%s``
+            (psycopg). The shared queries are written with ``?``; :meth:`sql`
+            rewrites them.
+        no_limit: what ``LIMIT`` takes to mean "no limit": ``-1`` in SQLite,
+            ``NULL`` (None) in PostgreSQL.
+        moment: a datetime as the time columns hold it, to compare with them:
+            SQLite stores integer microseconds since the Unix epoch, PostgreSQL
+            ``TIMESTAMPTZ`` (the aware datetime itself).
+    """
+
+    placeholder: str
+    no_limit: int | None
+    moment: Callable[[datetime], Any]
+
+    def sql(self, text: str) -> str:
+        """``text``, written with ``?`` placeholders, in this dialect's parameter style."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+class RecentVersions:
+    """The latest version of each complaint a SQL store recently wrote or read, by id.
+
+    A (complaint id, version) pair is only ever written once (the version check
+    guarantees it), so a remembered snapshot of the stored version is exactly what
+    is stored: reads skip decoding it again, and a writer may build on it (the
+    version check refuses the commit if another process moved the complaint on).
+    Each entry may carry the indexed columns its writer wrote (SQLite compares them
+    to update only the indexes that change). Holds at most :data:`RECENT_LIMIT`
+    entries, dropping the oldest. Thread-safe.
+    """
+
+    __slots__ = ("_entries", "_trimming")
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Complaint, tuple[Any, ...] | None]] = {}
+        self._trimming = threading.Lock()
+
+    def latest(self, complaint_id: str) -> Complaint | None:
+        """The remembered version of the complaint, if any."""
+        entry = self._entries.get(complaint_id)
+        return entry[0] if entry is not None else None
+
+    def entry(self, complaint_id: str) -> tuple[Complaint, tuple[Any, ...] | None] | None:
+        """The remembered version with the indexed columns written with it (None: not known)."""
+        return self._entries.get(complaint_id)
+
+    def remember(self, complaint: Complaint, columns: tuple[Any, ...] | None = None) -> None:
+        """Remember ``complaint`` as its latest stored version (with its indexed columns)."""
+        entries = self._entries
+        entries[complaint.id] = (complaint, columns)
+        if len(entries) > RECENT_LIMIT:
+            with self._trimming:
+                while len(entries) > RECENT_LIMIT:
+                    try:
+                        del entries[next(iter(entries))]
+                    except (KeyError, RuntimeError, StopIteration):
+                        break  # another thread is trimming too
+
+    def decode(self, row: tuple[str, int, str]) -> Complaint:
+        """A complaint from ``(id, version, body)``, decoded only if not remembered already."""
+        complaint_id, version, body = row
+        entry = self._entries.get(complaint_id)
+        if entry is not None and entry[0].version == version:
+            return entry[0]
+        complaint = from_json(body, Complaint)
+        self.remember(complaint)
+        return complaint
+
+    def forget(self, complaint_id: str) -> None:
+        """Forget the complaint (it was deleted)."""
+        self._entries.pop(complaint_id, None)
+
+    def clear(self) -> None:
+        """Forget everything (the store is closed)."""
+        self._entries.clear()
+
+    def after_fork(self) -> None:
+        """In a child process after ``fork()``: a lock another thread held stays held; renew it."""
+        self._trimming = threading.Lock()
 
 
 def _aware(moment: datetime, name: str, method: str) -> datetime:
@@ -42,77 +144,27 @@ def _aware(moment: datetime, name: str, method: str) -> datetime:
 
 
 class SQLReads:
-    """Store Protocol read methods over SQL, for a store that provides the hooks below.
+    """The store's read methods over SQL, for one store: its dialect, connections and cache.
 
-    Hooks a store provides:
-
-    - ``_placeholder``: ``?`` or ``%s``; queries here are written with ``?`` and
-      rewritten by :meth:`_sql`.
-    - ``_no_limit``: what ``LIMIT`` takes for "no limit" (``-1`` or ``None``).
-    - ``_moment(datetime)``: a time as the time columns hold it (SQLite: integer
-      microseconds; PostgreSQL: the aware datetime itself).
-    - ``_all(sql, parameters)``: all rows of a query, errors translated.
-    - ``_recent`` (an empty dict) and ``_lock`` (a ``threading.Lock``), set in
-      ``__init__``: the versions this store recently wrote or read, by id, with the
-      indexed columns it wrote (SQLite compares them to update only what changed).
-
-    Tables and columns are those of schema version 3, the same in both stores.
+    Args:
+        dialect: what differs in the database's SQL.
+        fetch: runs one query on one of the store's connections (see :data:`Fetch`).
+        recent: the store's recently written or read versions; reads decode
+            through it and remember what they decoded.
     """
 
-    _placeholder: str
-    _no_limit: int | None
-    _recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]]
-    _lock: threading.Lock
+    __slots__ = ("dialect", "fetch", "recent")
 
-    def _moment(self, moment: datetime) -> Any:
-        raise NotImplementedError
+    def __init__(self, dialect: SQLDialect, fetch: Fetch, recent: RecentVersions) -> None:
+        self.dialect = dialect
+        self.fetch = fetch
+        self.recent = recent
 
-    def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
-        raise NotImplementedError
-
-    # -- the versions recently written or read -----------------------------
-
-    def get_cached(self, complaint_id: str) -> Complaint | None:
-        """The latest version this store wrote or read, without asking the database.
-
-        Another process may have written a later one: a commit built on it is then
-        refused by the version check. The engine uses it to save a read per fire.
-        """
-        recent = self._recent.get(complaint_id)
-        return recent[0] if recent is not None else None
-
-    def _complaint(self, row: tuple[str, int, str]) -> Complaint:
-        """A complaint from ``(id, version, body)``, decoded only if not known already."""
-        complaint_id, version, body = row
-        recent = self._recent.get(complaint_id)
-        if recent is not None and recent[0].version == version:
-            return recent[0]
-        complaint = from_json(body, Complaint)
-        self._remember(complaint)
-        return complaint
-
-    def _remember(self, complaint: Complaint, columns: tuple[Any, ...] | None = None) -> None:
-        recent = self._recent
-        recent[complaint.id] = (complaint, columns)
-        if len(recent) > _RECENT_LIMIT:
-            with self._lock:
-                while len(recent) > _RECENT_LIMIT:
-                    try:
-                        del recent[next(iter(recent))]
-                    except (KeyError, RuntimeError, StopIteration):
-                        break  # another thread is trimming too
-
-    def _conduct_record(self, row: tuple[str, int, str]) -> ConductRecord:
-        """A conduct record from ``(customer_id, version, body)``."""
-        return from_json(row[2], ConductRecord)
-
-    def _sql(self, text: str) -> str:
-        """``text`` written with ``?`` placeholders, in this store's parameter style."""
-        return text if self._placeholder == "?" else text.replace("?", self._placeholder)
+    # -- complaints ----------------------------------------------------------
 
     def _one_complaint(self, where: str, parameters: tuple[Any, ...]) -> Complaint | None:
-        rows = self._all(self._sql(f"{_SELECT_COMPLAINT} WHERE {where}"), parameters)
-        return self._complaint(rows[0]) if rows else None
+        rows = self.fetch(self.dialect.sql(f"{_SELECT_COMPLAINT} WHERE {where}"), parameters)
+        return self.recent.decode(rows[0]) if rows else None
 
     def get(self, complaint_id: str) -> Complaint:
         """The latest version of a complaint.
@@ -146,8 +198,8 @@ class SQLReads:
         Raises:
             ComplaintNotFoundError: no complaint has that id.
         """
-        rows = self._all(
-            self._sql("SELECT body FROM events WHERE complaint_id = ? ORDER BY seq"),
+        rows = self.fetch(
+            self.dialect.sql("SELECT body FROM events WHERE complaint_id = ? ORDER BY seq"),
             (complaint_id,),
         )
         if not rows:
@@ -174,6 +226,7 @@ class SQLReads:
         Raises:
             InvalidArgumentError: a time filter is not timezone-aware.
         """
+        dialect = self.dialect
         values = (state, customer_id, category, workflow)
         given = [
             (column, value)
@@ -184,21 +237,22 @@ class SQLReads:
         parameters: list[Any] = [value for _, value in given]
         if received_after is not None:
             conditions.append("received_at >= ?")
-            parameters.append(self._moment(_aware(received_after, "received_after", "find")))
+            parameters.append(dialect.moment(_aware(received_after, "received_after", "find")))
         if updated_before is not None:
             conditions.append("updated_at < ?")
-            parameters.append(self._moment(_aware(updated_before, "updated_before", "find")))
+            parameters.append(dialect.moment(_aware(updated_before, "updated_before", "find")))
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        parameters.append(self._no_limit if limit is None else limit)
-        rows = self._all(
-            self._sql(f"{_SELECT_COMPLAINT} {where}ORDER BY received_at, id LIMIT ?"),
+        parameters.append(dialect.no_limit if limit is None else limit)
+        rows = self.fetch(
+            dialect.sql(f"{_SELECT_COMPLAINT} {where}ORDER BY received_at, id LIMIT ?"),
             parameters,
         )
-        return [self._complaint(row) for row in rows]
+        decode = self.recent.decode
+        return [decode(row) for row in rows]
 
     def count(self) -> int:
         """How many complaints are stored."""
-        ((count,),) = self._all("SELECT count(*) FROM complaints", ())
+        ((count,),) = self.fetch("SELECT count(*) FROM complaints", ())
         return int(count)
 
     def due(self, before: datetime, limit: int) -> list[Complaint]:
@@ -215,14 +269,17 @@ class SQLReads:
                 f"due() needs a timezone-aware datetime, got {before!r}; pass the "
                 "engine's time (engine.now())"
             )
-        rows = self._all(
-            self._sql(
+        rows = self.fetch(
+            self.dialect.sql(
                 f"{_SELECT_COMPLAINT} WHERE due_at IS NOT NULL AND due_at <= ? "
                 "ORDER BY due_at, id LIMIT ?"
             ),
-            (self._moment(before), limit),
+            (self.dialect.moment(before), limit),
         )
-        return [self._complaint(row) for row in rows]
+        decode = self.recent.decode
+        return [decode(row) for row in rows]
+
+    # -- the outbox ------------------------------------------------------------
 
     def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
         """Pending outbox messages in the order they were committed (due by ``now``, if given).
@@ -237,14 +294,14 @@ class SQLReads:
                 "SELECT body FROM outbox WHERE status = 'pending' AND "
                 "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY position LIMIT ?"
             )
-            parameters = (self._moment(now), limit)
+            parameters = (self.dialect.moment(now), limit)
         return self._messages(sql, parameters)
 
     def outbox_find(
         self, *, status: OutboxStatus | None = None, limit: int | None = None
     ) -> list[OutboxMessage]:
         """Outbox messages of every complaint with that status (any if None), oldest first."""
-        bound = self._no_limit if limit is None else limit
+        bound = self.dialect.no_limit if limit is None else limit
         if status is None:
             return self._messages("SELECT body FROM outbox ORDER BY position LIMIT ?", (bound,))
         return self._messages(
@@ -259,20 +316,22 @@ class SQLReads:
         )
 
     def _messages(self, sql: str, parameters: tuple[Any, ...]) -> list[OutboxMessage]:
-        rows = self._all(self._sql(sql), parameters)
+        rows = self.fetch(self.dialect.sql(sql), parameters)
         return [from_json(body, OutboxMessage) for (body,) in rows]
 
-    # -- conduct records -----------------------------------------------------
+    # -- conduct records -------------------------------------------------------
 
     def conduct_get(self, customer_id: str) -> ConductRecord | None:
         """The latest version of the customer's conduct record, or None if they have none."""
-        rows = self._all(self._sql(f"{_SELECT_CONDUCT} WHERE customer_id = ?"), (customer_id,))
-        return self._conduct_record(rows[0]) if rows else None
+        rows = self.fetch(
+            self.dialect.sql(f"{_SELECT_CONDUCT} WHERE customer_id = ?"), (customer_id,)
+        )
+        return _conduct_record(rows[0]) if rows else None
 
     def conduct_events(self, customer_id: str) -> list[Event]:
         """The conduct record's events in order (empty if there is no record)."""
-        rows = self._all(
-            self._sql("SELECT body FROM conduct_events WHERE customer_id = ? ORDER BY seq"),
+        rows = self.fetch(
+            self.dialect.sql("SELECT body FROM conduct_events WHERE customer_id = ? ORDER BY seq"),
             (customer_id,),
         )
         return [from_json(body, Event) for (body,) in rows]
@@ -295,6 +354,7 @@ class SQLReads:
         Raises:
             InvalidArgumentError: ``review_before`` is not timezone-aware.
         """
+        dialect = self.dialect
         conditions: list[str] = []
         parameters: list[Any] = []
         if statuses is not None:
@@ -307,16 +367,21 @@ class SQLReads:
             moment = _aware(review_before, "review_before", "conduct_find")
             # IS NOT NULL states the partial index's condition, so it can serve the query.
             conditions.append("review_at IS NOT NULL AND review_at <= ?")
-            parameters.append(self._moment(moment))
+            parameters.append(dialect.moment(moment))
         if with_review_items:
             conditions.append("review_items > 0")
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        parameters.append(self._no_limit if limit is None else limit)
-        rows = self._all(
-            self._sql(
+        parameters.append(dialect.no_limit if limit is None else limit)
+        rows = self.fetch(
+            dialect.sql(
                 f"{_SELECT_CONDUCT} {where}"
                 "ORDER BY review_at IS NULL, review_at, customer_id LIMIT ?"
             ),
             parameters,
         )
-        return [self._conduct_record(row) for row in rows]
+        return [_conduct_record(row) for row in rows]
+
+
+def _conduct_record(row: tuple[str, int, str]) -> ConductRecord:
+    """A conduct record from ``(customer_id, version, body)``."""
+    return from_json(row[2], ConductRecord)

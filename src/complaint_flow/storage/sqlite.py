@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
@@ -46,7 +46,7 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
-from complaint_flow.model.conduct import ConductRecord
+from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.codec import from_json, to_json
 from complaint_flow.storage.contract import (
@@ -61,7 +61,7 @@ from complaint_flow.storage.schema_versions import (
     older_error,
     step_failed,
 )
-from complaint_flow.storage.sql_reads import SQLReads
+from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
 
 logger = logging.getLogger("complaint_flow.storage.sqlite")
 
@@ -327,6 +327,11 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
+# The shared reads' queries, in SQLite's words: ``?`` parameters, ``LIMIT -1`` for
+# no limit, times as integer microseconds.
+_DIALECT: Final = SQLDialect(placeholder="?", no_limit=-1, moment=_micros)
+
+
 def _indexed_columns(complaint: Complaint) -> tuple[Any, ...]:
     return (
         complaint.reference,
@@ -481,7 +486,7 @@ def _bad_url(url: str, why: str) -> StoreError:
     )
 
 
-class SQLiteStore(SQLReads):
+class SQLiteStore:
     """A store in one SQLite file, shared by threads (one connection each) and processes.
 
     Build it with :func:`open_sqlite_store`. Connections are opened per thread on
@@ -495,11 +500,10 @@ class SQLiteStore(SQLReads):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        # The latest snapshot seen of recent complaints. A (complaint id, version)
-        # pair is only ever written once (the version check guarantees it), so a
-        # remembered snapshot of the stored version is exactly what is stored: it
-        # saves decoding it again and tells an update which indexed columns change.
-        self._recent: dict[str, tuple[Complaint, tuple[Any, ...] | None]] = {}
+        # Besides saving reads, a remembered version's indexed columns tell an
+        # update which indexes change (see _update).
+        self._recent = RecentVersions()
+        self._reads = SQLReads(_DIALECT, self._fetch, self._recent)
         self._closed = False
         connection = self._connect()
         try:
@@ -572,6 +576,7 @@ class SQLiteStore(SQLReads):
         self._connections = []
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._recent.after_fork()
 
     def _closed_error(self) -> StoreError:
         return StoreError(f"store {self.url!r} is closed; open a new engine")
@@ -662,7 +667,7 @@ class SQLiteStore(SQLReads):
                 raise
         except sqlite3.Error as exc:
             raise self._failed(exc, f"committing complaint {commit.complaint.id!r}") from exc
-        self._remember(stored, columns)
+        self._recent.remember(stored, columns)
         return stored
 
     def _prepare(self, commit: Commit) -> _Prepared:
@@ -766,7 +771,7 @@ class SQLiteStore(SQLReads):
         results = []
         for complaint_id in ids:
             complaint, columns = stored[complaint_id]
-            self._remember(complaint, columns)
+            self._recent.remember(complaint, columns)
             results.append(complaint)
         return results
 
@@ -874,7 +879,7 @@ class SQLiteStore(SQLReads):
                 raise
         except sqlite3.Error as exc:
             raise self._failed(exc, f"rewriting complaint {complaint_id!r}") from exc
-        self._remember(stored, columns)
+        self._recent.remember(stored, columns)
         self._checkpoint_after_erasure()
         return stored
 
@@ -962,7 +967,7 @@ class SQLiteStore(SQLReads):
         except sqlite3.Error as exc:
             raise self._failed(exc, f"purging {len(wanted)} complaints") from exc
         for (complaint_id,) in keys:
-            self._recent.pop(complaint_id, None)
+            self._recent.forget(complaint_id)
         if keys:
             self._checkpoint_after_erasure()
         return len(keys)
@@ -1085,7 +1090,7 @@ class SQLiteStore(SQLReads):
     def _update(
         self, complaint: Complaint, expected: int, columns: tuple[Any, ...]
     ) -> tuple[str, list[Any]]:
-        recent = self._recent.get(complaint.id)
+        recent = self._recent.entry(complaint.id)
         if recent is not None and recent[0].version == expected:
             before = recent[1] if recent[1] is not None else _indexed_columns(recent[0])
             changed = tuple(map(operator.ne, before, columns))  # both have _INDEXED's length
@@ -1233,17 +1238,106 @@ class SQLiteStore(SQLReads):
             raise self._failed(exc, f"updating outbox message {message.key!r}") from exc
         return row is not None
 
-    # -- reading ------------------------------------------------------------
+    # -- reading: the shared SQL queries (sql_reads.py) in SQLite's dialect --------
 
-    # -- reading: the shared SQL queries (stores/sql_reads.py) over these hooks ----
+    def get_cached(self, complaint_id: str) -> Complaint | None:
+        """The latest version this store wrote or read, without asking the database.
 
-    _placeholder = "?"
-    _no_limit = -1  # SQLite's LIMIT -1: no limit
+        Another process may have written a later one: a commit built on it is then
+        refused by the version check. The engine uses it to save a read per fire.
+        """
+        return self._recent.latest(complaint_id)
 
-    def _moment(self, moment: datetime) -> int:
-        return _micros(moment)
+    def get(self, complaint_id: str) -> Complaint:
+        """The latest version of a complaint (``ComplaintNotFoundError`` if none)."""
+        return self._reads.get(complaint_id)
 
-    def _all(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+    def get_by_reference(self, reference: str) -> Complaint:
+        """The latest version of the complaint with that human reference.
+
+        Raises:
+            ComplaintNotFoundError: no complaint has that reference.
+        """
+        return self._reads.get_by_reference(reference)
+
+    def find_by_external_id(self, channel: str, external_id: str) -> Complaint | None:
+        """The complaint created from that channel message, if any."""
+        return self._reads.find_by_external_id(channel, external_id)
+
+    def events(self, complaint_id: str) -> list[Event]:
+        """The complaint's audit trail in order (``ComplaintNotFoundError`` if none)."""
+        return self._reads.events(complaint_id)
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        customer_id: str | None = None,
+        category: str | None = None,
+        workflow: str | None = None,
+        received_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Complaint]:
+        """Complaints matching every given filter, oldest received first (then by id)."""
+        return self._reads.find(
+            state=state,
+            customer_id=customer_id,
+            category=category,
+            workflow=workflow,
+            received_after=received_after,
+            updated_before=updated_before,
+            limit=limit,
+        )
+
+    def count(self) -> int:
+        """How many complaints are stored."""
+        return self._reads.count()
+
+    def due(self, before: datetime, limit: int) -> list[Complaint]:
+        """Complaints due at or before ``before``, earliest first, from the deadline index."""
+        return self._reads.due(before, limit)
+
+    def outbox_pending(self, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+        """Pending outbox messages in commit order (due by ``now``, if given)."""
+        return self._reads.outbox_pending(limit, now)
+
+    def outbox_find(
+        self, *, status: OutboxStatus | None = None, limit: int | None = None
+    ) -> list[OutboxMessage]:
+        """Outbox messages with that status (any if None), in commit order."""
+        return self._reads.outbox_find(status=status, limit=limit)
+
+    def outbox(self, complaint_id: str) -> list[OutboxMessage]:
+        """Every outbox message of a complaint (or conduct record), in commit order."""
+        return self._reads.outbox(complaint_id)
+
+    def conduct_get(self, customer_id: str) -> ConductRecord | None:
+        """The latest version of the customer's conduct record, or None."""
+        return self._reads.conduct_get(customer_id)
+
+    def conduct_events(self, customer_id: str) -> list[Event]:
+        """The conduct record's events in order (empty if there is no record)."""
+        return self._reads.conduct_events(customer_id)
+
+    def conduct_find(
+        self,
+        *,
+        statuses: Collection[ConductStatus] | None = None,
+        review_before: datetime | None = None,
+        with_review_items: bool = False,
+        limit: int | None = None,
+    ) -> list[ConductRecord]:
+        """Conduct records matching every given filter, from the review indexes."""
+        return self._reads.conduct_find(
+            statuses=statuses,
+            review_before=review_before,
+            with_review_items=with_review_items,
+            limit=limit,
+        )
+
+    def _fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """All rows of one query on this thread's connection (the shared reads' ``fetch``)."""
         connection = self._connection()
         try:
             return connection.execute(sql, tuple(parameters)).fetchall()

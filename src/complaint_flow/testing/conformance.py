@@ -1,9 +1,10 @@
 """The store conformance suite: the rules every store follows, runnable by any store's author.
 
-Every built-in store (``memory://``, ``sqlite:///…``) passes this suite, and a
-third-party store must pass it too. Subclass :class:`StoreConformance` in one of
-your test modules under a name pytest collects, and give it a ``store`` fixture
-that yields a fresh, empty store (and closes it afterwards)::
+Every built-in store (``memory://``, ``sqlite:///…``, ``postgresql://…``) passes
+this suite, and a third-party store must pass it too. Subclass
+:class:`StoreConformance` in one of your test modules under a name pytest
+collects, and give it a ``store`` fixture that yields a fresh, empty store (and
+closes it afterwards)::
 
     import pytest
     from complaint_flow.testing.conformance import StoreConformance
@@ -28,9 +29,27 @@ that yields a fresh, empty store (and closes it afterwards)::
             return reopen
 
 ``StoreConformance`` itself has no ``Test`` prefix, so pytest only runs it
-through your subclass. The rules, each checked by the tests below:
+through your subclass.
 
-1. **Round trip.** What :meth:`~complaint_flow.storage.contract.Store.commit` stores comes
+The rules come in one mixin per part of the store contract
+(:mod:`complaint_flow.storage.contract`), each driven by the same fixtures, so a
+store that implements some parts runs their rules only (subclass the mixins you
+need; ``StoreConformance`` is all of them):
+
+- :class:`ComplaintStoreConformance`: ``ComplaintStore``, rules 1-6, 8-15, 17
+  and 18. A commit's outbox messages are part of it and are read back through
+  the outbox, so the store needs the ``OutboxStore`` part too.
+- :class:`OutboxStoreConformance`: ``OutboxStore``, rules 7 and 17. Messages enter the
+  outbox with commits, so the store needs the ``ComplaintStore`` part too.
+- :class:`ConductStoreConformance`: ``ConductStore``, rules 16 and 17. Notices
+  are read back through the outbox, so the store needs the ``OutboxStore`` part
+  too.
+- :class:`StoreConformance`: the three, and the rules that span them (conduct
+  notices and complaint messages share one outbox and its keys).
+
+The rules, each checked by the tests below:
+
+1. **Round trip.** What :meth:`~complaint_flow.storage.contract.ComplaintStore.commit` stores comes
    back equal from ``get``, ``events`` and ``outbox``: every field, datetimes
    timezone-aware and equal to what was committed, ``data``/``payload``/
    ``contacts`` deep-frozen (read-only mappings, lists as tuples), any Unicode.
@@ -114,8 +133,9 @@ through your subclass. The rules, each checked by the tests below:
     ``conduct_find`` filters on statuses, ``review_before`` (inclusive) and
     ``with_review_items``, ordered by (``review_at`` with none last, customer
     id), at most ``limit``; ``conduct_rewrite`` is ``rewrite`` for a record.
-17. **Closed and reopened.** A closed store refuses every write; a durable
-    store reopened keeps conduct records, their events, notices and indexes.
+17. **Closed and reopened.** A closed store refuses every write (complaints,
+    outbox, conduct records); a durable store reopened keeps conduct records,
+    their events, notices and indexes.
 18. **Any sequence** of commits, batches, purges and deliveries, stale or not,
     leaves the store equal to a plain model of these rules (a hypothesis
     property test).
@@ -134,7 +154,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import pytest
@@ -167,7 +187,15 @@ from complaint_flow.model.entities import (
     Severity,
 )
 from complaint_flow.storage.audit import content_digest, verify_events
-from complaint_flow.storage.contract import Commit, ConductCommit, Store, format_reference
+from complaint_flow.storage.contract import (
+    Commit,
+    ComplaintStore,
+    ConductCommit,
+    ConductStore,
+    OutboxStore,
+    Store,
+    format_reference,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When test complaints are received unless told otherwise."""
@@ -423,7 +451,7 @@ def redact(event: Event) -> Event:
 
 
 def _snapshot(
-    store: Store, complaint_id: str
+    store: _ComplaintsWithOutbox, complaint_id: str
 ) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
     return store.get(complaint_id), store.events(complaint_id), store.outbox(complaint_id)
 
@@ -523,16 +551,64 @@ _STEPS = st.builds(
 )
 
 
-class StoreConformance:
-    """The rules every store follows. Subclass as ``class TestMyStore(StoreConformance)``.
+class _ComplaintsWithOutbox(ComplaintStore, OutboxStore, Protocol):
+    """What the complaint and the outbox rules use.
 
-    Provide a ``store`` fixture yielding a fresh, empty store; optionally a
-    ``reopen`` fixture returning a function that closes a store and opens it
-    again on the same data (durable stores).
+    A commit writes its outbox messages, read back through the outbox part, and
+    messages enter the outbox only with commits.
     """
 
+
+class _ConductWithOutbox(ConductStore, OutboxStore, Protocol):
+    """What the conduct rules use: a record's notices are read through the outbox part."""
+
+
+def _claimable(store: _ComplaintsWithOutbox, count: int) -> list[OutboxMessage]:
+    """``count`` pending messages on two complaints, committed one a minute apart."""
+    first = store.commit(creation())
+    second = store.commit(creation())
+    current = {first.id: first, second.id: second}
+    messages = []
+    for n in range(count):
+        target = current[first.id if n % 2 == 0 else second.id]
+        message = make_message(target.id, target.version + 1, created_at=T0 + timedelta(minutes=n))
+        current[target.id] = store.commit(change(target, outbox=[message]))
+        messages.append(message)
+    return messages
+
+
+def _erasable(store: _ComplaintsWithOutbox) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
+    """A complaint with three events carrying personal data and two messages."""
+    complaint = make_complaint()
+    recorded = [
+        make_event(complaint.id, seq, reason=f"Ada said {seq}", data={"phone": "+44 7700"})
+        for seq in (1, 2, 3)
+    ]
+    messages = [
+        make_message(complaint.id, 3, payload={"name": "Ada Lovelace"}),
+        make_message(complaint.id, 3, recipient="owner", payload={"name": "Ada"}),
+    ]
+    commit = Commit(
+        attrs.evolve(complaint, version=3), 0, recorded, messages, reference_prefix="CF"
+    )
+    return store.commit(commit), list(commit.events), messages
+
+
+def _conduct_snapshot(
+    store: _ConductWithOutbox, record: ConductRecord
+) -> tuple[ConductRecord | None, list[Event], list[OutboxMessage]]:
+    return (
+        store.conduct_get(record.customer_id),
+        store.conduct_events(record.customer_id),
+        store.outbox(record.id),
+    )
+
+
+class _StoreFixtures:
+    """The fixtures every mixin runs on; a subclass overrides ``store`` (and ``reopen``)."""
+
     @pytest.fixture
-    def store(self) -> Iterator[Store]:
+    def store(self) -> Iterator[Any]:
         """Override: yield a fresh, empty store and close it afterwards."""
         raise NotImplementedError(
             f"{type(self).__name__} must define a `store` fixture that yields a fresh, "
@@ -540,19 +616,29 @@ class StoreConformance:
         )
 
     @pytest.fixture
-    def reopen(self) -> Callable[[Store], Store] | None:
+    def reopen(self) -> Callable[[Any], Any] | None:
         """Override for durable stores: ``reopen(old)`` closes ``old``, returns it reopened."""
         return None
 
-    # -- 1. round trip ------------------------------------------------------
 
-    def test_is_a_store(self, store: Store) -> None:
-        assert isinstance(store, Store)
+class ComplaintStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.ComplaintStore` (1-6, 8-15, 17, 18).
+
+    A commit's outbox messages are part of it, so these tests read them back
+    through the store's :class:`~complaint_flow.storage.contract.OutboxStore`
+    methods: the store must have both parts.
+    """
+
+    def test_is_a_complaint_store(self, store: _ComplaintsWithOutbox) -> None:
+        assert isinstance(store, ComplaintStore)
+        assert isinstance(store, OutboxStore), "a commit's messages are read through the outbox"
         assert isinstance(store.url, str)
         assert store.url
         assert store.count() == 0
 
-    def test_creation_round_trip_keeps_every_field(self, store: Store) -> None:
+    # -- 1. round trip ------------------------------------------------------
+
+    def test_creation_round_trip_keeps_every_field(self, store: _ComplaintsWithOutbox) -> None:
         owner = Actor(id="m-1", name="Mo", role="manager", rank=3, phone="+44 20 7946 0000")
         customer = Customer(
             id="customer-9",
@@ -597,7 +683,7 @@ class StoreConformance:
         assert store.events(complaint.id) == list(commit.events)
         assert store.outbox(complaint.id) == messages
 
-    def test_update_round_trip(self, store: Store) -> None:
+    def test_update_round_trip(self, store: _ComplaintsWithOutbox) -> None:
         created = store.commit(creation())
         commit = change(
             created,
@@ -615,7 +701,7 @@ class StoreConformance:
         assert store.events(created.id)[1:] == list(commit.events)
         assert store.outbox(created.id) == list(commit.outbox)
 
-    def test_datetimes_come_back_aware_and_equal(self, store: Store) -> None:
+    def test_datetimes_come_back_aware_and_equal(self, store: _ComplaintsWithOutbox) -> None:
         received = datetime(2026, 7, 1, 8, 30, 15, 123456, tzinfo=_PST)
         complaint = make_complaint(
             received_at=received,
@@ -638,7 +724,7 @@ class StoreConformance:
         _assert_aware_and_equal(got_message.created_at, message.created_at)
         _assert_aware_and_equal(got_message.delivered_at, message.delivered_at)
 
-    def test_data_comes_back_deep_frozen(self, store: Store) -> None:
+    def test_data_comes_back_deep_frozen(self, store: _ComplaintsWithOutbox) -> None:
         data = {"list": [1, [2, {"deep": ["x"]}]], "map": {"k": {"v": None}}, "text": "é"}
         complaint = make_complaint(
             data=data, customer=attrs.evolve(CUSTOMER, contacts={"sms": "+1"})
@@ -654,7 +740,7 @@ class StoreConformance:
         assert events[0].data == complaint.data
         assert outbox[0].payload == complaint.data
 
-    def test_awkward_text_round_trips(self, store: Store) -> None:
+    def test_awkward_text_round_trips(self, store: _ComplaintsWithOutbox) -> None:
         complaint = make_complaint(
             complaint_id=f"id {AWKWARD_TEXT}",
             state=f"state {AWKWARD_TEXT}",
@@ -670,7 +756,9 @@ class StoreConformance:
         assert store.find(customer_id=AWKWARD_TEXT) == [stored]
         assert store.find_by_external_id("email", AWKWARD_TEXT) == stored
 
-    def test_stored_snapshots_do_not_change_when_the_complaint_moves_on(self, store: Store) -> None:
+    def test_stored_snapshots_do_not_change_when_the_complaint_moves_on(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         first = store.commit(creation())
         kept = store.get(first.id)
         second = store.commit(change(first, state="thanked"))
@@ -680,7 +768,7 @@ class StoreConformance:
 
     # -- 2. references ------------------------------------------------------
 
-    def test_references_count_per_prefix_and_year(self, store: Store) -> None:
+    def test_references_count_per_prefix_and_year(self, store: _ComplaintsWithOutbox) -> None:
         y2026, y2027 = T0, T0.replace(year=2027)
         plan = [("CF", y2026), ("CF", y2026), ("XY", y2026), ("CF", y2027), ("CF", y2026)]
         references = [
@@ -695,18 +783,22 @@ class StoreConformance:
             "CF-2026-000003",
         ]
 
-    def test_reference_year_is_that_of_received_at_in_its_own_offset(self, store: Store) -> None:
+    def test_reference_year_is_that_of_received_at_in_its_own_offset(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         # 2027-01-01 04:30 in UTC, but still 2026 where it was received.
         new_years_eve = datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
         stored = store.commit(creation(received_at=new_years_eve))
         assert stored.reference == format_reference("CF", 2026, 1)
 
-    def test_creation_ignores_a_reference_given_by_the_writer(self, store: Store) -> None:
+    def test_creation_ignores_a_reference_given_by_the_writer(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         stored = store.commit(creation(reference="MINE-1"))
         assert stored.reference == "CF-2026-000001"
         assert store.get(stored.id).reference == "CF-2026-000001"
 
-    def test_refused_creation_uses_no_number(self, store: Store) -> None:
+    def test_refused_creation_uses_no_number(self, store: _ComplaintsWithOutbox) -> None:
         first = store.commit(creation(external_id="m-1"))
         with pytest.raises(DuplicateIntakeError):
             store.commit(creation(external_id="m-1"))
@@ -714,7 +806,7 @@ class StoreConformance:
             store.commit(creation(make_complaint(first.id)))
         assert store.commit(creation()).reference == "CF-2026-000002"
 
-    def test_get_by_reference_finds_the_latest_version(self, store: Store) -> None:
+    def test_get_by_reference_finds_the_latest_version(self, store: _ComplaintsWithOutbox) -> None:
         created = store.commit(creation())
         store.commit(creation())
         moved = store.commit(change(created, state="thanked"))
@@ -724,7 +816,9 @@ class StoreConformance:
 
     # -- 3. idempotent creation ---------------------------------------------
 
-    def test_duplicate_external_id_raises_and_writes_nothing(self, store: Store) -> None:
+    def test_duplicate_external_id_raises_and_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         first = store.commit(creation(channel="email", external_id="<m-1@x>"))
         second = make_complaint(channel="email", external_id="<m-1@x>")
         message = make_message(second.id, 1)
@@ -742,7 +836,9 @@ class StoreConformance:
         assert store.outbox(second.id) == []
         assert store.outbox_pending(10) == []
 
-    def test_same_external_id_on_another_channel_is_another_complaint(self, store: Store) -> None:
+    def test_same_external_id_on_another_channel_is_another_complaint(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         by_email = store.commit(creation(channel="email", external_id="42"))
         by_web = store.commit(creation(channel="web", external_id="42"))
         assert store.count() == 2
@@ -751,17 +847,23 @@ class StoreConformance:
         assert store.find_by_external_id("phone", "42") is None
         assert store.find_by_external_id("email", "43") is None
 
-    def test_complaints_without_external_id_never_conflict(self, store: Store) -> None:
+    def test_complaints_without_external_id_never_conflict(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         for _ in range(3):
             store.commit(creation(channel="phone", external_id=None))
         assert store.count() == 3
 
-    def test_find_by_external_id_returns_the_latest_version(self, store: Store) -> None:
+    def test_find_by_external_id_returns_the_latest_version(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation(external_id="m-7"))
         moved = store.commit(change(created, state="thanked"))
         assert store.find_by_external_id("email", "m-7") == moved
 
-    def test_duplicate_id_raises_concurrency_error_and_writes_nothing(self, store: Store) -> None:
+    def test_duplicate_id_raises_concurrency_error_and_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         first = store.commit(creation())
         before = _snapshot(store, first.id)
         again = make_complaint(first.id, state="other", external_id="fresh")
@@ -776,7 +878,9 @@ class StoreConformance:
     # -- 4. optimistic concurrency -------------------------------------------
 
     @pytest.mark.parametrize("offset", [-1, 1, 5])
-    def test_stale_commit_raises_and_writes_nothing(self, store: Store, offset: int) -> None:
+    def test_stale_commit_raises_and_writes_nothing(
+        self, store: _ComplaintsWithOutbox, offset: int
+    ) -> None:
         created = store.commit(creation())
         current = store.commit(change(created, events=2, outbox=[make_message(created.id, 3)]))
         before = _snapshot(store, current.id)
@@ -797,7 +901,9 @@ class StoreConformance:
         assert store.find(state="closed") == []
         assert store.due(T0 + timedelta(days=365), 10) == []
 
-    def test_commit_to_an_unknown_complaint_raises_concurrency_error(self, store: Store) -> None:
+    def test_commit_to_an_unknown_complaint_raises_concurrency_error(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         ghost = make_complaint(version=3)
         with pytest.raises(ConcurrencyError):
             store.commit(change(ghost))
@@ -805,7 +911,9 @@ class StoreConformance:
             store.get(ghost.id)
         assert store.count() == 0
 
-    def test_reused_outbox_key_raises_and_writes_nothing(self, store: Store) -> None:
+    def test_reused_outbox_key_raises_and_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation())
         first = store.commit(change(created, outbox=[make_message(created.id, 2, key="key-1")]))
         before = _snapshot(store, first.id)
@@ -817,7 +925,9 @@ class StoreConformance:
         assert _snapshot(store, first.id) == before
         assert _snapshot(store, other.id) == other_before
 
-    def test_a_writer_that_lost_can_retry_on_the_latest_version(self, store: Store) -> None:
+    def test_a_writer_that_lost_can_retry_on_the_latest_version(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation())
         winner = store.commit(change(created, state="thanked"))
         with pytest.raises(ConcurrencyError):
@@ -830,7 +940,7 @@ class StoreConformance:
 
     # -- 5. events ----------------------------------------------------------
 
-    def test_events_are_complete_and_ordered(self, store: Store) -> None:
+    def test_events_are_complete_and_ordered(self, store: _ComplaintsWithOutbox) -> None:
         first = creation(events=2)
         current = store.commit(first)
         expected = list(first.events)
@@ -843,7 +953,7 @@ class StoreConformance:
 
     # -- 6. find, count, due --------------------------------------------------
 
-    def test_find_orders_by_received_instant_then_id(self, store: Store) -> None:
+    def test_find_orders_by_received_instant_then_id(self, store: _ComplaintsWithOutbox) -> None:
         # The same instant in several offsets, and a tie that only the ids break.
         instants = [
             datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
@@ -860,7 +970,7 @@ class StoreConformance:
         assert store.find() == wanted
         assert [c.received_at for c in store.find()] == sorted(instants)
 
-    def test_find_filters_on_every_given_field(self, store: Store) -> None:
+    def test_find_filters_on_every_given_field(self, store: _ComplaintsWithOutbox) -> None:
         other = Customer(id="customer-2", name="Bo")
         plan: list[dict[str, Any]] = [
             {"state": "received", "category": "billing"},
@@ -883,14 +993,14 @@ class StoreConformance:
         assert store.find(state="closed") == []
         assert store.find(customer_id="nobody") == []
 
-    def test_find_sees_the_latest_version(self, store: Store) -> None:
+    def test_find_sees_the_latest_version(self, store: _ComplaintsWithOutbox) -> None:
         created = store.commit(creation())
         moved = store.commit(change(created, state="thanked", category="billing"))
         assert store.find(state="received") == []
         assert store.find(category="general") == []
         assert store.find(state="thanked", category="billing") == [moved]
 
-    def test_find_limit(self, store: Store) -> None:
+    def test_find_limit(self, store: _ComplaintsWithOutbox) -> None:
         stored = [store.commit(creation(received_at=T0 + timedelta(minutes=n))) for n in range(4)]
         assert store.find(limit=0) == []
         assert store.find(limit=2) == stored[:2]
@@ -898,7 +1008,7 @@ class StoreConformance:
         assert store.find(limit=None) == stored
         assert store.find(state="received", limit=3) == stored[:3]
 
-    def test_count(self, store: Store) -> None:
+    def test_count(self, store: _ComplaintsWithOutbox) -> None:
         assert store.count() == 0
         created = store.commit(creation(external_id="m"))
         store.commit(creation())
@@ -908,7 +1018,7 @@ class StoreConformance:
             store.commit(creation(external_id="m"))
         assert store.count() == 2
 
-    def test_due_is_inclusive_ordered_and_limited(self, store: Store) -> None:
+    def test_due_is_inclusive_ordered_and_limited(self, store: _ComplaintsWithOutbox) -> None:
         deadline = datetime(2026, 3, 9, 17, 0, tzinfo=UTC)
         plan = [
             deadline,  # exactly at `before`: due
@@ -931,7 +1041,7 @@ class StoreConformance:
         assert store.due(deadline - timedelta(days=3), 10) == []
         assert store.due(deadline.astimezone(_PST), 10) == wanted
 
-    def test_due_follows_the_latest_version(self, store: Store) -> None:
+    def test_due_follows_the_latest_version(self, store: _ComplaintsWithOutbox) -> None:
         now = T0 + timedelta(days=1)
         a = store.commit(creation(due_at=T0))
         b = store.commit(creation(due_at=T0 + timedelta(hours=1)))
@@ -942,232 +1052,9 @@ class StoreConformance:
         assert store.due(now, 10) == [c2]
         assert store.due(now + timedelta(days=1), 10) == [c2, b2]
 
-    # -- 7. outbox -----------------------------------------------------------
-
-    def test_outbox_pending_in_commit_order_with_limit(self, store: Store) -> None:
-        first = store.commit(creation())
-        second = store.commit(creation())
-        m1 = make_message(second.id, 2, created_at=T0)
-        m2 = make_message(first.id, 2, created_at=T0 + timedelta(minutes=1))
-        m3 = make_message(first.id, 2, recipient="owner", created_at=T0 + timedelta(minutes=1))
-        m4 = make_message(second.id, 3, created_at=T0 + timedelta(minutes=2))
-        second = store.commit(change(second, outbox=[m1]))
-        first = store.commit(change(first, outbox=[m2, m3]))
-        store.commit(change(second, outbox=[m4]))
-        assert store.outbox_pending(10) == [m1, m2, m3, m4]
-        assert store.outbox_pending(3) == [m1, m2, m3]
-        assert store.outbox_pending(0) == []
-        assert store.outbox(first.id) == [m2, m3]
-        assert store.outbox(second.id) == [m1, m4]
-
-    def test_outbox_update_replaces_the_message_in_place(self, store: Store) -> None:
-        created = store.commit(creation())
-        messages = [make_message(created.id, 2, recipient=f"r{n}") for n in range(4)]
-        store.commit(change(created, outbox=messages))
-        delivered = attrs.evolve(
-            messages[0],
-            status=OutboxStatus.DELIVERED,
-            attempts=1,
-            delivered_at=T0 + timedelta(minutes=5),
-        )
-        retrying = attrs.evolve(messages[1], attempts=1, last_error="SMTP 451 " + AWKWARD_TEXT)
-        dead = attrs.evolve(messages[2], status=OutboxStatus.DEAD, attempts=5, last_error="no")
-        for message in (delivered, retrying, dead):
-            store.outbox_update(message)
-        assert store.outbox_pending(10) == [retrying, messages[3]]
-        assert store.outbox(created.id) == [delivered, retrying, dead, messages[3]]
-        assert store.get(created.id).version == 2
-
-    def test_outbox_update_of_an_unknown_key_returns_false(self, store: Store) -> None:
-        created = store.commit(creation())
-        assert store.outbox_update(make_message(created.id, 1, key="never-stored")) is False
-        for status in OutboxStatus:
-            unknown = make_message(created.id, 1, key="never-stored")
-            assert store.outbox_update(unknown, expected_status=status) is False
-        assert store.outbox(created.id) == []
-        assert store.outbox_find() == []
-
-    def test_outbox_update_writes_the_delivery_state_and_keeps_the_stored_content(
-        self, store: Store
-    ) -> None:
-        created = store.commit(creation())
-        stored = make_message(created.id, 2, recipient="customer")
-        store.commit(change(created, outbox=[stored]))
-        # A copy whose content differs (as one read before an erasure would).
-        outcome = attrs.evolve(
-            stored,
-            complaint_id="someone-else",
-            event_seq=9,
-            topic="other.topic",
-            recipient="staff",
-            channel="letter",
-            address="elsewhere@example.com",
-            created_at=T0 + timedelta(days=3),
-            payload={"name": "Jane " + AWKWARD_TEXT},
-            status=OutboxStatus.DELIVERED,
-            attempts=3,
-            last_error="was slow",
-            delivered_at=T0 + timedelta(minutes=5),
-            next_attempt_at=T0 + timedelta(hours=2),
-        )
-        assert store.outbox_update(outcome) is True
-        expected = attrs.evolve(
-            stored,
-            status=OutboxStatus.DELIVERED,
-            attempts=3,
-            last_error="was slow",
-            delivered_at=T0 + timedelta(minutes=5),
-            next_attempt_at=T0 + timedelta(hours=2),
-        )
-        assert store.outbox(created.id) == [expected]
-        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [expected]
-        assert store.outbox("someone-else") == []
-
-    def test_outbox_update_is_refused_when_the_stored_status_differs(self, store: Store) -> None:
-        messages = self._claimable(store, 3)
-        dead = attrs.evolve(messages[0], status=OutboxStatus.DEAD, attempts=5, last_error="x")
-        delivered = attrs.evolve(
-            messages[1], status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0
-        )
-        assert store.outbox_update(dead) is True
-        assert store.outbox_update(delivered) is True
-        before = store.outbox_find()
-        # A stale dispatcher's outcomes for messages no longer pending: nothing changes.
-        for message in (messages[0], messages[1]):
-            for outcome in (
-                attrs.evolve(message, attempts=1, last_error="late"),
-                attrs.evolve(message, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
-            ):
-                assert store.outbox_update(outcome) is False
-        # The expected status is compared with the stored one, not with the message's.
-        assert store.outbox_update(messages[2], expected_status=OutboxStatus.DEAD) is False
-        assert store.outbox_update(delivered, expected_status=OutboxStatus.DEAD) is False
-        assert store.outbox_find() == before
-        requeued = attrs.evolve(dead, status=OutboxStatus.PENDING, attempts=0)
-        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is True
-        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is False
-        assert store.outbox_find(status=OutboxStatus.PENDING) == [requeued, messages[2]]
-
-    def test_outbox_of_a_complaint_without_messages_is_empty(self, store: Store) -> None:
-        created = store.commit(creation())
-        assert store.outbox(created.id) == []
-        assert store.outbox("unknown-id") == []
-        assert store.outbox_pending(10) == []
-
-    def _claimable(self, store: Store, count: int) -> list[OutboxMessage]:
-        """``count`` pending messages on two complaints, committed one a minute apart."""
-        first = store.commit(creation())
-        second = store.commit(creation())
-        current = {first.id: first, second.id: second}
-        messages = []
-        for n in range(count):
-            target = current[first.id if n % 2 == 0 else second.id]
-            message = make_message(
-                target.id, target.version + 1, created_at=T0 + timedelta(minutes=n)
-            )
-            current[target.id] = store.commit(change(target, outbox=[message]))
-            messages.append(message)
-        return messages
-
-    def test_outbox_claim_takes_due_pending_messages_oldest_first_up_to_limit(
-        self, store: Store
-    ) -> None:
-        first, later, dead, delivered, due_now, last = self._claimable(store, 6)
-        later = attrs.evolve(later, attempts=1, next_attempt_at=T0 + timedelta(hours=1))
-        due_now = attrs.evolve(due_now, attempts=2, next_attempt_at=T0, last_error="451")
-        updates = [
-            later,
-            attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=5),
-            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
-            due_now,
-        ]
-        for message in updates:
-            store.outbox_update(message)
-        lease = timedelta(minutes=1)
-        assert store.outbox_claim(T0, 0, lease, "a") == []
-        assert store.outbox_claim(T0, 2, lease, "a") == [first, due_now]
-        assert store.outbox_claim(T0, 10, lease, "b") == [last]
-        assert store.outbox_claim(T0, 10, lease, "c") == []
-        assert store.outbox_pending(10, now=T0) == [first, due_now, last]
-        assert store.outbox_pending(10) == [first, later, due_now, last]
-        # An hour on, every claim has ended and the postponed message is due too.
-        an_hour_on = store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d")
-        assert an_hour_on == [first, later, due_now, last]
-
-    def test_outbox_claims_are_exclusive_until_their_lease_ends(self, store: Store) -> None:
-        messages = self._claimable(store, 5)
-        lease = timedelta(minutes=10)
-        assert store.outbox_claim(T0, 3, lease, "a") == messages[:3]
-        # The same owner, too, waits for its own claim to end.
-        assert store.outbox_claim(T0 + timedelta(minutes=1), 10, lease, "a") == messages[3:]
-        for owner in ("a", "b"):
-            assert store.outbox_claim(T0 + timedelta(minutes=9), 10, lease, owner) == []
-        # Claims end at T0 + lease and T0 + 1 min + lease; "at or before now" is inclusive.
-        assert store.outbox_claim(T0 + lease, 10, lease, "b") == messages[:3]
-        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
-        later = T0 + timedelta(minutes=11)
-        assert store.outbox_claim(later, 10, lease, "c") == messages[3:]
-
-    def test_outbox_update_ends_the_claim(self, store: Store) -> None:
-        failing, delivered, dead = self._claimable(store, 3)
-        lease = timedelta(minutes=10)
-        assert store.outbox_claim(T0, 10, lease, "a") == [failing, delivered, dead]
-        failing = attrs.evolve(failing, attempts=1, last_error="timed out")
-        store.outbox_update(failing)
-        store.outbox_update(
-            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
-        )
-        store.outbox_update(attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=1))
-        # The failed attempt is due again at once: another dispatcher may take it.
-        assert store.outbox_claim(T0 + timedelta(seconds=1), 10, lease, "b") == [failing]
-        # Its new claim lasts; the delivered and the dead are never claimed again.
-        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
-        for later in (T0 + timedelta(seconds=1) + lease, T0 + timedelta(days=365)):
-            assert [m.key for m in store.outbox_claim(later, 10, lease, "c")] == [failing.key]
-
-    def test_concurrent_claims_never_return_a_message_twice(self, store: Store) -> None:
-        messages = self._claimable(store, 40)
-        order = {m.key: n for n, m in enumerate(messages)}
-        batches: list[list[str]] = []
-        errors: list[BaseException] = []
-
-        def work(worker: int) -> None:
-            try:
-                # Bounded: a store that hands out claimed messages again must not loop forever.
-                for _ in range(len(messages)):
-                    batch = store.outbox_claim(T0, 3, timedelta(hours=1), f"owner-{worker}")
-                    if not batch:
-                        break
-                    batches.append([m.key for m in batch])
-            except BaseException as exc:
-                errors.append(exc)
-
-        _run_threads(work, 4)
-        assert not errors
-        every = [key for batch in batches for key in batch]
-        assert sorted(every) == sorted(order)  # each message claimed exactly once
-        assert all(batch == sorted(batch, key=order.__getitem__) for batch in batches)
-
-    def test_outbox_find_filters_by_status_in_commit_order(self, store: Store) -> None:
-        messages = self._claimable(store, 6)
-        statuses = [OutboxStatus.DELIVERED, OutboxStatus.DEAD, OutboxStatus.PENDING] * 2
-        stored = [
-            attrs.evolve(m, status=status, attempts=1)
-            for m, status in zip(messages, statuses, strict=True)
-        ]
-        for message in stored:
-            store.outbox_update(message)
-        assert store.outbox_find() == stored
-        assert store.outbox_find(limit=4) == stored[:4]
-        for status in OutboxStatus:
-            wanted = [m for m in stored if m.status is status]
-            assert store.outbox_find(status=status) == wanted
-            assert store.outbox_find(status=status, limit=1) == wanted[:1]
-        assert store.outbox_find(status=OutboxStatus.PENDING, limit=0) == []
-
     # -- 8. unknown ids -------------------------------------------------------
 
-    def test_unknown_ids_raise_complaint_not_found(self, store: Store) -> None:
+    def test_unknown_ids_raise_complaint_not_found(self, store: _ComplaintsWithOutbox) -> None:
         store.commit(creation())
         with pytest.raises(ComplaintNotFoundError, match="no-such-id"):
             store.get("no-such-id")
@@ -1179,7 +1066,7 @@ class StoreConformance:
 
     # -- 9. close and reopen ----------------------------------------------------
 
-    def test_close_twice_is_harmless_and_refuses_writes(self, store: Store) -> None:
+    def test_close_twice_is_harmless_and_refuses_writes(self, store: _ComplaintsWithOutbox) -> None:
         created = store.commit(creation())
         store.close()
         store.close()
@@ -1191,7 +1078,9 @@ class StoreConformance:
             store.outbox_update(make_message(created.id, 1))
 
     def test_reopened_store_returns_exactly_what_was_stored(
-        self, store: Store, reopen: Callable[[Store], Store] | None
+        self,
+        store: _ComplaintsWithOutbox,
+        reopen: Callable[[_ComplaintsWithOutbox], _ComplaintsWithOutbox] | None,
     ) -> None:
         if reopen is None:
             pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
@@ -1237,7 +1126,7 @@ class StoreConformance:
 
     # -- 10. threads -----------------------------------------------------------
 
-    def test_concurrent_commits_lose_no_update(self, store: Store) -> None:
+    def test_concurrent_commits_lose_no_update(self, store: _ComplaintsWithOutbox) -> None:
         threads, attempts = 4, 15
         ids = [store.commit(creation()).id for _ in range(2)]
         successes = dict.fromkeys(ids, 0)
@@ -1272,7 +1161,9 @@ class StoreConformance:
             assert complaint.version == len(events)
             assert [event.seq for event in events] == list(range(1, complaint.version + 1))
 
-    def test_concurrent_deliveries_of_one_message_make_one_complaint(self, store: Store) -> None:
+    def test_concurrent_deliveries_of_one_message_make_one_complaint(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         threads = 4
         start = threading.Barrier(threads)
         winners: list[Complaint] = []
@@ -1297,7 +1188,9 @@ class StoreConformance:
         assert store.count() == 1
         assert store.find_by_external_id("web", "form-77") == winners[0]
 
-    def test_concurrent_creations_get_distinct_consecutive_references(self, store: Store) -> None:
+    def test_concurrent_creations_get_distinct_consecutive_references(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         threads, each = 4, 5
         references: list[str] = []
         unexpected: list[BaseException] = []
@@ -1320,7 +1213,7 @@ class StoreConformance:
     # -- 11. several commits in one transaction ------------------------------------
 
     def test_commit_many_writes_every_commit_and_numbers_creations_in_order(
-        self, store: Store
+        self, store: _ComplaintsWithOutbox
     ) -> None:
         earlier = store.commit(creation())
         first, second, third = (creation(received_at=T0 + timedelta(hours=n)) for n in range(3))
@@ -1343,7 +1236,9 @@ class StoreConformance:
         assert store.count() == 4
         assert store.commit_many([]) == []
 
-    def test_commit_many_with_a_stale_member_writes_nothing(self, store: Store) -> None:
+    def test_commit_many_with_a_stale_member_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation())
         before = _snapshot(store, created.id)
         newcomer = make_complaint(external_id="m-1")
@@ -1357,7 +1252,9 @@ class StoreConformance:
         # The refused creation used up no number.
         assert store.commit(creation()).reference == "CF-2026-000002"
 
-    def test_commit_many_with_a_duplicate_member_writes_nothing(self, store: Store) -> None:
+    def test_commit_many_with_a_duplicate_member_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         taken = store.commit(creation(channel="web", external_id="form-1"))
         before = _snapshot(store, taken.id)
         fresh = creation()
@@ -1374,7 +1271,9 @@ class StoreConformance:
         assert store.find_by_external_id("web", "form-2") is None
         assert store.count() == 1
 
-    def test_commit_many_refuses_the_same_complaint_twice(self, store: Store) -> None:
+    def test_commit_many_refuses_the_same_complaint_twice(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation())
         before = _snapshot(store, created.id)
         first = change(created, state="thanked")
@@ -1389,7 +1288,9 @@ class StoreConformance:
             store.get(twin.complaint.id)
         assert store.count() == 1
 
-    def test_commit_many_with_a_reused_outbox_key_writes_nothing(self, store: Store) -> None:
+    def test_commit_many_with_a_reused_outbox_key_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         created = store.commit(creation())
         created = store.commit(change(created, outbox=[make_message(created.id, 2, key="key-1")]))
         before = _snapshot(store, created.id)
@@ -1409,7 +1310,7 @@ class StoreConformance:
 
     def _assert_batch_left_nothing(
         self,
-        store: Store,
+        store: _ComplaintsWithOutbox,
         refused_id: str,
         before: tuple[Complaint, list[Event], list[OutboxMessage]],
     ) -> None:
@@ -1421,24 +1322,10 @@ class StoreConformance:
 
     # -- 12. rewriting the trail (erasure) ------------------------------------------
 
-    def _erasable(self, store: Store) -> tuple[Complaint, list[Event], list[OutboxMessage]]:
-        """A complaint with three events carrying personal data and two messages."""
-        complaint = make_complaint()
-        recorded = [
-            make_event(complaint.id, seq, reason=f"Ada said {seq}", data={"phone": "+44 7700"})
-            for seq in (1, 2, 3)
-        ]
-        messages = [
-            make_message(complaint.id, 3, payload={"name": "Ada Lovelace"}),
-            make_message(complaint.id, 3, recipient="owner", payload={"name": "Ada"}),
-        ]
-        commit = Commit(
-            attrs.evolve(complaint, version=3), 0, recorded, messages, reference_prefix="CF"
-        )
-        return store.commit(commit), list(commit.events), messages
-
-    def test_rewrite_replaces_only_the_given_events_and_messages(self, store: Store) -> None:
-        current, events, messages = self._erasable(store)
+    def test_rewrite_replaces_only_the_given_events_and_messages(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        current, events, messages = _erasable(store)
         erased_event = redact(events[1])
         erased_message = attrs.evolve(messages[0], payload={"name": "[erased]"})
         record = change(current, state="erased", event_data={"erased": [2]})
@@ -1456,14 +1343,16 @@ class StoreConformance:
         assert (got.reason, dict(got.data)) == ("", {})
         assert verify_events(current.id, store.events(current.id), head=stored.audit_head) == []
 
-    def test_rewrite_writes_events_as_given(self, store: Store) -> None:
-        current, events, _ = self._erasable(store)
+    def test_rewrite_writes_events_as_given(self, store: _ComplaintsWithOutbox) -> None:
+        current, events, _ = _erasable(store)
         forged = attrs.evolve(events[0], hash="f" * 64, redacted="e" * 64, reason="")
         store.rewrite(change(current), [forged], [])
         assert store.events(current.id)[0] == forged
 
-    def test_rewrite_ends_the_claims_of_the_messages_it_replaces(self, store: Store) -> None:
-        current, _, messages = self._erasable(store)
+    def test_rewrite_ends_the_claims_of_the_messages_it_replaces(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        current, _, messages = _erasable(store)
         lease = timedelta(minutes=10)
         assert store.outbox_claim(T0, 10, lease, "a") == messages
         erased = attrs.evolve(messages[0], address=None, payload={"name": "[erased]"})
@@ -1483,31 +1372,20 @@ class StoreConformance:
         assert store.outbox_update(attrs.evolve(messages[1], attempts=1)) is False
         assert store.outbox(current.id)[1] == dead
 
-    def test_conduct_rewrite_ends_the_claims_of_the_notices_it_replaces(self, store: Store) -> None:
-        record = store.conduct_commit(conduct_creation())
-        notices = [make_notice(record, 2, payload={"name": "Ada"}), make_notice(record, 2)]
-        record = store.conduct_commit(conduct_change(record, outbox=notices))
-        lease = timedelta(minutes=10)
-        assert store.outbox_claim(T0, 10, lease, "a") == notices
-        erased = attrs.evolve(notices[0], address=None, payload={})
-        store.conduct_rewrite(conduct_change(record), [], [erased])
-        assert store.outbox_claim(T0, 10, lease, "b") == [erased]
-        assert store.outbox_update(attrs.evolve(notices[0], attempts=1, last_error="x")) is True
-        assert store.outbox(record.id) == [
-            attrs.evolve(erased, attempts=1, last_error="x"),
-            notices[1],
-        ]
-
-    def test_rewrite_is_version_checked_and_writes_nothing_when_stale(self, store: Store) -> None:
-        current, events, messages = self._erasable(store)
+    def test_rewrite_is_version_checked_and_writes_nothing_when_stale(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        current, events, messages = _erasable(store)
         before = _snapshot(store, current.id)
         stale = change(current, expected_version=current.version - 1, state="erased")
         with pytest.raises(ConcurrencyError):
             store.rewrite(stale, [redact(events[0])], [attrs.evolve(messages[0], payload={})])
         assert _snapshot(store, current.id) == before
 
-    def test_rewrite_of_an_unknown_event_or_message_writes_nothing(self, store: Store) -> None:
-        current, events, _ = self._erasable(store)
+    def test_rewrite_of_an_unknown_event_or_message_writes_nothing(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        current, events, _ = _erasable(store)
         other = store.commit(creation(outbox=[]))
         other = store.commit(change(other, outbox=[make_message(other.id, 2)]))
         (other_message,) = store.outbox(other.id)
@@ -1529,7 +1407,7 @@ class StoreConformance:
 
     # -- 13. purge (retention) ---------------------------------------------------
 
-    def test_purge_deletes_complaints_with_their_trail(self, store: Store) -> None:
+    def test_purge_deletes_complaints_with_their_trail(self, store: _ComplaintsWithOutbox) -> None:
         doomed = store.commit(
             creation(external_id="m-1", due_at=T0 + timedelta(days=1), received_at=T0)
         )
@@ -1560,7 +1438,9 @@ class StoreConformance:
         assert store.purge({doomed.id: doomed.version, "no-such-id": 1}) == 0
         assert store.purge({}) == 0
 
-    def test_purge_keeps_a_complaint_whose_version_moved_on(self, store: Store) -> None:
+    def test_purge_keeps_a_complaint_whose_version_moved_on(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         seen = store.commit(creation(outbox=[], received_at=T0))
         reopened = store.commit(change(seen, state="reopened", outbox=[make_message(seen.id, 2)]))
         doomed = store.commit(creation(received_at=T0 + timedelta(minutes=1)))
@@ -1577,7 +1457,7 @@ class StoreConformance:
         assert store.outbox(seen.id) == []
 
     def test_after_purge_the_channel_message_is_free_and_references_are_not_reused(
-        self, store: Store
+        self, store: _ComplaintsWithOutbox
     ) -> None:
         doomed = store.commit(creation(external_id="m-1"))
         assert store.purge({doomed.id: doomed.version}) == 1
@@ -1592,7 +1472,9 @@ class StoreConformance:
 
     # -- 14. find's time filters ----------------------------------------------------
 
-    def test_find_filters_on_received_and_updated_instants(self, store: Store) -> None:
+    def test_find_filters_on_received_and_updated_instants(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
         cut = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
         received = [
             cut - timedelta(microseconds=1),
@@ -1614,7 +1496,7 @@ class StoreConformance:
 
     # -- 15. the audit chain --------------------------------------------------------
 
-    def test_stored_events_carry_the_chain_and_the_head(self, store: Store) -> None:
+    def test_stored_events_carry_the_chain_and_the_head(self, store: _ComplaintsWithOutbox) -> None:
         first = creation(events=2)
         current = store.commit(first)
         written = list(first.events)
@@ -1635,9 +1517,303 @@ class StoreConformance:
             == []
         )
 
+    # -- 17. a closed store -----------------------------------------------------------
+
+    def test_a_closed_store_refuses_every_write(self, store: _ComplaintsWithOutbox) -> None:
+        created = store.commit(creation())
+        store.close()
+        writes: list[Callable[[], object]] = [
+            lambda: store.commit_many([creation()]),
+            lambda: store.rewrite(change(created), [], []),
+            lambda: store.purge({created.id: created.version}),
+        ]
+        for write in writes:
+            with pytest.raises(StoreError):
+                write()
+
+    # -- 18. any sequence of writes matches a model -----------------------------
+
+    @settings(
+        max_examples=50,
+        deadline=None,
+        # The store is shared by the examples: each example works on its own ids,
+        # prefix, workflow and keys, so earlier examples cannot affect it. Each
+        # subclass runs the same method on its own store, which is the point.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(steps=_STEPS)
+    def test_any_sequence_of_commits_matches_a_model(
+        self, store: _ComplaintsWithOutbox, steps: list[tuple[Any, ...]]
+    ) -> None:
+        _Model(store).run(steps)
+
+
+class OutboxStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.OutboxStore` (7, 17).
+
+    Messages enter the outbox only with commits, so these tests write them with
+    the store's :class:`~complaint_flow.storage.contract.ComplaintStore` methods:
+    the store must have both parts.
+    """
+
+    def test_is_an_outbox_store(self, store: _ComplaintsWithOutbox) -> None:
+        assert isinstance(store, OutboxStore)
+        assert isinstance(store, ComplaintStore), "messages enter the outbox with commits"
+        assert store.outbox_pending(10) == []
+        assert store.outbox_find() == []
+
+    # -- 7. outbox -----------------------------------------------------------
+
+    def test_outbox_pending_in_commit_order_with_limit(self, store: _ComplaintsWithOutbox) -> None:
+        first = store.commit(creation())
+        second = store.commit(creation())
+        m1 = make_message(second.id, 2, created_at=T0)
+        m2 = make_message(first.id, 2, created_at=T0 + timedelta(minutes=1))
+        m3 = make_message(first.id, 2, recipient="owner", created_at=T0 + timedelta(minutes=1))
+        m4 = make_message(second.id, 3, created_at=T0 + timedelta(minutes=2))
+        second = store.commit(change(second, outbox=[m1]))
+        first = store.commit(change(first, outbox=[m2, m3]))
+        store.commit(change(second, outbox=[m4]))
+        assert store.outbox_pending(10) == [m1, m2, m3, m4]
+        assert store.outbox_pending(3) == [m1, m2, m3]
+        assert store.outbox_pending(0) == []
+        assert store.outbox(first.id) == [m2, m3]
+        assert store.outbox(second.id) == [m1, m4]
+
+    def test_outbox_update_replaces_the_message_in_place(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        created = store.commit(creation())
+        messages = [make_message(created.id, 2, recipient=f"r{n}") for n in range(4)]
+        store.commit(change(created, outbox=messages))
+        delivered = attrs.evolve(
+            messages[0],
+            status=OutboxStatus.DELIVERED,
+            attempts=1,
+            delivered_at=T0 + timedelta(minutes=5),
+        )
+        retrying = attrs.evolve(messages[1], attempts=1, last_error="SMTP 451 " + AWKWARD_TEXT)
+        dead = attrs.evolve(messages[2], status=OutboxStatus.DEAD, attempts=5, last_error="no")
+        for message in (delivered, retrying, dead):
+            store.outbox_update(message)
+        assert store.outbox_pending(10) == [retrying, messages[3]]
+        assert store.outbox(created.id) == [delivered, retrying, dead, messages[3]]
+        assert store.get(created.id).version == 2
+
+    def test_outbox_update_of_an_unknown_key_returns_false(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        created = store.commit(creation())
+        assert store.outbox_update(make_message(created.id, 1, key="never-stored")) is False
+        for status in OutboxStatus:
+            unknown = make_message(created.id, 1, key="never-stored")
+            assert store.outbox_update(unknown, expected_status=status) is False
+        assert store.outbox(created.id) == []
+        assert store.outbox_find() == []
+
+    def test_outbox_update_writes_the_delivery_state_and_keeps_the_stored_content(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        created = store.commit(creation())
+        stored = make_message(created.id, 2, recipient="customer")
+        store.commit(change(created, outbox=[stored]))
+        # A copy whose content differs (as one read before an erasure would).
+        outcome = attrs.evolve(
+            stored,
+            complaint_id="someone-else",
+            event_seq=9,
+            topic="other.topic",
+            recipient="staff",
+            channel="letter",
+            address="elsewhere@example.com",
+            created_at=T0 + timedelta(days=3),
+            payload={"name": "Jane " + AWKWARD_TEXT},
+            status=OutboxStatus.DELIVERED,
+            attempts=3,
+            last_error="was slow",
+            delivered_at=T0 + timedelta(minutes=5),
+            next_attempt_at=T0 + timedelta(hours=2),
+        )
+        assert store.outbox_update(outcome) is True
+        expected = attrs.evolve(
+            stored,
+            status=OutboxStatus.DELIVERED,
+            attempts=3,
+            last_error="was slow",
+            delivered_at=T0 + timedelta(minutes=5),
+            next_attempt_at=T0 + timedelta(hours=2),
+        )
+        assert store.outbox(created.id) == [expected]
+        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [expected]
+        assert store.outbox("someone-else") == []
+
+    def test_outbox_update_is_refused_when_the_stored_status_differs(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        messages = _claimable(store, 3)
+        dead = attrs.evolve(messages[0], status=OutboxStatus.DEAD, attempts=5, last_error="x")
+        delivered = attrs.evolve(
+            messages[1], status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0
+        )
+        assert store.outbox_update(dead) is True
+        assert store.outbox_update(delivered) is True
+        before = store.outbox_find()
+        # A stale dispatcher's outcomes for messages no longer pending: nothing changes.
+        for message in (messages[0], messages[1]):
+            for outcome in (
+                attrs.evolve(message, attempts=1, last_error="late"),
+                attrs.evolve(message, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
+            ):
+                assert store.outbox_update(outcome) is False
+        # The expected status is compared with the stored one, not with the message's.
+        assert store.outbox_update(messages[2], expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_update(delivered, expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_find() == before
+        requeued = attrs.evolve(dead, status=OutboxStatus.PENDING, attempts=0)
+        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is True
+        assert store.outbox_update(requeued, expected_status=OutboxStatus.DEAD) is False
+        assert store.outbox_find(status=OutboxStatus.PENDING) == [requeued, messages[2]]
+
+    def test_outbox_of_a_complaint_without_messages_is_empty(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        created = store.commit(creation())
+        assert store.outbox(created.id) == []
+        assert store.outbox("unknown-id") == []
+        assert store.outbox_pending(10) == []
+
+    def test_outbox_claim_takes_due_pending_messages_oldest_first_up_to_limit(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        first, later, dead, delivered, due_now, last = _claimable(store, 6)
+        later = attrs.evolve(later, attempts=1, next_attempt_at=T0 + timedelta(hours=1))
+        due_now = attrs.evolve(due_now, attempts=2, next_attempt_at=T0, last_error="451")
+        updates = [
+            later,
+            attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=5),
+            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0),
+            due_now,
+        ]
+        for message in updates:
+            store.outbox_update(message)
+        lease = timedelta(minutes=1)
+        assert store.outbox_claim(T0, 0, lease, "a") == []
+        assert store.outbox_claim(T0, 2, lease, "a") == [first, due_now]
+        assert store.outbox_claim(T0, 10, lease, "b") == [last]
+        assert store.outbox_claim(T0, 10, lease, "c") == []
+        assert store.outbox_pending(10, now=T0) == [first, due_now, last]
+        assert store.outbox_pending(10) == [first, later, due_now, last]
+        # An hour on, every claim has ended and the postponed message is due too.
+        an_hour_on = store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d")
+        assert an_hour_on == [first, later, due_now, last]
+
+    def test_outbox_claims_are_exclusive_until_their_lease_ends(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        messages = _claimable(store, 5)
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 3, lease, "a") == messages[:3]
+        # The same owner, too, waits for its own claim to end.
+        assert store.outbox_claim(T0 + timedelta(minutes=1), 10, lease, "a") == messages[3:]
+        for owner in ("a", "b"):
+            assert store.outbox_claim(T0 + timedelta(minutes=9), 10, lease, owner) == []
+        # Claims end at T0 + lease and T0 + 1 min + lease; "at or before now" is inclusive.
+        assert store.outbox_claim(T0 + lease, 10, lease, "b") == messages[:3]
+        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
+        later = T0 + timedelta(minutes=11)
+        assert store.outbox_claim(later, 10, lease, "c") == messages[3:]
+
+    def test_outbox_update_ends_the_claim(self, store: _ComplaintsWithOutbox) -> None:
+        failing, delivered, dead = _claimable(store, 3)
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 10, lease, "a") == [failing, delivered, dead]
+        failing = attrs.evolve(failing, attempts=1, last_error="timed out")
+        store.outbox_update(failing)
+        store.outbox_update(
+            attrs.evolve(delivered, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        )
+        store.outbox_update(attrs.evolve(dead, status=OutboxStatus.DEAD, attempts=1))
+        # The failed attempt is due again at once: another dispatcher may take it.
+        assert store.outbox_claim(T0 + timedelta(seconds=1), 10, lease, "b") == [failing]
+        # Its new claim lasts; the delivered and the dead are never claimed again.
+        assert store.outbox_claim(T0 + lease, 10, lease, "c") == []
+        for later in (T0 + timedelta(seconds=1) + lease, T0 + timedelta(days=365)):
+            assert [m.key for m in store.outbox_claim(later, 10, lease, "c")] == [failing.key]
+
+    def test_concurrent_claims_never_return_a_message_twice(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        messages = _claimable(store, 40)
+        order = {m.key: n for n, m in enumerate(messages)}
+        batches: list[list[str]] = []
+        errors: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            try:
+                # Bounded: a store that hands out claimed messages again must not loop forever.
+                for _ in range(len(messages)):
+                    batch = store.outbox_claim(T0, 3, timedelta(hours=1), f"owner-{worker}")
+                    if not batch:
+                        break
+                    batches.append([m.key for m in batch])
+            except BaseException as exc:
+                errors.append(exc)
+
+        _run_threads(work, 4)
+        assert not errors
+        every = [key for batch in batches for key in batch]
+        assert sorted(every) == sorted(order)  # each message claimed exactly once
+        assert all(batch == sorted(batch, key=order.__getitem__) for batch in batches)
+
+    def test_outbox_find_filters_by_status_in_commit_order(
+        self, store: _ComplaintsWithOutbox
+    ) -> None:
+        messages = _claimable(store, 6)
+        statuses = [OutboxStatus.DELIVERED, OutboxStatus.DEAD, OutboxStatus.PENDING] * 2
+        stored = [
+            attrs.evolve(m, status=status, attempts=1)
+            for m, status in zip(messages, statuses, strict=True)
+        ]
+        for message in stored:
+            store.outbox_update(message)
+        assert store.outbox_find() == stored
+        assert store.outbox_find(limit=4) == stored[:4]
+        for status in OutboxStatus:
+            wanted = [m for m in stored if m.status is status]
+            assert store.outbox_find(status=status) == wanted
+            assert store.outbox_find(status=status, limit=1) == wanted[:1]
+        assert store.outbox_find(status=OutboxStatus.PENDING, limit=0) == []
+
+    # -- 17. a closed store -----------------------------------------------------------
+
+    def test_a_closed_store_refuses_every_outbox_write(self, store: _ComplaintsWithOutbox) -> None:
+        (message,) = _claimable(store, 1)
+        store.close()
+        with pytest.raises(StoreError):
+            store.outbox_claim(T0, 10, timedelta(minutes=1), "a")
+        with pytest.raises(StoreError):
+            store.outbox_update(attrs.evolve(message, status=OutboxStatus.DELIVERED))
+
+
+class ConductStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.ConductStore` (16, 17).
+
+    A conduct record's notices are read back through the store's
+    :class:`~complaint_flow.storage.contract.OutboxStore` methods: the store must
+    have both parts.
+    """
+
+    def test_is_a_conduct_store(self, store: _ConductWithOutbox) -> None:
+        assert isinstance(store, ConductStore)
+        assert isinstance(store, OutboxStore), "notices are read through the outbox"
+        assert store.conduct_find() == []
+
     # -- 16. conduct records ----------------------------------------------------------
 
-    def test_conduct_record_round_trip_keeps_every_field(self, store: Store) -> None:
+    def test_conduct_record_round_trip_keeps_every_field(self, store: _ConductWithOutbox) -> None:
         customer = Customer(
             id="customer-7",
             name="Zoë O'Brien",
@@ -1738,7 +1914,7 @@ class StoreConformance:
         assert store.conduct_events(customer.id) == list(commit.events)
         assert store.outbox(record.id) == notices
 
-    def test_conduct_record_update_round_trip(self, store: Store) -> None:
+    def test_conduct_record_update_round_trip(self, store: _ConductWithOutbox) -> None:
         created = store.conduct_commit(conduct_creation())
         commit = conduct_change(
             created,
@@ -1758,7 +1934,9 @@ class StoreConformance:
         assert created.version == 1
         assert created.status is ConductStatus.NORMAL
 
-    def test_unknown_conduct_record_is_none_and_has_no_events(self, store: Store) -> None:
+    def test_unknown_conduct_record_is_none_and_has_no_events(
+        self, store: _ConductWithOutbox
+    ) -> None:
         store.conduct_commit(conduct_creation())
         assert store.conduct_get("nobody") is None
         assert store.conduct_events("nobody") == []
@@ -1766,11 +1944,11 @@ class StoreConformance:
 
     @pytest.mark.parametrize("offset", [-1, 1])
     def test_stale_conduct_commit_raises_and_writes_nothing(
-        self, store: Store, offset: int
+        self, store: _ConductWithOutbox, offset: int
     ) -> None:
         created = store.conduct_commit(conduct_creation())
         current = store.conduct_commit(conduct_change(created, outbox=[make_notice(created, 2)]))
-        before = self._conduct_snapshot(store, current)
+        before = _conduct_snapshot(store, current)
         stale = conduct_change(
             current,
             expected_version=current.version + offset,
@@ -1782,76 +1960,29 @@ class StoreConformance:
         with pytest.raises(ConcurrencyError) as raised:
             store.conduct_commit(stale)
         assert raised.value.expected_version == current.version + offset
-        assert self._conduct_snapshot(store, current) == before
+        assert _conduct_snapshot(store, current) == before
         assert store.outbox_pending(10) == before[2]
         assert store.conduct_find(statuses=[ConductStatus.RESTRICTED]) == []
         assert store.conduct_find(review_before=T0 + timedelta(days=365)) == []
         assert store.conduct_find(with_review_items=True) == []
 
-    def test_conduct_creation_twice_or_change_of_nothing_raises(self, store: Store) -> None:
+    def test_conduct_creation_twice_or_change_of_nothing_raises(
+        self, store: _ConductWithOutbox
+    ) -> None:
         created = store.conduct_commit(conduct_creation())
-        before = self._conduct_snapshot(store, created)
+        before = _conduct_snapshot(store, created)
         again = make_conduct_record(created.customer_id, status=ConductStatus.WARNED)
         with pytest.raises(ConcurrencyError):
             store.conduct_commit(conduct_creation(again, outbox=[make_notice(again, 1)]))
-        assert self._conduct_snapshot(store, created) == before
+        assert _conduct_snapshot(store, created) == before
         ghost = make_conduct_record(version=2)
         with pytest.raises(ConcurrencyError):
             store.conduct_commit(conduct_change(ghost))
         assert store.conduct_get(ghost.customer_id) is None
         assert store.conduct_events(ghost.customer_id) == []
 
-    def test_conduct_notice_with_a_stored_key_raises_and_writes_nothing(self, store: Store) -> None:
-        complaint = store.commit(creation(outbox=[]))
-        store.commit(change(complaint, outbox=[make_message(complaint.id, 2, key="key-1")]))
-        created = store.conduct_commit(conduct_creation())
-        before = self._conduct_snapshot(store, created)
-        with pytest.raises(StoreError):
-            store.conduct_commit(
-                conduct_change(created, outbox=[make_notice(created, 2, key="key-1")])
-            )
-        assert self._conduct_snapshot(store, created) == before
-
-    def _conduct_snapshot(
-        self, store: Store, record: ConductRecord
-    ) -> tuple[ConductRecord | None, list[Event], list[OutboxMessage]]:
-        return (
-            store.conduct_get(record.customer_id),
-            store.conduct_events(record.customer_id),
-            store.outbox(record.id),
-        )
-
-    def test_conduct_notices_share_the_outbox_with_complaint_messages(self, store: Store) -> None:
-        complaint = store.commit(creation())
-        record = store.conduct_commit(conduct_creation())
-        m1 = make_message(complaint.id, 2)
-        n1 = make_notice(record, 2)
-        m2 = make_message(complaint.id, 3)
-        n2 = make_notice(record, 3, next_attempt_at=T0 + timedelta(hours=1))
-        complaint = store.commit(change(complaint, outbox=[m1]))
-        record = store.conduct_commit(conduct_change(record, outbox=[n1]))
-        store.commit(change(complaint, outbox=[m2]))
-        store.conduct_commit(conduct_change(record, outbox=[n2]))
-        assert store.outbox_pending(10) == [m1, n1, m2, n2]
-        assert store.outbox_pending(10, now=T0) == [m1, n1, m2]
-        assert store.outbox(record.id) == [n1, n2]
-        assert store.outbox(complaint.id) == [m1, m2]
-        lease = timedelta(minutes=5)
-        assert store.outbox_claim(T0, 2, lease, "a") == [m1, n1]
-        assert store.outbox_claim(T0, 10, lease, "b") == [m2]
-        delivered = attrs.evolve(n1, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
-        store.outbox_update(delivered)
-        retry = attrs.evolve(m1, attempts=1, last_error="busy")
-        store.outbox_update(retry)
-        assert store.outbox_claim(T0, 10, lease, "c") == [retry]
-        # Every earlier claim has ended an hour later; ``n2`` has become due.
-        assert store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d") == [retry, m2, n2]
-        assert store.outbox(record.id) == [delivered, n2]
-        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [delivered]
-        assert store.outbox_find() == [retry, delivered, m2, n2]
-
     def test_conduct_find_filters_and_orders_by_review_date_then_customer(
-        self, store: Store
+        self, store: _ConductWithOutbox
     ) -> None:
         soon = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
         plan: list[tuple[str, ConductStatus, datetime | None, int]] = [
@@ -1888,7 +2019,7 @@ class StoreConformance:
         ) == [d]
         assert store.conduct_find(with_review_items=True, limit=1) == [f]
 
-    def test_conduct_find_follows_the_latest_version(self, store: Store) -> None:
+    def test_conduct_find_follows_the_latest_version(self, store: _ConductWithOutbox) -> None:
         soon = T0 + timedelta(days=1)
         first = store.conduct_commit(
             conduct_creation(
@@ -1912,7 +2043,9 @@ class StoreConformance:
         assert store.conduct_find(review_before=soon) == []
         assert store.conduct_find(review_before=soon + timedelta(days=9)) == [moved]
 
-    def test_conduct_rewrite_replaces_only_the_given_events_and_notices(self, store: Store) -> None:
+    def test_conduct_rewrite_replaces_only_the_given_events_and_notices(
+        self, store: _ConductWithOutbox
+    ) -> None:
         record = make_conduct_record(version=3, reasons="Shouted at staff")
         recorded = [
             make_event(record.id, seq, reason="Ada shouted", data={"words": "…"})
@@ -1921,7 +2054,7 @@ class StoreConformance:
         notices = [make_notice(record, 3, payload={"name": "Ada"}), make_notice(record, 3)]
         created = store.conduct_commit(ConductCommit(record, 0, recorded, notices))
         events = store.conduct_events(record.customer_id)
-        before = self._conduct_snapshot(store, created)
+        before = _conduct_snapshot(store, created)
         erased_event = redact(events[2])
         erased_notice = attrs.evolve(notices[0], payload={})
         # Stale, or naming an event or notice it does not have: nothing is written.
@@ -1936,7 +2069,7 @@ class StoreConformance:
         ]:
             with pytest.raises(StoreError):
                 store.conduct_rewrite(conduct_change(created), bad_events, bad_notices)
-        assert self._conduct_snapshot(store, created) == before
+        assert _conduct_snapshot(store, created) == before
         commit = conduct_change(created, reasons="", event_data={"erased": True})
         stored = store.conduct_rewrite(commit, [erased_event], [erased_notice])
         assert stored == commit.record
@@ -1946,7 +2079,24 @@ class StoreConformance:
         assert store.outbox(record.id) == [erased_notice, notices[1]]
         assert verify_events(record.id, trail, head=stored.audit_head, version=4) == []
 
-    def test_conduct_events_carry_the_chain_and_the_head(self, store: Store) -> None:
+    def test_conduct_rewrite_ends_the_claims_of_the_notices_it_replaces(
+        self, store: _ConductWithOutbox
+    ) -> None:
+        record = store.conduct_commit(conduct_creation())
+        notices = [make_notice(record, 2, payload={"name": "Ada"}), make_notice(record, 2)]
+        record = store.conduct_commit(conduct_change(record, outbox=notices))
+        lease = timedelta(minutes=10)
+        assert store.outbox_claim(T0, 10, lease, "a") == notices
+        erased = attrs.evolve(notices[0], address=None, payload={})
+        store.conduct_rewrite(conduct_change(record), [], [erased])
+        assert store.outbox_claim(T0, 10, lease, "b") == [erased]
+        assert store.outbox_update(attrs.evolve(notices[0], attempts=1, last_error="x")) is True
+        assert store.outbox(record.id) == [
+            attrs.evolve(erased, attempts=1, last_error="x"),
+            notices[1],
+        ]
+
+    def test_conduct_events_carry_the_chain_and_the_head(self, store: _ConductWithOutbox) -> None:
         first = conduct_creation(events=2)
         current = store.conduct_commit(first)
         then = conduct_change(current, events=3, event_data={"x": 1})
@@ -1959,7 +2109,7 @@ class StoreConformance:
         assert got.audit_head == events[-1].hash == current.audit_head
         assert verify_events(current.id, events, head=got.audit_head, version=got.version) == []
 
-    def test_concurrent_conduct_commits_lose_no_update(self, store: Store) -> None:
+    def test_concurrent_conduct_commits_lose_no_update(self, store: _ConductWithOutbox) -> None:
         threads, attempts = 4, 10
         customer_id = store.conduct_commit(conduct_creation()).customer_id
         successes = [0]
@@ -1990,16 +2140,12 @@ class StoreConformance:
         assert record.version == 1 + successes[0] == len(events)
         assert verify_events(record.id, events, head=record.audit_head) == []
 
-    # -- 17. closed and reopened stores, for the newer operations ----------------------
+    # -- 17. closed and reopened stores ------------------------------------------------
 
-    def test_a_closed_store_refuses_every_write(self, store: Store) -> None:
-        created = store.commit(creation())
+    def test_a_closed_store_refuses_every_conduct_write(self, store: _ConductWithOutbox) -> None:
         record = store.conduct_commit(conduct_creation())
         store.close()
         writes: list[Callable[[], object]] = [
-            lambda: store.commit_many([creation()]),
-            lambda: store.rewrite(change(created), [], []),
-            lambda: store.purge({created.id: created.version}),
             lambda: store.conduct_commit(conduct_change(record)),
             lambda: store.conduct_rewrite(conduct_change(record), [], []),
         ]
@@ -2008,7 +2154,9 @@ class StoreConformance:
                 write()
 
     def test_reopened_store_keeps_conduct_records(
-        self, store: Store, reopen: Callable[[Store], Store] | None
+        self,
+        store: _ConductWithOutbox,
+        reopen: Callable[[_ConductWithOutbox], _ConductWithOutbox] | None,
     ) -> None:
         if reopen is None:
             pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
@@ -2025,7 +2173,7 @@ class StoreConformance:
         other = store.conduct_commit(conduct_creation())
         customer_ids = (current.customer_id, other.customer_id)
 
-        def snapshot(target: Store) -> dict[str, Any]:
+        def snapshot(target: _ConductWithOutbox) -> dict[str, Any]:
             return {
                 "records": [target.conduct_get(c) for c in customer_ids],
                 "events": [target.conduct_events(c) for c in customer_ids],
@@ -2051,24 +2199,64 @@ class StoreConformance:
         finally:
             reopened.close()
 
-    # -- 18. any sequence of writes matches a model -----------------------------
 
-    @settings(
-        max_examples=50,
-        deadline=None,
-        # The store is shared by the examples: each example works on its own ids,
-        # prefix, workflow and keys, so earlier examples cannot affect it. Each
-        # subclass runs the same method on its own store, which is the point.
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
-    @given(steps=_STEPS)
-    def test_any_sequence_of_commits_matches_a_model(
-        self, store: Store, steps: list[tuple[Any, ...]]
-    ) -> None:
-        _Model(store).run(steps)
+class StoreConformance(ComplaintStoreConformance, OutboxStoreConformance, ConductStoreConformance):
+    """Every rule, for a whole :class:`~complaint_flow.storage.contract.Store`.
+
+    Subclass as ``class TestMyStore(StoreConformance)``. Provide a ``store`` fixture
+    yielding a fresh, empty store; optionally a ``reopen`` fixture returning a
+    function that closes a store and opens it again on the same data (durable
+    stores). Besides the three parts' rules, it checks those that span them:
+    complaint messages and conduct notices share one outbox.
+    """
+
+    def test_is_a_store(self, store: Store) -> None:
+        assert isinstance(store, Store)
+        assert isinstance(store.url, str)
+        assert store.url
+        assert store.count() == 0
+
+    # -- the parts together -------------------------------------------------------------
+
+    def test_conduct_notice_with_a_stored_key_raises_and_writes_nothing(self, store: Store) -> None:
+        complaint = store.commit(creation(outbox=[]))
+        store.commit(change(complaint, outbox=[make_message(complaint.id, 2, key="key-1")]))
+        created = store.conduct_commit(conduct_creation())
+        before = _conduct_snapshot(store, created)
+        with pytest.raises(StoreError):
+            store.conduct_commit(
+                conduct_change(created, outbox=[make_notice(created, 2, key="key-1")])
+            )
+        assert _conduct_snapshot(store, created) == before
+
+    def test_conduct_notices_share_the_outbox_with_complaint_messages(self, store: Store) -> None:
+        complaint = store.commit(creation())
+        record = store.conduct_commit(conduct_creation())
+        m1 = make_message(complaint.id, 2)
+        n1 = make_notice(record, 2)
+        m2 = make_message(complaint.id, 3)
+        n2 = make_notice(record, 3, next_attempt_at=T0 + timedelta(hours=1))
+        complaint = store.commit(change(complaint, outbox=[m1]))
+        record = store.conduct_commit(conduct_change(record, outbox=[n1]))
+        store.commit(change(complaint, outbox=[m2]))
+        store.conduct_commit(conduct_change(record, outbox=[n2]))
+        assert store.outbox_pending(10) == [m1, n1, m2, n2]
+        assert store.outbox_pending(10, now=T0) == [m1, n1, m2]
+        assert store.outbox(record.id) == [n1, n2]
+        assert store.outbox(complaint.id) == [m1, m2]
+        lease = timedelta(minutes=5)
+        assert store.outbox_claim(T0, 2, lease, "a") == [m1, n1]
+        assert store.outbox_claim(T0, 10, lease, "b") == [m2]
+        delivered = attrs.evolve(n1, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        store.outbox_update(delivered)
+        retry = attrs.evolve(m1, attempts=1, last_error="busy")
+        store.outbox_update(retry)
+        assert store.outbox_claim(T0, 10, lease, "c") == [retry]
+        # Every earlier claim has ended an hour later; ``n2`` has become due.
+        assert store.outbox_claim(T0 + timedelta(hours=1), 10, lease, "d") == [retry, m2, n2]
+        assert store.outbox(record.id) == [delivered, n2]
+        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [delivered]
+        assert store.outbox_find() == [retry, delivered, m2, n2]
 
 
 def _id_sorting_before(n: int, count: int) -> str:
@@ -2104,7 +2292,7 @@ class _Planned:
 class _Model:
     """The rules, written as plainly as possible, run side by side with a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: _ComplaintsWithOutbox) -> None:
         self.store = store
         run = uuid.uuid4().hex[:10]
         self.tag = run
@@ -2345,6 +2533,9 @@ __all__ = [
     "AWKWARD_TEXT",
     "CUSTOMER",
     "T0",
+    "ComplaintStoreConformance",
+    "ConductStoreConformance",
+    "OutboxStoreConformance",
     "StoreConformance",
     "change",
     "conduct_change",
