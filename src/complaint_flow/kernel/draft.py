@@ -110,8 +110,9 @@ class Draft(Generic[Subject]):
         self.events: list[Event] = []
         self.outbox: list[OutboxMessage] = []
         self.effects: list[Callable[[Subject], None]] = []
-        self.replaced_events: list[Event] = []
-        self.replaced_messages: list[OutboxMessage] = []
+        # Only an erasure replaces anything: tuples until then, no list per draft.
+        self.replaced_events: tuple[Event, ...] = ()
+        self.replaced_messages: tuple[OutboxMessage, ...] = ()
         self.expected_version = subject.version if expected_version is None else expected_version
 
     def record(
@@ -174,8 +175,8 @@ class Draft(Generic[Subject]):
 
         Only for erasing personal data: the store checks that each one exists.
         """
-        self.replaced_events.extend(events)
-        self.replaced_messages.extend(messages)
+        self.replaced_events += tuple(events)
+        self.replaced_messages += tuple(messages)
 
     def after_commit(self, effect: Callable[[Subject], None]) -> None:
         """Run ``effect(stored)`` once the draft is committed; never if it is not."""
@@ -202,8 +203,8 @@ class Draft(Generic[Subject]):
                 self.subject,
                 self.expected_version,
                 tuple(self.events),
-                tuple(self.replaced_events),
-                tuple(self.replaced_messages),
+                self.replaced_events,
+                self.replaced_messages,
             )
         return self.aggregate.write(
             store, self.subject, self.expected_version, tuple(self.events), tuple(self.outbox)
