@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,17 +29,16 @@ from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Event
-from complaint_flow.model.immutable import thaw
-from complaint_flow.storage.audit import (
-    AuditReport,
+from complaint_flow.model.immutable import freeze, thaw
+from complaint_flow.services.audit import AuditReport, verify_events, verify_store
+from complaint_flow.storage.codec import from_json
+from complaint_flow.storage.contract import ConductCommit
+from complaint_flow.storage.hashing import (
+    canonical_json,
     chain_events,
     content_digest,
     event_hash,
-    verify_events,
-    verify_store,
 )
-from complaint_flow.storage.codec import from_json
-from complaint_flow.storage.contract import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")
@@ -453,3 +453,27 @@ def test_event_hashes_follow_the_documented_canonical_form(
         data=data,
     )
     assert event_hash(previous, event) == _reference_hash(previous, event)
+
+
+_frozen_or_not: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3).map(MappingProxyType)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_frozen_or_not)
+def test_canonical_json_is_json_dumps_with_the_canonical_settings(value: Any) -> None:
+    """The bytes every stored hash covers: ``json.dumps`` sorted, compact, UTF-8."""
+    wanted = json.dumps(thaw(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == wanted
+    assert canonical_json(freeze(value)) == wanted

@@ -59,9 +59,9 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.model.immutable import EMPTY, thaw
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.audit import AuditReport
 from complaint_flow.services.delivery import DeliveryReport, OutboxDispatcher
 from complaint_flow.services.sweep import SweepReport
-from complaint_flow.storage.audit import AuditReport
 from complaint_flow.storage.contract import scheme_of
 
 PLAIN_WIDTH = 120

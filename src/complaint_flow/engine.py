@@ -61,6 +61,7 @@ from complaint_flow.services import conduct_patterns as pattern_rules
 from complaint_flow.services import final_decisions as final_rules
 from complaint_flow.services import intake as intake_rules
 from complaint_flow.services import privacy
+from complaint_flow.services.audit import AuditReport, verify_store
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import (
@@ -73,7 +74,6 @@ from complaint_flow.services.final_decisions import FINAL_DECISION
 from complaint_flow.services.intake import IntakeOutcome
 from complaint_flow.services.privacy import ErasureReport, PurgeReport
 from complaint_flow.services.sweep import SweepReport, run_sweep
-from complaint_flow.storage.audit import AuditReport, verify_store
 from complaint_flow.storage.contract import Commit, Store
 
 DEFAULT_STORE_URL = "sqlite:///complaints.db"

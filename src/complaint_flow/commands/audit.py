@@ -7,7 +7,7 @@ from rich.table import Table
 
 from complaint_flow.commands import CommandGroup, store_option
 from complaint_flow.errors import ComplaintNotFoundError
-from complaint_flow.storage.audit import AuditReport, verify_store
+from complaint_flow.services.audit import AuditReport, verify_store
 from complaint_flow.storage.contract import Store
 
 

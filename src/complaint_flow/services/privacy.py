@@ -35,8 +35,9 @@ from complaint_flow.model.entities import (
     OutboxStatus,
 )
 from complaint_flow.model.immutable import FrozenData, freeze_mapping
-from complaint_flow.storage.audit import ERASURE_KIND, content_digest
+from complaint_flow.services.audit import ERASURE_KIND
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.hashing import content_digest
 
 if TYPE_CHECKING:
     from complaint_flow.engine import Engine

@@ -18,7 +18,7 @@ import attrs
 from complaint_flow.errors import InvalidArgumentError, StoreError
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
-from complaint_flow.storage.audit import event_hash
+from complaint_flow.storage.hashing import event_hash
 
 _Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
 
