@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from complaint_flow import Actor, Customer, Engine, Intake
+from complaint_flow import Actor, Complaint, Customer, Engine, Intake, Severity
 from complaint_flow.commands.audit import audit
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock
@@ -32,7 +32,7 @@ from complaint_flow.model.entities import Event
 from complaint_flow.model.immutable import freeze, thaw
 from complaint_flow.services.audit import AuditReport, verify_events, verify_store
 from complaint_flow.storage.codec import from_json
-from complaint_flow.storage.contract import ConductCommit
+from complaint_flow.storage.contract import Commit, ConductCommit
 from complaint_flow.storage.hashing import (
     canonical_json,
     chain_events,
@@ -477,3 +477,39 @@ def test_canonical_json_is_json_dumps_with_the_canonical_settings(value: Any) ->
     wanted = json.dumps(thaw(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == wanted
     assert canonical_json(freeze(value)) == wanted
+
+
+@given(reasons=st.lists(st.text(max_size=5), min_size=1, max_size=4), head=st.none() | _text)
+def test_a_commit_hashes_copies_and_leaves_the_callers_objects_alone(
+    reasons: list[str], head: str | None
+) -> None:
+    complaint = attrs.evolve(_complaint(version=len(reasons) + 1), audit_head=head)
+    events = [
+        Event(complaint_id=complaint.id, seq=seq, kind="note", at=START, actor=AGENT, reason=r)
+        for seq, r in enumerate(reasons, start=2)
+    ]
+    commit = Commit.build(complaint, 1, tuple(events))
+    assert commit == Commit(complaint, 1, events)
+    assert commit.events == chain_events(head, events)
+    assert [attrs.evolve(event, hash=None) for event in commit.events] == events
+    assert commit.complaint == attrs.evolve(complaint, audit_head=commit.events[-1].hash)
+    assert all(event.hash is None for event in events)
+    assert complaint.audit_head == head
+
+
+def _complaint(version: int) -> Complaint:
+    return Complaint(
+        id="c-1",
+        reference="CF-2026-000001",
+        workflow="tactics",
+        customer=Customer(id="C-1", name="Ada"),
+        channel="email",
+        category="general",
+        severity=Severity.NORMAL,
+        summary="Parcel broken",
+        details="",
+        state="received",
+        received_at=START,
+        updated_at=START,
+        version=version,
+    )
