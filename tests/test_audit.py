@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,23 +23,22 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from complaint_flow import Actor, Customer, Engine, Intake
+from complaint_flow import Actor, Complaint, Customer, Engine, Intake, Severity
 from complaint_flow.cli.audit import audit
 from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
 from complaint_flow.model.clock import ManualClock
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Event
-from complaint_flow.model.immutable import thaw
-from complaint_flow.storage.audit import (
-    AuditReport,
+from complaint_flow.model.immutable import freeze, thaw
+from complaint_flow.services.audit import AuditReport, verify_events, verify_store
+from complaint_flow.storage.codec import from_json
+from complaint_flow.storage.contract import Commit, ConductCommit
+from complaint_flow.storage.hashing import (
+    canonical_json,
     chain_events,
     content_digest,
     event_hash,
-    verify_events,
-    verify_store,
 )
-from complaint_flow.storage.codec import from_json
-from complaint_flow.storage.contract import ConductCommit
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")
@@ -453,3 +453,63 @@ def test_event_hashes_follow_the_documented_canonical_form(
         data=data,
     )
     assert event_hash(previous, event) == _reference_hash(previous, event)
+
+
+_frozen_or_not: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3).map(MappingProxyType)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_frozen_or_not)
+def test_canonical_json_is_json_dumps_with_the_canonical_settings(value: Any) -> None:
+    """The bytes every stored hash covers: ``json.dumps`` sorted, compact, UTF-8."""
+    wanted = json.dumps(thaw(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == wanted
+    assert canonical_json(freeze(value)) == wanted
+
+
+@given(reasons=st.lists(st.text(max_size=5), min_size=1, max_size=4), head=st.none() | _text)
+def test_a_commit_hashes_copies_and_leaves_the_callers_objects_alone(
+    reasons: list[str], head: str | None
+) -> None:
+    complaint = attrs.evolve(_complaint(version=len(reasons) + 1), audit_head=head)
+    events = [
+        Event(complaint_id=complaint.id, seq=seq, kind="note", at=START, actor=AGENT, reason=r)
+        for seq, r in enumerate(reasons, start=2)
+    ]
+    commit = Commit.build(complaint, 1, tuple(events))
+    assert commit == Commit(complaint, 1, events)
+    assert commit.events == chain_events(head, events)
+    assert [attrs.evolve(event, hash=None) for event in commit.events] == events
+    assert commit.complaint == attrs.evolve(complaint, audit_head=commit.events[-1].hash)
+    assert all(event.hash is None for event in events)
+    assert complaint.audit_head == head
+
+
+def _complaint(version: int) -> Complaint:
+    return Complaint(
+        id="c-1",
+        reference="CF-2026-000001",
+        workflow="tactics",
+        customer=Customer(id="C-1", name="Ada"),
+        channel="email",
+        category="general",
+        severity=Severity.NORMAL,
+        summary="Parcel broken",
+        details="",
+        state="received",
+        received_at=START,
+        updated_at=START,
+        version=version,
+    )

@@ -34,7 +34,7 @@ from complaint_flow import (
     StoreError,
     WorkflowDefinition,
 )
-from complaint_flow.storage.audit import verify_events
+from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 from complaint_flow.storage.postgres import (
     DEFAULT_POOL_MIN_SIZE,

@@ -32,6 +32,7 @@ from complaint_flow.model.conduct import (
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.audit import verify_store
 from complaint_flow.services.delivery import DeliveryReport, OutboxDispatcher
 from complaint_flow.services.privacy import (
     ERASED,
@@ -40,8 +41,8 @@ from complaint_flow.services.privacy import (
     purge_closed,
     retention_cutoff,
 )
-from complaint_flow.storage.audit import content_digest, verify_store
 from complaint_flow.storage.contract import ConductCommit
+from complaint_flow.storage.hashing import content_digest
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = Actor(id="A-1", name="Bo Agent", role="agent", email="bo@firm.example")

@@ -27,9 +27,10 @@ from complaint_flow import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus, ReviewItem, ReviewReason
 from complaint_flow.model.entities import Event
+from complaint_flow.services.audit import verify_events
 from complaint_flow.storage import sqlite as sqlite_store
-from complaint_flow.storage.audit import content_digest, verify_events
 from complaint_flow.storage.contract import Commit, ConductCommit
+from complaint_flow.storage.hashing import content_digest
 from complaint_flow.storage.sqlite import (
     SCHEMA_VERSION,
     SQLiteStore,

@@ -89,6 +89,7 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.audit import AuditProblem, AuditReport, verify_store
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
@@ -103,7 +104,6 @@ from complaint_flow.services.privacy import (
     retention_cutoff,
 )
 from complaint_flow.services.sweep import SweepReport
-from complaint_flow.storage.audit import AuditProblem, AuditReport, verify_store
 from complaint_flow.storage.contract import (
     Commit,
     ComplaintStore,

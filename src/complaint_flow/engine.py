@@ -50,6 +50,7 @@ from complaint_flow.services import (
     privacy,
     workflow_steps,
 )
+from complaint_flow.services.audit import AuditReport, verify_store
 from complaint_flow.services.conduct_desk import ConductDesk
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import (
@@ -61,7 +62,6 @@ from complaint_flow.services.delivery import (
 from complaint_flow.services.intake import IntakeOutcome, Reception
 from complaint_flow.services.privacy import ErasureReport, PurgeReport
 from complaint_flow.services.sweep import SweepReport, run_sweep
-from complaint_flow.storage.audit import AuditReport, verify_store
 from complaint_flow.storage.contract import Store
 
 DEFAULT_STORE_URL = "sqlite:///complaints.db"

@@ -7,7 +7,7 @@ import click
 from complaint_flow.cli.render.audit import problems_table
 from complaint_flow.cli.shared import CommandGroup, console, open_engine, store_option
 from complaint_flow.errors import ComplaintNotFoundError
-from complaint_flow.storage.audit import AuditReport, verify_store
+from complaint_flow.services.audit import AuditReport, verify_store
 from complaint_flow.storage.contract import Store
 
 

@@ -53,10 +53,10 @@ from complaint_flow.model.clock import Clock, ManualClock
 from complaint_flow.model.conduct import ConductRecord, Restriction, conduct_record_id
 from complaint_flow.model.entities import Actor, Complaint, Customer, Event, Intake, OutboxMessage
 from complaint_flow.plugins.hookspecs import hookimpl
+from complaint_flow.services.audit import AuditReport
 from complaint_flow.services.conduct_notices import describe_restriction
 from complaint_flow.services.delivery import DeliveryReport
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind, written_channels
-from complaint_flow.storage.audit import AuditReport
 
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When the demo week starts: Monday 2 March 2026, 09:00 UTC."""

@@ -10,9 +10,9 @@ cannot be altered behind the store's back.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -110,6 +110,37 @@ def _severity(value: object) -> Severity:
     except ValueError:
         choices = ", ".join(repr(s.value) for s in Severity)
         raise InvalidIntakeError(f"unknown severity {value!r}; use one of {choices}") from None
+
+
+_Entity = TypeVar("_Entity", bound=attrs.AttrsInstance)
+
+
+def _copier(cls: type[_Entity]) -> Callable[..., _Entity]:
+    """``attrs.evolve`` for ``cls``, about three times faster: the engine copies on every step.
+
+    The copy is built by ``cls(...)``, so every converter and validator runs. Its
+    arguments are the instance's values in field order, which is the order of the
+    instance dictionary: ``__init__`` fills it field by field, and every instance
+    is built by ``__init__``. That needs ``cls`` to be dict-backed with every field
+    a positional ``__init__`` parameter under its own name: checked here, once.
+    """
+    fields = attrs.fields(cls)
+    if "__slots__" in vars(cls) or any(
+        not field.init or field.kw_only or field.alias != field.name for field in fields
+    ):
+        raise TypeError(f"{cls.__name__}: copies need a dict class of positional fields")
+    position = {field.name: index for index, field in enumerate(fields)}
+
+    def copy(entity: _Entity, /, **changes: Any) -> _Entity:
+        arguments = list(vars(entity).values())
+        try:
+            for name, value in changes.items():
+                arguments[position[name]] = value
+        except KeyError:
+            raise TypeError(f"{cls.__name__} has no field {name!r}") from None
+        return cls(*arguments)
+
+    return copy
 
 
 def _contacts(value: Mapping[str, str] | None) -> FrozenData:
@@ -247,10 +278,11 @@ class ClockState:
         return self.status is ClockStatus.RUNNING
 
     def replace(self, **changes: Any) -> ClockState:
-        """This state with ``changes`` (values of the right types; the fold's hot path)."""
-        new = object.__new__(ClockState)
-        new.__dict__.update(self.__dict__, **changes)
-        return new
+        """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
+        return _copy_clock(self, **changes)
+
+
+_copy_clock = _copier(ClockState)
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -263,7 +295,7 @@ class Complaint:
     deadline clocks; ``due_at`` is the next warning or deadline among them, which
     the store indexes for sweeps. ``escalation_level`` is its rung on the
     escalation ladder (1 = frontline); ``department`` where routing sent it.
-    ``audit_head`` is the hash of its last event (see :mod:`complaint_flow.storage.audit`):
+    ``audit_head`` is the hash of its last event (see :mod:`complaint_flow.storage.hashing`):
     keeping a copy elsewhere anchors the audit trail.
     """
 
@@ -303,25 +335,17 @@ class Complaint:
     def advanced(
         self, state: str, version: int, updated_at: datetime, data: FrozenData, **changes: Any
     ) -> Complaint:
-        """The next version of this snapshot (the engine's hot path).
+        """The next version of this snapshot: in ``state``, at ``version``, with ``data``.
 
-        It copies the instance dictionary instead of running ``__init__`` (about
-        half the cost of a constructor call, a third of ``attrs.evolve``), so the
-        caller passes values of the right types and ``data`` already frozen.
+        ``changes`` names further fields that change (``owner``, ``clocks``…).
         """
-        if changes and not changes.keys() <= _COMPLAINT_FIELDS:
-            unknown = sorted(changes.keys() - _COMPLAINT_FIELDS)
-            raise TypeError(f"Complaint has no field(s) {unknown}")
-        new = object.__new__(Complaint)
-        fields = new.__dict__
-        fields.update(self.__dict__)
-        if changes:
-            fields.update(changes)
-        fields["state"] = state
-        fields["version"] = version
-        fields["updated_at"] = updated_at
-        fields["data"] = data
-        return new
+        return _copy_complaint(
+            self, state=state, version=version, updated_at=updated_at, data=data, **changes
+        )
+
+    def replace(self, **changes: Any) -> Complaint:
+        """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
+        return _copy_complaint(self, **changes)
 
     @property
     def reply_channel(self) -> str:
@@ -329,7 +353,7 @@ class Complaint:
         return self.preferred_channel or self.customer.preferred_channel or self.channel
 
 
-_COMPLAINT_FIELDS = frozenset(field.name for field in attrs.fields(Complaint))
+_copy_complaint = _copier(Complaint)
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -339,7 +363,7 @@ class Event:
     ``seq`` is the complaint's version after the event (the first event is 1).
     ``complaint_id`` is the complaint's id, or ``conduct:<customer id>`` for an
     event of a customer's conduct record. ``hash`` chains the event to the one
-    before it (set when the event is committed; see :mod:`complaint_flow.storage.audit`);
+    before it (set when the event is committed; see :mod:`complaint_flow.storage.hashing`);
     ``redacted`` is set only on an event whose personal content was erased: the
     digest of what was erased, which keeps the chain verifiable.
     """
@@ -371,23 +395,15 @@ class Event:
         reason: str,
         data: FrozenData,
     ) -> Event:
-        """An event from already-checked parts, ``data`` frozen (the engine's hot path)."""
-        new = object.__new__(cls)
-        new.__dict__.update(
-            complaint_id=complaint_id,
-            seq=seq,
-            kind=kind,
-            at=at,
-            actor=actor,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            reason=reason,
-            data=data,
-            hash=None,
-            redacted=None,
-        )
-        return new
+        """A new event, not yet hashed, every part given (the engine's positional form)."""
+        return cls(complaint_id, seq, kind, at, actor, trigger, source, dest, reason, data)
+
+    def replace(self, **changes: Any) -> Event:
+        """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
+        return _copy_event(self, **changes)
+
+
+_copy_event = _copier(Event)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -435,22 +451,7 @@ class OutboxMessage:
         created_at: datetime,
         payload: FrozenData,
     ) -> OutboxMessage:
-        """A new pending message from checked parts, ``payload`` frozen (the engine's hot path)."""
-        new = object.__new__(cls)
-        new.__dict__.update(
-            key=key,
-            complaint_id=complaint_id,
-            event_seq=event_seq,
-            topic=topic,
-            recipient=recipient,
-            channel=channel,
-            address=address,
-            created_at=created_at,
-            payload=payload,
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            last_error=None,
-            delivered_at=None,
-            next_attempt_at=None,
+        """A new message, not yet tried, every part given (the engine's positional form)."""
+        return cls(
+            key, complaint_id, event_seq, topic, recipient, channel, address, created_at, payload
         )
-        return new

@@ -6,7 +6,7 @@ keeping what reports need (ids, counts, times, states, kinds, categories,
 severities, channels, amounts, staff). Erased text becomes :data:`ERASED`.
 Each redacted event keeps its chained hash and records the digest of what was
 erased in ``Event.redacted``, so the audit trail still verifies
-(:func:`complaint_flow.storage.audit.verify_store`); the erasure itself is recorded as
+(:func:`complaint_flow.verify_store`); the erasure itself is recorded as
 a ``customer_erased`` event.
 
 :func:`purge_closed` deletes complaints that ended (a terminal state of their
@@ -37,8 +37,9 @@ from complaint_flow.model.entities import (
     OutboxStatus,
 )
 from complaint_flow.model.immutable import FrozenData, freeze_mapping
-from complaint_flow.storage.audit import ERASURE_KIND, content_digest
+from complaint_flow.services.audit import ERASURE_KIND
 from complaint_flow.storage.contract import Store
+from complaint_flow.storage.hashing import content_digest
 
 _Item = TypeVar("_Item", Event, OutboxMessage)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -41,10 +40,6 @@ _PLAIN_OPTIONALS = (str | None, int | None, bool | None)
 converter.register_unstructure_hook_func(lambda cls: cls in _PLAIN_OPTIONALS, identity)
 
 
-# One encoder for every call: ``json.dumps`` with options builds a new one each time.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
 def _plain(value: object) -> Any:
     # Frozen data holds read-only mappings; JSON wants dicts (tuples are lists already).
     if type(value) is MappingProxyType:
@@ -54,24 +49,21 @@ def _plain(value: object) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _make_data_encoder() -> Callable[[object], str]:
-    if c_make_encoder is None:  # no C accelerator (e.g. PyPy): the same output, slower
-        encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_plain)
-        return encoder.encode
-    # Built once with _ENCODER's settings (``encode`` builds it again on every call).
-    make = c_make_encoder(None, _plain, encode_basestring, None, ":", ",", False, False, True)
-    return lambda value: "".join(make(value, 0))
-
-
-_data = _make_data_encoder()
-"""Frozen data (read-only mappings, tuples) as JSON: what ``thaw`` + ``_ENCODER`` give."""
+# One encoder for every call: ``json.dumps`` with options builds a new one each time.
+# What it encodes is a tree (frozen data is a deep copy; cattrs output is built
+# fresh), so the check for cycles is left out.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=_plain
+)
+_data = _ENCODER.encode
+"""Frozen data (read-only mappings, tuples) as JSON: what ``thaw`` + ``json.dumps`` give."""
 
 # The engine writes a complaint and an event on every step, so these two (and the
 # parts they contain) are encoded by hand rather than through cattrs and a
 # generic encoder: the same text (``from_json`` reads it back identically; the
 # store conformance suite round-trips every kind of entity), in a fraction of the
 # time. Field order is the attrs field order, as cattrs gives it.
-_text = encode_basestring  # '"..."', escaped as _ENCODER does (non-ASCII kept)
+_text = _ENCODER.encode  # given a text: '"..."', escaped as inside any value (non-ASCII kept)
 
 
 # Snapshots share most of their parts with the version before (the owner, the

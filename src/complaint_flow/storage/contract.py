@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from complaint_flow.errors import InvalidArgumentError, StoreError
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
-from complaint_flow.storage.audit import event_hash
-
-_Entity = TypeVar("_Entity", Complaint, Event, ConductRecord)
+from complaint_flow.storage.hashing import event_hash
 
 
 def _check_numbering(
@@ -54,31 +52,25 @@ def _check_numbering(
             raise StoreError(f"every outbox message of a commit must belong to its {what}")
 
 
-def _check_commit(commit: Commit) -> None:
-    complaint = commit.complaint
-    _check_numbering(
-        "complaint",
-        complaint.id,
-        complaint.version,
-        commit.expected_version,
-        commit.events,
-        commit.outbox,
-    )
-    if commit.expected_version == 0 and not commit.reference_prefix:
+def _check_commit(
+    complaint: Complaint,
+    expected_version: int,
+    events: tuple[Event, ...],
+    outbox: tuple[OutboxMessage, ...],
+    reference_prefix: str | None,
+) -> None:
+    _check_numbering("complaint", complaint.id, complaint.version, expected_version, events, outbox)
+    if expected_version == 0 and not reference_prefix:
         raise StoreError("creating a complaint needs a reference_prefix to number it")
 
 
-def _event_tuple(events: Iterable[Event]) -> tuple[Event, ...]:
-    return tuple(events)
-
-
-def _message_tuple(messages: Iterable[OutboxMessage]) -> tuple[OutboxMessage, ...]:
-    return tuple(messages)
-
-
-@attrs.frozen(slots=False)
+@attrs.frozen(slots=False, init=False)
 class Commit:
     """A complaint's new version with its events and outbox messages, written together.
+
+    Building one checks the rules below and hash-chains the events: ``complaint``
+    and ``events`` are copies of what was given carrying their hashes (``audit_head``,
+    ``hash``); the caller's objects stay as they were.
 
     Args:
         complaint: the new version; its ``version`` is ``expected_version + len(events)``.
@@ -91,18 +83,29 @@ class Commit:
 
     complaint: Complaint
     expected_version: int
-    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
-    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+    events: tuple[Event, ...]
+    outbox: tuple[OutboxMessage, ...] = ()
     reference_prefix: str | None = None
 
-    def __attrs_post_init__(self) -> None:
-        _check_commit(self)
-        # Copies: the caller's objects stay as they were.
-        events = tuple(_copy(event) for event in self.events)
-        complaint = _copy(self.complaint)
-        _chain(complaint, events)
-        object.__setattr__(self, "events", events)
-        object.__setattr__(self, "complaint", complaint)
+    def __init__(
+        self,
+        complaint: Complaint,
+        expected_version: int,
+        events: Iterable[Event],
+        outbox: Iterable[OutboxMessage] = (),
+        reference_prefix: str | None = None,
+    ) -> None:
+        events = tuple(events)
+        outbox = tuple(outbox)
+        _check_commit(complaint, expected_version, events, outbox, reference_prefix)
+        head, chained = _chain(complaint.audit_head, events)
+        self.__attrs_init__(
+            complaint.replace(audit_head=head),
+            expected_version,
+            chained,
+            outbox,
+            reference_prefix,
+        )
 
     @classmethod
     def build(
@@ -113,38 +116,17 @@ class Commit:
         outbox: tuple[OutboxMessage, ...] = (),
         reference_prefix: str | None = None,
     ) -> Commit:
-        """The same checked, hash-chained commit, built without ``__init__``.
-
-        The engine's hot path: ``complaint`` and ``events`` must be objects just
-        built for this commit and not shared yet, because their hashes are set in
-        place instead of on copies.
-        """
-        new = object.__new__(cls)
-        new.__dict__.update(
-            complaint=complaint,
-            expected_version=expected_version,
-            events=events,
-            outbox=outbox,
-            reference_prefix=reference_prefix,
-        )
-        _check_commit(new)
-        _chain(complaint, events)
-        return new
+        """``Commit(...)`` with every argument given positionally (the engine's form)."""
+        return cls(complaint, expected_version, events, outbox, reference_prefix)
 
 
-def _copy(entity: _Entity) -> _Entity:
-    copy = object.__new__(type(entity))
-    copy.__dict__.update(entity.__dict__)
-    return copy
+def _chain(previous: str | None, events: tuple[Event, ...]) -> tuple[str | None, tuple[Event, ...]]:
+    """Copies of ``events`` carrying their chained hashes, and the last hash (the new head).
 
-
-def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> None:
-    """Set the events' chained hashes and the subject's new audit head, in place.
-
-    The chain continues from the subject's ``audit_head``: the head of the version
-    the writer read, which the store's version check guarantees is the latest.
+    The chain continues from ``previous``, the ``audit_head`` of the version the
+    writer read, which the store's version check guarantees is the latest.
     """
-    previous = subject.audit_head
+    chained = []
     for event in events:
         try:
             previous = event_hash(previous, event)
@@ -155,45 +137,49 @@ def _chain(subject: Complaint | ConductRecord, events: tuple[Event, ...]) -> Non
                 "a lone surrogate that cannot be stored as UTF-8; decode the text with "
                 "the right encoding (or errors='replace') and try again"
             ) from None
-        event.__dict__["hash"] = previous
-    subject.__dict__["audit_head"] = previous
+        chained.append(event.replace(hash=previous))
+    return previous, tuple(chained)
 
 
-def _check_conduct_commit(commit: ConductCommit) -> None:
-    record = commit.record
-    _check_numbering(
-        "conduct record",
-        record.id,
-        record.version,
-        commit.expected_version,
-        commit.events,
-        commit.outbox,
-    )
+def _check_conduct_commit(
+    record: ConductRecord,
+    expected_version: int,
+    events: tuple[Event, ...],
+    outbox: tuple[OutboxMessage, ...],
+) -> None:
+    _check_numbering("conduct record", record.id, record.version, expected_version, events, outbox)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen(slots=False, init=False)
 class ConductCommit:
     """A conduct record's new version with its events and notices, written together.
 
     The same rules as :class:`Commit`: ``record.version`` is ``expected_version +
     len(events)``, events are numbered on from ``expected_version + 1`` and carry
     the record's id (``conduct:<customer id>``) as their ``complaint_id``, as do
-    the outbox messages; 0 creates the record. Events are hash-chained on
-    construction.
+    the outbox messages; 0 creates the record. ``record`` and ``events`` are
+    copies of what was given carrying their hashes, as in a :class:`Commit`.
     """
 
     record: ConductRecord
     expected_version: int
-    events: tuple[Event, ...] = attrs.field(converter=_event_tuple)
-    outbox: tuple[OutboxMessage, ...] = attrs.field(default=(), converter=_message_tuple)
+    events: tuple[Event, ...]
+    outbox: tuple[OutboxMessage, ...] = ()
 
-    def __attrs_post_init__(self) -> None:
-        _check_conduct_commit(self)
-        events = tuple(_copy(event) for event in self.events)
-        record = _copy(self.record)
-        _chain(record, events)
-        object.__setattr__(self, "events", events)
-        object.__setattr__(self, "record", record)
+    def __init__(
+        self,
+        record: ConductRecord,
+        expected_version: int,
+        events: Iterable[Event],
+        outbox: Iterable[OutboxMessage] = (),
+    ) -> None:
+        events = tuple(events)
+        outbox = tuple(outbox)
+        _check_conduct_commit(record, expected_version, events, outbox)
+        head, chained = _chain(record.audit_head, events)
+        self.__attrs_init__(
+            attrs.evolve(record, audit_head=head), expected_version, chained, outbox
+        )
 
 
 def format_reference(prefix: str, year: int, number: int) -> str:

@@ -377,9 +377,7 @@ def _event_row(event: Event) -> tuple[str, int, str, int, str]:
 
 def _with_reference(complaint: Complaint, reference: str) -> Complaint:
     """A copy of a just-built complaint carrying its allocated reference."""
-    copy = object.__new__(Complaint)
-    copy.__dict__.update(complaint.__dict__, reference=reference)
-    return copy
+    return attrs.evolve(complaint, reference=reference)
 
 
 def _prepare_conduct(commit: ConductCommit) -> _PreparedConduct:

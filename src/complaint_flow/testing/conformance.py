@@ -122,7 +122,7 @@ The rules, each checked by the tests below:
     ``updated_before`` (exclusive).
 15. **Audit chain.** Stored events carry exactly the hashes of the committed
     events, the complaint's ``audit_head`` is its last event's hash, and
-    :func:`~complaint_flow.storage.audit.verify_events` finds no problem in what the
+    :func:`~complaint_flow.services.audit.verify_events` finds no problem in what the
     store returns.
 16. **Conduct records** follow the same rules as complaints: every field comes
     back equal (enums as enums, tuples as tuples, datetimes aware);
@@ -186,7 +186,7 @@ from complaint_flow.model.entities import (
     OutboxStatus,
     Severity,
 )
-from complaint_flow.storage.audit import content_digest, verify_events
+from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import (
     Commit,
     ComplaintStore,
@@ -196,6 +196,7 @@ from complaint_flow.storage.contract import (
     Store,
     format_reference,
 )
+from complaint_flow.storage.hashing import content_digest
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When test complaints are received unless told otherwise."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from rich.table import Table
 
-from complaint_flow.storage.audit import AuditReport
+from complaint_flow.services.audit import AuditReport
 
 
 def problems_table(report: AuditReport, labels: Mapping[str, str]) -> Table:

@@ -23,7 +23,7 @@ from complaint_flow.cli.render.complaints import COMPACT_BELOW, timeline_table
 from complaint_flow.cli.render.formats import when
 from complaint_flow.model.conduct import is_conduct_record_id
 from complaint_flow.model.entities import Actor, Event, OutboxMessage
-from complaint_flow.storage.audit import AuditReport
+from complaint_flow.services.audit import AuditReport
 from complaint_flow.storage.contract import scheme_of
 
 

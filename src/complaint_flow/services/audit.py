@@ -1,24 +1,14 @@
-"""The tamper-evident audit trail: every event is hash-chained to the one before it.
+"""Checking the tamper-evident audit trails: a store's, or one trail's, event by event.
 
-An event's hash covers its *core* (complaint, sequence number, kind, time, actor,
-trigger, states) and the digest of its *content* (reason and data), chained to
-the hash of the previous event of the same complaint (or conduct record)::
-
-    content_digest = sha256(canonical([reason, data]))
-    hash           = sha256(previous_hash "\\n" canonical(core) "\\n" content_digest)
-
-Altering, removing or reordering an event breaks the chain from that event on,
-which :func:`verify_events` reports. Hashing the content through its own digest
-is what lets personal data be erased without breaking the chain: an erased
-event keeps the digest of what was erased in ``Event.redacted``, so its hash
-still verifies, while the content itself is gone (see
-:meth:`complaint_flow.Engine.erase_customer`).
-
-The canonical form is JSON with sorted keys, no spaces, UTF-8 and times in UTC,
-so the same event has the same hash in every store.
+Each event of a trail carries a hash chained to the one before it (see
+:mod:`complaint_flow.storage.hashing`), and a complaint's (or conduct record's)
+latest version keeps the hash of its last event as ``audit_head``. An event
+altered, removed or reordered behind the library's back breaks that chain, which
+:func:`verify_events` reports; :func:`verify_store` walks every trail of a store.
 
 >>> from datetime import datetime, timezone
 >>> from complaint_flow.model.entities import Event, SYSTEM
+>>> from complaint_flow.storage.hashing import chain_events
 >>> e = Event(complaint_id="c1", seq=1, kind="received",
 ...           at=datetime(2026, 1, 5, tzinfo=timezone.utc),
 ...           actor=SYSTEM, reason="", data={"channel": "email"})
@@ -29,24 +19,15 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 import attrs
 
+from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.conduct import CONDUCT_PREFIX, conduct_record_id
-from complaint_flow.model.entities import Actor, Complaint, Event
-from complaint_flow.storage.codec import cached_isoformat
-
-if TYPE_CHECKING:
-    from complaint_flow.storage.contract import Store
-
-GENESIS = ""
-"""The "previous hash" of a complaint's first event."""
+from complaint_flow.model.entities import Complaint, Event
+from complaint_flow.storage.contract import Store
+from complaint_flow.storage.hashing import event_hash
 
 ERASURE_KIND = "customer_erased"
 """The kind of the event that records an erasure (see :mod:`complaint_flow.services.privacy`).
@@ -54,115 +35,6 @@ ERASURE_KIND = "customer_erased"
 Its data lists the erased events (``redacted_seqs``); it is hash-chained like any
 event, so that list is what vouches for every ``redacted`` digest before it.
 """
-
-
-def _plain(value: object) -> Any:
-    # Frozen data holds read-only mappings; JSON wants dicts.
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"not JSON-like: {type(value).__name__}")
-
-
-def _make_canonical() -> Callable[[object], str]:
-    encoder = json.JSONEncoder(
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
-    )
-    if c_make_encoder is None:  # no C accelerator (e.g. PyPy): the same output, slower
-        return encoder.encode
-    # JSONEncoder.encode builds its C encoder again on every call; hashing runs on
-    # every commit, so it is built once here, with exactly encoder's settings.
-    make = c_make_encoder(None, _plain, encode_basestring, None, ":", ",", True, False, True)
-    return lambda value: "".join(make(value, 0))
-
-
-_encode = _make_canonical()
-_text = encode_basestring  # how the canonical encoder writes text
-
-
-def _canonical(value: object) -> bytes:
-    return _encode(value).encode()
-
-
-_NO_CONTENT_DIGEST = hashlib.sha256(_canonical(["", {}])).hexdigest()
-
-
-def content_digest(event: Event) -> str:
-    """The digest of an event's content (reason and data), or the one kept after erasure."""
-    if event.redacted is not None:
-        return event.redacted
-    data = event.data
-    if not data:
-        if not event.reason:
-            return _NO_CONTENT_DIGEST  # most transitions: skip the encoding
-        text = f"[{_text(event.reason)},{{}}]"
-    else:
-        # Most data is a few text fields: written directly, sorted as the canonical
-        # encoder sorts (by key); anything else goes through that encoder.
-        items = sorted(data.items())
-        if all(type(value) is str for _key, value in items):
-            fields = ",".join([f"{_text(key)}:{_text(value)}" for key, value in items])
-            text = f"[{_text(event.reason)},{{{fields}}}]"
-        else:
-            text = _encode([event.reason, data])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _encode_actor(actor: Actor) -> str:
-    # As the canonical encoder writes the list of the actor's fields.
-    return (
-        f"[{_text(actor.id)},{_text(actor.name)},{_text(actor.role)},{actor.rank!r},"
-        f"{_optional_text(actor.email)},{_optional_text(actor.phone)}]"
-    )
-
-
-def _optional_text(value: str | None) -> str:
-    return "null" if value is None else _text(value)
-
-
-_actors: dict[int, tuple[Actor, str]] = {}
-
-
-def _actor_core(actor: Actor) -> str:
-    # The same few actors act again and again: their text is kept by identity (each
-    # entry holds its actor, so that actor's id cannot be reused meanwhile).
-    entry = _actors.get(id(actor))
-    if entry is not None and entry[0] is actor:
-        return entry[1]
-    text = _encode_actor(actor)
-    if len(_actors) >= 1024:
-        _actors.clear()
-    _actors[id(actor)] = (actor, text)
-    return text
-
-
-def event_hash(previous: str | None, event: Event) -> str:
-    """The chained hash of ``event`` following an event whose hash is ``previous``."""
-    at = event.at
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
-    # The canonical encoding of the core list, written directly (it holds no mapping
-    # to sort; text is escaped by the encoder's own function).
-    trigger, source, dest = event.trigger, event.source, event.dest
-    core = (
-        f"[{_text(event.complaint_id)},{event.seq!r},{_text(event.kind)},"
-        f'"{cached_isoformat(at)}",{_actor_core(event.actor)},'
-        f"{'null' if trigger is None else _text(trigger)},"
-        f"{'null' if source is None else _text(source)},"
-        f"{'null' if dest is None else _text(dest)}]"
-    )
-    text = f"{previous or GENESIS}\n{core}\n{content_digest(event)}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def chain_events(previous: str | None, events: Iterable[Event]) -> tuple[Event, ...]:
-    """Copies of ``events`` carrying their chained hashes, the first following ``previous``."""
-    chained = []
-    for event in events:
-        previous = event_hash(previous, event)
-        copy = object.__new__(Event)
-        copy.__dict__.update(event.__dict__, hash=previous)
-        chained.append(copy)
-    return tuple(chained)
 
 
 @attrs.frozen
@@ -315,8 +187,6 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
         InvalidArgumentError: ``complaint_ids`` is a single text instead of a list,
             or names a conduct record that does not exist.
     """
-    from complaint_flow.errors import InvalidArgumentError
-
     complaints: list[Complaint]
     customers: list[str]
     if complaint_ids is None:
@@ -374,12 +244,8 @@ def verify_store(store: Store, *, complaint_ids: Sequence[str] | None = None) ->
 
 __all__ = [
     "ERASURE_KIND",
-    "GENESIS",
     "AuditProblem",
     "AuditReport",
-    "chain_events",
-    "content_digest",
-    "event_hash",
     "verify_erasures",
     "verify_events",
     "verify_store",
