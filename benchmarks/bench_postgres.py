@@ -48,14 +48,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from complaint_flow import Actor, Customer, Engine, Intake, WorkflowDefinition
-from complaint_flow.storage.postgres import parse_postgres_url
 
 URL_VARIABLE = "COMPLAINT_FLOW_TEST_POSTGRES_URL"
+# Query options of complaint_flow's own in a store URL; libpq does not know them.
+STORE_OPTIONS = frozenset({"schema", "pool_size", "pool_min_size", "pool_timeout"})
 WORKER_COUNTS = (1, 4, 8)
 TARGET = 0.6
 
@@ -105,10 +107,21 @@ def with_schema(url: str, schema: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}schema={schema}"
 
 
+def conninfo(url: str) -> str:
+    """The store URL without complaint_flow's own options: what psycopg connects with."""
+    parts = urlsplit(url)
+    kept = [
+        item
+        for item in parts.query.split("&")
+        if item and unquote(item.partition("=")[0]) not in STORE_OPTIONS
+    ]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
 # -- the worker process ---------------------------------------------------------------------
 
 
-def worker_main(index: int, url: str, complaints: int, pipe: Connection) -> None:
+def worker_main(index: int, url: str, schema: str, complaints: int, pipe: Connection) -> None:
     """One worker: its own engine and raw connection, its own complaints for each subject.
 
     Waits for ``(subject, start_at, duration)`` commands on ``pipe``; runs the subject
@@ -124,10 +137,8 @@ def worker_main(index: int, url: str, complaints: int, pipe: Connection) -> None
     sample = engine.fire(floor_ids[0], "bump", actor=AGENT).id
     engine.fire(engine_ids[0], "bump", actor=AGENT)  # warm the engine's first-use paths
 
-    location = parse_postgres_url(url)
-    assert location.schema is not None
-    raw = psycopg.connect(location.conninfo, autocommit=True)
-    raw.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(location.schema)))
+    raw = psycopg.connect(conninfo(url), autocommit=True)
+    raw.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
     complaint_body, state = raw.execute(
         "SELECT body, state FROM complaints WHERE id = %s", (sample,)
     ).fetchone() or ("", "")
@@ -189,14 +200,16 @@ def worker_main(index: int, url: str, complaints: int, pipe: Connection) -> None
 class Workers:
     """The spawned worker processes, started once and reused by every round."""
 
-    def __init__(self, url: str, count: int, complaints: int) -> None:
+    def __init__(self, url: str, schema: str, count: int, complaints: int) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
         for index in range(count):
             parent_end, child_end = context.Pipe()
             process = context.Process(
-                target=worker_main, args=(index, url, complaints, child_end), daemon=True
+                target=worker_main,
+                args=(index, url, schema, complaints, child_end),
+                daemon=True,
             )
             process.start()
             self.pipes.append(parent_end)
@@ -256,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
     schema = f"cf_bench_{uuid.uuid4().hex[:12]}"
     url = with_schema(args.url, schema)
-    admin = psycopg.connect(parse_postgres_url(args.url).conninfo, autocommit=True)
+    admin = psycopg.connect(conninfo(args.url), autocommit=True)
     settings = server_settings(admin)
     # Open once in the parent, so the workers find the tables made and do not queue
     # on the schema's creation lock.
@@ -265,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     ).close()
     workers: Workers | None = None
     try:
-        workers = Workers(url, max(WORKER_COUNTS), complaints)
+        workers = Workers(url, schema, max(WORKER_COUNTS), complaints)
         best: dict[tuple[str, int], float] = {}
         for _ in range(rounds):
             for count in WORKER_COUNTS:
