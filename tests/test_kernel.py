@@ -496,3 +496,33 @@ def test_an_urgent_delivery_that_fails_is_logged_and_the_change_stands(
     assert [e.kind for e in engine.history(emergency.id)].count("escalated") == 1
     assert "urgent delivery" in caplog.text
     assert any(m.status == "pending" for m in engine.outbox(emergency.id))
+
+
+class Watcher:
+    """An observer keeping the events it is shown."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    @hookimpl
+    def complaint_flow_received(self, complaint: Complaint, event: Event) -> None:
+        self.seen.append(event)
+
+    @hookimpl
+    def complaint_flow_transition(self, complaint: Complaint, event: Event) -> None:
+        self.seen.append(event)
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_observers_see_the_events_as_stored_with_their_hashes(many: bool) -> None:
+    watcher = Watcher()
+    engine = Engine.open("memory://", plugins=[watcher], load_entry_points=False)
+    if many:
+        complaint = engine.receive_many([intake()])[0].complaint
+        assert complaint is not None
+    else:
+        complaint = engine.receive(intake())
+    engine.fire(complaint.id, "thank", actor=AGENT)
+    stored = engine.history(complaint.id)
+    assert watcher.seen == stored
+    assert all(event.hash for event in watcher.seen)

@@ -152,8 +152,9 @@ class ComplaintAggregate:
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
-    ) -> Complaint:
-        return store.commit(self.commit(subject, expected_version, events, outbox))
+    ) -> tuple[Complaint, tuple[Event, ...]]:
+        commit = self.commit(subject, expected_version, events, outbox)
+        return store.commit(commit), commit.events
 
     def rewrite(
         self,
@@ -163,10 +164,9 @@ class ComplaintAggregate:
         events: tuple[Event, ...],
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
-    ) -> Complaint:
-        return store.rewrite(
-            self.commit(subject, expected_version, events, ()), replaced_events, replaced_messages
-        )
+    ) -> tuple[Complaint, tuple[Event, ...]]:
+        commit = self.commit(subject, expected_version, events, ())
+        return store.rewrite(commit, replaced_events, replaced_messages), commit.events
 
     def commit(
         self,
@@ -209,8 +209,9 @@ class ConductAggregate:
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
-    ) -> ConductRecord:
-        return store.conduct_commit(ConductCommit(subject, expected_version, events, outbox))
+    ) -> tuple[ConductRecord, tuple[Event, ...]]:
+        commit = ConductCommit(subject, expected_version, events, outbox)
+        return store.conduct_commit(commit), commit.events
 
     def rewrite(
         self,
@@ -220,10 +221,9 @@ class ConductAggregate:
         events: tuple[Event, ...],
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
-    ) -> ConductRecord:
-        return store.conduct_rewrite(
-            ConductCommit(subject, expected_version, events), replaced_events, replaced_messages
-        )
+    ) -> tuple[ConductRecord, tuple[Event, ...]]:
+        commit = ConductCommit(subject, expected_version, events)
+        return store.conduct_rewrite(commit, replaced_events, replaced_messages), commit.events
 
 
 CONDUCT = ConductAggregate()

@@ -52,8 +52,11 @@ class Aggregate(Protocol[Subject]):
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
-    ) -> Subject:
-        """Write the new version, its events and messages in one version-checked commit."""
+    ) -> tuple[Subject, tuple[Event, ...]]:
+        """Write the new version, its events and messages in one version-checked commit.
+
+        Returns the stored subject and the events as committed (with their hashes).
+        """
         ...
 
     def rewrite(
@@ -64,9 +67,9 @@ class Aggregate(Protocol[Subject]):
         events: tuple[Event, ...],
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
-    ) -> Subject:
+    ) -> tuple[Subject, tuple[Event, ...]]:
         """Write the new version and its events, and replace stored events and messages
-        in the same transaction (erasure of personal data)."""
+        in the same transaction (erasure of personal data); as :meth:`write` returns."""
         ...
 
 
@@ -85,6 +88,7 @@ class Draft(Generic[Subject]):
     __slots__ = (
         "aggregate",
         "base",
+        "committed",
         "effects",
         "events",
         "expected_version",
@@ -110,6 +114,7 @@ class Draft(Generic[Subject]):
         self.events: list[Event] = []
         self.outbox: list[OutboxMessage] = []
         self.effects: list[Callable[[Subject], None]] = []
+        self.committed: tuple[Event, ...] = ()  # the events as stored, once committed
         # Only an erasure replaces anything: tuples until then, no list per draft.
         self.replaced_events: tuple[Event, ...] = ()
         self.replaced_messages: tuple[OutboxMessage, ...] = ()
@@ -198,7 +203,7 @@ class Draft(Generic[Subject]):
                     "a draft that replaces stored events or messages (an erasure) cannot "
                     "also send messages: commit them in a change of their own"
                 )
-            return self.aggregate.rewrite(
+            stored, self.committed = self.aggregate.rewrite(
                 store,
                 self.subject,
                 self.expected_version,
@@ -206,6 +211,15 @@ class Draft(Generic[Subject]):
                 self.replaced_events,
                 self.replaced_messages,
             )
-        return self.aggregate.write(
+            return stored
+        stored, self.committed = self.aggregate.write(
             store, self.subject, self.expected_version, tuple(self.events), tuple(self.outbox)
         )
+        return stored
+
+    def stored(self, event: Event) -> Event:
+        """``event`` as committed, carrying its hash (for effects, which run after the commit)."""
+        for committed in self.committed:
+            if committed.seq == event.seq:
+                return committed
+        return event

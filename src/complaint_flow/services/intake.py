@@ -767,11 +767,14 @@ def accept_many(
         new = iter(written)
         stored = [f if f is not None else next(new) for f in found]
         fresh = [f is None for f in found]
-    for index, draft, complaint, opened in zip(owners, drafts, stored, fresh, strict=True):
+    for index, draft, commit, complaint, opened in zip(
+        owners, drafts, commits, stored, fresh, strict=True
+    ):
         if not opened:
             outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=complaint)
             continue
         outcomes[index] = IntakeOutcome(OutcomeKind.OPENED, complaint=complaint)
+        draft.committed = commit.events
         reception.kernel.finish(draft, complaint)
     for index, draft_index in later:
         outcomes[index] = IntakeOutcome(OutcomeKind.DUPLICATE, complaint=stored[draft_index])
@@ -922,7 +925,7 @@ class Reception:
         if starts is not None and started is None:
             starts[received_at] = (draft.subject.clocks, draft.subject.due_at)
         registry = self.kernel.registry
-        draft.after_commit(lambda stored: registry.received(stored, received))
+        draft.after_commit(lambda stored: registry.received(stored, draft.stored(received)))
         self.route_and_triage(draft)
         return draft
 

@@ -131,10 +131,12 @@ class Firing(Step):
             )
         registry = self.kernel.registry
         if registry.observes_transitions:
-            draft.after_commit(lambda stored: registry.transition(stored, event))
+            draft.after_commit(lambda stored: registry.transition(stored, draft.stored(event)))
         later = (*transition.after, *self.compiled.on_enter[self.state])
         if later:
-            draft.after_commit(lambda stored: registry.run_callbacks(later, stored, event))
+            draft.after_commit(
+                lambda stored: registry.run_callbacks(later, stored, draft.stored(event))
+            )
 
 
 def fire_on(
