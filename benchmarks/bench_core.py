@@ -35,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,7 @@ def memory_fire_subjects(complaints: int) -> tuple[Callable[[], float], Callable
 
     class Token:
         __slots__ = ("state",)
+        state: str
 
     token = Token()
 
@@ -197,21 +198,21 @@ def eventsourcing_classes() -> tuple[type[Any], type[Any]] | None:
     except ImportError:
         return None
 
-    class Case(Aggregate):  # type: ignore[misc]
+    class Case(Aggregate):
         def __init__(self, summary: str) -> None:
             self.summary = summary
             self.state = "received"
 
-        @event("Moved")  # type: ignore[misc]
+        @event("Moved")
         def move(
             self, trigger: str, source: str, dest: str, actor: dict[str, str], data: dict[str, str]
         ) -> None:
             self.state = dest
 
-    class Cases(Application):  # type: ignore[misc]
+    class Cases(Application):  # type: ignore[type-arg]  # generic from eventsourcing 9.4
         """Configured by its ``env`` alone: this process's environment variables are ignored."""
 
-        def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
+        def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
             return Environment(name, dict(env or {}))
 
     return Case, Cases
