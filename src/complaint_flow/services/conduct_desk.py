@@ -34,7 +34,7 @@ from complaint_flow.fsm.conduct_machine import (
 )
 from complaint_flow.kernel.aggregates import CONDUCT
 from complaint_flow.kernel.draft import Draft, changed_fields
-from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
+from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel, new_record
 from complaint_flow.model.channels import written_channels
 from complaint_flow.model.conduct import (
     Adjustment,
@@ -542,13 +542,7 @@ class ConductDesk:
     # -- helpers --------------------------------------------------------------
 
     def _fresh(self, customer: Customer) -> ConductRecord:
-        return ConductRecord(
-            customer_id=customer.id,
-            customer=customer,
-            status=ConductStatus.NORMAL,
-            version=0,
-            updated_at=self.kernel.clock(),
-        )
+        return new_record(customer, self.kernel.clock())
 
     def _load(self, customer: Customer) -> ConductRecord:
         stored = self.kernel.store.conduct_get(customer.id)
