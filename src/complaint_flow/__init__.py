@@ -34,6 +34,7 @@ from complaint_flow.definitions.workflow import (
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.errors import (
     AuthorityExceededError,
+    ChannelError,
     ClockError,
     ComplaintFlowError,
     ComplaintNotFoundError,
@@ -46,11 +47,13 @@ from complaint_flow.errors import (
     GuardRefusedError,
     InvalidArgumentError,
     InvalidIntakeError,
+    LetterError,
     MissingFieldError,
     NotAuthorisedError,
     PermissionDeniedError,
     PlaceholderContactWarning,
     PluginError,
+    QuarantinedMessageError,
     SchemaVersionError,
     StoreError,
     TransitionError,
@@ -62,7 +65,7 @@ from complaint_flow.errors import (
     WorkflowDefinitionError,
 )
 from complaint_flow.fsm.diagram import to_mermaid
-from complaint_flow.model.channels import Channel
+from complaint_flow.model.channels import Channel, ChannelAdapter, Outgoing, Receipt
 from complaint_flow.model.clock import Clock, ManualClock, SystemClock
 from complaint_flow.model.conduct import (
     Adjustment,
@@ -131,6 +134,8 @@ __all__ = [
     "BusinessCalendar",
     "CalendarError",
     "Channel",
+    "ChannelAdapter",
+    "ChannelError",
     "ChannelKind",
     "Clock",
     "ClockDefinition",
@@ -170,6 +175,7 @@ __all__ = [
     "IntakeOutcome",
     "InvalidArgumentError",
     "InvalidIntakeError",
+    "LetterError",
     "ManualClock",
     "MissingFieldError",
     "NotAuthorisedError",
@@ -178,11 +184,14 @@ __all__ = [
     "OutboxStatus",
     "OutboxStore",
     "OutcomeKind",
+    "Outgoing",
     "PatternFlag",
     "PermissionDeniedError",
     "PlaceholderContactWarning",
     "PluginError",
     "PurgeReport",
+    "QuarantinedMessageError",
+    "Receipt",
     "Registry",
     "Remedy",
     "RemedyKind",

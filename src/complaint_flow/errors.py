@@ -189,6 +189,32 @@ class UnknownChannelError(InvalidIntakeError, LookupError):
         )
 
 
+class ChannelError(ComplaintFlowError):
+    """A message could not be sent or received on a channel (a server refused it,
+    the connection failed, the channel cannot send). The outbox retries a send that
+    raised it, until the message is dead."""
+
+
+class QuarantinedMessageError(ChannelError):
+    """An inbound message could not be read as a complaint or an answer to one.
+
+    The message is kept whole in the quarantine with ``reason``; nothing is dropped.
+    List and re-process it with ``complaint-flow channels quarantine``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"{reason}; the message is kept in the quarantine: list it with "
+            "`complaint-flow channels quarantine` and re-process it once fixed"
+        )
+
+
+class LetterError(ComplaintFlowError, ValueError):
+    """A letter cannot be written: an unknown letter or language, a template error,
+    or content the rule pack requires is missing (the message names what)."""
+
+
 class PluginError(ComplaintFlowError):
     """A plugin registered something inconsistent (a duplicate name, a bad hook)."""
 

@@ -12,9 +12,19 @@ BUILTIN_CHANNELS = (
     Channel("letter", ChannelKind.WRITTEN, "Letter or other mail"),
     Channel("email", ChannelKind.WRITTEN, "Email"),
     Channel("fax", ChannelKind.WRITTEN, "Fax"),
-    Channel("web_form", ChannelKind.WRITTEN, "A form on the organisation's website"),
+    Channel(
+        "web_form",
+        ChannelKind.WRITTEN,
+        "A form on the organisation's website",
+        reaches_customer=False,
+    ),
     Channel("phone", ChannelKind.SPOKEN, "A telephone call"),
-    Channel("in_person", ChannelKind.SPOKEN, "Face to face, at a desk or a visit"),
+    Channel(
+        "in_person",
+        ChannelKind.SPOKEN,
+        "Face to face, at a desk or a visit",
+        reaches_customer=False,
+    ),
     Channel("social_media", ChannelKind.ONLINE, "A post or message on social media"),
     Channel("chat", ChannelKind.ONLINE, "Live chat"),
 )
