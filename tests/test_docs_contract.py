@@ -290,6 +290,7 @@ OWN_PAGES = [
     "conduct.md",
     "audit.md",
     "privacy.md",
+    "channels.md",
 ]
 
 

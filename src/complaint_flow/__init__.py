@@ -62,6 +62,7 @@ from complaint_flow.errors import (
     UnknownStoreError,
     UnknownTriggerError,
     UnknownWorkflowError,
+    UnreachableAddressError,
     WorkflowDefinitionError,
 )
 from complaint_flow.fsm.diagram import to_mermaid
@@ -215,6 +216,7 @@ __all__ = [
     "UnknownStoreError",
     "UnknownTriggerError",
     "UnknownWorkflowError",
+    "UnreachableAddressError",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
     "WorkingPeriod",

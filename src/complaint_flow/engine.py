@@ -120,7 +120,12 @@ class Engine:
             store, registry, self.clock, backoff=Backoff(), timeout=DEFAULT_TIMEOUT_SECONDS
         )
         self.kernel = Kernel(
-            store, registry, self.clock, reference_prefix, deliver_now=self.dispatcher.dispatch_keys
+            store,
+            registry,
+            self.clock,
+            reference_prefix,
+            deliver_now=self.dispatcher.dispatch_keys,
+            written_channels=conduct_policy.written_channels if conduct_policy else None,
         )
         """The unit of work every service is built on (``docs/architecture.md``)."""
         self.default_workflow = self.kernel.workflow(text("workflow", workflow)).name

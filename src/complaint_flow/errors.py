@@ -195,6 +195,17 @@ class ChannelError(ComplaintFlowError):
     raised it, until the message is dead."""
 
 
+class UnreachableAddressError(ChannelError):
+    """The channel refused the address for good (a mail server's 5xx "no such user", an
+    SMS gateway's "not a mobile number"). Raised by a channel adapter's ``send``: the
+    outbox then keeps the message *unreachable* instead of retrying it, and the address
+    is marked undeliverable on the complaint so replies are routed elsewhere."""
+
+    def __init__(self, address: str, detail: str) -> None:
+        self.address = address
+        super().__init__(f"{address} cannot be reached: {detail}")
+
+
 class QuarantinedMessageError(ChannelError):
     """An inbound message could not be read as a complaint or an answer to one.
 

@@ -17,6 +17,7 @@ STATUSES: dict[str, OutboxStatus | None] = {
     "pending": OutboxStatus.PENDING,
     "dead": OutboxStatus.DEAD,
     "delivered": OutboxStatus.DELIVERED,
+    "unreachable": OutboxStatus.UNREACHABLE,
     "all": None,
 }
 """The values of ``--status`` and the messages each lists (``all``: every status)."""

@@ -10,15 +10,16 @@ the stop procedure and added to the draft as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from complaint_flow.fsm.workflow_machine import CompiledWorkflow
+from complaint_flow.kernel.reply_router import ReplyRouter
 from complaint_flow.model.conduct import ConductRecord
-from complaint_flow.model.entities import Complaint, Event, OutboxMessage
+from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 
 URGENT_HOLD = timedelta(minutes=2)
@@ -52,17 +53,32 @@ def advance(
 
 
 def contact(
-    complaint: Complaint, recipient: str, compiled: CompiledWorkflow
-) -> tuple[str, str | None, str] | None:
-    """``(channel, address, name)`` of a recipient by role, or None when nobody can be told."""
+    complaint: Complaint,
+    recipient: str,
+    compiled: CompiledWorkflow,
+    router: ReplyRouter | None = None,
+    now: datetime | None = None,
+) -> tuple[str, str | None, str, str | None] | None:
+    """``(channel, address, name, unreachable)`` of a recipient by role.
+
+    None when a member of staff has no contact (nobody can be told). The customer is
+    always told, on the channel the ``router`` chooses; when nothing reaches them,
+    ``address`` is None and ``unreachable`` says why.
+    """
     if recipient == "customer":
-        channel = complaint.reply_channel
-        return channel, complaint.customer.address_for(channel), complaint.customer.name
+        if router is None or now is None:
+            channel = complaint.reply_channel
+            address = complaint.customer.address_for(channel)
+            return channel, address, complaint.customer.name, None
+        route = router.route(complaint, now)
+        why = None if route.reachable else route.why
+        return route.channel, route.address, complaint.customer.name, why
     if recipient == "owner":
         owner = complaint.owner
         if owner is None or not owner.has_contact:
             return None
-        return ("email" if owner.email else "phone"), owner.email or owner.phone, owner.name
+        channel = "email" if owner.email else "phone"
+        return channel, owner.email or owner.phone, owner.name, None
     if recipient == "department" and complaint.department:
         policy = compiled.definition.escalation
         routings = policy.routing if policy else ()
@@ -70,7 +86,7 @@ def contact(
         if routing is None or not (routing.email or routing.phone):
             return None
         channel = "email" if routing.email else "phone"
-        return channel, routing.email or routing.phone, routing.department
+        return channel, routing.email or routing.phone, routing.department, None
     return None
 
 
@@ -82,17 +98,20 @@ def notifications(
     compiled: CompiledWorkflow,
     *,
     urgent: bool = False,
+    router: ReplyRouter | None = None,
 ) -> tuple[OutboxMessage, ...]:
     """Outbox messages telling ``recipients`` about ``event``, each on the right channel.
 
-    A recipient with no known contact is skipped: nobody can be told.
+    A staff recipient with no known contact is skipped: nobody can be told. A
+    customer nothing can reach gets a message all the same, kept *unreachable* with
+    the reason (never reported delivered), so that someone sees it and can act.
     """
     messages = []
     for recipient in recipients:
-        found = contact(complaint, recipient, compiled)
+        found = contact(complaint, recipient, compiled, router, event.at)
         if found is None:
             continue
-        channel, address, name = found
+        channel, address, name, unreachable = found
         # Notifiers also receive the complaint; the payload keeps what the message
         # said when it was decided, built frozen (values are frozen already).
         payload: dict[str, Any] = {"name": name, "state": complaint.state}
@@ -111,7 +130,9 @@ def notifications(
             event.at,
             MappingProxyType(payload),
         )
-        if urgent:
+        if unreachable is not None:
+            message = attrs.evolve(message, status=OutboxStatus.UNREACHABLE, last_error=unreachable)
+        elif urgent:
             # The engine that commits an urgent message delivers it at once; holding
             # it from other dispatchers meanwhile keeps it from being sent twice.
             # Should that engine die first, a dispatcher sends it after the hold.
@@ -123,11 +144,18 @@ def notifications(
 class ComplaintAggregate:
     """A complaint following its compiled workflow."""
 
-    __slots__ = ("compiled", "reference_prefix")
+    __slots__ = ("compiled", "reference_prefix", "router")
 
-    def __init__(self, compiled: CompiledWorkflow, reference_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        compiled: CompiledWorkflow,
+        reference_prefix: str | None = None,
+        router: ReplyRouter | None = None,
+    ) -> None:
         self.compiled = compiled
         self.reference_prefix = reference_prefix
+        self.router = router
+        """Routes replies to the customer (None: the reply channel, as it stands)."""
         """For a creation: the prefix of the reference the store allocates."""
 
     def advance(
@@ -143,7 +171,9 @@ class ComplaintAggregate:
         topic: str,
         urgent: bool,
     ) -> tuple[OutboxMessage, ...]:
-        return notifications(subject, recipients, event, topic, self.compiled, urgent=urgent)
+        return notifications(
+            subject, recipients, event, topic, self.compiled, urgent=urgent, router=self.router
+        )
 
     def write(
         self,

@@ -16,7 +16,7 @@ prefix.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -31,6 +31,8 @@ from complaint_flow.errors import (
 from complaint_flow.fsm.workflow_machine import CompiledWorkflow, compile_workflow
 from complaint_flow.kernel.aggregates import CONDUCT, ComplaintAggregate
 from complaint_flow.kernel.draft import Draft, Subject
+from complaint_flow.kernel.reply_router import ReplyRouter
+from complaint_flow.model import channels
 from complaint_flow.model.clock import Clock
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Customer
@@ -86,6 +88,8 @@ class Kernel:
         reference_prefix: the prefix of new complaints' references (``CF``).
         deliver_now: delivers urgent messages right after their commit (the outbox
             delivery service); without it they wait for the next dispatch run.
+        written_channels: the channels that count as writing, for replies to a
+            customer restricted to writing (default: the registered written channels).
     """
 
     def __init__(
@@ -95,12 +99,19 @@ class Kernel:
         clock: Clock,
         reference_prefix: str,
         deliver_now: DeliverNow | None = None,
+        written_channels: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
         self.reference_prefix = reference_prefix
         self.deliver_now = deliver_now
+        self.reply_router = ReplyRouter(
+            registry.channels,
+            channels.written_channels(written_channels, registry.channels),
+            store.conduct_get,
+        )
+        """Where replies to customers go (``docs/channels.md``, reply routing)."""
         self._compiled: dict[str, CompiledWorkflow] = {}
         self._aggregates: dict[str, ComplaintAggregate] = {}
         self._get_cached: Callable[[str], Complaint | None] | None = getattr(
@@ -150,7 +161,9 @@ class Kernel:
         """How ``complaint`` advances: through its own workflow (one per workflow)."""
         aggregate = self._aggregates.get(complaint.workflow)
         if aggregate is None:
-            aggregate = ComplaintAggregate(self.workflow(complaint.workflow), self.reference_prefix)
+            aggregate = ComplaintAggregate(
+                self.workflow(complaint.workflow), self.reference_prefix, self.reply_router
+            )
             self._aggregates[complaint.workflow] = aggregate
         return aggregate
 

@@ -214,6 +214,15 @@ class ConductRecord:
         """Whether restrictions are in force."""
         return self.status.restricts
 
+    def in_force_at(self, now: datetime) -> bool:
+        """Whether the restrictions restrict contact at ``now``.
+
+        Only a restricting status counts, and only until the review date: a
+        restriction whose review date has come no longer blocks anything, even before
+        the sweep records the lapse.
+        """
+        return self.restricted and (self.review_at is None or self.review_at > now)
+
     def restriction(self, kind: RestrictionKind) -> Restriction | None:
         """The restriction of that kind in force, if any."""
         if not self.restricted:

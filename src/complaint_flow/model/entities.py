@@ -412,6 +412,10 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    UNREACHABLE = "unreachable"
+    """Nothing can reach the recipient (no address on any channel that can reply, or the
+    address bounced): kept, with the reason in ``last_error``, for a person to act on;
+    never sent and never reported delivered. Re-routed once an address is known."""
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast

@@ -25,7 +25,7 @@ import pluggy
 if TYPE_CHECKING:
     from complaint_flow.definitions.escalation import EscalationLevel
     from complaint_flow.definitions.workflow import WorkflowDefinition
-    from complaint_flow.model.channels import Channel
+    from complaint_flow.model.channels import Channel, ChannelAdapter
     from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
     from complaint_flow.storage.contract import StoreFactory
 
@@ -48,12 +48,19 @@ def complaint_flow_register_stores(register: Callable[[str, StoreFactory], None]
 
 
 @hookspec
-def complaint_flow_register_channels(register: Callable[[Channel], None]) -> None:
+def complaint_flow_register_channels(
+    register: Callable[[Channel | ChannelAdapter], None],
+) -> None:
     """Register channels complaints arrive on and replies go out on.
 
-    :param register: call with a :class:`complaint_flow.model.channels.Channel`.
+    :param register: call with a :class:`complaint_flow.model.channels.Channel`, or
+        with a :class:`complaint_flow.model.channels.ChannelAdapter` for a channel
+        that sends its own messages (the outbox delivery then hands each message on
+        that channel to the adapter's ``send``). A plugin's registration replaces a
+        built-in channel of the same name.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 adapters.
     """
 
 

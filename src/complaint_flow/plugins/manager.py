@@ -30,7 +30,7 @@ from complaint_flow.errors import (
     UnknownStoreError,
     UnknownWorkflowError,
 )
-from complaint_flow.model.channels import Channel
+from complaint_flow.model.channels import Channel, ChannelAdapter
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.plugins import hookspecs
 from complaint_flow.plugins.guards import Guard
@@ -163,6 +163,8 @@ class Registry:
         self.pm = pm
         self.stores: dict[str, StoreFactory] = {}
         self.channels: dict[str, Channel] = {}
+        self.adapters: dict[str, ChannelAdapter] = {}
+        """The channels that move messages themselves (email, an SMS gateway), by name."""
         self.workflows: dict[str, WorkflowDefinition] = {}
         self.guards: dict[str, Guard] = {}
         self.callbacks: dict[str, Callback] = {}
@@ -177,7 +179,7 @@ class Registry:
             pm.hook.complaint_flow_register_channels,
             "channel",
             self.channels,
-            lambda channel: (channel.name, channel),
+            self._channel_entry,
         )
         self._register_each(
             pm.hook.complaint_flow_register_workflows,
@@ -203,6 +205,19 @@ class Registry:
         """Whether any plugin observes new complaints (looked up once)."""
         self.observes_transitions = bool(pm.hook.complaint_flow_transition.get_hookimpls())
         """Whether any plugin observes transitions (looked up once)."""
+
+    def _channel_entry(self, registered: Channel | ChannelAdapter) -> tuple[str, Channel]:
+        """A registered channel, or an adapter's channel (the adapter kept for sending)."""
+        if isinstance(registered, Channel):
+            self.adapters.pop(registered.name, None)
+            return registered.name, registered
+        if isinstance(registered, ChannelAdapter) and isinstance(registered.channel, Channel):
+            self.adapters[registered.channel.name] = registered
+            return registered.channel.name, registered.channel
+        raise PluginError(
+            f"a channel registration must be a Channel or a ChannelAdapter (an object with "
+            f"a `channel`, `parse` and `send`), got {registered!r}"
+        )
 
     def _register_each(
         self,

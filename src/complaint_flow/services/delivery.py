@@ -15,17 +15,24 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from datetime import timedelta
 
 import attrs
 
-from complaint_flow.errors import ComplaintNotFoundError, InvalidArgumentError
+from complaint_flow.errors import (
+    ComplaintNotFoundError,
+    InvalidArgumentError,
+    UnreachableAddressError,
+)
+from complaint_flow.model.channels import Outgoing, Receipt
 from complaint_flow.model.clock import Clock
 from complaint_flow.model.conduct import is_conduct_record_id
 from complaint_flow.model.entities import Complaint, OutboxMessage, OutboxStatus
 from complaint_flow.plugins.manager import Registry
+from complaint_flow.services.outgoing import plain_outgoing
 from complaint_flow.storage.contract import Store
 
 logger = logging.getLogger("complaint_flow.outbox")
@@ -33,11 +40,24 @@ logger = logging.getLogger("complaint_flow.outbox")
 
 @attrs.frozen
 class DeliveryReport:
-    """What one dispatch pass did."""
+    """What one dispatch pass did.
+
+    ``delivered``: sent (by a channel adapter) and handed to every notifier;
+    ``failed``: attempts that failed (retried later, unless they made the message
+    dead); ``dead``: messages that used up their attempts; ``unreachable``: messages
+    that have nowhere to go (no address, or a permanent refusal of the address),
+    kept for a person to act on and never reported delivered.
+    """
 
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    unreachable: int = 0
+
+    @property
+    def retried(self) -> int:
+        """Failed attempts that will be tried again."""
+        return self.failed - self.dead
 
 
 @attrs.frozen
@@ -102,6 +122,12 @@ class OutboxDispatcher:
             notifiers then run in the dispatching thread; 30 s is a good start).
         lease: how long a claim keeps other dispatchers away; by default long
             enough for a whole batch of timed-out attempts.
+        compose: builds what a channel adapter sends from a message and its
+            complaint (default: :func:`plain_outgoing`).
+        sent: told of each message a channel adapter sent, with its receipt (to
+            keep the channel's message id for threading answers).
+        undeliverable: told of each message whose address a channel refused for
+            good, with the reason (to mark the address undeliverable).
     """
 
     def __init__(
@@ -114,6 +140,9 @@ class OutboxDispatcher:
         backoff: Backoff | None = None,
         timeout: float | None = None,
         lease: timedelta | None = None,
+        compose: Callable[[OutboxMessage, Complaint | None], Outgoing] = plain_outgoing,
+        sent: Callable[[OutboxMessage, Receipt], None] | None = None,
+        undeliverable: Callable[[OutboxMessage, str], None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise InvalidArgumentError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -126,6 +155,9 @@ class OutboxDispatcher:
         self.backoff = backoff
         self.timeout = timeout
         self.lease = lease
+        self.compose = compose
+        self.sent = sent
+        self.undeliverable = undeliverable
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
 
     def dispatch(self, limit: int = 100) -> DeliveryReport:
@@ -182,7 +214,7 @@ class OutboxDispatcher:
         ]
 
     def _deliver(self, messages: list[OutboxMessage]) -> DeliveryReport:
-        delivered = failed = dead = 0
+        delivered = failed = dead = unreachable = 0
         executor: ThreadPoolExecutor | None = None
         try:
             for message in messages:
@@ -202,10 +234,21 @@ class OutboxDispatcher:
                     ):
                         dead += 1
                     continue
+                if not message.address:
+                    # Never "delivered" to nobody: kept visible for a person to act on.
+                    if self._record(_unreachable(message, no_address(message))):
+                        unreachable += 1
+                    continue
                 if executor is None and self.timeout is not None:
                     executor = _worker()
                 try:
                     self._notify(executor, message, complaint)
+                except UnreachableAddressError as exc:
+                    if self._record(_unreachable(message, str(exc))):
+                        unreachable += 1
+                        if self.undeliverable is not None and complaint is not None:
+                            self.undeliverable(message, str(exc))
+                    continue
                 except _TimedOutError as exc:
                     assert executor is not None
                     # The hung call keeps its thread; later messages get a fresh one.
@@ -224,7 +267,9 @@ class OutboxDispatcher:
         finally:
             if executor is not None:
                 executor.shutdown(wait=False)
-        return DeliveryReport(delivered=delivered, failed=failed, dead=dead)
+        return DeliveryReport(
+            delivered=delivered, failed=failed, dead=dead, unreachable=unreachable
+        )
 
     def _notify(
         self,
@@ -233,13 +278,22 @@ class OutboxDispatcher:
         complaint: Complaint | None,
     ) -> None:
         if executor is None:
-            self.registry.notify(message, complaint)
+            self._send_and_notify(message, complaint)
             return
-        future = executor.submit(self.registry.notify, message, complaint)
+        future = executor.submit(self._send_and_notify, message, complaint)
         try:
             future.result(timeout=self.timeout)
         except FutureTimeoutError:
             raise _TimedOutError(f"timed out after {self.timeout:g} s") from None
+
+    def _send_and_notify(self, message: OutboxMessage, complaint: Complaint | None) -> None:
+        """Send on the channel's adapter, if it has one, then tell every notifier."""
+        adapter = self.registry.adapters.get(message.channel)
+        if adapter is not None:
+            receipt = adapter.send(self.compose(message, complaint))
+            if self.sent is not None:
+                self.sent(message, receipt)
+        self.registry.notify(message, complaint)
 
     def _failed(self, message: OutboxMessage, error: str) -> bool | None:
         """Record a failed attempt; whether the message is now dead (None: not recorded)."""
@@ -282,6 +336,24 @@ class _TimedOutError(Exception):
 
 def _worker() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="complaint-flow-notify")
+
+
+def no_address(message: OutboxMessage) -> str:
+    """Why a message with no address cannot go out."""
+    return (
+        f"no address for the {message.recipient} on {message.channel}: record one "
+        "(or the customer's consent to another channel), then re-route the message"
+    )
+
+
+def _unreachable(message: OutboxMessage, why: str) -> OutboxMessage:
+    return attrs.evolve(
+        message,
+        status=OutboxStatus.UNREACHABLE,
+        attempts=message.attempts,
+        last_error=why,
+        next_attempt_at=None,
+    )
 
 
 def _delivered(message: OutboxMessage, clock: Clock) -> OutboxMessage:

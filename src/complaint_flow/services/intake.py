@@ -149,15 +149,8 @@ class _Verdict:
 
 
 def in_force(record: ConductRecord | None, now: datetime) -> bool:
-    """Whether ``record`` restricts contact at ``now``.
-
-    Only a restricting status counts, and only until the review date: a
-    restriction whose review date has come no longer blocks anything, even before
-    the sweep records the lapse.
-    """
-    if record is None or not record.restricted:
-        return False
-    return record.review_at is None or record.review_at > now
+    """Whether ``record`` restricts contact at ``now`` (see ``ConductRecord.in_force_at``)."""
+    return record is not None and record.in_force_at(now)
 
 
 def written_channels(reception: Reception) -> frozenset[str]:
