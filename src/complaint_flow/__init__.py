@@ -107,6 +107,7 @@ from complaint_flow.services.privacy import (
     purge_closed,
     retention_cutoff,
 )
+from complaint_flow.services.staff_intake import STAFF_CHANNELS, staff_intake
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.contract import (
     Commit,
@@ -125,6 +126,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "DEFAULT_STORE_URL",
     "ERASED",
+    "STAFF_CHANNELS",
     "SYSTEM",
     "Actor",
     "Adjustment",
@@ -229,6 +231,7 @@ __all__ = [
     "pack_names",
     "purge_closed",
     "retention_cutoff",
+    "staff_intake",
     "to_mermaid",
     "verify_store",
 ]

@@ -23,6 +23,7 @@ from complaint_flow.cli import (
     db,
     deadlines,
     demo_command,
+    intake,
     outbox,
     plugins,
     privacy,
@@ -59,6 +60,7 @@ cli.add_command(deadlines.sweep_command)
 cli.add_command(demo_command.demo)
 cli.add_command(outbox.outbox)
 cli.add_command(plugins.plugins)
+cli.add_command(intake.record)
 cli.add_command(privacy.privacy)
 cli.add_command(privacy.retention)
 cli.add_command(workflows.workflow)

@@ -20,6 +20,7 @@ from complaint_flow.fsm.workflow_machine import CompiledWorkflow
 from complaint_flow.kernel.reply_router import ReplyRouter
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.model.reply_routing import is_anonymous
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 
 URGENT_HOLD = timedelta(minutes=2)
@@ -61,11 +62,14 @@ def contact(
 ) -> tuple[str, str | None, str, str | None] | None:
     """``(channel, address, name, unreachable)`` of a recipient by role.
 
-    None when a member of staff has no contact (nobody can be told). The customer is
+    None when a member of staff has no contact, or the complaint is anonymous
+    (nobody can be told). The customer is
     always told, on the channel the ``router`` chooses; when nothing reaches them,
     ``address`` is None and ``unreachable`` says why.
     """
     if recipient == "customer":
+        if is_anonymous(complaint):
+            return None
         if router is None or now is None:
             channel = complaint.reply_channel
             address = complaint.customer.address_for(channel)

@@ -29,6 +29,9 @@ import attrs
 from complaint_flow.model.channels import Channel
 from complaint_flow.model.entities import Complaint
 
+ANONYMOUS_KEY = "anonymous"
+"""The complaint data key (True) that marks an anonymous complaint: nobody to reply to."""
+
 FALLBACK_ORDER = ("email", "letter", "phone")
 """The usual channels tried after the preferred one and the one used (contacts go between)."""
 
@@ -54,6 +57,11 @@ class ReplyRoute:
     def reachable(self) -> bool:
         """Whether the reply has somewhere to go."""
         return self.address is not None
+
+
+def is_anonymous(complaint: Complaint) -> bool:
+    """Whether the complaint was made anonymously (no reply is ever addressed)."""
+    return complaint.data.get(ANONYMOUS_KEY) is True
 
 
 def candidates(complaint: Complaint) -> list[tuple[str, str]]:
@@ -124,4 +132,11 @@ def route_reply(
     return ReplyRoute(first, None, f"cannot reach the customer: {reasons}")
 
 
-__all__ = ["FALLBACK_ORDER", "ReplyRoute", "candidates", "route_reply"]
+__all__ = [
+    "ANONYMOUS_KEY",
+    "FALLBACK_ORDER",
+    "ReplyRoute",
+    "candidates",
+    "is_anonymous",
+    "route_reply",
+]
