@@ -484,3 +484,16 @@ def test_the_answer_is_promised_by_the_last_running_deadline() -> None:
     assert context.respond_by == final.deadline
     text = Letters("fca").render("acknowledgement", context, "en").text
     assert f"that is by {long_date(final.deadline)}" in " ".join(text.split())
+
+
+def test_a_template_changed_on_disk_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    template = write(tmp_path / "en" / "note.txt", marker("first"))
+    letters = Letters(override_dirs=[tmp_path])
+    assert render(letters, "note", customer_name="Ada") == "first for Ada\n"
+    assert render(letters, "note", customer_name="Bo") == "first for Bo\n"
+    template.write_text(marker("second"), encoding="utf-8")
+    later = template.stat().st_mtime_ns + 1_000_000_000
+    os.utime(template, ns=(later, later))
+    assert render(letters, "note", customer_name="Ada") == "second for Ada\n"

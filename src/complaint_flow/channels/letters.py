@@ -442,6 +442,7 @@ class Letters:
                 )
             self._languages = tuple(dict.fromkeys(offered))
         self._environments: dict[str, jinja2.Environment] = {}
+        self._compiled: dict[tuple[Path, int], jinja2.Template] = {}
 
     @property
     def pack(self) -> str | None:
@@ -585,10 +586,14 @@ class Letters:
 
     def _load(self, environment: jinja2.Environment, root: _Root, name: str) -> jinja2.Template:
         # Loaded from the root that won, whatever an earlier directory of the include path
-        # holds; its own includes then follow the include path of its language.
-        loader = self._jinja.FileSystemLoader(str(root.path))
-        template: jinja2.Template = loader.load(environment, name)
-        return template
+        # holds; its own includes then follow the include path of its language. Compiled
+        # once per version of the file: compiling costs ten times what rendering does.
+        path = root.path / name
+        key = (path, path.stat().st_mtime_ns)
+        if key not in self._compiled:
+            loader = self._jinja.FileSystemLoader(str(root.path))
+            self._compiled[key] = loader.load(environment, name)
+        return self._compiled[key]
 
 
 def _variables(context: object) -> dict[str, Any]:
