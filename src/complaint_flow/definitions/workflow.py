@@ -35,6 +35,7 @@ from complaint_flow.definitions.deadlines import (
     parse_clocks,
 )
 from complaint_flow.definitions.escalation import EscalationPolicy, parse_escalation
+from complaint_flow.definitions.letter_content import LetterRequirement, parse_letter_requirements
 from complaint_flow.definitions.structuring import Path as KeyPath
 from complaint_flow.definitions.structuring import Texts, about, as_tuple, keys, lookup, read
 from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
@@ -111,6 +112,9 @@ class WorkflowTable:
     retention: str | None = attrs.field(
         default=None, metadata=about(label="retention", expects=_AGE)
     )
+    letters: tuple[Any, ...] | None = attrs.field(
+        default=None, metadata=about(expects="a list of tables ([[letters]])")
+    )
 
 
 _WORKFLOW_KEYS = keys(WorkflowTable)
@@ -173,6 +177,8 @@ class WorkflowDefinition:
     escalation: EscalationPolicy | None = None
     retention: str | None = None
     """How long a complaint that ended is kept after its last change ("3 years"), if set."""
+    letters: tuple[LetterRequirement, ...] = ()
+    """What each letter must mention under the workflow's rules (``[[letters]]``)."""
 
     # -- loading ------------------------------------------------------------
 
@@ -211,6 +217,11 @@ class WorkflowDefinition:
         problems.extend(clock_problems)
         escalation, escalation_problems = parse_escalation(_section(data, "escalation"))
         problems.extend(f"escalation: {problem}" for problem in escalation_problems)
+        listed = data.get("letters")
+        letters, letter_problems = parse_letter_requirements(
+            listed if isinstance(listed, list | tuple) else None
+        )
+        problems.extend(letter_problems)
         if problems or table is None:
             raise WorkflowDefinitionError(name, problems)
         non_terminal = [state for state, options in table.states.items() if not _terminal(options)]
@@ -249,6 +260,7 @@ class WorkflowDefinition:
             clocks=clocks,
             escalation=escalation,
             retention=table.retention,
+            letters=letters,
         )
 
     @classmethod
