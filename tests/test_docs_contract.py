@@ -291,6 +291,8 @@ OWN_PAGES = [
     "audit.md",
     "privacy.md",
     "channels.md",
+    "web-form.md",
+    "letters.md",
 ]
 
 

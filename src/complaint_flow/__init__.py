@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
+from complaint_flow.channels.web_form import (
+    FieldError,
+    WebFormError,
+    customer_id_from_contact,
+    read_web_form,
+    web_form_schema,
+)
 from complaint_flow.definitions.calendars import (
     BusinessCalendar,
     CalendarError,
@@ -24,6 +32,7 @@ from complaint_flow.definitions.escalation import (
     EscalationPolicy,
     Routing,
 )
+from complaint_flow.definitions.letter_content import LetterRequirement, RequiredMention
 from complaint_flow.definitions.packs import load_pack, pack_names
 from complaint_flow.definitions.remedies import Remedy, RemedyKind, check_authority
 from complaint_flow.definitions.workflow import (
@@ -173,12 +182,17 @@ __all__ = [
     "EscalationLevel",
     "EscalationPolicy",
     "Event",
+    "FieldError",
     "GuardRefusedError",
     "Intake",
     "IntakeOutcome",
     "InvalidArgumentError",
     "InvalidIntakeError",
+    "Letter",
+    "LetterContext",
     "LetterError",
+    "LetterRequirement",
+    "Letters",
     "ManualClock",
     "MissingFieldError",
     "NotAuthorisedError",
@@ -198,6 +212,8 @@ __all__ = [
     "Registry",
     "Remedy",
     "RemedyKind",
+    "RequiredContentError",
+    "RequiredMention",
     "Restriction",
     "RestrictionKind",
     "ReviewItem",
@@ -219,19 +235,23 @@ __all__ = [
     "UnknownTriggerError",
     "UnknownWorkflowError",
     "UnreachableAddressError",
+    "WebFormError",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
     "WorkingPeriod",
     "__version__",
     "check_authority",
+    "customer_id_from_contact",
     "erase_customer",
     "hookimpl",
     "load_pack",
     "make_plugin_manager",
     "pack_names",
     "purge_closed",
+    "read_web_form",
     "retention_cutoff",
     "staff_intake",
     "to_mermaid",
     "verify_store",
+    "web_form_schema",
 ]

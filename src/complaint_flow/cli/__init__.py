@@ -18,6 +18,7 @@ import click
 
 from complaint_flow.cli import (
     audit,
+    channels,
     complaints,
     conduct,
     db,
@@ -48,6 +49,7 @@ def cli() -> None:
 
 
 cli.add_command(audit.audit)
+cli.add_command(channels.channels)
 cli.add_command(complaints.fire)
 cli.add_command(complaints.history)
 cli.add_command(complaints.list_complaints)
