@@ -97,7 +97,9 @@ def raw(postgres_url: str, url: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 VERSION_2_TABLES = ("complaint_flow_schema", "complaints", "events", "outbox", "reference_counters")
-TABLES = (*VERSION_2_TABLES, "conduct_records", "conduct_events")
+VERSION_3_TABLES = (*VERSION_2_TABLES, "conduct_records", "conduct_events")
+CHANNEL_TABLES = ("message_links", "quarantined_messages", "quarantined_bytes", "channel_cursors")
+TABLES = (*VERSION_3_TABLES, *CHANNEL_TABLES)
 
 
 def dump(
@@ -243,8 +245,8 @@ def test_an_unreachable_server_is_reported_with_what_to_check() -> None:
 def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
     store: PostgresStore, raw: psycopg.Connection[Any], url: str
 ) -> None:
-    assert SCHEMA_VERSION == 3
-    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(3,)]
+    assert SCHEMA_VERSION == 4
+    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(4,)]
     assert store.schema == schema_of_url(url)
     indexes = dict(
         raw.execute(
@@ -265,6 +267,10 @@ def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
         "reference_counters",
         "conduct_records",
         "conduct_events",
+        "message_links",
+        "quarantined_messages",
+        "quarantined_bytes",
+        "channel_cursors",
     }
     assert "WHERE (due_at IS NOT NULL)" in indexes["complaints_due"]
     assert "(due_at, id)" in indexes["complaints_due"]
@@ -278,6 +284,12 @@ def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
     assert "WHERE (review_items > 0)" in indexes["conduct_records_with_review_items"]
     assert "(status, customer_id)" in indexes["conduct_records_by_status"]
     assert "(customer_id, seq)" in indexes["conduct_events_pkey"]
+    assert "(message_id)" in indexes["message_links_pkey"]
+    assert "(complaint_id, at, message_id)" in indexes["message_links_by_complaint"]
+    assert "(status, received_at, id)" in indexes["quarantined_messages_by_status"]
+    assert "(received_at, id)" in indexes["quarantined_messages_by_received_at"]
+    assert "(name)" in indexes["channel_cursors_pkey"]
+    assert foreign_keys(raw, store.schema, "quarantined_bytes") == ["quarantined_messages"]
     # Conduct notices share the outbox: it has no foreign key to complaints.
     assert foreign_keys(raw, store.schema, "outbox") == []
     assert foreign_keys(raw, store.schema, "events") == ["complaints"]
@@ -978,8 +990,10 @@ def make_version_2(raw: psycopg.Connection[Any]) -> None:
 
     Version 3 added the two conduct tables and removed the outbox's foreign key to
     complaints (version 2 declared it inline, so PostgreSQL named it
-    ``outbox_complaint_id_fkey``); nothing else changed.
+    ``outbox_complaint_id_fkey``); version 4 added the channel tables; nothing else
+    changed.
     """
+    raw.execute(f"DROP TABLE {', '.join(CHANNEL_TABLES)}")
     raw.execute("DROP TABLE conduct_events, conduct_records")
     raw.execute(
         "ALTER TABLE outbox ADD CONSTRAINT outbox_complaint_id_fkey "
@@ -1002,18 +1016,19 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
     with pytest.raises(SchemaVersionError) as raised:
         open_postgres_store(url)
     message = str(raised.value)
-    assert "schema version 2, older than the version 3" in message
+    assert "schema version 2, older than the version 4" in message
     assert f"complaint-flow db upgrade {url}" in message
     assert dump(raw, VERSION_2_TABLES) == before  # refused untouched
     assert schema_version(url) == 2
 
-    assert upgrade(url) == (2, 3)
-    assert schema_version(url) == 3
+    assert upgrade(url) == (2, 4)
+    assert schema_version(url) == 4
     after = dump(raw)
-    assert after["complaint_flow_schema"] == [(3,)]
+    assert after["complaint_flow_schema"] == [(4,)]
     for table in VERSION_2_TABLES[1:]:
         assert after[table] == before[table]  # every row, outbox positions included
     assert after["conduct_records"] == after["conduct_events"] == []
+    assert all(after[table] == [] for table in CHANNEL_TABLES)
     # The upgraded schema is exactly the one a new store creates.
     fresh = f"cf_test_{uuid.uuid4().hex[:16]}"
     try:
@@ -1021,7 +1036,7 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
         assert schema_shape(raw, schema_of_url(url)) == schema_shape(raw, fresh)
     finally:
         raw.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(fresh)))
-    assert upgrade(url) == (3, 3)  # a second upgrade changes nothing
+    assert upgrade(url) == (4, 4)  # a second upgrade changes nothing
 
     reopened = open_postgres_store(url)
     try:

@@ -175,7 +175,7 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         assert connection.execute("SELECT version FROM complaint_flow_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
-        assert SCHEMA_VERSION == 3
+        assert SCHEMA_VERSION == 4
         assert pragma(connection, "user_version") == SCHEMA_VERSION
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         outbox_keys = connection.execute("PRAGMA foreign_key_list(outbox)").fetchall()
@@ -183,6 +183,17 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         connection.close()
     assert {"complaints", "events", "outbox", "reference_counters"} <= names
     assert {"conduct_records", "conduct_events"} <= names
+    assert {
+        "message_links",
+        "quarantined_messages",
+        "quarantined_bytes",
+        "channel_cursors",
+    } <= names
+    assert {
+        "message_links_by_complaint",
+        "quarantined_messages_by_status",
+        "quarantined_messages_by_received_at",
+    } <= names
     assert {"complaints_due", "complaints_by_state", "complaints_by_external_id"} <= names
     assert {
         "conduct_records_by_review_at",
