@@ -248,7 +248,9 @@ class QuarantinedMessage:
         source: where it came from, e.g. ``imap:INBOX``, ``webhook``, ``api``.
         channel: the channel it came in on (``email``…).
         received_at: when it was received (timezone-aware).
-        reason: why it was set aside, in words.
+        reason: why it was set aside, in words. In ``source``, ``reason`` and
+            ``note`` a NUL character (which no store can keep) becomes U+FFFD,
+            so that setting a message aside never fails on how it was described.
         raw: the message exactly as received, up to :data:`MAX_RAW_BYTES`; never altered.
         status: ``held`` until it is ``released`` (re-processed into a complaint)
             or ``discarded`` (a person decided; kept for the record).
