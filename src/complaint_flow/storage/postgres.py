@@ -1,8 +1,9 @@
 """``postgresql://user@host:port/db``: the store for many workers on many hosts.
 
 Complaints, their events, their outbox messages, the counters of human
-references and customers' conduct records (with their events) live in one
-PostgreSQL schema, reached through a pool of psycopg 3 connections. Any number of
+references, customers' conduct records (with their events) and the channel part
+(message links, quarantined messages, cursors) live in one PostgreSQL schema,
+reached through a pool of psycopg 3 connections. Any number of
 threads, processes and hosts may share it: every write is one server-side
 transaction that checks the version the writer read (``UPDATE … WHERE id = … AND
 version = …``), so a stale write raises ``ConcurrencyError`` and writes nothing. A
@@ -880,7 +881,8 @@ class PostgresStore:
 
         A change (``expected_version`` > 0) is one statement, its own transaction:
         the version-checked update with the events and messages it brings, in one
-        round trip. A creation allocates its reference first, in a transaction.
+        round trip. A creation allocates its reference first, in a transaction; a
+        commit with links inserts them after the rest, in a transaction too.
 
         Raises:
             ConcurrencyError: the stored version is not ``commit.expected_version``
@@ -1106,7 +1108,7 @@ class PostgresStore:
         return stored
 
     def purge(self, complaints: Mapping[str, int]) -> int:
-        """Delete these complaints with their events and outbox messages (retention).
+        """Delete these complaints with their events, outbox messages and links (retention).
 
         ``complaints`` maps ids to the version the caller saw. The complaints'
         rows are locked first and their versions checked under the lock: a

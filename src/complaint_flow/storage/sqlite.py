@@ -1,7 +1,8 @@
 """``sqlite:///path.db``: the embedded default store, durable and shared safely.
 
-One database file holds complaints, their events, their outbox messages and the
-counters of human references. Several threads and several processes may use the
+One database file holds complaints, their events, their outbox messages, the
+counters of human references, conduct records, and the channel part's message
+links, quarantined messages and cursors. Several threads and several processes may use the
 same file at once: every write is one ``BEGIN IMMEDIATE`` transaction that checks
 the version the writer read, so a stale write raises ``ConcurrencyError`` and
 writes nothing.
@@ -991,7 +992,7 @@ class SQLiteStore:
                 )
 
     def purge(self, complaints: Mapping[str, int]) -> int:
-        """Delete these complaints with their events and outbox messages (retention).
+        """Delete these complaints with their events, outbox messages and links (retention).
 
         ``complaints`` maps ids to the version the caller saw: a complaint whose
         stored version moved on (e.g. it was reopened), or that is unknown, is
