@@ -34,6 +34,7 @@ from complaint_flow import (
     StoreError,
     WorkflowDefinition,
 )
+from complaint_flow.model.channel_records import QuarantineStatus
 from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 from complaint_flow.storage.postgres import (
@@ -54,8 +55,10 @@ from complaint_flow.testing.conformance import (
     conduct_creation,
     creation,
     make_complaint,
+    make_link,
     make_message,
     make_notice,
+    make_quarantined,
     redact,
 )
 
@@ -522,6 +525,62 @@ def test_lookups_use_their_indexes(store: PostgresStore, raw: psycopg.Connection
     }
     for index, call in plans.items():
         assert index in plan_of(store, raw, call)
+
+
+def test_channel_reads_use_their_indexes(
+    store: PostgresStore, raw: psycopg.Connection[Any]
+) -> None:
+    # Many links and quarantined messages, few of them ours or held: no read may scan.
+    raw.execute(
+        """INSERT INTO message_links (message_id, complaint_id, direction, at)
+           SELECT '<filler-' || n || '@x>', 'filler-' || (n / 10), 'inbound', %(t0)s
+           FROM generate_series(1, 20000) AS n""",
+        {"t0": T0},
+    )
+    raw.execute(
+        """INSERT INTO quarantined_messages (id, source, channel, received_at, reason, status,
+               attempts, updated_at, complaint_id, note, size)
+           SELECT 'filler-' || n, 'imap:INBOX', 'email', %(t0)s, 'filler', 'released', 1,
+               %(t0)s, 'c-1', '', 0
+           FROM generate_series(1, 20000) AS n""",
+        {"t0": T0 - timedelta(days=1)},
+    )
+    complaint = store.commit(creation())
+    store.links_add([make_link(complaint.id, f"<{n}@x>") for n in range(5)])
+    store.quarantine_add(make_quarantined())
+    raw.execute("ANALYZE")
+    channel = store._channel  # the shared channel SQL, which reads through ``_fetch``
+    plans = {
+        "message_links_pkey": lambda: store.links_find(["<3@x>", "<filler-7@x>"]),
+        "message_links_by_complaint": lambda: store.links_of(complaint.id),
+        "quarantined_messages_by_status": lambda: store.quarantine_find(
+            status=QuarantineStatus.HELD, limit=5
+        ),
+        "quarantined_messages_pkey": lambda: store.quarantine_get("q-1"),
+    }
+    for index, call in plans.items():
+        plan = channel_plan(channel, raw, call)
+        assert index in plan, plan
+        assert "Seq Scan on message_links" not in plan
+        assert "Seq Scan on quarantined_messages" not in plan
+
+
+def channel_plan(channel: Any, raw: psycopg.Connection[Any], call: Callable[[], Any]) -> str:
+    """The plan PostgreSQL chooses for the one read ``call`` makes through the channel SQL."""
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    def capture(query: str, parameters: Any) -> list[Any]:
+        statements.append((query, tuple(parameters)))
+        return []
+
+    fetch, fetch_bytes = channel._fetch, channel._fetch_bytes
+    channel._fetch = channel._fetch_bytes = capture
+    try:
+        call()
+    finally:
+        channel._fetch, channel._fetch_bytes = fetch, fetch_bytes
+    ((query, parameters),) = statements
+    return "\n".join(row[0] for row in raw.execute(f"EXPLAIN {query}", parameters).fetchall())
 
 
 def test_conduct_reviews_read_only_their_partial_indexes(
