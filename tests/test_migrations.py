@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from complaint_flow import SchemaVersionError, StoreError
+from complaint_flow import ConcurrencyError, SchemaVersionError, StoreError
 from complaint_flow.cli import cli
+from complaint_flow.model.channel_records import QuarantineStatus
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.storage import sqlite as sqlite_store
 from complaint_flow.storage.contract import ConductCommit
@@ -26,10 +27,14 @@ from complaint_flow.testing.conformance import (
     CUSTOMER,
     T0,
     change,
+    conduct_creation,
     creation,
     make_complaint,
     make_event,
+    make_link,
     make_message,
+    make_notice,
+    make_quarantined,
 )
 from sqlite_files import digest, dump, raw
 
@@ -109,10 +114,10 @@ def as_of_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "MIGRATIONS", {})
 
 
-def test_the_current_schema_has_two_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_current_schema_has_three_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    assert sqlite_store.SCHEMA_VERSION == 3
-    assert list(sqlite_store.MIGRATIONS) == [1, 2]
+    assert sqlite_store.SCHEMA_VERSION == 4
+    assert list(sqlite_store.MIGRATIONS) == [1, 2, 3]
 
 
 # The schema of version 2 as released (a copy: the store's own statements move on).
@@ -233,7 +238,7 @@ def test_a_version_2_file_is_refused_until_upgraded(url: str, version_2_file: Pa
     assert schema_version(url) == 2
 
 
-def test_upgrading_version_2_keeps_every_row_and_gives_the_version_3_schema(
+def test_upgrading_version_2_keeps_every_row_and_gives_the_current_schema(
     tmp_path: Path, path: Path, url: str, version_2_file: Path
 ) -> None:
     kept = {table: rows(path, table) for table in DATA_TABLES}
@@ -241,8 +246,8 @@ def test_upgrading_version_2_keeps_every_row_and_gives_the_version_3_schema(
     assert positions == sorted(positions)
     assert positions[0] == 13  # the gaps of the fixture
 
-    assert upgrade(url) == (2, 3)
-    assert recorded(path) == ([(3,)], 3)
+    assert upgrade(url) == (2, 4)
+    assert recorded(path) == ([(4,)], 4)
     assert {table: rows(path, table) for table in DATA_TABLES} == kept
     # Column for column, key for key and index for index, what a new file gets.
     fresh = tmp_path / "fresh.db"
@@ -289,6 +294,96 @@ def test_after_the_upgrade_the_store_reads_old_data_and_stores_conduct_notices(
         assert store.conduct_get("C-9") == warned
         assert [m.key for m in store.outbox(record.id)] == ["conduct-notice"]
         assert store.outbox_pending(100)[-1].key == "conduct-notice"
+    finally:
+        store.close()
+
+
+# What version 4 added: version 3 is the current schema without these (and their indexes).
+CHANNEL_TABLES = ("message_links", "quarantined_bytes", "quarantined_messages", "channel_cursors")
+VERSION_3_TABLES = (*DATA_TABLES, "conduct_records", "conduct_events")
+
+
+def write_version_3_data(store: Any) -> tuple[str, str]:
+    """Complaints with events and outbox messages, and a conduct record with a notice.
+
+    Returns a complaint's id and the conduct record's customer id.
+    """
+    for n in range(3):
+        complaint = make_complaint(external_id=f"m-{n}", summary=f"cold soup {n}")
+        created = store.commit(creation(complaint, outbox=[make_message(complaint.id, 1)]))
+        store.commit(change(created, outbox=[make_message(created.id, 2, key=f"k-{n}")]))
+    record = conduct_creation()
+    notice = make_notice(record.record, 1, key="notice-1")
+    store.conduct_commit(ConductCommit(record.record, 0, record.events, [notice]))
+    return created.id, record.record.customer_id
+
+
+def check_the_channel_part_works(store: Any, complaint_id: str) -> None:
+    """What version 4 added, used on an upgraded database."""
+    current = store.get(complaint_id)
+    link = make_link(current.id, "<upgraded@mail.example.org>")
+    moved = store.commit(change(current, links=[link]))
+    assert store.links_find([link.message_id]) == [link]
+    with pytest.raises(ConcurrencyError):
+        store.commit(change(moved, links=[make_link(moved.id, link.message_id)]))
+    item = make_quarantined(raw=bytes(range(256)))
+    assert store.quarantine_add(item) == item
+    assert store.quarantine_get(item.id) == item
+    assert store.quarantine_find(status=QuarantineStatus.HELD) == [item.entry()]
+    assert store.cursor_set("imap:INBOX", "7:1", expected=None)
+    assert store.cursor_get("imap:INBOX") == "7:1"
+
+
+@pytest.fixture
+def version_3_file(monkeypatch: pytest.MonkeyPatch, path: Path, url: str) -> tuple[Path, str, str]:
+    """A version-3 database with data: the path, a complaint's id, a customer's id.
+
+    Version 4 only added the channel tables, so the current schema without them,
+    recorded as version 3, is exactly what version 3 created.
+    """
+    monkeypatch.undo()  # the real schema versions and steps
+    store = open_sqlite_store(url)
+    try:
+        complaint_id, customer_id = write_version_3_data(store)
+    finally:
+        store.close()
+    connection = raw(path)
+    for table in CHANNEL_TABLES:
+        connection.execute(f"DROP TABLE {table}")
+    connection.execute("UPDATE complaint_flow_schema SET version = 3")
+    connection.execute("PRAGMA user_version = 3")
+    connection.close()
+    return path, complaint_id, customer_id
+
+
+def test_a_version_3_file_upgrades_with_the_command_and_keeps_its_data(
+    tmp_path: Path, url: str, version_3_file: tuple[Path, str, str]
+) -> None:
+    path, complaint_id, customer_id = version_3_file
+    kept = {table: rows(path, table) for table in VERSION_3_TABLES}
+    assert all(kept[table] for table in VERSION_3_TABLES)
+    with pytest.raises(SchemaVersionError, match="db upgrade"):
+        open_sqlite_store(url)
+
+    result = invoke("upgrade", url)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "upgraded from 3 to 4"
+    assert recorded(path) == ([(4,)], 4)
+    assert {table: rows(path, table) for table in VERSION_3_TABLES} == kept
+    fresh = tmp_path / "fresh.db"
+    open_sqlite_store(f"sqlite:///{fresh}").close()
+    assert shape(path) == shape(fresh)
+    assert invoke("upgrade", url).output.strip() == "already at version 4"
+
+    store = open_sqlite_store(url)
+    try:
+        assert sorted(c.summary for c in store.find()) == [f"cold soup {n}" for n in range(3)]
+        assert [event.seq for event in store.events(complaint_id)] == [1, 2]
+        assert [m.key for m in store.outbox(complaint_id)][-1] == "k-2"
+        record = store.conduct_get(customer_id)
+        assert record is not None
+        assert [m.key for m in store.outbox(record.id)] == ["notice-1"]
+        check_the_channel_part_works(store, complaint_id)
     finally:
         store.close()
 
@@ -517,10 +612,10 @@ def pg_version(connection: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_postgres_has_two_migrations(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
+def test_postgres_has_three_migrations(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
     monkeypatch.undo()
-    assert pg.SCHEMA_VERSION == 3
-    assert list(pg.MIGRATIONS) == [1, 2]
+    assert pg.SCHEMA_VERSION == 4
+    assert list(pg.MIGRATIONS) == [1, 2, 3]
 
 
 def test_postgres_new_schema_has_no_version_until_upgrade_creates_it(
@@ -618,6 +713,67 @@ def test_postgres_another_applications_tables_are_left_untouched(
                 call(pg_url)
             assert not isinstance(raised.value, SchemaVersionError)
             assert pg_dump(connection) == before
+
+
+def test_postgres_version_3_upgrades_with_the_command_and_keeps_its_data(
+    monkeypatch: pytest.MonkeyPatch, pg: ModuleType, pg_url: str, pg_raw: Any, postgres_url: str
+) -> None:
+    monkeypatch.undo()  # the real schema versions and steps
+    store = pg.open_postgres_store(pg_url)
+    try:
+        complaint_id, customer_id = write_version_3_data(store)
+    finally:
+        store.close()
+    # Version 4 only added the channel tables: without them, this is version 3.
+    pg_raw.execute(f"DROP TABLE {', '.join(CHANNEL_TABLES)}")
+    pg_raw.execute("UPDATE complaint_flow_schema SET version = 3")
+    before = pg_dump(pg_raw)
+    assert set(before) == {"complaint_flow_schema", *VERSION_3_TABLES}
+    with pytest.raises(SchemaVersionError, match="db upgrade"):
+        pg.open_postgres_store(pg_url)
+    assert pg_dump(pg_raw) == before  # refused untouched
+
+    result = invoke("upgrade", pg_url)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "upgraded from 3 to 4"
+    after = pg_dump(pg_raw)
+    assert after["complaint_flow_schema"][1] == ["(4,)"]
+    for table in VERSION_3_TABLES:
+        assert after[table] == before[table]
+    assert all(after[table][1] == [] for table in CHANNEL_TABLES)
+    # The upgraded schema is exactly the one a new store creates.
+    fresh = f"{pg.parse_postgres_url(pg_url).schema}_fresh"
+    try:
+        pg.open_postgres_store(f"{postgres_url}?schema={fresh}").close()
+        assert pg_shape(pg_raw, pg.parse_postgres_url(pg_url).schema) == pg_shape(pg_raw, fresh)
+    finally:
+        pg_raw.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+
+    store = pg.open_postgres_store(pg_url)
+    try:
+        assert [event.seq for event in store.events(complaint_id)] == [1, 2]
+        record = store.conduct_get(customer_id)
+        assert record is not None
+        assert [m.key for m in store.outbox(record.id)] == ["notice-1"]
+        check_the_channel_part_works(store, complaint_id)
+    finally:
+        store.close()
+
+
+def pg_shape(connection: Any, schema: str) -> dict[str, Any]:
+    """The columns and indexes of ``schema``'s tables, its name left out."""
+    columns = connection.execute(
+        "SELECT table_name, column_name, data_type, is_nullable, collation_name "
+        "FROM information_schema.columns WHERE table_schema = %s "
+        "ORDER BY table_name, ordinal_position",
+        (schema,),
+    ).fetchall()
+    indexes = connection.execute(
+        "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s "
+        "ORDER BY indexname",
+        (f"{schema}.", schema),
+    ).fetchall()
+    return {"columns": columns, "indexes": indexes}
 
 
 # -- complaint-flow db -------------------------------------------------------

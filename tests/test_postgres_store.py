@@ -34,6 +34,7 @@ from complaint_flow import (
     StoreError,
     WorkflowDefinition,
 )
+from complaint_flow.model.channel_records import QuarantineStatus
 from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 from complaint_flow.storage.postgres import (
@@ -54,8 +55,10 @@ from complaint_flow.testing.conformance import (
     conduct_creation,
     creation,
     make_complaint,
+    make_link,
     make_message,
     make_notice,
+    make_quarantined,
     redact,
 )
 
@@ -97,7 +100,9 @@ def raw(postgres_url: str, url: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 VERSION_2_TABLES = ("complaint_flow_schema", "complaints", "events", "outbox", "reference_counters")
-TABLES = (*VERSION_2_TABLES, "conduct_records", "conduct_events")
+VERSION_3_TABLES = (*VERSION_2_TABLES, "conduct_records", "conduct_events")
+CHANNEL_TABLES = ("message_links", "quarantined_messages", "quarantined_bytes", "channel_cursors")
+TABLES = (*VERSION_3_TABLES, *CHANNEL_TABLES)
 
 
 def dump(
@@ -243,8 +248,8 @@ def test_an_unreachable_server_is_reported_with_what_to_check() -> None:
 def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
     store: PostgresStore, raw: psycopg.Connection[Any], url: str
 ) -> None:
-    assert SCHEMA_VERSION == 3
-    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(3,)]
+    assert SCHEMA_VERSION == 4
+    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(4,)]
     assert store.schema == schema_of_url(url)
     indexes = dict(
         raw.execute(
@@ -265,6 +270,10 @@ def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
         "reference_counters",
         "conduct_records",
         "conduct_events",
+        "message_links",
+        "quarantined_messages",
+        "quarantined_bytes",
+        "channel_cursors",
     }
     assert "WHERE (due_at IS NOT NULL)" in indexes["complaints_due"]
     assert "(due_at, id)" in indexes["complaints_due"]
@@ -278,6 +287,12 @@ def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
     assert "WHERE (review_items > 0)" in indexes["conduct_records_with_review_items"]
     assert "(status, customer_id)" in indexes["conduct_records_by_status"]
     assert "(customer_id, seq)" in indexes["conduct_events_pkey"]
+    assert "(message_id)" in indexes["message_links_pkey"]
+    assert "(complaint_id, at, message_id)" in indexes["message_links_by_complaint"]
+    assert "(status, received_at, id)" in indexes["quarantined_messages_by_status"]
+    assert "(received_at, id)" in indexes["quarantined_messages_by_received_at"]
+    assert "(name)" in indexes["channel_cursors_pkey"]
+    assert foreign_keys(raw, store.schema, "quarantined_bytes") == ["quarantined_messages"]
     # Conduct notices share the outbox: it has no foreign key to complaints.
     assert foreign_keys(raw, store.schema, "outbox") == []
     assert foreign_keys(raw, store.schema, "events") == ["complaints"]
@@ -510,6 +525,62 @@ def test_lookups_use_their_indexes(store: PostgresStore, raw: psycopg.Connection
     }
     for index, call in plans.items():
         assert index in plan_of(store, raw, call)
+
+
+def test_channel_reads_use_their_indexes(
+    store: PostgresStore, raw: psycopg.Connection[Any]
+) -> None:
+    # Many links and quarantined messages, few of them ours or held: no read may scan.
+    raw.execute(
+        """INSERT INTO message_links (message_id, complaint_id, direction, at)
+           SELECT '<filler-' || n || '@x>', 'filler-' || (n / 10), 'inbound', %(t0)s
+           FROM generate_series(1, 20000) AS n""",
+        {"t0": T0},
+    )
+    raw.execute(
+        """INSERT INTO quarantined_messages (id, source, channel, received_at, reason, status,
+               attempts, updated_at, complaint_id, note, size)
+           SELECT 'filler-' || n, 'imap:INBOX', 'email', %(t0)s, 'filler', 'released', 1,
+               %(t0)s, 'c-1', '', 0
+           FROM generate_series(1, 20000) AS n""",
+        {"t0": T0 - timedelta(days=1)},
+    )
+    complaint = store.commit(creation())
+    store.links_add([make_link(complaint.id, f"<{n}@x>") for n in range(5)])
+    store.quarantine_add(make_quarantined())
+    raw.execute("ANALYZE")
+    channel = store._channel  # the shared channel SQL, which reads through ``_fetch``
+    plans = {
+        "message_links_pkey": lambda: store.links_find(["<3@x>", "<filler-7@x>"]),
+        "message_links_by_complaint": lambda: store.links_of(complaint.id),
+        "quarantined_messages_by_status": lambda: store.quarantine_find(
+            status=QuarantineStatus.HELD, limit=5
+        ),
+        "quarantined_messages_pkey": lambda: store.quarantine_get("q-1"),
+    }
+    for index, call in plans.items():
+        plan = channel_plan(channel, raw, call)
+        assert index in plan, plan
+        assert "Seq Scan on message_links" not in plan
+        assert "Seq Scan on quarantined_messages" not in plan
+
+
+def channel_plan(channel: Any, raw: psycopg.Connection[Any], call: Callable[[], Any]) -> str:
+    """The plan PostgreSQL chooses for the one read ``call`` makes through the channel SQL."""
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    def capture(query: str, parameters: Any) -> list[Any]:
+        statements.append((query, tuple(parameters)))
+        return []
+
+    fetch, fetch_bytes = channel._fetch, channel._fetch_bytes
+    channel._fetch = channel._fetch_bytes = capture
+    try:
+        call()
+    finally:
+        channel._fetch, channel._fetch_bytes = fetch, fetch_bytes
+    ((query, parameters),) = statements
+    return "\n".join(row[0] for row in raw.execute(f"EXPLAIN {query}", parameters).fetchall())
 
 
 def test_conduct_reviews_read_only_their_partial_indexes(
@@ -978,8 +1049,10 @@ def make_version_2(raw: psycopg.Connection[Any]) -> None:
 
     Version 3 added the two conduct tables and removed the outbox's foreign key to
     complaints (version 2 declared it inline, so PostgreSQL named it
-    ``outbox_complaint_id_fkey``); nothing else changed.
+    ``outbox_complaint_id_fkey``); version 4 added the channel tables; nothing else
+    changed.
     """
+    raw.execute(f"DROP TABLE {', '.join(CHANNEL_TABLES)}")
     raw.execute("DROP TABLE conduct_events, conduct_records")
     raw.execute(
         "ALTER TABLE outbox ADD CONSTRAINT outbox_complaint_id_fkey "
@@ -1002,18 +1075,19 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
     with pytest.raises(SchemaVersionError) as raised:
         open_postgres_store(url)
     message = str(raised.value)
-    assert "schema version 2, older than the version 3" in message
+    assert "schema version 2, older than the version 4" in message
     assert f"complaint-flow db upgrade {url}" in message
     assert dump(raw, VERSION_2_TABLES) == before  # refused untouched
     assert schema_version(url) == 2
 
-    assert upgrade(url) == (2, 3)
-    assert schema_version(url) == 3
+    assert upgrade(url) == (2, 4)
+    assert schema_version(url) == 4
     after = dump(raw)
-    assert after["complaint_flow_schema"] == [(3,)]
+    assert after["complaint_flow_schema"] == [(4,)]
     for table in VERSION_2_TABLES[1:]:
         assert after[table] == before[table]  # every row, outbox positions included
     assert after["conduct_records"] == after["conduct_events"] == []
+    assert all(after[table] == [] for table in CHANNEL_TABLES)
     # The upgraded schema is exactly the one a new store creates.
     fresh = f"cf_test_{uuid.uuid4().hex[:16]}"
     try:
@@ -1021,7 +1095,7 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
         assert schema_shape(raw, schema_of_url(url)) == schema_shape(raw, fresh)
     finally:
         raw.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(fresh)))
-    assert upgrade(url) == (3, 3)  # a second upgrade changes nothing
+    assert upgrade(url) == (4, 4)  # a second upgrade changes nothing
 
     reopened = open_postgres_store(url)
     try:

@@ -25,6 +25,7 @@ from complaint_flow import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.model.channel_records import QuarantineStatus
 from complaint_flow.model.conduct import ConductRecord, ConductStatus, ReviewItem, ReviewReason
 from complaint_flow.model.entities import Event
 from complaint_flow.services.audit import verify_events
@@ -44,7 +45,9 @@ from complaint_flow.testing.conformance import (
     creation,
     make_complaint,
     make_event,
+    make_link,
     make_message,
+    make_quarantined,
 )
 from sqlite_files import digest, dump, raw
 
@@ -175,7 +178,7 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         assert connection.execute("SELECT version FROM complaint_flow_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
-        assert SCHEMA_VERSION == 3
+        assert SCHEMA_VERSION == 4
         assert pragma(connection, "user_version") == SCHEMA_VERSION
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         outbox_keys = connection.execute("PRAGMA foreign_key_list(outbox)").fetchall()
@@ -183,6 +186,17 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         connection.close()
     assert {"complaints", "events", "outbox", "reference_counters"} <= names
     assert {"conduct_records", "conduct_events"} <= names
+    assert {
+        "message_links",
+        "quarantined_messages",
+        "quarantined_bytes",
+        "channel_cursors",
+    } <= names
+    assert {
+        "message_links_by_complaint",
+        "quarantined_messages_by_status",
+        "quarantined_messages_by_received_at",
+    } <= names
     assert {"complaints_due", "complaints_by_state", "complaints_by_external_id"} <= names
     assert {
         "conduct_records_by_review_at",
@@ -681,6 +695,42 @@ def test_lookups_use_their_indexes(store: SQLiteStore) -> None:
     }
     for index, call in plans.items():
         assert index in query_plan(store, call)
+
+
+def test_channel_reads_use_their_indexes(store: SQLiteStore) -> None:
+    complaint = store.commit(creation())
+    store.links_add([make_link(complaint.id, f"<{n}@x>") for n in range(50)])
+    for n in range(30):
+        store.quarantine_add(make_quarantined(f"q-{n:02d}", received_at=T0 + timedelta(minutes=n)))
+    store.cursor_set("imap:INBOX", "7:1", expected=None)
+    plans = {
+        "SEARCH message_links USING PRIMARY KEY": lambda: store.links_find(["<3@x>", "<7@x>"]),
+        "message_links_by_complaint": lambda: store.links_of(complaint.id),
+        "quarantined_messages_by_status": lambda: store.quarantine_find(
+            status=QuarantineStatus.HELD, limit=5
+        ),
+        "quarantined_messages_by_received_at": lambda: store.quarantine_find(limit=5),
+        "SEARCH channel_cursors USING PRIMARY KEY": lambda: store.cursor_get("imap:INBOX"),
+    }
+    for wanted, call in plans.items():
+        plan = query_plan(store, call)
+        assert wanted in plan, plan
+        assert "TEMP B-TREE" not in plan  # the index gives the order: nothing is sorted
+
+
+def test_a_status_change_does_not_rewrite_a_quarantined_message(
+    store: SQLiteStore, path: Path
+) -> None:
+    item = make_quarantined(raw=bytes(range(256)) * 20_000)  # 5 MB
+    store.quarantine_add(item)
+    assert store.checkpoint()  # the log starts empty: what the update writes is all it holds
+    wal = Path(f"{path}-wal")
+    before = wal.stat().st_size
+    discarded = attrs.evolve(item, status=QuarantineStatus.DISCARDED, note="spam")
+    assert store.quarantine_update(discarded, expected_status=QuarantineStatus.HELD)
+    # A few pages of the small row and its indexes, not the 5 MB of bytes again.
+    assert wal.stat().st_size - before < 100_000
+    assert store.quarantine_get(item.id) == discarded
 
 
 def conduct_commit(customer_id: str, **fields: Any) -> ConductCommit:

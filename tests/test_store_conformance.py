@@ -10,10 +10,11 @@ import pytest
 
 from complaint_flow import ComplaintStore, ConductStore, OutboxStore
 from complaint_flow.storage import contract
-from complaint_flow.storage.contract import Store
+from complaint_flow.storage.contract import ChannelStore, Store
 from complaint_flow.storage.memory import MemoryStore, open_memory_store
 from complaint_flow.storage.sqlite import SQLiteStore, open_sqlite_store
 from complaint_flow.testing.conformance import (
+    ChannelStoreConformance,
     ComplaintStoreConformance,
     ConductStoreConformance,
     OutboxStoreConformance,
@@ -95,9 +96,21 @@ def test_part_methods_are_the_protocols_methods() -> None:
         "outbox",
         "close",
     }
-    whole = part_methods(ComplaintStore) | part_methods(OutboxStore) | part_methods(ConductStore)
+    assert part_methods(ChannelStore) == {
+        "links_find",
+        "links_of",
+        "links_add",
+        "quarantine_add",
+        "quarantine_get",
+        "quarantine_find",
+        "quarantine_update",
+        "cursor_get",
+        "cursor_set",
+        "close",
+    }
+    whole = part_methods(ComplaintStore, OutboxStore, ConductStore, ChannelStore)
     assert whole == part_methods(Store)
-    assert len(whole) == 22
+    assert len(whole) == 31
 
 
 class TestStoreWithoutConductRecords(ComplaintStoreConformance, OutboxStoreConformance):
@@ -107,7 +120,20 @@ class TestStoreWithoutConductRecords(ComplaintStoreConformance, OutboxStoreConfo
     def store(self) -> Iterator[Any]:
         store: Any = PartialStore(part_methods(ComplaintStore, OutboxStore))
         assert not isinstance(store, ConductStore)
+        assert not isinstance(store, ChannelStore)
         assert not isinstance(store, Store)
+        yield store
+        store.close()
+
+
+class TestChannelsWithoutConductRecords(ChannelStoreConformance):
+    """The channel rules need the complaint and outbox parts (commits carry links)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Any]:
+        store: Any = PartialStore(part_methods(ChannelStore, ComplaintStore, OutboxStore))
+        assert isinstance(store, ChannelStore)
+        assert not isinstance(store, ConductStore)
         yield store
         store.close()
 

@@ -16,6 +16,12 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from complaint_flow.errors import InvalidArgumentError, StoreError
+from complaint_flow.model.channel_records import (
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
+)
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.hashing import event_hash
@@ -64,6 +70,22 @@ def _check_commit(
         raise StoreError("creating a complaint needs a reference_prefix to number it")
 
 
+def _check_links(complaint_id: str, links: tuple[MessageLink, ...]) -> None:
+    """A commit's links are :class:`MessageLink` values of its complaint, each id once."""
+    seen: set[str] = set()
+    for link in links:
+        if not isinstance(link, MessageLink) or link.complaint_id != complaint_id:
+            raise StoreError(
+                f"every link of a commit must be a MessageLink of its complaint "
+                f"{complaint_id!r}; got {link!r}"
+            )
+        if link.message_id in seen:
+            raise StoreError(
+                f"message id {link.message_id!r} is linked twice in one commit; link it once"
+            )
+        seen.add(link.message_id)
+
+
 @attrs.frozen(slots=False, init=False)
 class Commit:
     """A complaint's new version with its events and outbox messages, written together.
@@ -79,6 +101,9 @@ class Commit:
         outbox: notifications caused by the change.
         reference_prefix: for a creation, the prefix of the human reference the
             store allocates (``CF`` gives ``CF-2026-000001``).
+        links: message ids to link to the complaint in the same transaction (see
+            :class:`ChannelStore`); if one is already stored the whole commit is
+            refused with ``ConcurrencyError``.
     """
 
     complaint: Complaint
@@ -86,6 +111,7 @@ class Commit:
     events: tuple[Event, ...]
     outbox: tuple[OutboxMessage, ...] = ()
     reference_prefix: str | None = None
+    links: tuple[MessageLink, ...] = ()
 
     def __init__(
         self,
@@ -94,10 +120,14 @@ class Commit:
         events: Iterable[Event],
         outbox: Iterable[OutboxMessage] = (),
         reference_prefix: str | None = None,
+        links: Iterable[MessageLink] = (),
     ) -> None:
         events = tuple(events)
         outbox = tuple(outbox)
         _check_commit(complaint, expected_version, events, outbox, reference_prefix)
+        links = tuple(links)
+        if links:
+            _check_links(complaint.id, links)
         head, chained = _chain(complaint.audit_head, events)
         self.__attrs_init__(
             complaint.replace(audit_head=head),
@@ -105,6 +135,7 @@ class Commit:
             chained,
             outbox,
             reference_prefix,
+            links,
         )
 
     @classmethod
@@ -115,9 +146,10 @@ class Commit:
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...] = (),
         reference_prefix: str | None = None,
+        links: tuple[MessageLink, ...] = (),
     ) -> Commit:
         """``Commit(...)`` with every argument given positionally (the engine's form)."""
-        return cls(complaint, expected_version, events, outbox, reference_prefix)
+        return cls(complaint, expected_version, events, outbox, reference_prefix, links)
 
 
 def _chain(previous: str | None, events: tuple[Event, ...]) -> tuple[str | None, tuple[Event, ...]]:
@@ -213,7 +245,8 @@ class ComplaintStore(_Lifecycle, Protocol):
 
         Raises:
             ConcurrencyError: the stored version is not ``expected_version``
-                (or the complaint already exists, for a creation).
+                (or the complaint already exists, for a creation), or one of the
+                commit's ``links`` has a message id that is already stored.
             DuplicateIntakeError: a creation whose (channel, external_id) is taken.
         """
         ...
@@ -270,7 +303,7 @@ class ComplaintStore(_Lifecycle, Protocol):
         ...
 
     def purge(self, complaints: Mapping[str, int]) -> int:
-        """Delete these complaints with their events and outbox messages (retention).
+        """Delete these complaints with their events, outbox messages and message links.
 
         ``complaints`` maps each id to the version the caller saw (when it decided
         the complaint may go). A complaint is deleted only if its stored version is
@@ -424,8 +457,117 @@ class ConductStore(_Lifecycle, Protocol):
 
 
 @runtime_checkable
-class Store(ComplaintStore, OutboxStore, ConductStore, Protocol):
-    """What the engine needs from a store: all three parts. Implementations must be thread-safe.
+class ChannelStore(_Lifecycle, Protocol):
+    """What the channel services keep: message links, the quarantine, mailbox cursors.
+
+    **Message links** tie a message id (an email's ``Message-ID``) to its complaint,
+    so that a reply or a second delivery of the same message finds it. An inbound
+    message's link is written by the commit that records it (``Commit.links``): a
+    commit whose message id is already stored is refused with ``ConcurrencyError``,
+    so of two workers receiving the same message one commits and the other, retrying,
+    finds the link and does nothing. A link stays with its complaint until the
+    complaint is purged; erasure keeps it (an id names a message, not a person, and
+    later replies must still find the complaint).
+
+    **The quarantine** keeps inbound messages that could not be read, byte for
+    byte, until they are re-processed or discarded. Listings leave the bytes out
+    (:class:`~complaint_flow.model.channel_records.QuarantineEntry`); only
+    :meth:`quarantine_get` reads them.
+
+    **Cursors** are small named values a poller advances (a mailbox's
+    ``uidvalidity:uid``), by compare-and-set, so two pollers never both advance one.
+    """
+
+    def links_find(self, message_ids: Collection[str]) -> list[MessageLink]:
+        """The stored links of these message ids, ordered by message id.
+
+        Unknown ids are left out; any number of ids may be given (SQL stores send
+        large lists in batches). Served by the message id's index.
+
+        Raises:
+            InvalidArgumentError: ``message_ids`` is a single string, or holds
+                something that is not a message id.
+        """
+        ...
+
+    def links_of(self, complaint_id: str) -> list[MessageLink]:
+        """Every link of a complaint, oldest (``at``) first, then by message id.
+
+        What an outgoing email's ``References`` header is built from. Served by an
+        index on the complaint id.
+        """
+        ...
+
+    def links_add(self, links: Sequence[MessageLink]) -> int:
+        """Store links outside a commit (e.g. the Message-ID of a reply we sent).
+
+        A message id already stored keeps its first link (so does the first of two
+        given with the same id); the store does not check that the complaint exists.
+        All are written in one transaction.
+
+        Returns:
+            How many links were new.
+        """
+        ...
+
+    def quarantine_add(self, item: QuarantinedMessage) -> QuarantinedMessage:
+        """Keep ``item``; if its id is already kept, change nothing.
+
+        Returns:
+            The stored message: ``item``, or the one stored earlier with that id,
+            unchanged.
+        """
+        ...
+
+    def quarantine_get(self, item_id: str) -> QuarantinedMessage | None:
+        """The quarantined message with that id, its bytes exactly as added, or None."""
+        ...
+
+    def quarantine_find(
+        self, *, status: QuarantineStatus | None = None, limit: int | None = None
+    ) -> list[QuarantineEntry]:
+        """Quarantined messages with that status (any if None), without their bytes.
+
+        Oldest ``received_at`` first, then by id; at most ``limit``. Served by an
+        index on (status, received_at, id).
+        """
+        ...
+
+    def quarantine_update(
+        self, item: QuarantinedMessage | QuarantineEntry, *, expected_status: QuarantineStatus
+    ) -> bool:
+        """Write ``item``'s status, reason, attempts, updated_at, complaint_id and note.
+
+        Matched by id, only if the stored status is still ``expected_status``,
+        checked atomically with the write (compare-and-set). The bytes, source,
+        channel and ``received_at`` stay as stored, whatever ``item`` holds.
+
+        Returns:
+            True if it wrote; False (nothing changed) if no message has that id or
+            its stored status is not ``expected_status``.
+        """
+        ...
+
+    def cursor_get(self, name: str) -> str | None:
+        """The value of the cursor ``name``, or None if it was never set."""
+        ...
+
+    def cursor_set(self, name: str, value: str, *, expected: str | None) -> bool:
+        """Set the cursor ``name`` to ``value`` if its stored value is ``expected``.
+
+        ``expected=None`` means the cursor must not exist yet. Checked atomically
+        with the write: of several callers expecting the same value, exactly one
+        succeeds.
+
+        Returns:
+            Whether it wrote.
+        """
+        ...
+
+
+@runtime_checkable
+class Store(ComplaintStore, OutboxStore, ConductStore, ChannelStore, Protocol):
+    """What the engine needs from a store: all four parts. Implementations must be thread-safe.
 
     The conformance suite in :mod:`complaint_flow.testing.conformance` states
     the rules precisely, with one mixin per part; every built-in store passes it.
@@ -449,6 +591,26 @@ def with_delivery_state(stored: OutboxMessage, outcome: OutboxMessage) -> Outbox
         last_error=outcome.last_error,
         delivered_at=outcome.delivered_at,
         next_attempt_at=outcome.next_attempt_at,
+    )
+
+
+def with_quarantine_state(
+    stored: QuarantinedMessage, update: QuarantinedMessage | QuarantineEntry
+) -> QuarantinedMessage:
+    """``stored`` with the state of ``update``: what ``quarantine_update`` writes.
+
+    See :meth:`ChannelStore.quarantine_update`: the status, reason, attempts,
+    ``updated_at``, ``complaint_id`` and note are ``update``'s; the bytes, source,
+    channel and ``received_at`` stay ``stored``'s.
+    """
+    return attrs.evolve(
+        stored,
+        status=update.status,
+        reason=update.reason,
+        attempts=update.attempts,
+        updated_at=update.updated_at,
+        complaint_id=update.complaint_id,
+        note=update.note,
     )
 
 

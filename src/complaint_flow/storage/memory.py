@@ -21,13 +21,21 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     StoreError,
 )
+from complaint_flow.model.channel_records import (
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
+)
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.storage import channel_arguments as check
 from complaint_flow.storage.contract import (
     Commit,
     ConductCommit,
     format_reference,
     with_delivery_state,
+    with_quarantine_state,
 )
 
 
@@ -58,6 +66,11 @@ class MemoryStore:
         self._conduct_by_review: list[tuple[datetime, str]] = []
         self._conduct_with_items: set[str] = set()
         self._closed = False
+        # The channel part: links by message id and by complaint, the quarantine, cursors.
+        self._links: dict[str, MessageLink] = {}
+        self._links_by_complaint: dict[str, list[MessageLink]] = {}
+        self._quarantine: dict[str, QuarantinedMessage] = {}
+        self._cursors: dict[str, str] = {}
 
     # -- complaints: writing ------------------------------------------------------
 
@@ -67,6 +80,8 @@ class MemoryStore:
                 self._check_open()
             self._check_commit(commit)
             self._check_new_outbox(commit.outbox)
+            if commit.links:
+                self._check_new_links(commit)
             # Every check passed: from here on nothing can fail, so nothing is half-written.
             return self._apply_commit(commit)
 
@@ -76,6 +91,7 @@ class MemoryStore:
             ids: set[str] = set()
             created_external: dict[tuple[str, str], str] = {}
             keys: set[str] = set()
+            batch_links: set[str] = set()
             for commit in commits:
                 complaint = commit.complaint
                 if complaint.id in ids:
@@ -93,6 +109,8 @@ class MemoryStore:
                         )
                     created_external[external] = complaint.id
                 self._check_new_outbox(commit.outbox, keys)
+                if commit.links:
+                    self._check_new_links(commit, batch_links)
             # Every commit of the batch passed its checks: apply them all, in order.
             return [self._apply_commit(commit) for commit in commits]
 
@@ -104,6 +122,8 @@ class MemoryStore:
             self._check_open()
             self._check_commit(commit)
             self._check_new_outbox(commit.outbox)
+            if commit.links:
+                self._check_new_links(commit)
             self._check_replacements(
                 complaint_id, self._events.get(complaint_id, []), events, outbox
             )
@@ -132,6 +152,7 @@ class MemoryStore:
                 for key in doomed:
                     del self._outbox[key]
                     self._claims.pop(key, None)
+                self._drop_links(purged)
             return len(purged)
 
     def _check_commit(self, commit: Commit) -> None:
@@ -197,6 +218,8 @@ class MemoryStore:
         outbox = self._outbox
         for message in commit.outbox:
             outbox[message.key] = message
+        if commit.links:
+            self._keep_links(commit.links)
         return complaint
 
     def _check_replacements(
@@ -474,6 +497,106 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore({self.url!r}, complaints={len(self._complaints)})"
+
+    # -- the channel part: message links, quarantine, cursors ------------------------
+    # Every value kept is immutable (frozen attrs, bytes), so it is kept and handed
+    # out as it is: no caller can change what is stored.
+
+    def links_find(self, message_ids: Collection[str]) -> list[MessageLink]:
+        wanted = sorted(check.message_ids(message_ids))
+        with self._lock:
+            links = self._links
+            return [links[message_id] for message_id in wanted if message_id in links]
+
+    def links_of(self, complaint_id: str) -> list[MessageLink]:
+        complaint_id = check.complaint_id(complaint_id)
+        with self._lock:
+            found = list(self._links_by_complaint.get(complaint_id, ()))
+        found.sort(key=lambda link: (link.at, link.message_id))
+        return found
+
+    def links_add(self, links: Sequence[MessageLink]) -> int:
+        given = check.new_links(links)
+        with self._lock:
+            self._check_open()
+            new = [link for link in given if link.message_id not in self._links]
+            self._keep_links(new)
+        return len(new)
+
+    def quarantine_add(self, item: QuarantinedMessage) -> QuarantinedMessage:
+        item = check.quarantined(item)
+        with self._lock:
+            self._check_open()
+            return self._quarantine.setdefault(item.id, item)
+
+    def quarantine_get(self, item_id: str) -> QuarantinedMessage | None:
+        item_id = check.item_id(item_id)
+        with self._lock:
+            return self._quarantine.get(item_id)
+
+    def quarantine_find(
+        self, *, status: QuarantineStatus | None = None, limit: int | None = None
+    ) -> list[QuarantineEntry]:
+        wanted = check.optional_quarantine_status("status", status)
+        most = check.limit(limit)
+        with self._lock:
+            found = [
+                item
+                for item in self._quarantine.values()
+                if wanted is None or item.status is wanted
+            ]
+        found.sort(key=lambda item: (item.received_at, item.id))
+        return [item.entry() for item in found[:most]]
+
+    def quarantine_update(
+        self, item: QuarantinedMessage | QuarantineEntry, *, expected_status: QuarantineStatus
+    ) -> bool:
+        item, expected = check.quarantine_update(item, expected_status)
+        with self._lock:
+            self._check_open()
+            stored = self._quarantine.get(item.id)
+            if stored is None or stored.status is not expected:
+                return False
+            self._quarantine[item.id] = with_quarantine_state(stored, item)
+            return True
+
+    def cursor_get(self, name: str) -> str | None:
+        name = check.cursor_name(name)
+        with self._lock:
+            return self._cursors.get(name)
+
+    def cursor_set(self, name: str, value: str, *, expected: str | None) -> bool:
+        name = check.cursor_name(name)
+        value, expected = check.cursor_values(value, expected)
+        with self._lock:
+            self._check_open()
+            if self._cursors.get(name) != expected:
+                return False
+            self._cursors[name] = value
+            return True
+
+    def _check_new_links(self, commit: Commit, batch: set[str] | None = None) -> None:
+        """Raise if a link's message id is stored, or taken earlier in the batch (lock held)."""
+        links = self._links
+        for link in commit.links:
+            message_id = link.message_id
+            if message_id in links or (batch is not None and message_id in batch):
+                raise ConcurrencyError(commit.complaint.id, commit.expected_version)
+            if batch is not None:
+                batch.add(message_id)
+
+    def _keep_links(self, links: Sequence[MessageLink]) -> None:
+        """Store links whose message ids are new (lock held)."""
+        by_complaint = self._links_by_complaint
+        for link in links:
+            self._links[link.message_id] = link
+            by_complaint.setdefault(link.complaint_id, []).append(link)
+
+    def _drop_links(self, complaint_ids: set[str]) -> None:
+        """Delete the links of purged complaints (lock held)."""
+        for complaint_id in complaint_ids:
+            for link in self._links_by_complaint.pop(complaint_id, ()):
+                del self._links[link.message_id]
 
 
 def _due(message: OutboxMessage, now: datetime) -> bool:

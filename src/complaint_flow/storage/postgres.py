@@ -1,8 +1,9 @@
 """``postgresql://user@host:port/db``: the store for many workers on many hosts.
 
 Complaints, their events, their outbox messages, the counters of human
-references and customers' conduct records (with their events) live in one
-PostgreSQL schema, reached through a pool of psycopg 3 connections. Any number of
+references, customers' conduct records (with their events) and the channel part
+(message links, quarantined messages, cursors) live in one PostgreSQL schema,
+reached through a pool of psycopg 3 connections. Any number of
 threads, processes and hosts may share it: every write is one server-side
 transaction that checks the version the writer read (``UPDATE … WHERE id = … AND
 version = …``), so a stale write raises ``ConcurrencyError`` and writes nothing. A
@@ -49,6 +50,12 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.model.channel_records import (
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
+)
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.codec import from_json, to_json
@@ -64,6 +71,7 @@ from complaint_flow.storage.schema_versions import (
     older_error,
     step_failed,
 )
+from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
 
 try:
@@ -77,7 +85,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
         "pip install 'complaint-flow[postgres]'"
     ) from exc
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The PostgreSQL schema version this code reads and writes."""
 
 # Conduct records (the stop procedure): the record's latest version, with the
@@ -110,6 +118,51 @@ _CONDUCT_SCHEMA: Final = (
     )""",
 )
 
+# Schema version 4: the channel part (message links, the quarantine, cursors). The
+# creation and the step 3 -> 4 share these statements as released; a later change
+# is a new step, never an edit here.
+_CHANNEL_SCHEMA: Final = (
+    """CREATE TABLE message_links (
+        message_id TEXT COLLATE "C" NOT NULL,
+        complaint_id TEXT COLLATE "C" NOT NULL,
+        direction TEXT COLLATE "C" NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        CONSTRAINT message_links_pkey PRIMARY KEY (message_id)
+    )""",
+    """CREATE INDEX message_links_by_complaint ON message_links
+        (complaint_id, at, message_id)""",
+    """CREATE TABLE quarantined_messages (
+        id TEXT COLLATE "C" NOT NULL,
+        source TEXT NOT NULL,
+        channel TEXT COLLATE "C" NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT COLLATE "C" NOT NULL,
+        attempts INTEGER NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        complaint_id TEXT COLLATE "C",
+        note TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        CONSTRAINT quarantined_messages_pkey PRIMARY KEY (id)
+    )""",
+    """CREATE INDEX quarantined_messages_by_status ON quarantined_messages
+        (status, received_at, id)""",
+    """CREATE INDEX quarantined_messages_by_received_at ON quarantined_messages
+        (received_at, id)""",
+    # The bytes apart, as in SQLite (same tables, same queries); BYTEA keeps them
+    # exactly, compressed and out of line (TOAST) when large.
+    """CREATE TABLE quarantined_bytes (
+        id TEXT COLLATE "C" NOT NULL REFERENCES quarantined_messages (id),
+        raw BYTEA NOT NULL,
+        CONSTRAINT quarantined_bytes_pkey PRIMARY KEY (id)
+    )""",
+    """CREATE TABLE channel_cursors (
+        name TEXT COLLATE "C" NOT NULL,
+        value TEXT COLLATE "C" NOT NULL,
+        CONSTRAINT channel_cursors_pkey PRIMARY KEY (name)
+    )""",
+)
+
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
     {
         # 1 -> 2: outbox retries with backoff and claims by concurrent dispatchers.
@@ -134,6 +187,8 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
                 END LOOP;
             END $$""",
         ),
+        # 3 -> 4: the channel part: message links, the quarantine and cursors.
+        3: _CHANNEL_SCHEMA,
     }
 )
 """The statements that take a schema from version N to N + 1, by N.
@@ -172,6 +227,10 @@ _TABLES: Final = (
     "reference_counters",
     "conduct_records",
     "conduct_events",
+    "message_links",
+    "quarantined_messages",
+    "quarantined_bytes",
+    "channel_cursors",
 )
 # One advisory lock per schema name serialises concurrent first opens (several
 # workers starting at once): the first creates the tables, the others then see them.
@@ -246,6 +305,7 @@ _SCHEMA: Final = (
         CONSTRAINT reference_counters_pkey PRIMARY KEY (prefix, year)
     )""",
     *_CONDUCT_SCHEMA,
+    *_CHANNEL_SCHEMA,
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -691,6 +751,9 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._recent = RecentVersions()
         self._reads = SQLReads(_DIALECT, self._fetch, self._recent)
+        self._channel = SQLChannel(
+            _DIALECT, _timestamptz, self._fetch, self._write_all, self._fetch_binary
+        )
         self._closed = False
         self.schema = self._prepare_schema()
         self._pool: ConnectionPool[Any] | None = self._open_pool()
@@ -818,7 +881,8 @@ class PostgresStore:
 
         A change (``expected_version`` > 0) is one statement, its own transaction:
         the version-checked update with the events and messages it brings, in one
-        round trip. A creation allocates its reference first, in a transaction.
+        round trip. A creation allocates its reference first, in a transaction; a
+        commit with links inserts them after the rest, in a transaction too.
 
         Raises:
             ConcurrencyError: the stored version is not ``commit.expected_version``
@@ -831,7 +895,7 @@ class PostgresStore:
         encoded = _Encoded(commit)
         with self._connection(f"committing complaint {commit.complaint.id!r}") as connection:
             try:
-                if commit.expected_version:
+                if commit.expected_version and not commit.links:
                     stored = self._write(connection, encoded)
                 else:
                     with connection.transaction():
@@ -853,6 +917,8 @@ class PostgresStore:
             _insert_rows(connection, _INSERT_EVENT, encoded.events)
             if encoded.messages:
                 _insert_rows(connection, _INSERT_MESSAGE, encoded.messages)
+            if commit.links:
+                self._insert_links(connection, commit)
             return complaint
         written = connection.execute(
             _update_write(len(encoded.events), len(encoded.messages)),
@@ -860,6 +926,8 @@ class PostgresStore:
         ).fetchone()
         if written is None or written[0] != 1:
             raise ConcurrencyError(commit.complaint.id, commit.expected_version)
+        if commit.links:
+            self._insert_links(connection, commit)
         return commit.complaint
 
     def _refusal(
@@ -980,6 +1048,9 @@ class PostgresStore:
         messages = [row for item in batch for row in item.messages]
         if messages:
             cursor.executemany(_INSERT_MESSAGE, messages)
+        links = self._channel.link_rows([link for item in batch for link in item.commit.links])
+        if links:  # a taken message id: written one by one, it names its commit
+            cursor.executemany(self._channel.insert_link, links)
         return stored
 
     def _write_one_by_one(
@@ -1037,7 +1108,7 @@ class PostgresStore:
         return stored
 
     def purge(self, complaints: Mapping[str, int]) -> int:
-        """Delete these complaints with their events and outbox messages (retention).
+        """Delete these complaints with their events, outbox messages and links (retention).
 
         ``complaints`` maps ids to the version the caller saw. The complaints'
         rows are locked first and their versions checked under the lock: a
@@ -1068,12 +1139,15 @@ class PostgresStore:
             ]
             if found:
                 connection.execute("DELETE FROM outbox WHERE complaint_id = ANY(%s)", (found,))
+                connection.execute(
+                    "DELETE FROM message_links WHERE complaint_id = ANY(%s)", (found,)
+                )
                 connection.execute("DELETE FROM events WHERE complaint_id = ANY(%s)", (found,))
                 connection.execute("DELETE FROM complaints WHERE id = ANY(%s)", (found,))
         for complaint_id in found:
             self._recent.forget(complaint_id)
         if found:
-            self._vacuum(("complaints", "events", "outbox"))
+            self._vacuum(("complaints", "events", "outbox", "message_links"))
         return len(found)
 
     def conduct_commit(self, commit: ConductCommit) -> ConductRecord:
@@ -1224,7 +1298,7 @@ class PostgresStore:
         constraint = exc.diag.constraint_name
         if constraint == "complaints_pkey":
             return ConcurrencyError(complaint.id, 0)
-        if constraint == "events_pkey":
+        if constraint in ("events_pkey", "message_links_pkey"):
             return ConcurrencyError(complaint.id, commit.expected_version)
         if constraint == "complaints_by_external_id" and complaint.external_id is not None:
             # A unique violation is only raised once the other writer committed, so
@@ -1424,6 +1498,77 @@ class PostgresStore:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"schema={self.schema!r}"
         return f"PostgresStore({self.location.display!r}, {state})"
+
+    # -- the channel part: the shared SQL (sql_channel.py) in PostgreSQL's dialect ---
+
+    def links_find(self, message_ids: Collection[str]) -> list[MessageLink]:
+        """The stored links of these message ids, by message id (batched ``IN`` lists)."""
+        return self._channel.links_find(message_ids)
+
+    def links_of(self, complaint_id: str) -> list[MessageLink]:
+        """Every link of a complaint, oldest first, from the index on its complaint id."""
+        return self._channel.links_of(complaint_id)
+
+    def links_add(self, links: Sequence[MessageLink]) -> int:
+        """Store links outside a commit, in one transaction; a stored id keeps its link."""
+        return self._channel.links_add(links)
+
+    def quarantine_add(self, item: QuarantinedMessage) -> QuarantinedMessage:
+        """Keep ``item`` (its row and its bytes, together); an id kept already is left as is."""
+        return self._channel.quarantine_add(item)
+
+    def quarantine_get(self, item_id: str) -> QuarantinedMessage | None:
+        """The quarantined message with its bytes, or None."""
+        return self._channel.quarantine_get(item_id)
+
+    def quarantine_find(
+        self, *, status: QuarantineStatus | None = None, limit: int | None = None
+    ) -> list[QuarantineEntry]:
+        """Quarantined messages without their bytes, oldest first, from the status index."""
+        return self._channel.quarantine_find(status=status, limit=limit)
+
+    def quarantine_update(
+        self, item: QuarantinedMessage | QuarantineEntry, *, expected_status: QuarantineStatus
+    ) -> bool:
+        """Write a quarantined message's state if its status is still ``expected_status``.
+
+        One ``UPDATE … WHERE id = %s AND status = %s``: a writer waiting on the row's
+        lock re-checks the status against the version that was committed.
+        """
+        return self._channel.quarantine_update(item, expected_status=expected_status)
+
+    def cursor_get(self, name: str) -> str | None:
+        """The cursor's value, or None."""
+        return self._channel.cursor_get(name)
+
+    def cursor_set(self, name: str, value: str, *, expected: str | None) -> bool:
+        """Set the cursor if its value is still ``expected`` (None: not set yet).
+
+        One statement: ``INSERT … ON CONFLICT DO NOTHING`` or ``UPDATE … WHERE value
+        = %s``, which a concurrent writer's committed change makes match no row.
+        """
+        return self._channel.cursor_set(name, value, expected=expected)
+
+    def _insert_links(self, connection: psycopg.Connection[Any], commit: Commit) -> None:
+        """Write a commit's links in its transaction (a taken id: ``message_links_pkey``)."""
+        _insert_rows(connection, self._channel.insert_link, self._channel.link_rows(commit.links))
+
+    def _fetch_binary(self, query: str, parameters: Sequence[Any]) -> list[Any]:
+        """``_fetch`` with results in binary form: a ``bytea`` comes as its bytes, not as hex."""
+        with self._connection("reading") as connection:
+            return connection.cursor(binary=True).execute(query, tuple(parameters)).fetchall()
+
+    def _write_all(self, doing: str, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run ``statements`` in one transaction; how many rows they changed."""
+        with self._connection(doing) as connection:
+            if len(statements) == 1:  # a lone statement is its own transaction
+                statement, parameters = statements[0]
+                return connection.execute(statement, parameters).rowcount
+            with connection.transaction():
+                return sum(
+                    connection.execute(statement, parameters).rowcount
+                    for statement, parameters in statements
+                )
 
 
 def _insert_rows(

@@ -1,7 +1,8 @@
 """The read side both SQL stores share: one set of queries, told the database's dialect.
 
-SQLite and PostgreSQL hold the same tables (schema version 3) and are read with
-the same queries. What differs between them is stated once, in a
+SQLite and PostgreSQL hold the same tables (schema version 4) and are read with
+the same queries (the channel part's in :mod:`complaint_flow.storage.sql_channel`).
+What differs between them is stated once, in a
 :class:`SQLDialect` each store builds and hands to :class:`SQLReads`, with a
 function that runs one query on a connection of that store. Both stores also
 keep the versions of complaints they recently wrote or read

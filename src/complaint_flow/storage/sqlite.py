@@ -1,7 +1,8 @@
 """``sqlite:///path.db``: the embedded default store, durable and shared safely.
 
-One database file holds complaints, their events, their outbox messages and the
-counters of human references. Several threads and several processes may use the
+One database file holds complaints, their events, their outbox messages, the
+counters of human references, conduct records, and the channel part's message
+links, quarantined messages and cursors. Several threads and several processes may use the
 same file at once: every write is one ``BEGIN IMMEDIATE`` transaction that checks
 the version the writer read, so a stale write raises ``ConcurrencyError`` and
 writes nothing.
@@ -46,6 +47,12 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.model.channel_records import (
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
+)
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.codec import from_json, to_json
@@ -61,12 +68,56 @@ from complaint_flow.storage.schema_versions import (
     older_error,
     step_failed,
 )
+from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
 
 logger = logging.getLogger("complaint_flow.storage.sqlite")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this code reads and writes."""
+
+# Schema version 4: the channel part (message links, the quarantine, cursors). The
+# creation and the step 3 -> 4 share these statements as released; a later change
+# is a new step, never an edit here.
+_CHANNEL_SCHEMA: Final = (
+    # Looked up by message id: WITHOUT ROWID keeps the rows in that one b-tree.
+    """CREATE TABLE message_links (
+        message_id TEXT PRIMARY KEY,
+        complaint_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    # Its entries carry the primary key: (complaint_id, at, message_id), the order
+    # links_of reads; purge deletes through it too.
+    "CREATE INDEX message_links_by_complaint ON message_links (complaint_id, at)",
+    """CREATE TABLE quarantined_messages (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        complaint_id TEXT,
+        note TEXT NOT NULL,
+        size INTEGER NOT NULL
+    )""",
+    """CREATE INDEX quarantined_messages_by_status ON quarantined_messages
+        (status, received_at, id)""",
+    """CREATE INDEX quarantined_messages_by_received_at ON quarantined_messages
+        (received_at, id)""",
+    # The bytes apart: SQLite rewrites a whole row on every update, and a status
+    # change must not rewrite megabytes.
+    """CREATE TABLE quarantined_bytes (
+        id TEXT PRIMARY KEY REFERENCES quarantined_messages (id),
+        raw BLOB NOT NULL
+    )""",
+    """CREATE TABLE channel_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
 
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
     {
@@ -124,6 +175,8 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
                 PRIMARY KEY (customer_id, seq)
             )""",
         ),
+        # 3 -> 4: the channel part: message links, the quarantine and cursors.
+        3: _CHANNEL_SCHEMA,
     }
 )
 """The statements that take a database from schema version N to N + 1, by N.
@@ -240,6 +293,7 @@ _SCHEMA: Final = (
         body TEXT NOT NULL,
         PRIMARY KEY (customer_id, seq)
     )""",
+    *_CHANNEL_SCHEMA,
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -325,6 +379,11 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 def _micros(moment: datetime) -> int:
     """Microseconds since the Unix epoch: how datetime columns are stored."""
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def _instant(micros: int) -> datetime:
+    """A datetime column's value as an aware datetime, in UTC."""
+    return _EPOCH + micros * _MICROSECOND
 
 
 # The shared reads' queries, in SQLite's words: ``?`` parameters, ``LIMIT -1`` for
@@ -502,6 +561,7 @@ class SQLiteStore:
         # update which indexes change (see _update).
         self._recent = RecentVersions()
         self._reads = SQLReads(_DIALECT, self._fetch, self._recent)
+        self._channel = SQLChannel(_DIALECT, _instant, self._fetch, self._write_all)
         self._closed = False
         connection = self._connect()
         try:
@@ -700,6 +760,8 @@ class SQLiteStore:
             raise ConcurrencyError(complaint.id, expected) from None
         if messages:
             self._insert_messages(connection, messages)
+        if commit.links:
+            self._insert_links(connection, commit)
         return complaint, columns
 
     def commit_many(self, commits: Sequence[Commit]) -> list[Complaint]:
@@ -733,6 +795,7 @@ class SQLiteStore:
         # allocated in the transaction) is encoded before taking the write lock.
         events = [_event_row(event) for commit in commits for event in commit.events]
         messages = [_message_row(message) for commit in commits for message in commit.outbox]
+        links = self._channel.link_rows([link for commit in commits for link in commit.links])
         update_rows: dict[str, list[list[Any]]] = {}
         update_columns: dict[str, tuple[Any, ...]] = {}
         for commit in updates:
@@ -753,6 +816,8 @@ class SQLiteStore:
                     self._apply_many(
                         connection, creations, counters, update_rows, events, messages, stored
                     )
+                    if links:  # a taken message id: replayed, it names its commit
+                        connection.executemany(self._channel.insert_link, links)
                 except sqlite3.IntegrityError:
                     connection.execute("ROLLBACK")
                     stored = self._replay(connection, commits)
@@ -927,7 +992,7 @@ class SQLiteStore:
                 )
 
     def purge(self, complaints: Mapping[str, int]) -> int:
-        """Delete these complaints with their events and outbox messages (retention).
+        """Delete these complaints with their events, outbox messages and links (retention).
 
         ``complaints`` maps ids to the version the caller saw: a complaint whose
         stored version moved on (e.g. it was reopened), or that is unknown, is
@@ -955,6 +1020,7 @@ class SQLiteStore:
                     ).fetchone()
                 ]
                 connection.executemany("DELETE FROM outbox WHERE complaint_id = ?", keys)
+                connection.executemany("DELETE FROM message_links WHERE complaint_id = ?", keys)
                 connection.executemany("DELETE FROM events WHERE complaint_id = ?", keys)
                 connection.executemany("DELETE FROM complaints WHERE id = ?", keys)
                 connection.execute("COMMIT")
@@ -1375,6 +1441,77 @@ class SQLiteStore:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"synchronous={self.synchronous}"
         return f"SQLiteStore({self.url!r}, {state})"
+
+    # -- the channel part: the shared SQL (sql_channel.py) in SQLite's dialect -------
+
+    def links_find(self, message_ids: Collection[str]) -> list[MessageLink]:
+        """The stored links of these message ids, by message id (batched ``IN`` lists)."""
+        return self._channel.links_find(message_ids)
+
+    def links_of(self, complaint_id: str) -> list[MessageLink]:
+        """Every link of a complaint, oldest first, from the index on its complaint id."""
+        return self._channel.links_of(complaint_id)
+
+    def links_add(self, links: Sequence[MessageLink]) -> int:
+        """Store links outside a commit, in one transaction; a stored id keeps its link."""
+        return self._channel.links_add(links)
+
+    def quarantine_add(self, item: QuarantinedMessage) -> QuarantinedMessage:
+        """Keep ``item`` (its row and its bytes, together); an id kept already is left as is."""
+        return self._channel.quarantine_add(item)
+
+    def quarantine_get(self, item_id: str) -> QuarantinedMessage | None:
+        """The quarantined message with its bytes, or None."""
+        return self._channel.quarantine_get(item_id)
+
+    def quarantine_find(
+        self, *, status: QuarantineStatus | None = None, limit: int | None = None
+    ) -> list[QuarantineEntry]:
+        """Quarantined messages without their bytes, oldest first, from the status index."""
+        return self._channel.quarantine_find(status=status, limit=limit)
+
+    def quarantine_update(
+        self, item: QuarantinedMessage | QuarantineEntry, *, expected_status: QuarantineStatus
+    ) -> bool:
+        """Write a quarantined message's state if its status is still ``expected_status``."""
+        return self._channel.quarantine_update(item, expected_status=expected_status)
+
+    def cursor_get(self, name: str) -> str | None:
+        """The cursor's value, or None."""
+        return self._channel.cursor_get(name)
+
+    def cursor_set(self, name: str, value: str, *, expected: str | None) -> bool:
+        """Set the cursor if its value is still ``expected`` (None: not set yet)."""
+        return self._channel.cursor_set(name, value, expected=expected)
+
+    def _insert_links(self, connection: sqlite3.Connection, commit: Commit) -> None:
+        """Write a commit's links in its transaction; a taken message id refuses the commit."""
+        try:
+            connection.executemany(self._channel.insert_link, self._channel.link_rows(commit.links))
+        except sqlite3.IntegrityError:
+            raise ConcurrencyError(commit.complaint.id, commit.expected_version) from None
+
+    def _write_all(self, doing: str, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run ``statements`` in one write transaction; how many rows they changed."""
+        connection = self._connection()
+        try:
+            if len(statements) == 1:  # a lone statement is its own transaction
+                statement, parameters = statements[0]
+                return connection.execute(statement, tuple(parameters)).rowcount
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                changed = sum(
+                    connection.execute(statement, tuple(parameters)).rowcount
+                    for statement, parameters in statements
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, doing) from exc
+        return changed
 
 
 def _schema_objects(connection: sqlite3.Connection) -> set[str]:

@@ -44,8 +44,15 @@ need; ``StoreConformance`` is all of them):
 - :class:`ConductStoreConformance`: ``ConductStore``, rules 16 and 17. Notices
   are read back through the outbox, so the store needs the ``OutboxStore`` part
   too.
-- :class:`StoreConformance`: the three, and the rules that span them (conduct
+- :class:`ChannelStoreConformance`: ``ChannelStore``, rules 19-22. Inbound
+  messages are linked by the commits that record them, so the store needs the
+  ``ComplaintStore`` and ``OutboxStore`` parts too.
+- :class:`StoreConformance`: the four, and the rules that span them (conduct
   notices and complaint messages share one outbox and its keys).
+
+A store written before the ``ChannelStore`` part existed fails
+``test_is_a_store`` and ``test_is_a_channel_store`` with a message naming the
+methods it lacks.
 
 The rules, each checked by the tests below:
 
@@ -139,17 +146,52 @@ The rules, each checked by the tests below:
 18. **Any sequence** of commits, batches, purges and deliveries, stale or not,
     leaves the store equal to a plain model of these rules (a hypothesis
     property test).
+19. **Message links.** A commit's ``links`` are written in its transaction and
+    come back equal (datetimes aware and equal, ``direction`` an enum) from
+    ``links_find`` (any number of ids, unknown ones left out, each link once,
+    ordered by message id; a lone string is refused) and ``links_of`` (ordered
+    by ``at`` as an instant, then message id). A commit (or a ``commit_many``
+    batch) with a message id that is stored, or repeated in the batch, raises
+    ``ConcurrencyError`` and writes nothing: not the complaint, its events, its
+    outbox messages, its other links, nor a reference number. Concurrent
+    creations carrying one inbound message id make one complaint.
+    ``links_add`` stores links outside a commit, keeps the first link of a
+    message id and returns how many were new. Erasure (``rewrite``) keeps a
+    complaint's links; ``purge`` deletes them (a purge at a stale version keeps
+    them), after which the message id may be linked again. Any sequence of
+    linking commits, batches, additions and purges matches a plain model (a
+    hypothesis property test).
+20. **Quarantine.** ``quarantine_add`` keeps a message with every field and
+    every byte (any bytes; a 50 MB message too) and returns it; adding an id
+    again changes nothing and returns the stored message. ``quarantine_get``
+    returns it (None for an unknown id); ``quarantine_find`` lists
+    :class:`~complaint_flow.model.channel_records.QuarantineEntry` values (no
+    bytes, their size) ordered by (``received_at`` as an instant, ``id``),
+    filtered by status, at most ``limit``. ``quarantine_update`` writes status,
+    reason, attempts, ``updated_at``, ``complaint_id`` and note, never the
+    bytes, source, channel or ``received_at``, only if the stored status is
+    ``expected_status`` (of concurrent updates from one status, one wins); it
+    accepts an entry as well as a message.
+21. **Cursors.** ``cursor_get`` returns None until ``cursor_set(name, value,
+    expected=None)`` creates the cursor; ``cursor_set`` writes only if the
+    stored value is ``expected`` (None: absent) and says whether it wrote; of
+    two threads setting a cursor from the same value, exactly one succeeds.
+22. **Closed and reopened.** A closed store refuses every channel write; a
+    durable store reopened keeps links, the quarantine (bytes included) and
+    cursors, and still refuses a commit whose message id is stored.
 
 The helpers :func:`make_complaint`, :func:`make_event`, :func:`make_message`,
 :func:`creation`, :func:`change`, :func:`make_conduct_record`,
 :func:`make_review_item`, :func:`make_notice`, :func:`conduct_creation`,
-:func:`conduct_change` and :func:`redact` build test data without an engine;
+:func:`conduct_change`, :func:`make_link`, :func:`make_quarantined` and
+:func:`redact` build test data without an engine;
 use them to add your own store's tests in the same style.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -165,7 +207,15 @@ from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
+    InvalidArgumentError,
     StoreError,
+)
+from complaint_flow.model.channel_records import (
+    LinkDirection,
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
 )
 from complaint_flow.model.conduct import (
     Adjustment,
@@ -188,6 +238,7 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import (
+    ChannelStore,
     Commit,
     ComplaintStore,
     ConductCommit,
@@ -303,11 +354,13 @@ def creation(
     prefix: str = "CF",
     events: int = 1,
     outbox: Sequence[OutboxMessage] = (),
+    links: Sequence[MessageLink] = (),
     **fields: Any,
 ) -> Commit:
     """A commit creating ``complaint`` (or ``make_complaint(**fields)``) with ``events`` events.
 
-    The complaint's version is set to the number of events.
+    The complaint's version is set to the number of events; ``links`` are written
+    with it (see :func:`make_link`).
     """
     complaint = complaint or make_complaint(**fields)
     complaint = attrs.evolve(complaint, version=events)
@@ -317,7 +370,7 @@ def creation(
         )
         for seq in range(1, events + 1)
     ]
-    return Commit(complaint, 0, recorded, outbox, reference_prefix=prefix)
+    return Commit(complaint, 0, recorded, outbox, reference_prefix=prefix, links=links)
 
 
 def change(
@@ -328,6 +381,7 @@ def change(
     at: datetime | None = None,
     outbox: Sequence[OutboxMessage] = (),
     event_data: Mapping[str, Any] | None = None,
+    links: Sequence[MessageLink] = (),
     **changes: Any,
 ) -> Commit:
     """A commit moving ``current`` on by ``events`` events, with ``changes`` applied.
@@ -337,6 +391,7 @@ def change(
         expected_version: the version the writer claims to have read
             (``current.version`` by default; pass another to write stale).
         at: when it happens (default: a minute after ``current.updated_at``).
+        links: message links written with the commit (see :func:`make_link`).
         changes: new field values (``state``, ``due_at``, ``data``…).
     """
     expected = current.version if expected_version is None else expected_version
@@ -346,7 +401,44 @@ def change(
         make_event(current.id, expected + n, at=when, data=event_data, trigger=f"step{n}")
         for n in range(1, events + 1)
     ]
-    return Commit(updated, expected, recorded, outbox)
+    return Commit(updated, expected, recorded, outbox, links=links)
+
+
+def make_link(
+    complaint_id: str,
+    message_id: str | None = None,
+    *,
+    direction: LinkDirection = LinkDirection.INBOUND,
+    at: datetime = T0,
+) -> MessageLink:
+    """A link of a message to ``complaint_id`` (a fresh random message id unless given)."""
+    return MessageLink(
+        message_id or f"<{uuid.uuid4().hex}@mail.example.org>", complaint_id, direction, at
+    )
+
+
+def make_quarantined(
+    item_id: str | None = None,
+    *,
+    raw: bytes = b"From: ada@example.org\r\nSubject: ?\r\n\r\n\xff\xfe not UTF-8\r\n",
+    received_at: datetime = T0,
+    **fields: Any,
+) -> QuarantinedMessage:
+    """A quarantined message, held (a fresh random id unless given).
+
+    Args:
+        fields: any other :class:`~complaint_flow.model.channel_records.QuarantinedMessage`
+            field (``source``, ``reason``, ``status``…).
+    """
+    return QuarantinedMessage(
+        id=item_id or f"q-{uuid.uuid4().hex}",
+        source=fields.pop("source", "imap:INBOX"),
+        channel=fields.pop("channel", "email"),
+        received_at=received_at,
+        reason=fields.pop("reason", "no sender address"),
+        raw=raw,
+        **fields,
+    )
 
 
 def make_review_item(
@@ -2201,18 +2293,726 @@ class ConductStoreConformance(_StoreFixtures):
             reopened.close()
 
 
-class StoreConformance(ComplaintStoreConformance, OutboxStoreConformance, ConductStoreConformance):
+class _ComplaintsWithChannels(ComplaintStore, OutboxStore, ChannelStore, Protocol):
+    """What the channel rules use: links are written by commits, with outbox messages."""
+
+
+def _channel_snapshot(store: _ComplaintsWithChannels, complaint_id: str) -> tuple[Any, ...]:
+    """Everything a refused commit must leave as it was, for one complaint."""
+    try:
+        complaint: Complaint | None = store.get(complaint_id)
+        events = store.events(complaint_id)
+    except ComplaintNotFoundError:
+        complaint, events = None, []
+    return (
+        complaint,
+        events,
+        store.outbox(complaint_id),
+        store.links_of(complaint_id),
+        store.count(),
+        store.outbox_pending(10**6),
+    )
+
+
+# Steps of the links' property test: (kind, slot, message id numbers…). Four message
+# ids shared by two complaints, so that links often collide.
+_MESSAGE_NUMBERS = st.lists(st.integers(min_value=0, max_value=3), max_size=3, unique=True)
+_LINK_STEP = st.one_of(
+    st.tuples(st.just("create"), _slots, _MESSAGE_NUMBERS),
+    st.tuples(st.just("change"), _slots, _MESSAGE_NUMBERS, st.sampled_from([0, 0, 0, -1])),
+    st.tuples(st.just("add"), st.lists(st.tuples(_slots, st.integers(min_value=0, max_value=3)))),
+    st.tuples(st.just("purge"), _slots),
+    st.tuples(
+        st.just("batch"),
+        st.lists(
+            st.tuples(_slots, _MESSAGE_NUMBERS), min_size=1, max_size=2, unique_by=lambda x: x[0]
+        ),
+    ),
+)
+_QUARANTINE_UPDATE = st.tuples(
+    st.sampled_from(list(QuarantineStatus)),
+    # Any text a note can hold, NUL included (it comes back as U+FFFD).
+    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20).filter(
+        lambda text: bool(text.strip())
+    ),
+    st.binary(max_size=64),
+)
+
+
+class ChannelStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.ChannelStore` (19-22).
+
+    An inbound message's link is written by the commit that records it, so these
+    tests commit complaints (and check, through the outbox, that a refused commit
+    wrote nothing): the store must have the ``ComplaintStore`` and ``OutboxStore``
+    parts too.
+    """
+
+    def test_is_a_channel_store(self, store: _ComplaintsWithChannels) -> None:
+        assert isinstance(store, ChannelStore), _lacking(store, ChannelStore)
+        assert isinstance(store, ComplaintStore), "links are written by commits"
+        assert isinstance(store, OutboxStore), "refused commits are checked through the outbox"
+        assert store.links_find([]) == []
+        assert store.quarantine_find() == []
+        assert store.cursor_get("imap:INBOX") is None
+
+    # -- 19. message links --------------------------------------------------------------
+
+    def test_a_commit_writes_its_links_and_they_come_back_equal(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        complaint = make_complaint()
+        # 09:00:00.123456 UTC, given in another offset.
+        inbound = make_link(
+            complaint.id,
+            "<first@mail.example.org>",
+            at=datetime(2026, 3, 2, 14, 30, 0, 123456, tzinfo=_IST),
+        )
+        created = store.commit(creation(complaint, links=[inbound]))
+        reply = make_link(created.id, direction=LinkDirection.OUTBOUND, at=T0 + timedelta(hours=1))
+        answer = make_link(
+            created.id, f"<{AWKWARD_TEXT.splitlines()[0]}>", at=T0 + timedelta(hours=2)
+        )
+        store.commit(change(created, links=[answer, reply]))
+        assert store.links_find([inbound.message_id]) == [inbound]
+        unknown = "<never-stored@mail.example.org>"
+        found = store.links_find([answer.message_id, unknown, inbound.message_id, reply.message_id])
+        assert found == sorted([inbound, reply, answer], key=lambda link: link.message_id)
+        assert store.links_of(created.id) == [inbound, reply, answer]
+        for got, wanted in zip(store.links_of(created.id), [inbound, reply, answer], strict=True):
+            _assert_aware_and_equal(got.at, wanted.at)
+            assert isinstance(got.direction, LinkDirection)
+        assert store.links_of("no-such-complaint") == []
+
+    def test_links_of_orders_by_time_then_message_id(self, store: _ComplaintsWithChannels) -> None:
+        complaint = store.commit(creation())
+        later = [
+            make_link(complaint.id, f"<{name}@x>", at=T0 + timedelta(minutes=5)) for name in "cab"
+        ]
+        earliest = make_link(complaint.id, "<z@x>", at=datetime(2026, 3, 2, 1, 0, tzinfo=_PST))
+        assert store.links_add([*later, earliest]) == 4
+        # 01:00 PST is 09:00 UTC: earlier than the others, whatever its offset.
+        assert store.links_of(complaint.id) == [
+            earliest,
+            *sorted(later, key=lambda link: link.message_id),
+        ]
+
+    def test_links_find_takes_any_number_of_ids(self, store: _ComplaintsWithChannels) -> None:
+        complaint = store.commit(creation())
+        links = [make_link(complaint.id, f"<{n:05d}@bulk.example.org>") for n in range(1200)]
+        assert store.links_add(links) == len(links)
+        wanted = [link.message_id for link in links[::2]]
+        missing = [f"<missing-{n}@bulk.example.org>" for n in range(700)]
+        assert store.links_find(set(wanted + missing)) == links[::2]
+        assert store.links_find(wanted + wanted) == links[::2]  # each once
+        assert len(store.links_of(complaint.id)) == len(links)
+
+    def test_link_arguments_are_checked(self, store: _ComplaintsWithChannels) -> None:
+        complaint = store.commit(creation())
+        with pytest.raises(InvalidArgumentError, match="must be a list"):
+            store.links_find("<lone@x>")  # a string is a collection of characters
+        with pytest.raises(InvalidArgumentError, match="surrounding whitespace"):
+            store.links_find([" <padded@x>"])
+        with pytest.raises(InvalidArgumentError, match="MessageLink"):
+            store.links_add([("<a@x>", complaint.id)])  # type: ignore[list-item]
+        with pytest.raises(InvalidArgumentError):
+            make_link(complaint.id, "x" * 999)
+        assert store.links_of(complaint.id) == []
+
+    def test_links_add_keeps_the_first_link_of_each_message_id(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        first = store.commit(creation())
+        second = store.commit(creation())
+        sent = make_link(first.id, "<a@x>", direction=LinkDirection.OUTBOUND)
+        assert store.links_add([sent]) == 1
+        b = make_link(second.id, "<b@x>")
+        assert (
+            store.links_add([make_link(second.id, "<a@x>"), b, make_link(first.id, "<b@x>")]) == 1
+        )
+        assert store.links_find(["<a@x>", "<b@x>"]) == [sent, b]
+        assert store.links_add([sent, b]) == 0
+        assert store.links_add([]) == 0
+        assert store.links_of(first.id) == [sent]
+        assert store.links_of(second.id) == [b]
+
+    def test_a_commit_whose_link_is_taken_raises_and_writes_nothing(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        holder = store.commit(creation())
+        taken = make_link(holder.id, "<taken@mail.example.org>")
+        store.links_add([taken])
+        current = store.commit(creation())
+        fresh = make_link(current.id)
+        commit = change(
+            current,
+            outbox=[make_message(current.id, 2)],
+            links=[fresh, make_link(current.id, taken.message_id)],
+        )
+        before = _channel_snapshot(store, current.id)
+        with pytest.raises(ConcurrencyError) as raised:
+            store.commit(commit)
+        assert (raised.value.complaint_id, raised.value.expected_version) == (current.id, 1)
+        assert _channel_snapshot(store, current.id) == before
+        assert store.links_find([fresh.message_id, taken.message_id]) == [taken]
+        # The retry sees the message recorded; the rest of the change still commits.
+        assert store.commit(change(current, links=[fresh])).version == 2
+        assert store.links_of(current.id) == [fresh]
+
+    def test_a_second_delivery_of_an_inbound_message_creates_nothing(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        complaint = make_complaint()
+        link = make_link(complaint.id, "<m-1@mail.example.org>")
+        assert store.commit(creation(complaint, links=[link])).reference == "CF-2026-000001"
+        again = make_complaint()
+        before = _channel_snapshot(store, again.id)
+        with pytest.raises(ConcurrencyError):
+            store.commit(
+                creation(
+                    again,
+                    outbox=[make_message(again.id, 1)],
+                    links=[make_link(again.id, link.message_id)],
+                )
+            )
+        assert _channel_snapshot(store, again.id) == before
+        assert store.links_find([link.message_id]) == [link]
+        assert store.commit(creation()).reference == "CF-2026-000002"  # no number used up
+
+    def test_commit_many_with_a_taken_link_writes_nothing(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        holder = store.commit(creation())
+        taken = make_link(holder.id, "<taken@x>")
+        store.links_add([taken])
+        current = store.commit(creation())
+        new = make_complaint()
+        fresh = make_link(new.id)
+        refused_batches = [
+            # a message id already stored
+            [
+                creation(new, links=[fresh]),
+                change(current, links=[make_link(current.id, "<taken@x>")]),
+            ],
+            # the same new message id in two commits of the batch
+            [
+                creation(new, links=[fresh]),
+                change(current, links=[make_link(current.id, fresh.message_id)]),
+            ],
+        ]
+        for batch in refused_batches:
+            before = (_channel_snapshot(store, current.id), _channel_snapshot(store, new.id))
+            with pytest.raises(ConcurrencyError):
+                store.commit_many(batch)
+            assert (
+                _channel_snapshot(store, current.id),
+                _channel_snapshot(store, new.id),
+            ) == before
+            assert store.links_find([fresh.message_id]) == []
+        other = make_link(current.id)
+        stored = store.commit_many([creation(new, links=[fresh]), change(current, links=[other])])
+        assert [c.id for c in stored] == [new.id, current.id]
+        assert store.links_find([fresh.message_id, other.message_id, taken.message_id]) == sorted(
+            [fresh, other, taken], key=lambda link: link.message_id
+        )
+
+    def test_a_commit_links_only_its_complaint_and_each_id_once(self) -> None:
+        complaint = make_complaint()
+        with pytest.raises(StoreError, match="must be a MessageLink of its complaint"):
+            creation(complaint, links=[make_link("another-complaint")])
+        twice = make_link(complaint.id)
+        with pytest.raises(StoreError, match="linked twice"):
+            creation(complaint, links=[twice, attrs.evolve(twice, direction="outbound")])
+        with pytest.raises(StoreError, match="MessageLink"):
+            creation(complaint, links=["<a@x>"])  # type: ignore[list-item]
+
+    def test_erasure_keeps_links_and_purge_deletes_them(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        complaint = make_complaint()
+        inbound = make_link(complaint.id, at=T0)
+        stored = store.commit(creation(complaint, links=[inbound]))
+        reply = make_link(stored.id, direction=LinkDirection.OUTBOUND, at=T0 + timedelta(hours=1))
+        store.links_add([reply])
+        erased = store.rewrite(
+            change(stored, data={}), [redact(event) for event in store.events(stored.id)], []
+        )
+        assert store.links_of(stored.id) == [inbound, reply]
+        other = make_complaint()
+        kept = make_link(other.id)
+        store.commit(creation(other, links=[kept]))
+        assert store.purge({stored.id: erased.version - 1}) == 0  # stale: kept, links too
+        assert store.links_of(stored.id) == [inbound, reply]
+        assert store.purge({stored.id: erased.version}) == 1
+        assert store.links_find([inbound.message_id, reply.message_id]) == []
+        assert store.links_of(stored.id) == []
+        assert store.links_of(other.id) == [kept]
+        # The message may be received again, as a new complaint.
+        again = make_complaint()
+        relinked = make_link(again.id, inbound.message_id)
+        store.commit(creation(again, links=[relinked]))
+        assert store.links_find([inbound.message_id]) == [relinked]
+
+    def test_concurrent_deliveries_of_one_inbound_message_make_one_complaint(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        threads = 4
+        start = threading.Barrier(threads)
+        winners: list[Complaint] = []
+        refused: list[ConcurrencyError] = []
+        unexpected: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            complaint = make_complaint()
+            commit = creation(complaint, links=[make_link(complaint.id, "<same@x>")])
+            start.wait()
+            try:
+                winners.append(store.commit(commit))
+            except ConcurrencyError as exc:
+                refused.append(exc)
+            except BaseException as exc:
+                unexpected.append(exc)
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        assert (len(winners), len(refused)) == (1, threads - 1)
+        assert store.count() == 1
+        (link,) = store.links_find(["<same@x>"])
+        assert link.complaint_id == winners[0].id
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        # Each example works on its own complaints and message ids (see rule 18).
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(steps=st.lists(_LINK_STEP, min_size=1, max_size=10))
+    def test_any_sequence_of_linking_writes_matches_a_model(
+        self, store: _ComplaintsWithChannels, steps: list[tuple[Any, ...]]
+    ) -> None:
+        _LinkModel(store).run(steps)
+
+    # -- 20. the quarantine -------------------------------------------------------------
+
+    def test_quarantine_round_trip_keeps_every_field_and_byte(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        item = make_quarantined(
+            source=f"webhook {AWKWARD_TEXT}",
+            reason=AWKWARD_TEXT,
+            raw=bytes(range(256)) * 4 + b"\r\n.\r\n\x00",
+            received_at=datetime(2026, 3, 2, 14, 30, 0, 123456, tzinfo=_IST),
+            attempts=2,
+            updated_at=datetime(2026, 3, 2, 1, 0, 0, 1, tzinfo=_PST),
+            note=AWKWARD_TEXT,
+        )
+        assert store.quarantine_add(item) == item
+        got = store.quarantine_get(item.id)
+        assert got == item
+        assert got is not None
+        assert type(got.raw) is bytes
+        _assert_aware_and_equal(got.received_at, item.received_at)
+        _assert_aware_and_equal(got.updated_at, item.updated_at)
+        assert isinstance(got.status, QuarantineStatus)
+        released = make_quarantined(status=QuarantineStatus.RELEASED, complaint_id="c-1", raw=b"")
+        assert store.quarantine_add(released) == released
+        assert store.quarantine_get(released.id) == released
+        assert store.quarantine_get("q-never-stored") is None
+
+    def test_a_50_mb_message_is_kept_whole(self, store: _ComplaintsWithChannels) -> None:
+        raw = random.Random(50).randbytes(50 * 1024 * 1024)
+        item = make_quarantined(raw=raw)
+        store.quarantine_add(item)
+        assert store.quarantine_find() == [item.entry()]  # its size, not its bytes
+        got = store.quarantine_get(item.id)
+        assert got is not None
+        assert got.raw == raw
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(raw=st.binary(max_size=4096), update=_QUARANTINE_UPDATE)
+    def test_any_bytes_come_back_exactly_and_updates_never_change_them(
+        self, store: _ComplaintsWithChannels, raw: bytes, update: tuple[Any, ...]
+    ) -> None:
+        status, note, other_raw = update
+        item = make_quarantined(raw=raw)
+        assert store.quarantine_add(item) == item
+        got = store.quarantine_get(item.id)
+        assert got is not None
+        assert got.raw == raw
+        outcome = attrs.evolve(
+            item,
+            raw=other_raw,
+            source="api",
+            status=status,
+            complaint_id="c-1" if status is QuarantineStatus.RELEASED else None,
+            note=note,
+            attempts=1,
+        )
+        assert store.quarantine_update(outcome, expected_status=QuarantineStatus.HELD)
+        got = store.quarantine_get(item.id)
+        assert got == attrs.evolve(outcome, raw=raw, source=item.source)
+
+    def test_adding_an_id_again_changes_nothing(self, store: _ComplaintsWithChannels) -> None:
+        first = make_quarantined(raw=b"first")
+        assert store.quarantine_add(first) == first
+        second = make_quarantined(
+            first.id, raw=b"second", reason="other", received_at=T0 + timedelta(hours=1)
+        )
+        assert store.quarantine_add(second) == first
+        discarded = attrs.evolve(first, status=QuarantineStatus.DISCARDED, note="spam")
+        assert store.quarantine_update(discarded, expected_status=QuarantineStatus.HELD)
+        assert store.quarantine_add(first) == discarded
+        assert store.quarantine_find() == [discarded.entry()]
+
+    def test_quarantine_find_lists_entries_oldest_first(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        def item(
+            name: str, at: datetime, status: QuarantineStatus = QuarantineStatus.HELD
+        ) -> QuarantinedMessage:
+            complaint_id = "c-1" if status is QuarantineStatus.RELEASED else None
+            return make_quarantined(
+                name,
+                raw=name.encode() * 3,
+                received_at=at,
+                status=status,
+                complaint_id=complaint_id,
+            )
+
+        items = [
+            item("q-d", datetime(2026, 3, 2, 1, 0, tzinfo=_PST)),  # 09:00 UTC
+            item("q-b", T0 + timedelta(hours=1), QuarantineStatus.RELEASED),
+            item("q-a", T0 + timedelta(hours=1)),  # a tie: by id
+            item(
+                "q-c", datetime(2026, 3, 2, 14, 0, tzinfo=_IST), QuarantineStatus.DISCARDED
+            ),  # 08:30 UTC
+            item("q-e", T0 + timedelta(days=1)),
+        ]
+        for added in items:
+            store.quarantine_add(added)
+        by_age = [items[3], items[0], items[2], items[1], items[4]]
+        entries = store.quarantine_find()
+        assert entries == [added.entry() for added in by_age]
+        assert all(isinstance(entry, QuarantineEntry) for entry in entries)
+        assert [entry.size for entry in entries] == [len(added.raw) for added in by_age]
+        held = [added.entry() for added in by_age if added.status is QuarantineStatus.HELD]
+        assert store.quarantine_find(status=QuarantineStatus.HELD) == held
+        assert store.quarantine_find(status=QuarantineStatus.HELD, limit=2) == held[:2]
+        assert store.quarantine_find(status=QuarantineStatus.RELEASED) == [items[1].entry()]
+        assert store.quarantine_find(limit=0) == []
+        with pytest.raises(InvalidArgumentError):
+            store.quarantine_find(limit=-1)
+        with pytest.raises(InvalidArgumentError):
+            store.quarantine_find(status="lost")  # type: ignore[arg-type]
+
+    def test_quarantine_update_writes_the_state_and_keeps_the_message(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        item = make_quarantined(raw=b"the message as received")
+        store.quarantine_add(item)
+        outcome = attrs.evolve(
+            item,
+            status=QuarantineStatus.RELEASED,
+            complaint_id="c-9",
+            attempts=1,
+            updated_at=T0 + timedelta(hours=1),
+            reason="re-processed after the sender was fixed",
+            note="fixed by Bo",
+            # What an update never writes:
+            source="api",
+            channel="web",
+            received_at=T0 + timedelta(days=1),
+            raw=b"something else",
+        )
+        assert store.quarantine_update(outcome, expected_status=QuarantineStatus.HELD)
+        released = attrs.evolve(
+            item,
+            status=QuarantineStatus.RELEASED,
+            complaint_id="c-9",
+            attempts=1,
+            updated_at=T0 + timedelta(hours=1),
+            reason="re-processed after the sender was fixed",
+            note="fixed by Bo",
+        )
+        assert store.quarantine_get(item.id) == released
+        # Compare-and-set: the stored status is no longer held.
+        late = attrs.evolve(item, status=QuarantineStatus.DISCARDED, note="late")
+        assert not store.quarantine_update(late, expected_status=QuarantineStatus.HELD)
+        assert store.quarantine_get(item.id) == released
+        assert not store.quarantine_update(
+            make_quarantined(), expected_status=QuarantineStatus.HELD
+        )
+        # An entry from a listing will do: no bytes need reading to change a status.
+        (entry,) = store.quarantine_find(status=QuarantineStatus.RELEASED)
+        discarded = attrs.evolve(entry, status=QuarantineStatus.DISCARDED, note="a duplicate")
+        assert store.quarantine_update(discarded, expected_status=QuarantineStatus.RELEASED)
+        got = store.quarantine_get(item.id)
+        assert got == attrs.evolve(released, status=QuarantineStatus.DISCARDED, note="a duplicate")
+        with pytest.raises(InvalidArgumentError):
+            store.quarantine_update("q-1", expected_status=QuarantineStatus.HELD)  # type: ignore[arg-type]
+
+    def test_concurrent_quarantine_updates_one_wins(self, store: _ComplaintsWithChannels) -> None:
+        threads = 4
+        item = make_quarantined()
+        store.quarantine_add(item)
+        start = threading.Barrier(threads)
+        results: dict[int, bool] = {}
+        unexpected: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            mine = attrs.evolve(item, status=QuarantineStatus.DISCARDED, note=f"worker {worker}")
+            start.wait()
+            try:
+                results[worker] = store.quarantine_update(
+                    mine, expected_status=QuarantineStatus.HELD
+                )
+            except BaseException as exc:
+                unexpected.append(exc)
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        (winner,) = [worker for worker, won in results.items() if won]
+        got = store.quarantine_get(item.id)
+        assert got is not None
+        assert got.note == f"worker {winner}"
+
+    # -- 21. cursors --------------------------------------------------------------------
+
+    def test_cursors_are_set_by_compare_and_set(self, store: _ComplaintsWithChannels) -> None:
+        name = "imap:ada@example.org/INBOX"
+        assert store.cursor_get(name) is None
+        assert not store.cursor_set(name, "7:10", expected="7:9")  # nothing to compare with
+        assert store.cursor_get(name) is None
+        assert store.cursor_set(name, "7:10", expected=None)
+        assert not store.cursor_set(name, "7:11", expected=None)  # exists already
+        assert not store.cursor_set(name, "7:12", expected="7:9")
+        assert store.cursor_get(name) == "7:10"
+        assert store.cursor_set(name, "7:12", expected="7:10")
+        assert store.cursor_get(name) == "7:12"
+        assert store.cursor_set(AWKWARD_TEXT, AWKWARD_TEXT, expected=None)
+        assert store.cursor_get(AWKWARD_TEXT) == AWKWARD_TEXT
+        assert store.cursor_get(name) == "7:12"
+        with pytest.raises(InvalidArgumentError):
+            store.cursor_set(name, "", expected="7:12")
+        with pytest.raises(InvalidArgumentError):
+            store.cursor_set(name, 13, expected="7:12")  # type: ignore[arg-type]
+
+    def test_concurrent_cursor_sets_from_the_same_value_one_wins(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        threads, rounds = 2, 15
+        name = "imap:INBOX"
+        start = threading.Barrier(threads)
+        won: list[list[int]] = [[] for _ in range(rounds)]
+        unexpected: list[BaseException] = []
+        tally = threading.Lock()
+
+        def work(worker: int) -> None:
+            for step in range(rounds):
+                expected = None if step == 0 else store.cursor_get(name)
+                start.wait()  # both have read the same value before either writes
+                try:
+                    if store.cursor_set(name, f"1:{step}:{worker}", expected=expected):
+                        with tally:
+                            won[step].append(worker)
+                except BaseException as exc:
+                    unexpected.append(exc)
+                start.wait()  # the round is over for both before the next read
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        assert all(len(winners) == 1 for winners in won), won
+        assert store.cursor_get(name) == f"1:{rounds - 1}:{won[-1][0]}"
+
+    # -- 22. closed and reopened ---------------------------------------------------------
+
+    def test_a_closed_store_refuses_every_channel_write(
+        self, store: _ComplaintsWithChannels
+    ) -> None:
+        complaint = store.commit(creation())
+        item = make_quarantined()
+        store.quarantine_add(item)
+        store.close()
+        writes: list[Callable[[], object]] = [
+            lambda: store.links_add([make_link(complaint.id)]),
+            lambda: store.quarantine_add(make_quarantined()),
+            lambda: store.quarantine_update(item, expected_status=QuarantineStatus.HELD),
+            lambda: store.cursor_set("imap:INBOX", "1:1", expected=None),
+        ]
+        for write in writes:
+            with pytest.raises(StoreError):
+                write()
+
+    def test_reopened_store_keeps_links_quarantine_and_cursors(
+        self,
+        store: _ComplaintsWithChannels,
+        reopen: Callable[[_ComplaintsWithChannels], _ComplaintsWithChannels] | None,
+    ) -> None:
+        if reopen is None:
+            pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
+        complaint = make_complaint()
+        link = make_link(complaint.id, at=datetime(2026, 3, 2, 14, 30, tzinfo=_IST))
+        current = store.commit(creation(complaint, links=[link]))
+        store.links_add([make_link(current.id, direction=LinkDirection.OUTBOUND)])
+        store.quarantine_add(make_quarantined(raw=bytes(range(256))))
+        released = make_quarantined(status=QuarantineStatus.RELEASED, complaint_id=current.id)
+        store.quarantine_add(released)
+        store.cursor_set("imap:INBOX", "7:10", expected=None)
+
+        def snapshot(target: _ComplaintsWithChannels) -> dict[str, Any]:
+            entries = target.quarantine_find()
+            return {
+                "links": target.links_of(current.id),
+                "found": target.links_find([link.message_id]),
+                "entries": entries,
+                "items": [target.quarantine_get(entry.id) for entry in entries],
+                "cursor": target.cursor_get("imap:INBOX"),
+            }
+
+        before = snapshot(store)
+        reopened = reopen(store)
+        try:
+            assert snapshot(reopened) == before
+            again = make_complaint()
+            with pytest.raises(ConcurrencyError):
+                reopened.commit(creation(again, links=[make_link(again.id, link.message_id)]))
+            assert not reopened.cursor_set("imap:INBOX", "7:11", expected="7:9")
+            assert reopened.cursor_set("imap:INBOX", "7:11", expected="7:10")
+        finally:
+            reopened.close()
+
+
+class _LinkModel:
+    """The link rules, written plainly, run side by side with a store."""
+
+    def __init__(self, store: _ComplaintsWithChannels) -> None:
+        self.store = store
+        run = uuid.uuid4().hex[:10]
+        self.ids = [f"{run}-{slot}" for slot in range(2)]
+        self.message_ids = [f"<{run}.{n}@mail.example.org>" for n in range(4)]
+        self.complaints: dict[int, Complaint] = {}
+        self.links: dict[str, MessageLink] = {}
+        self.clock = itertools.count(1)
+
+    def run(self, steps: list[tuple[Any, ...]]) -> None:
+        for step in steps:
+            getattr(self, step[0])(*step[1:])
+            self.check()
+
+    def link(self, slot: int, number: int) -> MessageLink:
+        # Distinct times: ``links_of`` orders by time first.
+        return make_link(
+            self.ids[slot], self.message_ids[number], at=T0 + timedelta(seconds=next(self.clock))
+        )
+
+    def taken(self, links: Sequence[MessageLink], batch: set[str] | None = None) -> bool:
+        return any(
+            link.message_id in self.links or (batch is not None and link.message_id in batch)
+            for link in links
+        )
+
+    def planned(self, slot: int, numbers: list[int], staleness: int = 0) -> tuple[Commit, bool]:
+        """A commit of the slot's complaint with links, and whether the store must take it."""
+        links = [self.link(slot, number) for number in numbers]
+        current = self.complaints.get(slot)
+        if current is None:
+            return creation(make_complaint(self.ids[slot]), links=links), True
+        expected = max(1, current.version + staleness)
+        commit = change(attrs.evolve(current, version=expected), links=links)
+        return commit, expected == current.version
+
+    def create(self, slot: int, numbers: list[int]) -> None:
+        links = [self.link(slot, number) for number in numbers]
+        commit = creation(make_complaint(self.ids[slot]), links=links)
+        if slot in self.complaints or self.taken(links):
+            with pytest.raises(ConcurrencyError):
+                self.store.commit(commit)
+        else:
+            self.accept(slot, self.store.commit(commit), links)
+
+    def change(self, slot: int, numbers: list[int], staleness: int) -> None:
+        if slot not in self.complaints:
+            return
+        commit, fresh = self.planned(slot, numbers, staleness)
+        if not fresh or self.taken(commit.links):
+            with pytest.raises(ConcurrencyError):
+                self.store.commit(commit)
+        else:
+            self.accept(slot, self.store.commit(commit), list(commit.links))
+
+    def batch(self, members: list[tuple[int, list[int]]]) -> None:
+        planned = [self.planned(slot, numbers) for slot, numbers in members]
+        commits = [commit for commit, _ in planned]
+        seen: set[str] = set()
+        refused = False
+        for commit, fresh in planned:
+            refused = refused or not fresh or self.taken(commit.links, seen)
+            seen.update(link.message_id for link in commit.links)
+        if refused:
+            with pytest.raises(ConcurrencyError):
+                self.store.commit_many(commits)
+            return
+        for (slot, _), stored, commit in zip(
+            members, self.store.commit_many(commits), commits, strict=True
+        ):
+            self.accept(slot, stored, list(commit.links))
+
+    def add(self, pairs: list[tuple[int, int]]) -> None:
+        links = [self.link(slot, number) for slot, number in pairs]
+        new = {}
+        for link in links:
+            if link.message_id not in self.links and link.message_id not in new:
+                new[link.message_id] = link
+        assert self.store.links_add(links) == len(new)
+        self.links.update(new)
+
+    def purge(self, slot: int) -> None:
+        current = self.complaints.pop(slot, None)
+        versions = {self.ids[slot]: current.version if current else 1}
+        assert self.store.purge(versions) == (current is not None)
+        if current is not None:
+            self.links = {k: v for k, v in self.links.items() if v.complaint_id != current.id}
+
+    def accept(self, slot: int, stored: Complaint, links: list[MessageLink]) -> None:
+        self.complaints[slot] = stored
+        self.links.update((link.message_id, link) for link in links)
+
+    def check(self) -> None:
+        wanted = sorted(self.links.values(), key=lambda link: link.message_id)
+        assert self.store.links_find(self.message_ids) == wanted
+        for complaint_id in self.ids:
+            mine = [link for link in self.links.values() if link.complaint_id == complaint_id]
+            mine.sort(key=lambda link: (link.at, link.message_id))
+            assert self.store.links_of(complaint_id) == mine
+
+
+class StoreConformance(
+    ComplaintStoreConformance,
+    OutboxStoreConformance,
+    ConductStoreConformance,
+    ChannelStoreConformance,
+):
     """Every rule, for a whole :class:`~complaint_flow.storage.contract.Store`.
 
     Subclass as ``class TestMyStore(StoreConformance)``. Provide a ``store`` fixture
     yielding a fresh, empty store; optionally a ``reopen`` fixture returning a
     function that closes a store and opens it again on the same data (durable
-    stores). Besides the three parts' rules, it checks those that span them:
+    stores). Besides the four parts' rules, it checks those that span them:
     complaint messages and conduct notices share one outbox.
     """
 
     def test_is_a_store(self, store: Store) -> None:
-        assert isinstance(store, Store)
+        assert isinstance(store, Store), _lacking(store, Store)
         assert isinstance(store.url, str)
         assert store.url
         assert store.count() == 0
@@ -2258,6 +3058,23 @@ class StoreConformance(ComplaintStoreConformance, OutboxStoreConformance, Conduc
         assert store.outbox(record.id) == [delivered, n2]
         assert store.outbox_find(status=OutboxStatus.DELIVERED) == [delivered]
         assert store.outbox_find() == [retry, delivered, m2, n2]
+
+
+def _lacking(store: object, part: type) -> str:
+    """Which methods of ``part`` ``store`` lacks, and what to do about it."""
+    wanted = sorted(
+        name
+        for cls in part.__mro__
+        if cls.__module__ == ChannelStore.__module__
+        for name, value in vars(cls).items()
+        if callable(value) and not name.startswith("_")
+    )
+    missing = [name for name in wanted if not callable(getattr(store, name, None))]
+    return (
+        f"{type(store).__name__} lacks {', '.join(missing)} of {part.__name__}: implement "
+        "them (docs/stores.md, 'The channel part', says what each must do), or subclass "
+        "only the conformance mixins of the parts the store has"
+    )
 
 
 def _id_sorting_before(n: int, count: int) -> str:
@@ -2534,6 +3351,7 @@ __all__ = [
     "AWKWARD_TEXT",
     "CUSTOMER",
     "T0",
+    "ChannelStoreConformance",
     "ComplaintStoreConformance",
     "ConductStoreConformance",
     "OutboxStoreConformance",
@@ -2545,8 +3363,10 @@ __all__ = [
     "make_complaint",
     "make_conduct_record",
     "make_event",
+    "make_link",
     "make_message",
     "make_notice",
+    "make_quarantined",
     "make_review_item",
     "redact",
 ]
