@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -59,7 +60,9 @@ from complaint_flow.services.delivery import (
     DeliveryReport,
     OutboxDispatcher,
 )
+from complaint_flow.services.delivery_records import record_sent, record_undeliverable
 from complaint_flow.services.intake import IntakeOutcome, Reception
+from complaint_flow.services.outgoing import Composer
 from complaint_flow.services.privacy import ErasureReport, PurgeReport
 from complaint_flow.services.sweep import SweepReport, run_sweep
 from complaint_flow.storage.contract import Store
@@ -128,6 +131,11 @@ class Engine:
             written_channels=conduct_policy.written_channels if conduct_policy else None,
         )
         """The unit of work every service is built on (``docs/architecture.md``)."""
+        # What delivery learns goes back through the kernel: sent ids thread answers,
+        # refused addresses reroute replies.
+        self.dispatcher.sent = partial(record_sent, self.kernel)
+        self.dispatcher.undeliverable = partial(record_undeliverable, self.kernel)
+        self.dispatcher.compose = Composer(store)
         self.default_workflow = self.kernel.workflow(text("workflow", workflow)).name
         self.conduct = ConductDesk(self.kernel, conduct_policy)
         """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""

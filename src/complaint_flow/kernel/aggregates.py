@@ -17,7 +17,9 @@ from typing import Any
 import attrs
 
 from complaint_flow.fsm.workflow_machine import CompiledWorkflow
+from complaint_flow.errors import StoreError
 from complaint_flow.kernel.reply_router import ReplyRouter
+from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.model.reply_routing import is_anonymous
@@ -186,8 +188,9 @@ class ComplaintAggregate:
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
+        links: tuple[MessageLink, ...] = (),
     ) -> tuple[Complaint, tuple[Event, ...]]:
-        commit = self.commit(subject, expected_version, events, outbox)
+        commit = self.commit(subject, expected_version, events, outbox, links)
         return store.commit(commit), commit.events
 
     def rewrite(
@@ -208,10 +211,11 @@ class ComplaintAggregate:
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
+        links: tuple[MessageLink, ...] = (),
     ) -> Commit:
         """The checked, hash-chained commit of a draft (for a batch of creations too)."""
         prefix = self.reference_prefix if expected_version == 0 else None
-        return Commit.build(subject, expected_version, events, outbox, prefix)
+        return Commit.build(subject, expected_version, events, outbox, prefix, links)
 
 
 class ConductAggregate:
@@ -243,7 +247,10 @@ class ConductAggregate:
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
+        links: tuple[MessageLink, ...] = (),
     ) -> tuple[ConductRecord, tuple[Event, ...]]:
+        if links:
+            raise StoreError("message links belong to complaints, not to conduct records")
         commit = ConductCommit(subject, expected_version, events, outbox)
         return store.conduct_commit(commit), commit.events
 

@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from complaint_flow.errors import StoreError
+from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.model.immutable import EMPTY, freeze_mapping
@@ -52,6 +53,7 @@ class Aggregate(Protocol[Subject]):
         expected_version: int,
         events: tuple[Event, ...],
         outbox: tuple[OutboxMessage, ...],
+        links: tuple[MessageLink, ...] = (),
     ) -> tuple[Subject, tuple[Event, ...]]:
         """Write the new version, its events and messages in one version-checked commit.
 
@@ -92,6 +94,7 @@ class Draft(Generic[Subject]):
         "effects",
         "events",
         "expected_version",
+        "links",
         "now",
         "outbox",
         "replaced_events",
@@ -118,6 +121,7 @@ class Draft(Generic[Subject]):
         # Only an erasure replaces anything: tuples until then, no list per draft.
         self.replaced_events: tuple[Event, ...] = ()
         self.replaced_messages: tuple[OutboxMessage, ...] = ()
+        self.links: tuple[MessageLink, ...] = ()  # rare too: only a channel's messages
         self.expected_version = subject.version if expected_version is None else expected_version
 
     def record(
@@ -183,6 +187,15 @@ class Draft(Generic[Subject]):
         self.replaced_events += tuple(events)
         self.replaced_messages += tuple(messages)
 
+    def link(self, link: MessageLink) -> None:
+        """Link a message id (an email's) to the subject in the same commit.
+
+        If the id is already linked, the commit is refused with ``ConcurrencyError`` and
+        the unit of work builds again from a fresh read, where the caller's check sees
+        the message was taken: how an inbound message is recorded exactly once.
+        """
+        self.links += (link,)
+
     def after_commit(self, effect: Callable[[Subject], None]) -> None:
         """Run ``effect(stored)`` once the draft is committed; never if it is not."""
         self.effects.append(effect)
@@ -213,7 +226,12 @@ class Draft(Generic[Subject]):
             )
             return stored
         stored, self.committed = self.aggregate.write(
-            store, self.subject, self.expected_version, tuple(self.events), tuple(self.outbox)
+            store,
+            self.subject,
+            self.expected_version,
+            tuple(self.events),
+            tuple(self.outbox),
+            self.links,
         )
         return stored
 
