@@ -293,6 +293,7 @@ OWN_PAGES = [
     "channels.md",
     "web-form.md",
     "letters.md",
+    "email-in.md",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.channels.imap import FetchedMessage, ImapMailbox, ImapSettings, MailboxCursor
 from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
 from complaint_flow.channels.web_form import (
     FieldError,
@@ -75,6 +76,13 @@ from complaint_flow.errors import (
     WorkflowDefinitionError,
 )
 from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.model.channel_records import (
+    LinkDirection,
+    MessageLink,
+    QuarantinedMessage,
+    QuarantineEntry,
+    QuarantineStatus,
+)
 from complaint_flow.model.channels import Channel, ChannelAdapter, Outgoing, Receipt
 from complaint_flow.model.clock import Clock, ManualClock, SystemClock
 from complaint_flow.model.conduct import (
@@ -119,6 +127,7 @@ from complaint_flow.services.privacy import (
 from complaint_flow.services.staff_intake import STAFF_CHANNELS, staff_intake
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.contract import (
+    ChannelStore,
     Commit,
     ComplaintStore,
     ConductCommit,
@@ -149,6 +158,7 @@ __all__ = [
     "ChannelAdapter",
     "ChannelError",
     "ChannelKind",
+    "ChannelStore",
     "Clock",
     "ClockDefinition",
     "ClockError",
@@ -182,8 +192,11 @@ __all__ = [
     "EscalationLevel",
     "EscalationPolicy",
     "Event",
+    "FetchedMessage",
     "FieldError",
     "GuardRefusedError",
+    "ImapMailbox",
+    "ImapSettings",
     "Intake",
     "IntakeOutcome",
     "InvalidArgumentError",
@@ -193,7 +206,10 @@ __all__ = [
     "LetterError",
     "LetterRequirement",
     "Letters",
+    "LinkDirection",
+    "MailboxCursor",
     "ManualClock",
+    "MessageLink",
     "MissingFieldError",
     "NotAuthorisedError",
     "OutboxDispatcher",
@@ -207,6 +223,9 @@ __all__ = [
     "PlaceholderContactWarning",
     "PluginError",
     "PurgeReport",
+    "QuarantineEntry",
+    "QuarantineStatus",
+    "QuarantinedMessage",
     "QuarantinedMessageError",
     "Receipt",
     "Registry",
