@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from complaint_flow.fsm.workflow_machine import CompiledWorkflow
 from complaint_flow.errors import StoreError
+from complaint_flow.fsm.workflow_machine import CompiledWorkflow
 from complaint_flow.kernel.reply_router import ReplyRouter
 from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
