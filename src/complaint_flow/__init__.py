@@ -116,6 +116,7 @@ from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
 from complaint_flow.services.final_decisions import ReviewOutcome
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.services.outgoing import LetterSettings
 from complaint_flow.services.privacy import (
     ERASED,
     ErasureReport,
@@ -205,6 +206,7 @@ __all__ = [
     "LetterContext",
     "LetterError",
     "LetterRequirement",
+    "LetterSettings",
     "Letters",
     "LinkDirection",
     "MailboxCursor",
