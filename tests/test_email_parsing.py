@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import string
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -415,8 +416,9 @@ def test_a_failure_of_the_email_package_is_quarantined(monkeypatch: pytest.Monke
         parse_email(message())
 
 
-def test_a_header_the_email_package_cannot_parse_is_kept_as_text() -> None:
-    # CPython raises IndexError on a parameter without a value at the end of the header.
+def test_a_parameter_that_breaks_the_header_parser_does_not_break_the_message() -> None:
+    # policy.default's parser raises IndexError on a parameter without a value at the
+    # end of a Content-Type; the structure is read without it.
     raw = (
         b"From: a@example.org\nMIME-Version: 1.0\n"
         b"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
@@ -428,7 +430,18 @@ def test_a_header_the_email_package_cannot_parse_is_kept_as_text() -> None:
     assert [(a.filename, a.content_type, a.size) for a in email.attachments] == [
         ("a.pdf", "application/pdf", 3)
     ]
-    assert any("content-type header could not be parsed" in d for d in email.defects)
+
+
+def test_an_address_header_the_registry_fails_on_is_read_leniently() -> None:
+    # policy.default's address parser raises IndexError on a tab before a colon.
+    email = parse_email(
+        b"From: Ada <ada@Example.org>,\t:\nTo: service@shop.example,\t:\n"
+        b"Date: Mon, 2 Mar 2026 10:00:00 +0000\n\nhi"
+    )
+    assert (email.sender, email.sender_name) == ("ada@example.org", "Ada")
+    assert email.recipients == ("service@shop.example",)
+    assert email.date == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert any("the from header could not be read (IndexError" in d for d in email.defects)
 
 
 def test_raw_must_be_bytes() -> None:
@@ -653,6 +666,23 @@ def test_latest_reply_checks_its_argument() -> None:
 def test_a_long_line_does_not_slow_the_reply_search() -> None:
     text = "On " + "x y " * 50_000 + "\n" + "Am " + "z " * 50_000 + "\n> quoted"
     assert latest_reply(text).startswith("On x y")
+    # Lines that make mail-parser-reply's lazy loops quadratic: seconds, not hours.
+    hostile = ("On the " * 40 + ":\n") * 5000 + ("Am der " * 40 + "schrieb x y z\n") * 5000
+    started = time.perf_counter()
+    assert latest_reply(hostile) == hostile.strip()
+    assert time.perf_counter() - started < 30
+
+
+def test_long_lines_are_kept_whole() -> None:
+    line = "The parcel arrived broken and nobody called me back about it. " * 12
+    text = "\n".join([line] * 250)
+    assert latest_reply(text) == text
+
+
+def test_a_quote_after_the_lines_looked_at_is_still_found_by_its_attribution() -> None:
+    text = "\n".join(f"point {n}" for n in range(400))
+    quoted = "\n\nOn Mon, 2 Mar 2026 at 10:00, Service <s@shop.example> wrote:\n> Sorry."
+    assert latest_reply(text + quoted) == text
 
 
 # -- automatic mail -------------------------------------------------------------------

@@ -117,10 +117,11 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email import errors as email_errors
-from email import headerregistry, message_from_bytes, policy
+from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -461,46 +462,19 @@ _EXTRA_MISSING: Final = (
 )
 
 
-class _UnreadableHeader(headerregistry.UnstructuredHeader):
-    """A header the email package's parser failed on, kept as plain text with a defect."""
-
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
-        super().parse(value, kwds)
-        kwds["defects"].append(
-            email_errors.InvalidHeaderDefect("unparsable header kept as plain text")
-        )
-
-
-class _ForgivingHeaders(headerregistry.HeaderRegistry):
-    """The standard header registry, but a header it cannot parse becomes plain text.
-
-    CPython's header parser raises on some malformed values (an ``IndexError`` on a
-    parameter without a value, in ``get_parameter``), and the parser asks for the
-    ``Content-Type`` of every part while it reads, so one such header would make
-    the whole message unreadable. As plain text the header still answers
-    ``get_content_type`` and ``get_param``, which read the raw text themselves.
-    """
-
-    def __call__(self, name: str, value: str) -> Any:
-        try:
-            return super().__call__(name, value)
-        except (MemoryError, RecursionError):
-            raise
-        except Exception:
-            fallback = type("_UnreadableHeader", (_UnreadableHeader, self.base_class), {})
-            return fallback(name, value)
-
-
-_POLICY: Final = policy.default.clone(header_factory=_ForgivingHeaders())
-"""``policy.default`` with :class:`_ForgivingHeaders` (it holds no state of its own)."""
+_HEADERS: Final = policy.default.header_factory
+"""``policy.default``'s header registry: reads From, To, Cc, Date and Subject."""
 
 
 class _Reading:
     """One parse in progress: the message, the defects seen, what the walk found."""
 
     def __init__(self, raw: bytes) -> None:
-        self.message: Message = message_from_bytes(raw, policy=_POLICY)
+        # compat32 for the structure: with policy.default every access to a part's
+        # Content-Type re-parses it with the full RFC 5322 grammar, which made reading
+        # a message about seven times slower; the headers that carry meaning are read
+        # with policy.default's registry all the same (_structured).
+        self.message: Message = message_from_bytes(raw, policy=policy.compat32)
         self.defects: list[str] = []
         self.serious: list[str] = []
         self.plain: list[str] = []
@@ -602,7 +576,7 @@ class _Reading:
         """The header as the email package's header registry reads it (``None`` if it fails)."""
 
         def read() -> Any:
-            return _POLICY.header_factory(name, value)
+            return _HEADERS(name, value)
 
         header = self.guarded(f"the {name} header", read, None)
         for defect in getattr(header, "defects", ()):
@@ -650,6 +624,12 @@ class _Reading:
             return None
         header = self._structured("date", values[0])
         when = getattr(header, "datetime", None)
+        if header is None:  # the registry failed: the lenient reader may still manage
+
+            def lenient() -> datetime | None:
+                return parsedate_to_datetime(values[0])
+
+            when = self.guarded("the date header", lenient, None)
         if not isinstance(when, datetime):
             return None
         return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
@@ -668,9 +648,6 @@ class _Reading:
             return
         content_type = self.guarded("a content type", part.get_content_type, "text/plain")
         where = f"part {path} ({content_type})" if path else f"the message ({content_type})"
-        for name in ("content-type", "content-disposition"):
-            if isinstance(self.guarded(where, _getter(part, name), None), _UnreadableHeader):
-                self.note(f"{where}: its {name} header could not be parsed; read as plain text")
         payload = self.guarded(where, _payload_of(part), None)
         if content_type in _MESSAGE_TYPES or (
             isinstance(payload, list) and not content_type.startswith("multipart/")
@@ -719,7 +696,7 @@ class _Reading:
 
     def _leaf(self, part: Message, content_type: str, where: str, *, body: bool) -> None:
         disposition = self.guarded(f"{where} disposition", part.get_content_disposition, None)
-        filename = self.guarded(f"{where} file name", part.get_filename, None)
+        filename = self.guarded(f"{where} file name", _filename_of(part), None)
 
         def content() -> bytes:
             data = part.get_payload(decode=True)
@@ -756,7 +733,7 @@ class _Reading:
         inline: bool = False,
     ) -> None:
         if filename is None:
-            filename = self.guarded("a file name", part.get_filename, None)
+            filename = self.guarded("a file name", _filename_of(part), None)
         name = " ".join(_clean(filename).split()) if filename else None
         self.attachments.append(
             Attachment(
@@ -927,7 +904,7 @@ class _Reading:
             def headers() -> Message:
                 data = part.get_payload(decode=True)
                 raw = data if isinstance(data, bytes) else b""
-                return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
+                return BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
 
             inner = self.guarded("the returned headers", headers, None)
             if inner is None:
@@ -978,11 +955,34 @@ def _payload_of(part: Message) -> Callable[[], object]:
     return read
 
 
-def _getter(part: Message, name: str) -> Callable[[], object]:
-    def read() -> object:
-        return part.get(name)
+def _filename_of(part: Message) -> Callable[[], str | None]:
+    """A part's file name: RFC 2231 (by the email package), then RFC 2047 decoded.
+
+    RFC 2047 words inside a quoted parameter are not standard, but Gmail and
+    Outlook write them (``filename="=?UTF-8?B?...?="``).
+    """
+
+    def read() -> str | None:
+        name = part.get_filename()
+        if not name:
+            return None
+        name = _header_text_of(name)
+        if "=?" in name:
+            name = str(make_header(decode_header(name)))
+        return _c1_as_windows_1252(_clean(name))
 
     return read
+
+
+def _header_text_of(value: str) -> str:
+    """Raw 8-bit text (surrogate escapes) as UTF-8, else windows-1252."""
+    if value.isascii():
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _windows_1252(data)
 
 
 def _lenient_addresses(value: str) -> Callable[[], list[tuple[str, str]]]:
@@ -1293,8 +1293,12 @@ _ADDRESS_THEN_COLON: Final = re.compile(r"<[^\s<>@]+@[^\s<>]+>[^<>]{0,60}:")
 _TIME: Final = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
 _LONGEST_ATTRIBUTION: Final = 300
 """Characters of an attribution line ("On … wrote:") at most; longer lines are text."""
-_LONGEST_LINE_LOOKED_AT: Final = 1000
-"""mail-parser-reply sees at most this much of a line (its patterns slow down on longer ones)."""
+_LONGEST_LINE_LOOKED_AT: Final = _LONGEST_ATTRIBUTION
+"""mail-parser-reply sees at most this much of a line (an attribution is never longer)."""
+_LINES_LOOKED_AT: Final = 200
+"""mail-parser-reply looks for the quoted message in this many first lines."""
+_HEADER_NAME_WIDTH: Final = 40
+"""A quoted header's colon ("Gesendet:", "Адпраўлена:") comes within this many characters."""
 _LONGEST_SIGNATURE: Final = 20
 """A "signature" of more lines than this is taken for text that starts like one."""
 
@@ -1348,35 +1352,85 @@ def _above_quote_and_signature(text: str) -> str:
 
     mail-parser-reply strips every line before it looks, so its patterns are run
     on a stripped copy with the same lines, and the lines are cut from the original:
-    the reply keeps its indentation.
+    the reply keeps its indentation. Its patterns slow down steeply on long lines
+    (their nested lazy loops are quadratic), so they see the first
+    :data:`_LINES_LOOKED_AT` lines, each cut to :data:`_LONGEST_LINE_LOOKED_AT`
+    characters, and are tried only on lines that could start a header.
     """
     try:
         from mailparser_reply import EmailMessage as ReplyMessage  # type: ignore[import-untyped]
         from mailparser_reply.constants import MAIL_LANGUAGES  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - depends on what is installed
         raise ChannelError(_EXTRA_MISSING.format(error=exc)) from exc
-    lines = text.split("\n")
-    stripped = "\n".join(line.strip()[:_LONGEST_LINE_LOOKED_AT] for line in lines)
-    if not stripped.strip():
+    if not text.strip():
         return ""
-    reply = ReplyMessage(text=stripped, languages=list(MAIL_LANGUAGES), keep_hyphen_lists=True)
-    if reply.text != stripped:  # its own clean-up changed the lines: keep them in step
-        lines = reply.text.split("\n")
-        stripped = reply.text
+    lines = text.split("\n")
+    window = [line.strip()[:_LONGEST_LINE_LOOKED_AT].strip() for line in lines[:_LINES_LOOKED_AT]]
+    # Only its patterns are used (built for the languages); they are matched on the
+    # window, whose lines are the text's lines one for one.
+    reply = ReplyMessage(text="", languages=list(MAIL_LANGUAGES), keep_hyphen_lists=True)
     end = len(lines)
-    header = reply.HEADER_REGEX.search(stripped)
+    header = _first_header(reply.HEADER_REGEX, window)
     if header is not None:
-        end = _line_of(stripped, header)
-        if not stripped[: _offset_of(stripped, header)].strip():
+        end = header
+        if not "\n".join(window[:end]).strip():
             return ""  # the text starts with the quoted message: nothing new above it
     head = "\n".join(lines[:end])
-    signature = reply.SIGNATURE_REGEX.search("\n".join(stripped.split("\n")[:end]))
+    signature = _at_a_line_start(reply.SIGNATURE_REGEX, "\n".join(window[:end]))
     if signature is not None:
-        start = _line_of(stripped, signature)
+        start = _line_of("\n".join(window[:end]), signature)
         signed = [line for line in lines[start:end] if line.strip()]
         if len(signed) <= _LONGEST_SIGNATURE:
             head = "\n".join(lines[:start])
     return head
+
+
+def _first_header(pattern: re.Pattern[str], lines: list[str]) -> int | None:
+    """The line where the first quoted message's header starts, or ``None``.
+
+    Every mail-parser-reply header either has a colon within its first words
+    ("From:", "Von:", "От:") or ends with one at most two lines further down ("On …
+    wrote:", wrapped), or is a "-----Original Message-----" rule: other lines are
+    not tried.
+    """
+    text = "\n".join(lines)
+    offsets = []
+    offset = 0
+    for line in lines:
+        offsets.append(offset)
+        offset += len(line) + 1
+    ends_with_colon = [line.rstrip().endswith((":", "：")) for line in lines]
+    for number, line in enumerate(lines):
+        if not (
+            ":" in line[:_HEADER_NAME_WIDTH]
+            or "：" in line[:_HEADER_NAME_WIDTH]
+            or any(ends_with_colon[number : number + 3])
+            or line.startswith(("-----", "["))
+        ):
+            continue
+        found = pattern.match(text, offsets[number])
+        if found is not None:
+            return _line_of(text, found)
+    return None
+
+
+def _at_a_line_start(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` that starts a line.
+
+    mail-parser-reply's patterns start with ``^`` or a line break, so they can only
+    match there; trying them at each line start rather than at every character
+    makes the search several times faster on its long alternation of languages.
+    """
+    start = 0
+    while start <= len(text):
+        found = pattern.match(text, start)
+        if found is not None:
+            return found
+        end = text.find("\n", start)
+        if end < 0:
+            return None
+        start = end + 1
+    return None
 
 
 def _offset_of(text: str, match: re.Match[str]) -> int:
