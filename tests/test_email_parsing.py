@@ -584,6 +584,31 @@ def test_plain_text_is_preferred_to_html_and_several_inline_parts_are_joined() -
     ]
 
 
+@pytest.mark.parametrize(
+    ("disposition", "body_charset", "filename"),
+    [
+        ('attachment; filename="Grüße.pdf"'.encode(), "utf-8", "Grüße.pdf"),  # raw UTF-8
+        ('attachment; filename="Жалоба.pdf"'.encode("cp1251"), "windows-1251", "Жалоба.pdf"),
+        (b"attachment; filename*=x-bogus''%E4%F6.pdf", "utf-8", "äö.pdf"),
+        (b'attachment; filename="=?iso-8859-1?q?=96=E4.pdf?="', "utf-8", "–ä.pdf"),
+        (b'attachment; filename="=?utf-8?q?a?= =?utf-8?q?b?= c.pdf"', "utf-8", "ab c.pdf"),
+        (b'attachment; filename="=?utf-8?b?broken?="', "utf-8", "n\ufffd$z"),
+        (b'attachment; filename="  spaced \t name.pdf "', "utf-8", "spaced name.pdf"),
+        (b"attachment", "utf-8", None),
+    ],
+)
+def test_file_names(disposition: bytes, body_charset: str, filename: str | None) -> None:
+    raw = message(
+        b"--b\nContent-Type: text/plain; charset=" + body_charset.encode() + b"\n\nhi\n"
+        b"--b\nContent-Type: application/pdf\nContent-Disposition: " + disposition + b"\n\nX\n"
+        b"--b--\n",
+        content_type="multipart/mixed; boundary=b",
+    )
+    email = parse_email(raw)
+    assert [a.filename for a in email.attachments] == [filename]
+    assert email.defects == ()
+
+
 def test_related_root_is_named_by_start() -> None:
     raw = message(
         b"--r\nContent-Type: image/png\nContent-ID: <img>\n\nPNG\n"
