@@ -332,22 +332,19 @@ REPLY_PREFIXES: Final[tuple[str, ...]] = (
     "re", "fwd", "fw",
     # German, Dutch, Swedish/Danish/Norwegian, Finnish, Icelandic
     "aw", "wg", "antwort", "antw", "doorst", "sv", "svar", "vs", "vl", "fs",
-    # French, Spanish, Portuguese, Italian
-    "tr", "réf", "rv", "res", "enc", "r", "i",
-    # Polish, Czech, Slovak, Hungarian, Slovenian/Croatian, Turkish, Baltic
+    # French, Spanish, Portuguese, Italian (Outlook's "R:" and "I:")
+    "tr", "rv", "res", "enc", "r", "i",
+    # Polish, Czech, Hungarian, Slovenian/Croatian, Turkish, Latvian, Lithuanian
     "odp", "pd", "přeposlat", "vá", "továbbítás", "odg", "ynt", "ilt", "İlt", "cvp",
     "atb", "pārs", "ats", "pers",
-    # Russian, Belarusian, Ukrainian, Bulgarian, Greek
-    "отв", "ответ", "пересл", "переслать", "адказ", "перасл", "відп", "відповідь",
-    "пересл", "fw", "σχετ", "πρθ",
+    # Russian, Belarusian, Ukrainian, Greek
+    "отв", "ответ", "пересл", "переслать", "адказ", "перасл", "відп", "відповідь", "σχετ", "πρθ",
     # Chinese, Japanese, Hebrew, Arabic
     "回复", "回覆", "答复", "转发", "轉寄", "返信", "転送", "השב", "הועבר", "رد", "إعادة توجيه",
 )  # fmt: skip
 """The reply and forward prefixes :func:`strip_subject_prefixes` removes (any case)."""
 
-_PREFIX_WORDS = "|".join(
-    re.escape(word) for word in sorted(set(REPLY_PREFIXES), key=len, reverse=True)
-)
+_PREFIX_WORDS = "|".join(re.escape(word) for word in sorted(REPLY_PREFIXES, key=len, reverse=True))
 _SUBJECT_PREFIXES: Final = re.compile(
     rf"(?:(?:{_PREFIX_WORDS})(?:\[\d+\]|\(\d+\)|\^\d+|\d+)?\s*[:：]\s*)+", re.IGNORECASE
 )
