@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
+import jsonschema
 import pytest
 import trustme
 from hypothesis import given
@@ -25,6 +26,7 @@ from complaint_flow.channels.webhooks import (
     WebhookError,
     WebhookNotifier,
     verify_signature,
+    webhook_body_schema,
     webhook_signature,
 )
 from complaint_flow.errors import ChannelError, InvalidArgumentError
@@ -138,6 +140,7 @@ def test_the_outbox_posts_a_signed_body(receiver: Receiver) -> None:
         "address": "ada@example.org",
         "payload": {"name": "Ada Lovelace", "state": "thanked"},
     }
+    jsonschema.validate(json.loads(request.body), webhook_body_schema())
 
 
 def test_a_500_keeps_the_message_pending_until_a_later_success(receiver: Receiver) -> None:
@@ -237,6 +240,14 @@ def test_a_conduct_notice_has_no_complaint() -> None:
     assert document["complaint"] is None
     assert document["complaint_id"] == "conduct:C-1"
     assert document["payload"] == {"text": "…"}
+    jsonschema.validate(document, webhook_body_schema())
+
+
+def test_the_body_schema_is_a_valid_json_schema() -> None:
+    schema = webhook_body_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"schema": "complaint_flow.webhook/2"}, schema)
 
 
 @given(st.binary(), st.binary(min_size=16) | st.text(min_size=16), st.binary(min_size=1))

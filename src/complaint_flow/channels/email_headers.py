@@ -158,8 +158,9 @@ def _encoded_words(text: str) -> list[str]:
     """``text`` as RFC 2047 encoded words, each of whole characters, none too long.
 
     Decoders drop the whitespace between adjacent encoded words, so every space of
-    ``text`` is written inside a word. Q or B encoding, whichever is shorter; the Q
-    alphabet is the one allowed in display names too.
+    ``text`` is written inside a word. Q encoding, or B when that is much shorter
+    (most scripts other than Latin); the Q alphabet is the one allowed in display
+    names too.
     """
     if not text:
         return []
@@ -167,7 +168,8 @@ def _encoded_words(text: str) -> list[str]:
     q_length = sum(len(piece) for piece in quoted)
     b_length = (len(text.encode("utf-8", "surrogatepass")) + 2) // 3 * 4
     words: list[str] = []
-    if q_length <= b_length:
+    # Q is readable in the raw header: kept unless B is a good third shorter.
+    if q_length * 3 <= b_length * 4:
         payload = ""
         for piece in quoted:
             if payload and len(payload) + len(piece) > _ENCODED_PAYLOAD:

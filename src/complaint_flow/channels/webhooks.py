@@ -67,6 +67,64 @@ class WebhookError(ChannelError):
         self.status = status
 
 
+def webhook_body_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the body, schema ``complaint_flow.webhook/1``.
+
+    Fields may be added within version 1 (receivers ignore those they do not know);
+    a field removed, renamed or changing meaning makes version 2.
+    """
+    text_field = {"type": "string"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "complaint_flow webhook delivery, version 1",
+        "type": "object",
+        "required": [
+            "schema",
+            "key",
+            "topic",
+            "created_at",
+            "complaint_id",
+            "complaint",
+            "recipient",
+            "channel",
+            "address",
+            "payload",
+        ],
+        "properties": {
+            "schema": {"const": WEBHOOK_SCHEMA},
+            "key": {**text_field, "description": "the message key, also the delivery id"},
+            "topic": {**text_field, "description": "'<workflow>.<topic>' or 'conduct.<topic>'"},
+            "created_at": {**text_field, "format": "date-time"},
+            "complaint_id": {
+                **text_field,
+                "description": "the complaint's id, or 'conduct:<customer id>' for a "
+                "stop-procedure notice",
+            },
+            "complaint": {
+                "description": "the complaint's latest version; null for a conduct notice",
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "required": ["id", "reference", "state", "workflow", "version"],
+                        "properties": {
+                            "id": text_field,
+                            "reference": text_field,
+                            "state": text_field,
+                            "workflow": text_field,
+                            "version": {"type": "integer", "minimum": 1},
+                        },
+                    },
+                ],
+            },
+            "recipient": {**text_field, "description": "who is told: 'customer', 'owner'…"},
+            "channel": {**text_field, "description": "the channel to tell them on"},
+            "address": {"type": ["string", "null"], "description": "their address on it"},
+            "payload": {"type": "object", "description": "what the message says"},
+        },
+    }
+
+
 def webhook_signature(body: bytes, secret: str | bytes) -> str:
     """The signature header's value for ``body``: ``sha256=`` and the hex HMAC-SHA256.
 
@@ -294,5 +352,6 @@ __all__ = [
     "WebhookError",
     "WebhookNotifier",
     "verify_signature",
+    "webhook_body_schema",
     "webhook_signature",
 ]
