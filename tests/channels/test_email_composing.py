@@ -301,3 +301,12 @@ def outgoing_for(**changes: Any) -> Outgoing:
         "reference": "CF-2026-000042",
     }
     return Outgoing(**{**fields, **changes})
+
+
+def test_a_malformed_outgoing_field_is_named() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"outgoing\.automatic must be True or False"):
+        compose(outgoing_for(automatic="no"))
+    with pytest.raises(InvalidArgumentError, match=r"outgoing\.text .*lone surrogate"):
+        compose(outgoing_for(text="broken \udce9 decode"))
+    with pytest.raises(InvalidArgumentError, match=r"outgoing\.references must be a list"):
+        compose(outgoing_for(references="<a@x>"))

@@ -181,6 +181,18 @@ def test_an_address_that_cannot_be_one_is_refused_for_good(smtp_servers: Servers
     assert server.connections == 0
 
 
+def test_a_message_that_cannot_be_an_email_is_refused_for_good(smtp_servers: Servers) -> None:
+    server = smtp_servers()
+    channel = SmtpChannel(settings_for(server))
+
+    with pytest.raises(SmtpError, match="cannot be written as an email") as bad:
+        channel.send(outgoing(text="broken \udce9 decode"))
+
+    assert bad.value.permanent
+    assert not isinstance(bad.value, RecipientRefusedError)
+    assert server.connections == 0
+
+
 def test_a_silent_server_times_out(smtp_servers: Servers) -> None:
     server = smtp_servers(data_delay=3)
     channel = SmtpChannel(settings_for(server, timeout=0.3))

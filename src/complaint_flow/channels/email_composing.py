@@ -42,7 +42,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from complaint_flow.arguments import (
-    aware_datetime,
+    flag,
     instance,
     optional_aware_datetime,
     shown,
@@ -113,13 +113,13 @@ def compose_email(
     mail["From"] = from_address
     mail["To"] = to_address
     mail["Subject"] = TextHeader("Subject", subject)
-    mail["Date"] = format_datetime(aware_datetime("date", sent_at))
+    mail["Date"] = format_datetime(sent_at)
     mail["Message-ID"] = MessageIdsHeader("Message-ID", (message_id(outgoing.key, message_domain),))
     if in_reply_to:
         mail["In-Reply-To"] = MessageIdsHeader("In-Reply-To", in_reply_to)
     if references:
         mail["References"] = MessageIdsHeader("References", references)
-    if outgoing.automatic:
+    if flag("outgoing.automatic", outgoing.automatic):
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Auto-Response-Suppress"] = "All"
     body = _lines(text("outgoing.text", outgoing.text, blank=True, strip=False))
