@@ -37,7 +37,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complaint_flow.analysis import text_pairs
+from complaint_flow.analysis import similarity, text_pairs
 from complaint_flow.analysis.learning_extra import LearningExtraMissingError
 from complaint_flow.analysis.similarity import SimilarCluster, find_similar_complaints
 from complaint_flow.errors import InvalidArgumentError
@@ -186,8 +186,12 @@ def test_three_customers_within_the_window_flag_a_cluster() -> None:
         (f"K{n}", f"customer-{n}", START + timedelta(days=2 * n), text)
         for n, text in enumerate(KETTLE)
     ]
-    [cluster] = find_similar_complaints(with_others(items))
+    corpus = with_others(items)
+    [cluster] = find_similar_complaints(corpus)
     assert cluster.complaint_ids == ("K0", "K1", "K2", "K3")
+    vectors = text_pairs.vectorise([item[3] for item in corpus])
+    cosines = (vectors[:4] @ vectors[:4].T).toarray()
+    assert cluster.cohesion == pytest.approx((cosines.sum() - 4) / 12, abs=1e-5)
     assert cluster.customer_ids == ("customer-0", "customer-1", "customer-2", "customer-3")
     assert cluster.distinct_customers == 4
     assert cluster.flagged
@@ -196,7 +200,6 @@ def test_three_customers_within_the_window_flag_a_cluster() -> None:
     assert cluster.representative_id in cluster.complaint_ids
     assert cluster.representative_text in KETTLE
     assert {"kettle", "leaks"} <= set(cluster.top_terms)
-    assert 0.25 <= cluster.cohesion <= 1
 
 
 def test_one_customer_writing_again_is_a_cluster_but_no_flag() -> None:
@@ -240,6 +243,26 @@ def test_flagged_clusters_come_first() -> None:
     clusters = find_similar_complaints(with_others(pair + many))
     assert [c.flagged for c in clusters] == [True, False]
     assert clusters[1].complaint_ids == ("P1", "P2")
+
+
+def test_a_component_too_large_to_split_is_cut_at_a_higher_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Six customers send one text, six another that is linked to it: one group of
+    # twelve, unless the group is too large for the average-linkage split.
+    items = [(f"A{n}", f"a{n}", START + timedelta(hours=n), KETTLE[0]) for n in range(6)]
+    items += [(f"B{n}", f"b{n}", START + timedelta(hours=n), KETTLE[2]) for n in range(6)]
+    [together] = find_similar_complaints(with_others(items))
+    assert len(together.complaint_ids) == 12
+    assert together.cohesion < 0.9
+    for limit in (8, 3):  # at 3, identical texts never fall apart: they stay together
+        monkeypatch.setattr(similarity, "MAX_SPLIT", limit)
+        clusters = find_similar_complaints(with_others(items))
+        assert sorted(sorted(c.complaint_ids) for c in clusters) == [
+            [f"A{n}" for n in range(6)],
+            [f"B{n}" for n in range(6)],
+        ]
+        assert [c.cohesion for c in clusters] == pytest.approx([1.0, 1.0])
 
 
 def test_nothing_to_compare_is_no_cluster() -> None:

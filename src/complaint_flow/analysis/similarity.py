@@ -19,9 +19,11 @@ How groups are formed, in two steps:
 2. Single linkage also chains unrelated complaints through one accidental
    link, so each component is split by average-linkage clustering (UPGMA) cut
    where the mean cosine between two parts falls below ``cohesion``: a group
-   holds together on average, not through one link. Components larger than
-   ``MAX_SPLIT`` complaints are kept whole (the split needs their full
-   similarity matrix).
+   holds together on average, not through one link. The split needs the
+   component's full similarity matrix, so a component of more than ``MAX_SPLIT``
+   complaints is first cut into the components it falls into when the link
+   threshold rises by ``CUT_STEP`` (again and again if need be; identical texts
+   that never fall apart stay one group).
 
 A group is flagged when some span of ``window`` holds complaints from at least
 ``min_customers`` distinct customers; the span with the most is reported.
@@ -39,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from complaint_flow.analysis.learning_extra import require_learning
-from complaint_flow.analysis.text_pairs import normalise, similar_pairs, vectorise
+from complaint_flow.analysis.text_pairs import Pairs, normalise, similar_pairs, vectorise
 from complaint_flow.arguments import (
     aware_datetime,
     duration,
@@ -59,6 +61,11 @@ if TYPE_CHECKING:
 
 MAX_SPLIT: Final = 4000
 """The largest component split by average linkage (its similarity matrix is dense)."""
+
+CUT_STEP: Final = 0.05
+"""How much the link threshold rises to cut a component larger than ``MAX_SPLIT``."""
+
+_ROUNDING: Final = 1e-6
 
 TOP_TERMS: Final = 5
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -134,30 +141,15 @@ def find_similar_complaints(
     min_customers = whole_number("min_customers", min_customers, minimum=1)
     ids, customers, received, texts = _read_complaints(complaints)
     require_learning("find_similar_complaints", "numpy", "scipy", "sklearn")
-    import numpy as np
-    import scipy.sparse as sparse  # type: ignore[import-untyped, unused-ignore]
-    from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped, unused-ignore]
-
     if len(ids) < 2:
         return ()
     vectors = vectorise(texts)
     pairs = similar_pairs(vectors, received, threshold, window)
-    n = len(ids)
-    graph = sparse.coo_matrix(
-        (np.ones(len(pairs.first)), (pairs.first, pairs.second)), shape=(n, n)
-    ).tocsr()
-    count, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels, minlength=count)
     words = _word_frequencies(texts)
-    clusters: list[SimilarCluster] = []
-    for component in np.flatnonzero(sizes >= 2):
-        members = np.flatnonzero(labels == component)
-        for group in _split(vectors, members, cohesion):
-            clusters.append(
-                _describe(
-                    group, vectors, ids, customers, received, texts, words, window, min_customers
-                )
-            )
+    clusters = [
+        _describe(group, vectors, ids, customers, received, texts, words, window, min_customers)
+        for group in _groups(vectors, pairs, threshold, cohesion)
+    ]
     clusters.sort(
         key=lambda c: (not c.flagged, -c.window_customers, -len(c.complaint_ids), c.first_received)
     )
@@ -193,13 +185,61 @@ def _read_complaints(
     return ids, customers, received, texts
 
 
+def _groups(vectors: Any, pairs: Pairs, threshold: float, cohesion: float) -> list[Indices]:
+    """The groups of two or more: linked components, each split by average linkage."""
+    import numpy as np
+
+    everyone = np.arange(vectors.shape[0])
+    return _cut(vectors, everyone, pairs, threshold, cohesion)
+
+
+def _cut(
+    vectors: Any, members: Indices, edges: Pairs, level: float, cohesion: float
+) -> list[Indices]:
+    """The components of ``members`` linked at ``level`` or more, each split or cut further.
+
+    ``members`` are sorted row numbers, ``edges`` the pairs among them. A component
+    too large for the average-linkage split is cut again with a higher ``level``.
+    """
+    import numpy as np
+    import scipy.sparse as sparse  # type: ignore[import-untyped, unused-ignore]
+    from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped, unused-ignore]
+
+    strong = edges.similarity >= level - _ROUNDING
+    first = np.searchsorted(members, edges.first[strong])
+    second = np.searchsorted(members, edges.second[strong])
+    size = len(members)
+    graph = sparse.coo_matrix((np.ones(len(first)), (first, second)), shape=(size, size))
+    count, labels = connected_components(graph.tocsr(), directed=False)
+    node_order = np.argsort(labels, kind="stable")
+    node_bounds = np.searchsorted(labels[node_order], np.arange(count + 1))
+    edge_labels = labels[first]
+    edge_order = np.argsort(edge_labels, kind="stable")
+    edge_bounds = np.searchsorted(edge_labels[edge_order], np.arange(count + 1))
+    groups: list[Indices] = []
+    for component in range(count):
+        nodes = members[node_order[node_bounds[component] : node_bounds[component + 1]]]
+        if len(nodes) < 2:
+            continue
+        if len(nodes) <= MAX_SPLIT:
+            groups.extend(_split(vectors, nodes, cohesion))
+        elif level + CUT_STEP > 1.0:
+            groups.append(nodes)
+        else:
+            inside = edge_order[edge_bounds[component] : edge_bounds[component + 1]]
+            kept = np.flatnonzero(strong)[inside]
+            part = Pairs(edges.first[kept], edges.second[kept], edges.similarity[kept])
+            groups.extend(_cut(vectors, nodes, part, level + CUT_STEP, cohesion))
+    return groups
+
+
 def _split(vectors: Any, members: Indices, cohesion: float) -> list[Indices]:
     """The component cut by average linkage where the mean cosine falls below ``cohesion``."""
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage  # type: ignore[import-untyped, unused-ignore]
     from scipy.spatial.distance import squareform  # type: ignore[import-untyped, unused-ignore]
 
-    if len(members) == 2 or len(members) > MAX_SPLIT:
+    if len(members) == 2:
         return [members]
     block = vectors[members]
     distance = 1.0 - (block @ block.T).toarray().astype(np.float64)
@@ -225,12 +265,14 @@ def _describe(
     import numpy as np
 
     members = sorted(group.tolist(), key=lambda i: (received[i], ids[i]))
-    block = vectors[members]
-    similarity = (block @ block.T).toarray()
+    block = vectors[members].astype(np.float64)
     size = len(members)
-    mean_cosine = float((similarity.sum() - np.trace(similarity)) / (size * (size - 1)))
-    centre = np.asarray(block.mean(axis=0)).ravel()
-    closeness = block @ centre
+    # The mean cosine over all pairs from the sum of the vectors: |sum|² adds every
+    # pair twice and every vector's own square once.
+    total = np.asarray(block.sum(axis=0)).ravel()
+    own = float(block.multiply(block).sum())
+    mean_cosine = (float(total @ total) - own) / (size * (size - 1))
+    closeness = block @ (total / size)
     representative = members[int(np.argmax(closeness))]
     start, end, most = _busiest_span(
         [received[i] for i in members], [customers[i] for i in members], window

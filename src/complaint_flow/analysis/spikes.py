@@ -12,10 +12,12 @@ et al. (2013), as in R's ``surveillance::farringtonFlexible``:
    periods ``k`` years back for ``k = 1 … years_back`` (at most), each with
    ``window`` periods either side: with the defaults (5 years, window 3) up to
    35 weekly counts from the same time of year, so seasonality needs no model.
-   A year is 52 weeks or 364 days (whole weeks, so a day is compared with the
-   same weekday). With less history, the baseline is the last ``recent``
-   periods before the one judged (26 by default; at least ``min_history``),
-   with no seasonality: a sharp seasonal rise in the first year can then alarm.
+   With less history, the baseline is the last ``recent`` periods before the
+   one judged (26 by default; at least ``min_history``), with no seasonality: a
+   sharp seasonal rise in the first years can then alarm. A year is 52 weeks or
+   364 days; for a daily series every baseline steps by whole weeks (the window
+   is ``window`` weeks either side, the recent baseline the same weekday of the
+   last ``recent`` weeks), so a Monday is compared with Mondays only.
 2. Model. A quasi-Poisson log-linear regression of the baseline counts (with
    log exposure as offset), with a linear time trend when the baseline spans at
    least three years (always for the recent baseline). The trend is kept only
@@ -43,9 +45,10 @@ et al. (2013), as in R's ``surveillance::farringtonFlexible``:
 ``Ewma`` and ``Cusum`` watch for a sustained shift rather than one high period:
 both compare each period with the mean rate of a moving reference window (the
 ``reference`` periods that end ``guard`` periods before it, so that the first
-periods of a shift do not raise their own baseline), with φ estimated there and
-floored at 1. They assume a stable level: use them on series without strong
-seasonality (or with an exposure that carries the season).
+periods of a shift do not raise their own baseline; for a daily series, the same
+weekday of as many weeks), with φ estimated there and floored at 1. They
+assume a stable level: use them on series without strong seasonality (or with
+an exposure that carries the season).
 
 - ``Ewma`` (Roberts 1959; one-sided, on Anscombe residuals so that small counts
   are nearly normal): ``z = max(0, λ·r + (1 - λ)·z_prev)``, alarm when
