@@ -241,14 +241,30 @@ def _split(vectors: Any, members: Indices, cohesion: float) -> list[Indices]:
 
     if len(members) == 2:
         return [members]
-    block = vectors[members]
-    distance = 1.0 - (block @ block.T).toarray().astype(np.float64)
+    block = _compact(vectors[members])
+    distance = 1.0 - (block @ block.T).toarray()
     distance = np.clip((distance + distance.T) / 2, 0.0, 2.0)
     np.fill_diagonal(distance, 0.0)
     tree = linkage(squareform(distance, checks=False), method="average")
     labels = fcluster(tree, t=1.0 - cohesion, criterion="distance")
     parts = [members[labels == label] for label in np.unique(labels)]
     return [part for part in parts if len(part) >= 2]
+
+
+def _compact(block: Any) -> Any:
+    """The rows with only the columns they use, in float64.
+
+    Rows of 2^20 hashed columns make every transpose and product allocate for all
+    of them; a group uses a few thousand.
+    """
+    import numpy as np
+    import scipy.sparse as sparse  # type: ignore[import-untyped, unused-ignore]
+
+    block = block.tocsr()
+    used, columns = np.unique(block.indices, return_inverse=True)
+    return sparse.csr_matrix(
+        (block.data.astype(np.float64), columns, block.indptr), shape=(block.shape[0], len(used))
+    )
 
 
 def _describe(
@@ -265,14 +281,14 @@ def _describe(
     import numpy as np
 
     members = sorted(group.tolist(), key=lambda i: (received[i], ids[i]))
-    block = vectors[members].astype(np.float64)
+    block = _compact(vectors[members])
     size = len(members)
     # The mean cosine over all pairs from the sum of the vectors: |sum|² adds every
     # pair twice and every vector's own square once.
     total = np.asarray(block.sum(axis=0)).ravel()
     own = float(block.multiply(block).sum())
     mean_cosine = (float(total @ total) - own) / (size * (size - 1))
-    closeness = block @ (total / size)
+    closeness = block @ total
     representative = members[int(np.argmax(closeness))]
     start, end, most = _busiest_span(
         [received[i] for i in members], [customers[i] for i in members], window
