@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from complaint_flow import Customer, InvalidArgumentError, InvalidIntakeError
+from complaint_flow import Customer, InvalidArgumentError, InvalidIntakeError, OutcomeKind
 
 from complaint_flow_sms import (
     SIGNATURE_HEADER,
@@ -14,6 +14,7 @@ from complaint_flow_sms import (
     WebhookSignatureError,
     read_webhook,
     signature_for,
+    take_webhook,
     verify_signature,
 )
 from complaint_flow_sms.testing import GatewayStub, webhook
@@ -117,3 +118,48 @@ def test_a_numeric_id_and_a_time_in_another_zone_are_read() -> None:
     )
     assert intake.external_id == "42"
     assert intake.received_at == datetime(2026, 1, 5, 9, 30, tzinfo=paris)
+
+
+def test_a_web_handler_takes_a_message_once_and_answers_200_each_time(opened: Any) -> None:
+    sms = opened()
+    body, headers = webhook("+447700900123", "No signal", message_id="in-9", secret=SECRET)
+
+    first = take_webhook(sms.engine, sms.sms, body, headers[SIGNATURE_HEADER])
+    again = take_webhook(sms.engine, sms.sms, body, headers[SIGNATURE_HEADER])
+
+    assert first.outcome is not None
+    assert again.outcome is not None
+    assert (first.status, first.outcome.kind) == (200, OutcomeKind.OPENED)
+    assert (again.status, again.outcome.kind) == (200, OutcomeKind.DUPLICATE)
+    assert first.outcome.complaint is not None
+    reference = first.outcome.complaint.reference
+    assert (first.text, again.text) == (f"opened {reference}", f"duplicate {reference}")
+
+
+def test_an_unsigned_webhook_is_answered_401_and_nothing_is_kept(opened: Any) -> None:
+    sms = opened()
+    body, _ = webhook("+447700900123", "No signal", message_id="in-9")
+
+    answer = take_webhook(sms.engine, sms.sms, body, None)
+
+    assert answer.status == 401
+    assert "no X-SMS-Signature header" in answer.text
+    assert sms.engine.find() == []
+    assert sms.engine.store.quarantine_find() == []
+
+
+def test_a_signed_body_that_is_no_message_is_kept_in_the_quarantine(opened: Any) -> None:
+    sms = opened()
+    body = b'{"id": "in-3", "from": "+447700900123", "text": ""}'
+
+    answer = take_webhook(sms.engine, sms.sms, body, signature_for(body, SECRET))
+    take_webhook(sms.engine, sms.sms, body, signature_for(body, SECRET))  # redelivered
+
+    assert answer.status == 200
+    [entry] = sms.engine.store.quarantine_find()
+    assert entry.id == answer.quarantine_id
+    assert (entry.channel, entry.source) == ("sms", "webhook")
+    assert "'text' is empty" in entry.reason
+    kept = sms.engine.store.quarantine_get(entry.id)
+    assert kept is not None
+    assert kept.raw == body

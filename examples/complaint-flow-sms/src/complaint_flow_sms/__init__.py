@@ -2,8 +2,8 @@
 
 Replies go out through an HTTP SMS gateway (:class:`SmsChannel`, registered by
 :class:`SmsPlugin` or, when the package is installed, from the ``COMPLAINT_FLOW_SMS_*``
-environment); complaints come in from the gateway's signed webhook
-(:func:`verify_signature`, ``SmsChannel.parse``). Numbers are E.164
+environment); complaints come in from the gateway's signed webhook (:func:`take_webhook`:
+:func:`verify_signature`, ``SmsChannel.parse``, the quarantine). Numbers are E.164
 (:func:`normalise_number`); texts are counted in GSM-7 or UCS-2 segments
 (:func:`count_segments`) and long letters split (:func:`split_letter`).
 """
@@ -26,6 +26,7 @@ from complaint_flow_sms.inbound import (
 )
 from complaint_flow_sms.phone_numbers import country_code, normalise_number
 from complaint_flow_sms.plugin import SmsPlugin
+from complaint_flow_sms.receiving import WebhookAnswer, take_webhook
 from complaint_flow_sms.segments import (
     MAX_MESSAGES,
     Segments,
@@ -53,6 +54,7 @@ __all__ = [
     "SmsChannel",
     "SmsPlugin",
     "SmsSettings",
+    "WebhookAnswer",
     "WebhookSignatureError",
     "__version__",
     "configured_in",
@@ -65,5 +67,6 @@ __all__ = [
     "sms_text",
     "split_letter",
     "summary_of",
+    "take_webhook",
     "verify_signature",
 ]
