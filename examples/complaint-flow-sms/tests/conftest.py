@@ -6,10 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from complaint_flow import Actor, Engine, ManualClock
+from complaint_flow import Actor, ChannelKind, Engine, ManualClock
+from hypothesis import settings
 
 from complaint_flow_sms import ENVIRONMENT, SmsChannel, SmsPlugin
 from complaint_flow_sms.testing import GatewayStub
+
+# The properties are about numbers and texts, not speed: a slow, shared machine must not
+# fail them on hypothesis's per-example deadline.
+settings.register_profile("complaint-flow-sms", deadline=None)
+settings.load_profile("complaint-flow-sms")
 
 AGENT = Actor(id="A-1", name="Bo", role="agent")
 SECRET = "webhook-s3cret"
@@ -43,8 +49,8 @@ class Opened:
 
 @pytest.fixture
 def opened(gateway: GatewayStub, clock: ManualClock) -> Iterator[Any]:
-    def open_engine(**settings: Any) -> Opened:
-        sms = SmsChannel(gateway.settings(webhook_secret=SECRET, **settings))
+    def open_engine(*, kind: ChannelKind = ChannelKind.WRITTEN, **settings: Any) -> Opened:
+        sms = SmsChannel(gateway.settings(webhook_secret=SECRET, **settings), kind=kind)
         engine = Engine.open(
             "memory://", clock=clock, plugins=[SmsPlugin(sms)], load_entry_points=False
         )

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from complaint_flow import Customer, InvalidArgumentError, InvalidIntakeError, OutcomeKind
+from complaint_flow import (
+    Actor,
+    ChannelKind,
+    Customer,
+    InvalidArgumentError,
+    InvalidIntakeError,
+    ManualClock,
+    OutcomeKind,
+    Restriction,
+)
 
 from complaint_flow_sms import (
     SIGNATURE_HEADER,
@@ -46,7 +55,7 @@ def test_a_text_message_becomes_a_complaint_and_its_redelivery_the_same_one(
     assert first.received_at == sent_at
     assert first.customer.id == "phone:+447700900123"
     assert first.customer.address_for("sms") == "+447700900123"
-    assert first.data["sms_to"] == "+447700900999"
+    assert first.data["to"] == "+447700900999"
 
 
 def test_two_messages_from_one_number_are_one_customers(opened: Any) -> None:
@@ -163,3 +172,36 @@ def test_a_signed_body_that_is_no_message_is_kept_in_the_quarantine(opened: Any)
     kept = sms.engine.store.quarantine_get(entry.id)
     assert kept is not None
     assert kept.raw == body
+
+
+@pytest.mark.parametrize(
+    ("kind", "to_the_officer"),
+    [(ChannelKind.WRITTEN, OutcomeKind.OPENED), (ChannelKind.ONLINE, OutcomeKind.FILED)],
+)
+def test_the_stop_procedure_reads_a_text_messages_kind_and_number(
+    opened: Any, clock: ManualClock, kind: ChannelKind, to_the_officer: OutcomeKind
+) -> None:
+    sms = opened(kind=kind)
+    number = "+44 7700 900123"
+
+    def text(message_id: str, to: str) -> Any:
+        body, _ = webhook(number, "Again about my bill", message_id=message_id, to=to)
+        return sms.engine.accept(sms.sms.parse(body))
+
+    first = text("in-1", "+447700900999")
+    assert first.complaint is not None
+    sms.engine.conduct.restrict(
+        first.complaint.customer.id,
+        [
+            Restriction.written_only(),
+            Restriction.single_point_of_contact("+447700900555", "Sam, complaints officer"),
+        ],
+        actor=Actor(id="M-1", name="Mo", role="manager"),
+        reasons="Forty messages a day to every number we have.",
+        review_at=clock() + timedelta(days=90),
+        skip_warning_reason="The messages threatened our staff.",
+    )
+
+    # A text to the officer's number, however written, is let in if texts count as writing.
+    assert text("in-2", "+44 (0)7700 900555").kind is to_the_officer
+    assert text("in-3", "+447700900999").kind is OutcomeKind.FILED

@@ -97,7 +97,8 @@ def read_webhook(
     The customer is the host's (``find_customer``) or, for a number it does not know, a
     customer keyed by the number (``phone:+447700900123``, the same id a web form gives
     for that number), named by it. Either way their ``sms`` contact is the number, so
-    the answer goes back by text message.
+    the answer goes back by text message. The number the message was sent to goes in
+    ``data["to"]`` (E.164), where the stop procedure's single point of contact looks.
 
     Args:
         raw: the webhook's JSON body.
@@ -126,7 +127,12 @@ def read_webhook(
     data: dict[str, Any] = {}
     to = message.get("to")
     if isinstance(to, str) and to.strip():
-        data["sms_to"] = to.strip()
+        # complaint_flow's "to": what a single-point-of-contact restriction compares
+        # with the contact it names (give that number in E.164 form too).
+        try:
+            data["to"] = normalise_number(to, default_country)
+        except InvalidNumberError:
+            data["to"] = to.strip()  # a short code or a name, as the gateway gave it
     return Intake(
         channel=CHANNEL,
         customer=_customer(number, find_customer),
