@@ -298,6 +298,7 @@ OWN_PAGES = [
     "email-out.md",
     "webhooks.md",
     "analysis.md",
+    "channel-packages.md",
 ]
 
 
