@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.channels.email_parsing import (
+    REPLY_PREFIXES,
+    Attachment,
+    DeliveryStatus,
+    ParsedEmail,
+    RecipientStatus,
+    find_reference,
+    latest_reply,
+    parse_email,
+    strip_subject_prefixes,
+)
 from complaint_flow.channels.imap import FetchedMessage, ImapMailbox, ImapSettings, MailboxCursor
 from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
 from complaint_flow.channels.web_form import (
@@ -114,8 +125,10 @@ from complaint_flow.services.audit import AuditProblem, AuditReport, verify_stor
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
+from complaint_flow.services.email_intake import EmailIntake, MailOutcome, MailOutcomeKind
 from complaint_flow.services.final_decisions import ReviewOutcome
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.services.outgoing import LetterSettings
 from complaint_flow.services.privacy import (
     ERASED,
     ErasureReport,
@@ -144,10 +157,12 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "DEFAULT_STORE_URL",
     "ERASED",
+    "REPLY_PREFIXES",
     "STAFF_CHANNELS",
     "SYSTEM",
     "Actor",
     "Adjustment",
+    "Attachment",
     "AuditProblem",
     "AuditReport",
     "AuthorityExceededError",
@@ -181,10 +196,12 @@ __all__ = [
     "ContactFiledError",
     "Customer",
     "DeliveryReport",
+    "DeliveryStatus",
     "DuplicateIntakeError",
     "Duration",
     "DurationError",
     "DurationUnit",
+    "EmailIntake",
     "Engine",
     "ErasureReport",
     "EscalationError",
@@ -205,8 +222,11 @@ __all__ = [
     "LetterContext",
     "LetterError",
     "LetterRequirement",
+    "LetterSettings",
     "Letters",
     "LinkDirection",
+    "MailOutcome",
+    "MailOutcomeKind",
     "MailboxCursor",
     "ManualClock",
     "MessageLink",
@@ -218,6 +238,7 @@ __all__ = [
     "OutboxStore",
     "OutcomeKind",
     "Outgoing",
+    "ParsedEmail",
     "PatternFlag",
     "PermissionDeniedError",
     "PlaceholderContactWarning",
@@ -228,6 +249,7 @@ __all__ = [
     "QuarantinedMessage",
     "QuarantinedMessageError",
     "Receipt",
+    "RecipientStatus",
     "Registry",
     "Remedy",
     "RemedyKind",
@@ -262,14 +284,18 @@ __all__ = [
     "check_authority",
     "customer_id_from_contact",
     "erase_customer",
+    "find_reference",
     "hookimpl",
+    "latest_reply",
     "load_pack",
     "make_plugin_manager",
     "pack_names",
+    "parse_email",
     "purge_closed",
     "read_web_form",
     "retention_cutoff",
     "staff_intake",
+    "strip_subject_prefixes",
     "to_mermaid",
     "verify_store",
     "web_form_schema",
