@@ -262,6 +262,19 @@ def test_checks_are_refused_before_their_time_or_without_categories(
     assert desk.get(done.id) == done
 
 
+def test_a_check_never_counts_weeks_that_have_not_happened(
+    engine: Engine, clock: ManualClock
+) -> None:
+    desk = ActionDesk(engine, effect_test=Recording())
+    action = done_action(desk, clock, weeks=1)
+    ahead = clock() + 2 * WEEK
+    with pytest.raises(InvalidArgumentError, match="later than the clock's time"):
+        desk.check(action.id, now=ahead)
+    with pytest.raises(InvalidArgumentError, match="later than the clock's time"):
+        desk.check_due(ahead)
+    assert desk.get(action.id).status is ActionStatus.DONE
+
+
 def test_running_the_due_checks_checks_each_once_and_reports_failures(
     engine: Engine, clock: ManualClock
 ) -> None:

@@ -26,7 +26,6 @@ from typing import Protocol, cast
 import attrs
 
 from complaint_flow.arguments import (
-    aware_datetime,
     instance,
     number,
     optional_aware_datetime,
@@ -186,8 +185,8 @@ def check_effectiveness(
         kernel: the engine's kernel.
         key: the action's id.
         actor: who runs the check (the system, by default).
-        now: the time of the check (default: the kernel's clock); the check period
-            must have ended by then.
+        now: the time of the check (default: the kernel's clock; not later than it);
+            the check period must have ended by then.
         exposure: the host's measure of exposure (see :data:`Exposure`); default:
             weeks.
         exposure_unit: what ``exposure`` counts, in words ("orders").
@@ -199,8 +198,8 @@ def check_effectiveness(
         ActionStatusError: the action is not ``done``.
         CheckNotDueError: its check period has not ended.
         NothingToMeasureError: it has no category to count complaints in.
-        InvalidArgumentError: a malformed argument, or an exposure that is not a
-            number above 0.
+        InvalidArgumentError: a malformed argument, ``now`` later than the clock, or
+            an exposure that is not a number above 0.
     """
     actor = instance("actor", actor, Actor, "Actor(id=..., name=..., role=...)")
     at = optional_aware_datetime("now", now)
@@ -213,11 +212,10 @@ def check_effectiveness(
         )
     if effect_test is not None and not callable(effect_test):
         raise InvalidArgumentError(f"effect_test must be a function, got {effect_test!r}")
-    test = effect_test or analysis_effect_test()
 
     def build(draft: Draft[CorrectiveAction]) -> None:
         action = draft.base
-        checked_at = at or draft.now
+        checked_at = _not_ahead(at, draft.now)
         if action.status is not ActionStatus.DONE:
             raise action_machine().not_allowed(action.status, ActionTrigger.CHECK)
         assert action.done_at is not None  # set by ``complete``, with the check's due time
@@ -243,6 +241,7 @@ def check_effectiveness(
         half = len(counts) // 2
         before = list(zip(counts[:half], exposures[:half], strict=True))
         after = list(zip(counts[half:], exposures[half:], strict=True))
+        test = effect_test or analysis_effect_test()
         figures = test(before, after, confidence=confidence, min_reduction=min_reduction)
         check = EffectCheck(
             verdict=Verdict(figures.verdict),
@@ -305,9 +304,8 @@ def run_due_checks(
     Callable from a sweep or from ``complaint-flow actions check-due``; with several
     runners at once, each check is recorded once (the version check).
     """
-    at = kernel.clock() if now is None else aware_datetime("now", now)
+    at = _not_ahead(optional_aware_datetime("now", now), kernel.clock())
     batch = whole_number("batch", batch, minimum=1, maximum=100_000)
-    test = effect_test or analysis_effect_test()
     checked: list[str] = []
     failed: list[tuple[str, str]] = []
     tally = dict.fromkeys(Verdict, 0)
@@ -325,7 +323,7 @@ def run_due_checks(
                     now=at,
                     exposure=exposure,
                     exposure_unit=exposure_unit,
-                    effect_test=test,
+                    effect_test=effect_test,
                     confidence=confidence,
                     min_reduction=min_reduction,
                 )
@@ -345,6 +343,19 @@ def run_due_checks(
         inconclusive=tally[Verdict.INCONCLUSIVE],
         failed=tuple(failed),
     )
+
+
+def _not_ahead(at: datetime | None, now: datetime) -> datetime:
+    """``at`` (default ``now``), refused when later than ``now``: the weeks after an action
+    are counted once they have happened, never ahead of time."""
+    if at is None:
+        return now
+    if at > now:
+        raise InvalidArgumentError(
+            f"now ({at.isoformat()}) is later than the clock's time ({now.isoformat()}): a "
+            "check counts the complaints of weeks that have passed; leave now out"
+        )
+    return at
 
 
 def _exposure(
