@@ -16,7 +16,7 @@ from complaint_flow.definitions.root_causes import RootCauseTaxonomy
 from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.model.actions import ActionKind, ActionStatus, CorrectiveAction
-from complaint_flow.model.entities import SYSTEM, Actor, Complaint, Event
+from complaint_flow.model.entities import SYSTEM, Actor, Complaint, Event, OutboxMessage
 from complaint_flow.services import action_effects, corrective_actions, root_causes
 from complaint_flow.services.action_effects import DueChecksReport, EffectTest, Exposure
 from complaint_flow.services.audit import AuditProblem
@@ -136,6 +136,10 @@ class ActionDesk:
     ) -> list[CorrectiveAction]:
         """Done actions whose effectiveness check is due."""
         return corrective_actions.checks_due(self.kernel, now, limit=limit)
+
+    def messages(self, action_id: str) -> list[OutboxMessage]:
+        """The action's messages (to its owner), oldest first, with their delivery status."""
+        return self.kernel.store.outbox(self.get(action_id).id)
 
     def verify(self, action_id: str) -> list[AuditProblem]:
         """Every break in the action's audit trail (empty: intact)."""
