@@ -294,3 +294,33 @@ def test_bad_arguments_are_named(engine: Engine, mail: EmailIntake) -> None:
     with pytest.raises(InvalidArgumentError, match="customer_of"):
         EmailIntake(engine.kernel, engine.reception, customer_of=None)  # type: ignore[arg-type]
     assert engine.store.outbox_find(status=OutboxStatus.UNREACHABLE) == []
+
+
+def test_a_backlog_is_taken_in_order_with_new_complaints_in_one_batch(
+    engine: Engine, mail: EmailIntake
+) -> None:
+    first = email("Kettle leaks", message_id="<b1@example.org>")
+    raws = [
+        first,
+        email("Toaster burns", message_id="<b2@example.org>", sender="Bo <bo@example.org>"),
+        first,  # the same message twice in one batch: one complaint
+        b"garbage",
+    ]
+    outcomes = mail.take_many(raws)
+    assert [o.kind for o in outcomes] == [
+        MailOutcomeKind.OPENED,
+        MailOutcomeKind.OPENED,
+        MailOutcomeKind.DUPLICATE,
+        MailOutcomeKind.QUARANTINED,
+    ]
+    assert engine.store.count() == 2
+    ids = [o.complaint.id for o in outcomes[:3] if o.complaint is not None]
+    assert ids[0] == ids[2] != ids[1]
+    reference = outcomes[0].complaint.reference if outcomes[0].complaint else ""
+    later = mail.take_many(
+        [email(f"Re: [{reference}]", "More."), email("Kettle leaks", message_id="<b1@example.org>")]
+    )
+    assert [o.kind for o in later] == [MailOutcomeKind.REPLY, MailOutcomeKind.DUPLICATE]
+    # Linked for threading: an answer to the first message finds its complaint.
+    links = engine.store.links_find(["<b1@example.org>", "<b2@example.org>"])
+    assert {link.complaint_id for link in links} == set(ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.channels.email_composing import compose_email
 from complaint_flow.channels.email_parsing import (
     REPLY_PREFIXES,
     Attachment,
@@ -22,12 +23,21 @@ from complaint_flow.channels.email_parsing import (
 )
 from complaint_flow.channels.imap import FetchedMessage, ImapMailbox, ImapSettings, MailboxCursor
 from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
+from complaint_flow.channels.smtp import RecipientRefusedError, SmtpChannel, SmtpError, SmtpSettings
 from complaint_flow.channels.web_form import (
     FieldError,
     WebFormError,
     customer_id_from_contact,
     read_web_form,
     web_form_schema,
+)
+from complaint_flow.channels.webhooks import (
+    WEBHOOK_SCHEMA,
+    WebhookError,
+    WebhookNotifier,
+    verify_signature,
+    webhook_body_schema,
+    webhook_signature,
 )
 from complaint_flow.definitions.calendars import (
     BusinessCalendar,
@@ -160,6 +170,7 @@ __all__ = [
     "REPLY_PREFIXES",
     "STAFF_CHANNELS",
     "SYSTEM",
+    "WEBHOOK_SCHEMA",
     "Actor",
     "Adjustment",
     "Attachment",
@@ -249,6 +260,7 @@ __all__ = [
     "QuarantinedMessage",
     "QuarantinedMessageError",
     "Receipt",
+    "RecipientRefusedError",
     "RecipientStatus",
     "Registry",
     "Remedy",
@@ -263,6 +275,9 @@ __all__ = [
     "Routing",
     "SchemaVersionError",
     "Severity",
+    "SmtpChannel",
+    "SmtpError",
+    "SmtpSettings",
     "StateDefinition",
     "Store",
     "StoreError",
@@ -277,11 +292,14 @@ __all__ = [
     "UnknownWorkflowError",
     "UnreachableAddressError",
     "WebFormError",
+    "WebhookError",
+    "WebhookNotifier",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
     "WorkingPeriod",
     "__version__",
     "check_authority",
+    "compose_email",
     "customer_id_from_contact",
     "erase_customer",
     "find_reference",
@@ -297,6 +315,9 @@ __all__ = [
     "staff_intake",
     "strip_subject_prefixes",
     "to_mermaid",
+    "verify_signature",
     "verify_store",
     "web_form_schema",
+    "webhook_body_schema",
+    "webhook_signature",
 ]

@@ -138,7 +138,7 @@ def test_the_outbox_posts_a_signed_body(receiver: Receiver) -> None:
         "recipient": "customer",
         "channel": "email",
         "address": "ada@example.org",
-        "payload": {"name": "Ada Lovelace", "state": "thanked"},
+        "payload": {"name": "Ada Lovelace", "state": "thanked", "letter": "acknowledgement"},
     }
     jsonschema.validate(json.loads(request.body), webhook_body_schema())
 

@@ -38,7 +38,7 @@ from complaint_flow.arguments import (
     whole_number,
 )
 from complaint_flow.channels.email_composing import compose_email, email_address, mail_domain
-from complaint_flow.errors import ChannelError, InvalidArgumentError
+from complaint_flow.errors import ChannelError, InvalidArgumentError, UnreachableAddressError
 from complaint_flow.model.channels import Channel, Outgoing, Receipt
 from complaint_flow.model.entities import ChannelKind, Intake
 
@@ -386,8 +386,9 @@ class SmtpChannel:
         """Send ``message`` as an email; the receipt carries its Message-ID.
 
         Raises:
-            RecipientRefusedError: the server refused the address (``permanent``: for
-                good), or the address cannot be an email address (permanent too).
+            UnreachableAddressError: the server refused the address for good (a 5xx), or
+                it cannot be an email address: the outbox keeps the message unreachable.
+            RecipientRefusedError: the server refused the address for now (a 4xx).
             SmtpError: the server refused the login, the sender or the message, or
                 could not be reached (the message says what to check).
             InvalidArgumentError: ``message`` is not an :class:`Outgoing`.
@@ -397,11 +398,8 @@ class SmtpChannel:
         try:
             address = email_address("outgoing.address", outgoing.address)
         except InvalidArgumentError as error:
-            raise RecipientRefusedError(
-                f"message {outgoing.key!r} cannot be sent: {error}",
-                address=str(outgoing.address),
-                server=server,
-                permanent=True,
+            raise UnreachableAddressError(
+                str(outgoing.address), f"not an email address ({error})"
             ) from error
         try:
             mail = compose_email(
@@ -417,7 +415,13 @@ class SmtpChannel:
                 permanent=True,
             ) from error
         with self._lock:
-            reply = self._deliver(mail, address)
+            try:
+                reply = self._deliver(mail, address)
+            except RecipientRefusedError as error:
+                if error.permanent:
+                    # The outbox keeps the message unreachable and the address is marked.
+                    raise UnreachableAddressError(address, str(error)) from error
+                raise
         return Receipt(
             channel=self._channel.name,
             address=address,

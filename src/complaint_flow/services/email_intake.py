@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
-from complaint_flow.arguments import mapping, name, text, whole_number
+from complaint_flow.arguments import items, mapping, name, text, whole_number
 from complaint_flow.channels.email_parsing import (
     ParsedEmail,
     find_reference,
@@ -58,7 +58,7 @@ from complaint_flow.model.channel_records import (
     QuarantineStatus,
 )
 from complaint_flow.model.entities import SYSTEM, Actor, Complaint, Customer, Intake
-from complaint_flow.services.intake import Reception
+from complaint_flow.services.intake import OutcomeKind, Reception
 from complaint_flow.services.workflow_steps import fire_on, frozen_data
 
 SUMMARY_LENGTH = 200
@@ -75,7 +75,10 @@ class MailOutcomeKind(enum.StrEnum):
     """What became of one inbound email."""
 
     OPENED = "opened"
-    """A new complaint (or, under the stop procedure, filed: see ``intake``)."""
+    """A new complaint."""
+    FILED = "filed"
+    """Kept on the customer's review queue under the stop procedure (a restriction
+    applies, or it re-raises a decided matter): see ``Engine.accept``."""
     REPLY = "reply"
     """Joined an existing complaint."""
     AUTOMATIC = "automatic"
@@ -108,6 +111,15 @@ class MailOutcome:
     reason: str = ""
     quarantine_id: str | None = None
     fired: str | None = None
+
+
+MAIL_KINDS = {
+    OutcomeKind.OPENED: MailOutcomeKind.OPENED,
+    OutcomeKind.DUPLICATE: MailOutcomeKind.DUPLICATE,
+    OutcomeKind.FILED: MailOutcomeKind.FILED,
+    OutcomeKind.LINKED: MailOutcomeKind.FILED,
+}
+"""What the reception's outcome of a new message is, as an email outcome."""
 
 
 def sender_as_customer(parsed: ParsedEmail) -> Customer:
@@ -192,6 +204,9 @@ class EmailIntake:
     def take(self, raw: bytes, *, source: str = "api") -> MailOutcome:
         """Take one raw message (its bytes as received); see the module for the rules.
 
+        This is also the function for hosts that receive mail by webhook (a provider
+        posting each inbound message): give it the raw MIME bytes.
+
         Args:
             raw: the whole message, headers and body, as bytes.
             source: where it came from, kept with a quarantined message
@@ -200,18 +215,52 @@ class EmailIntake:
         Raises:
             InvalidArgumentError: ``raw`` is not bytes, or ``source`` is blank.
         """
+        return self.take_many([raw], source=source)[0]
+
+    def take_many(self, raws: Iterable[bytes], *, source: str = "api") -> list[MailOutcome]:
+        """Take many raw messages, in order; one :class:`MailOutcome` each.
+
+        Replies, bounces and automatic mail are taken one by one; the new complaints
+        among the messages are opened together, in one store transaction
+        (``Engine.receive_many``): the way to load a mailbox's backlog quickly.
+
+        Raises:
+            InvalidArgumentError: a message is not bytes, or ``source`` is blank
+                (nothing is taken).
+        """
+        batch = [self.checked_raw(raw) for raw in items("raws", raws)]
+        source = text("source", source)
+        outcomes: list[MailOutcome | None] = [None] * len(batch)
+        fresh: list[tuple[int, ParsedEmail, str]] = []
+        for index, raw in enumerate(batch):
+            try:
+                parsed = parse_email(raw)
+            except QuarantinedMessageError as exc:
+                outcomes[index] = self.quarantine(raw, source, exc.reason)
+                continue
+            message_id = parsed.message_id or synthetic_message_id(raw)
+            outcome = self.decide(raw, source, parsed, message_id)
+            if outcome is None:
+                fresh.append((index, parsed, message_id))
+            else:
+                outcomes[index] = outcome
+        for (index, _, _), outcome in zip(fresh, self.open_many(fresh), strict=True):
+            outcomes[index] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    @staticmethod
+    def checked_raw(raw: object) -> bytes:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise InvalidArgumentError(
                 f"raw must be the message's bytes as received, got {type(raw).__name__}; "
                 "read the file in binary mode (or encode what the webhook gave you)"
             )
-        raw = bytes(raw)
-        source = text("source", source)
-        try:
-            parsed = parse_email(raw)
-        except QuarantinedMessageError as exc:
-            return self.quarantine(raw, source, exc.reason)
-        message_id = parsed.message_id or synthetic_message_id(raw)
+        return bytes(raw)
+
+    def decide(
+        self, raw: bytes, source: str, parsed: ParsedEmail, message_id: str
+    ) -> MailOutcome | None:
+        """What becomes of a readable message, or None when it opens a new complaint."""
         earlier = self.earlier(message_id)
         if earlier is not None:
             return MailOutcome(MailOutcomeKind.DUPLICATE, earlier, message_id)
@@ -226,7 +275,7 @@ class EmailIntake:
                 source,
                 f"an automatic message ({parsed.automatic}) about no known complaint",
             )
-        return self.open(parsed, message_id)
+        return None
 
     def earlier(self, message_id: str) -> Complaint | None:
         """The complaint a message with this id already went to, if it was taken."""
@@ -380,8 +429,38 @@ class EmailIntake:
 
     def open(self, parsed: ParsedEmail, message_id: str) -> MailOutcome:
         """A new complaint from the message, through the reception."""
+        return self.open_many([(0, parsed, message_id)])[0]
+
+    def open_many(self, fresh: Sequence[tuple[int, ParsedEmail, str]]) -> list[MailOutcome]:
+        """New complaints from messages, opened in one batch through the reception."""
+        if not fresh:
+            return []
+        intakes = [self.intake_of(parsed, message_id) for _, parsed, message_id in fresh]
+        results = self.reception.accept_many(intakes, self.workflow)
+        now = self.kernel.clock()
+        # For threading answers by In-Reply-To; the external id already makes the
+        # intake idempotent, so a crash before this write loses nothing.
+        self.kernel.store.links_add(
+            [
+                MessageLink(message_id, result.complaint.id, LinkDirection.INBOUND, now)
+                for (_, _, message_id), result in zip(fresh, results, strict=True)
+                if result.complaint is not None and result.opened
+            ]
+        )
+        return [
+            MailOutcome(
+                MAIL_KINDS[result.kind],
+                result.complaint,
+                message_id,
+                "" if result.opened else result.message(),
+            )
+            for (_, _, message_id), result in zip(fresh, results, strict=True)
+        ]
+
+    def intake_of(self, parsed: ParsedEmail, message_id: str) -> Intake:
+        """The intake of a new complaint from a message."""
         summary = parsed.subject or first_line(parsed.reply_text) or "(no subject)"
-        intake = Intake(
+        return Intake(
             channel=self.channel,
             customer=self.customer_of(parsed),
             summary=summary[:SUMMARY_LENGTH],
@@ -390,16 +469,6 @@ class EmailIntake:
             category=self.category,
             data={"email": message_data(parsed, message_id)},
         )
-        outcome = self.reception.accept(intake, self.workflow)
-        complaint = outcome.complaint
-        if complaint is not None:
-            # For threading answers by In-Reply-To; the external id already makes the
-            # intake idempotent, so a crash before this line loses nothing.
-            self.kernel.store.links_add(
-                [MessageLink(message_id, complaint.id, LinkDirection.INBOUND, self.kernel.clock())]
-            )
-        reason = "" if outcome.opened else outcome.message()
-        return MailOutcome(MailOutcomeKind.OPENED, complaint, message_id, reason)
 
     def quarantine(self, raw: bytes, source: str, reason: str) -> MailOutcome:
         """Keep the message whole with the reason (once per distinct message)."""
