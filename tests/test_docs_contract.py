@@ -297,6 +297,7 @@ OWN_PAGES = [
     "email.md",
     "email-out.md",
     "webhooks.md",
+    "analysis.md",
 ]
 
 
