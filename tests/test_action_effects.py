@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,14 +12,21 @@ from typing import Any
 import attrs
 import pytest
 
-from complaint_flow import Actor, Customer, Engine, Intake, InvalidArgumentError, ManualClock
+from complaint_flow import (
+    Actor,
+    Customer,
+    Engine,
+    Intake,
+    InvalidArgumentError,
+    LearningExtraMissingError,
+    ManualClock,
+)
 from complaint_flow.fsm.action_machine import ActionStatusError
 from complaint_flow.model.actions import ActionStatus, CorrectiveAction, EffectCheck, Verdict
 from complaint_flow.services.action_desk import ActionDesk
 from complaint_flow.services.action_effects import (
     CheckNotDueError,
     NothingToMeasureError,
-    analysis_effect_test,
     periods,
     run_due_checks,
 )
@@ -316,7 +324,6 @@ def plant(engine: Engine, rate_before: float, rate_after: float, weeks: int, see
 
 
 def test_with_the_analysis_module_a_planted_fall_is_effective_and_no_change_is_not() -> None:
-    pytest.importorskip("complaint_flow.analysis.effectiveness")
     verdicts = {}
     for name, after in (("fall", 2.0), ("same", 12.0)):
         clock = ManualClock(T0)
@@ -333,11 +340,15 @@ def test_with_the_analysis_module_a_planted_fall_is_effective_and_no_change_is_n
     assert 100 < verdicts["fall"][1] < 190  # about 12 a week for 12 weeks
 
 
-def test_without_the_analysis_module_the_check_says_what_to_install(
+def test_without_scipy_the_check_says_what_to_install_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(
-        "complaint_flow.services.action_effects.ANALYSIS_MODULE", "complaint_flow.no_such_module"
-    )
-    with pytest.raises(Exception, match=r"complaint-flow\[learning\]"):
-        analysis_effect_test()
+    clock = ManualClock(T0)
+    with Engine.open("memory://", clock=clock, load_entry_points=False) as engine:
+        desk = ActionDesk(engine)
+        action = done_action(desk, clock, weeks=1)
+        clock.advance(WEEK)
+        monkeypatch.setitem(sys.modules, "scipy", None)
+        with pytest.raises(LearningExtraMissingError, match=r"complaint-flow\[learning\]"):
+            desk.check(action.id)
+        assert desk.get(action.id).status is ActionStatus.DONE

@@ -103,7 +103,6 @@ def test_causes_lists_the_taxonomy(url: str) -> None:
 
 
 def test_an_action_from_open_to_confirmed_on_the_command_line(url: str) -> None:
-    pytest.importorskip("complaint_flow.analysis.effectiveness")
     ref = reference(url)
     empty = invoke("actions", "list", "--store", url)
     assert "No corrective action yet" in empty.output

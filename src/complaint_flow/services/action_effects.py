@@ -9,22 +9,22 @@ suggests a verdict (``effective``, ``not_effective``, ``inconclusive``); the fig
 and the verdict are recorded on the action as an ``effectiveness_checked`` event, the
 owner is told, and the action waits for a person to confirm (or reopen) it.
 
-The test is the analysis module's :func:`complaint_flow.analysis.effectiveness.assess_effect`
+The test is the analysis module's :func:`~complaint_flow.analysis.effectiveness.assess_effect`
 (an exact conditional test of two Poisson rates, or quasi-Poisson when the weeks vary
-more than Poisson counts do); any function with the same call (:class:`EffectTest`)
-may stand in for it.
+more than Poisson counts do; it needs the ``learning`` extra's numpy and scipy); any
+function with the same call (:class:`EffectTest`) may stand in for it.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
 import attrs
 
+from complaint_flow.analysis.effectiveness import assess_effect
 from complaint_flow.arguments import (
     instance,
     number,
@@ -50,9 +50,6 @@ Exposure = Callable[[tuple[str, ...], datetime, datetime], float]
 Called once per counted week; must return a number above 0. Without one, a week's
 exposure is its length in weeks (1, or less for a short last week).
 """
-
-ANALYSIS_MODULE = "complaint_flow.analysis.effectiveness"
-"""Where the test that compares the rates lives (the analysis layer)."""
 
 
 class EffectFigures(Protocol):
@@ -94,23 +91,6 @@ class CheckNotDueError(ActionStatusError):
 class NothingToMeasureError(InvalidArgumentError):
     """The action has no category to count complaints in (none linked, directly or
     through its complaints)."""
-
-
-def analysis_effect_test() -> EffectTest:
-    """The analysis module's ``assess_effect``, imported when a check runs.
-
-    Raises:
-        ComplaintFlowError: the analysis module is not installed with this
-            complaint_flow (it needs the ``learning`` extra's numpy and scipy).
-    """
-    try:
-        module = importlib.import_module(ANALYSIS_MODULE)
-    except ImportError as exc:
-        raise ComplaintFlowError(
-            f"checking a corrective action's effect needs {ANALYSIS_MODULE} ({exc}); "
-            'install the learning extra: pip install "complaint-flow[learning]"'
-        ) from exc
-    return cast(EffectTest, module.assess_effect)
 
 
 @attrs.frozen
@@ -190,7 +170,8 @@ def check_effectiveness(
         exposure: the host's measure of exposure (see :data:`Exposure`); default:
             weeks.
         exposure_unit: what ``exposure`` counts, in words ("orders").
-        effect_test: the test comparing the rates; default: the analysis module's.
+        effect_test: the test comparing the rates; default: the analysis module's
+            ``assess_effect``.
         confidence: the level of the rate ratio's interval.
         min_reduction: the smallest fall of the rate that matters (0.25: a quarter).
 
@@ -241,7 +222,7 @@ def check_effectiveness(
         half = len(counts) // 2
         before = list(zip(counts[:half], exposures[:half], strict=True))
         after = list(zip(counts[half:], exposures[half:], strict=True))
-        test = effect_test or analysis_effect_test()
+        test: EffectTest = effect_test or assess_effect
         figures = test(before, after, confidence=confidence, min_reduction=min_reduction)
         check = EffectCheck(
             verdict=Verdict(figures.verdict),
@@ -380,7 +361,6 @@ def _finite(value: float) -> float | None:
 
 
 __all__ = [
-    "ANALYSIS_MODULE",
     "WEEK",
     "CheckNotDueError",
     "DueChecksReport",
@@ -388,7 +368,6 @@ __all__ = [
     "EffectTest",
     "Exposure",
     "NothingToMeasureError",
-    "analysis_effect_test",
     "categories_of",
     "check_effectiveness",
     "periods",
