@@ -114,10 +114,10 @@ def as_of_version_1(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "MIGRATIONS", {})
 
 
-def test_the_current_schema_has_three_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_current_schema_has_four_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    assert sqlite_store.SCHEMA_VERSION == 4
-    assert list(sqlite_store.MIGRATIONS) == [1, 2, 3]
+    assert sqlite_store.SCHEMA_VERSION == 5
+    assert list(sqlite_store.MIGRATIONS) == [1, 2, 3, 4]
 
 
 # The schema of version 2 as released (a copy: the store's own statements move on).
@@ -246,8 +246,8 @@ def test_upgrading_version_2_keeps_every_row_and_gives_the_current_schema(
     assert positions == sorted(positions)
     assert positions[0] == 13  # the gaps of the fixture
 
-    assert upgrade(url) == (2, 4)
-    assert recorded(path) == ([(4,)], 4)
+    assert upgrade(url) == (2, 5)
+    assert recorded(path) == ([(5,)], 5)
     assert {table: rows(path, table) for table in DATA_TABLES} == kept
     # Column for column, key for key and index for index, what a new file gets.
     fresh = tmp_path / "fresh.db"
@@ -298,8 +298,10 @@ def test_after_the_upgrade_the_store_reads_old_data_and_stores_conduct_notices(
         store.close()
 
 
-# What version 4 added: version 3 is the current schema without these (and their indexes).
+# What version 4 added: version 3 is the current schema without these (and their indexes),
+# and without what version 5 added (tests/test_action_migrations.py).
 CHANNEL_TABLES = ("message_links", "quarantined_bytes", "quarantined_messages", "channel_cursors")
+ACTION_TABLES = ("corrective_actions", "action_events")
 VERSION_3_TABLES = (*DATA_TABLES, "conduct_records", "conduct_events")
 
 
@@ -338,8 +340,9 @@ def check_the_channel_part_works(store: Any, complaint_id: str) -> None:
 def version_3_file(monkeypatch: pytest.MonkeyPatch, path: Path, url: str) -> tuple[Path, str, str]:
     """A version-3 database with data: the path, a complaint's id, a customer's id.
 
-    Version 4 only added the channel tables, so the current schema without them,
-    recorded as version 3, is exactly what version 3 created.
+    Version 4 only added the channel tables and version 5 the action tables, so the
+    current schema without them, recorded as version 3, is exactly what version 3
+    created.
     """
     monkeypatch.undo()  # the real schema versions and steps
     store = open_sqlite_store(url)
@@ -348,7 +351,7 @@ def version_3_file(monkeypatch: pytest.MonkeyPatch, path: Path, url: str) -> tup
     finally:
         store.close()
     connection = raw(path)
-    for table in CHANNEL_TABLES:
+    for table in (*CHANNEL_TABLES, *ACTION_TABLES):
         connection.execute(f"DROP TABLE {table}")
     connection.execute("UPDATE complaint_flow_schema SET version = 3")
     connection.execute("PRAGMA user_version = 3")
@@ -367,13 +370,13 @@ def test_a_version_3_file_upgrades_with_the_command_and_keeps_its_data(
 
     result = invoke("upgrade", url)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "upgraded from 3 to 4"
-    assert recorded(path) == ([(4,)], 4)
+    assert result.output.strip() == "upgraded from 3 to 5"
+    assert recorded(path) == ([(5,)], 5)
     assert {table: rows(path, table) for table in VERSION_3_TABLES} == kept
     fresh = tmp_path / "fresh.db"
     open_sqlite_store(f"sqlite:///{fresh}").close()
     assert shape(path) == shape(fresh)
-    assert invoke("upgrade", url).output.strip() == "already at version 4"
+    assert invoke("upgrade", url).output.strip() == "already at version 5"
 
     store = open_sqlite_store(url)
     try:
@@ -612,10 +615,10 @@ def pg_version(connection: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_postgres_has_three_migrations(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
+def test_postgres_has_four_migrations(monkeypatch: pytest.MonkeyPatch, pg: ModuleType) -> None:
     monkeypatch.undo()
-    assert pg.SCHEMA_VERSION == 4
-    assert list(pg.MIGRATIONS) == [1, 2, 3]
+    assert pg.SCHEMA_VERSION == 5
+    assert list(pg.MIGRATIONS) == [1, 2, 3, 4]
 
 
 def test_postgres_new_schema_has_no_version_until_upgrade_creates_it(
@@ -724,8 +727,9 @@ def test_postgres_version_3_upgrades_with_the_command_and_keeps_its_data(
         complaint_id, customer_id = write_version_3_data(store)
     finally:
         store.close()
-    # Version 4 only added the channel tables: without them, this is version 3.
-    pg_raw.execute(f"DROP TABLE {', '.join(CHANNEL_TABLES)}")
+    # Version 4 only added the channel tables, version 5 the action tables: without
+    # them, this is version 3.
+    pg_raw.execute(f"DROP TABLE {', '.join((*CHANNEL_TABLES, *ACTION_TABLES))}")
     pg_raw.execute("UPDATE complaint_flow_schema SET version = 3")
     before = pg_dump(pg_raw)
     assert set(before) == {"complaint_flow_schema", *VERSION_3_TABLES}
@@ -735,12 +739,12 @@ def test_postgres_version_3_upgrades_with_the_command_and_keeps_its_data(
 
     result = invoke("upgrade", pg_url)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "upgraded from 3 to 4"
+    assert result.output.strip() == "upgraded from 3 to 5"
     after = pg_dump(pg_raw)
-    assert after["complaint_flow_schema"][1] == ["(4,)"]
+    assert after["complaint_flow_schema"][1] == ["(5,)"]
     for table in VERSION_3_TABLES:
         assert after[table] == before[table]
-    assert all(after[table][1] == [] for table in CHANNEL_TABLES)
+    assert all(after[table][1] == [] for table in (*CHANNEL_TABLES, *ACTION_TABLES))
     # The upgraded schema is exactly the one a new store creates.
     fresh = f"{pg.parse_postgres_url(pg_url).schema}_fresh"
     try:

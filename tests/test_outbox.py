@@ -177,8 +177,12 @@ def upgradable_v1_file(path: Path) -> str:
     )"""
     connection = sqlite3.connect(path, isolation_level=None)
     for statement in sqlite_store._SCHEMA:
-        if "conduct" in statement or statement in sqlite_store._CHANNEL_SCHEMA:
-            continue  # tables of schema versions 3 and 4
+        if (
+            "conduct" in statement
+            or statement in sqlite_store._CHANNEL_SCHEMA
+            or statement in sqlite_store._ACTION_SCHEMA
+        ):
+            continue  # tables of schema versions 3, 4 and 5
         connection.execute(old_outbox if "CREATE TABLE outbox" in statement else statement)
     connection.execute("INSERT INTO complaint_flow_schema (version) VALUES (1)")
     connection.execute("PRAGMA user_version = 1")

@@ -102,7 +102,8 @@ def raw(postgres_url: str, url: str) -> Iterator[psycopg.Connection[Any]]:
 VERSION_2_TABLES = ("complaint_flow_schema", "complaints", "events", "outbox", "reference_counters")
 VERSION_3_TABLES = (*VERSION_2_TABLES, "conduct_records", "conduct_events")
 CHANNEL_TABLES = ("message_links", "quarantined_messages", "quarantined_bytes", "channel_cursors")
-TABLES = (*VERSION_3_TABLES, *CHANNEL_TABLES)
+ACTION_TABLES = ("corrective_actions", "action_events")
+TABLES = (*VERSION_3_TABLES, *CHANNEL_TABLES, *ACTION_TABLES)
 
 
 def dump(
@@ -248,8 +249,8 @@ def test_an_unreachable_server_is_reported_with_what_to_check() -> None:
 def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
     store: PostgresStore, raw: psycopg.Connection[Any], url: str
 ) -> None:
-    assert SCHEMA_VERSION == 4
-    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(4,)]
+    assert SCHEMA_VERSION == 5
+    assert raw.execute("SELECT version FROM complaint_flow_schema").fetchall() == [(5,)]
     assert store.schema == schema_of_url(url)
     indexes = dict(
         raw.execute(
@@ -274,7 +275,12 @@ def test_a_new_schema_gets_the_current_version_with_its_tables_and_indexes(
         "quarantined_messages",
         "quarantined_bytes",
         "channel_cursors",
+        "corrective_actions",
+        "action_events",
     }
+    assert "WHERE (check_due_at IS NOT NULL)" in indexes["corrective_actions_check_due"]
+    assert "(status, due_at, id)" in indexes["corrective_actions_by_status"]
+    assert "(action_id, seq)" in indexes["action_events_pkey"]
     assert "WHERE (due_at IS NOT NULL)" in indexes["complaints_due"]
     assert "(due_at, id)" in indexes["complaints_due"]
     assert indexes["complaints_by_external_id"].startswith("CREATE UNIQUE INDEX")
@@ -1049,10 +1055,10 @@ def make_version_2(raw: psycopg.Connection[Any]) -> None:
 
     Version 3 added the two conduct tables and removed the outbox's foreign key to
     complaints (version 2 declared it inline, so PostgreSQL named it
-    ``outbox_complaint_id_fkey``); version 4 added the channel tables; nothing else
-    changed.
+    ``outbox_complaint_id_fkey``); version 4 added the channel tables, version 5 the
+    action tables; nothing else changed.
     """
-    raw.execute(f"DROP TABLE {', '.join(CHANNEL_TABLES)}")
+    raw.execute(f"DROP TABLE {', '.join((*CHANNEL_TABLES, *ACTION_TABLES))}")
     raw.execute("DROP TABLE conduct_events, conduct_records")
     raw.execute(
         "ALTER TABLE outbox ADD CONSTRAINT outbox_complaint_id_fkey "
@@ -1075,19 +1081,19 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
     with pytest.raises(SchemaVersionError) as raised:
         open_postgres_store(url)
     message = str(raised.value)
-    assert "schema version 2, older than the version 4" in message
+    assert "schema version 2, older than the version 5" in message
     assert f"complaint-flow db upgrade {url}" in message
     assert dump(raw, VERSION_2_TABLES) == before  # refused untouched
     assert schema_version(url) == 2
 
-    assert upgrade(url) == (2, 4)
-    assert schema_version(url) == 4
+    assert upgrade(url) == (2, 5)
+    assert schema_version(url) == 5
     after = dump(raw)
-    assert after["complaint_flow_schema"] == [(4,)]
+    assert after["complaint_flow_schema"] == [(5,)]
     for table in VERSION_2_TABLES[1:]:
         assert after[table] == before[table]  # every row, outbox positions included
     assert after["conduct_records"] == after["conduct_events"] == []
-    assert all(after[table] == [] for table in CHANNEL_TABLES)
+    assert all(after[table] == [] for table in (*CHANNEL_TABLES, *ACTION_TABLES))
     # The upgraded schema is exactly the one a new store creates.
     fresh = f"cf_test_{uuid.uuid4().hex[:16]}"
     try:
@@ -1095,7 +1101,7 @@ def test_a_version_2_schema_is_refused_until_upgraded_then_keeps_its_data(
         assert schema_shape(raw, schema_of_url(url)) == schema_shape(raw, fresh)
     finally:
         raw.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(fresh)))
-    assert upgrade(url) == (4, 4)  # a second upgrade changes nothing
+    assert upgrade(url) == (5, 5)  # a second upgrade changes nothing
 
     reopened = open_postgres_store(url)
     try:

@@ -178,7 +178,7 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         assert connection.execute("SELECT version FROM complaint_flow_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
-        assert SCHEMA_VERSION == 4
+        assert SCHEMA_VERSION == 5
         assert pragma(connection, "user_version") == SCHEMA_VERSION
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         outbox_keys = connection.execute("PRAGMA foreign_key_list(outbox)").fetchall()
@@ -202,6 +202,13 @@ def test_a_new_database_gets_the_current_schema_version_with_its_indexes(
         "conduct_records_by_review_at",
         "conduct_records_with_review_items",
         "conduct_records_by_status",
+    } <= names
+    assert {
+        "corrective_actions",
+        "action_events",
+        "corrective_actions_by_status",
+        "corrective_actions_by_owner",
+        "corrective_actions_check_due",
     } <= names
     assert outbox_keys == []  # conduct notices share the outbox
 

@@ -10,7 +10,7 @@ import pytest
 
 from complaint_flow import ComplaintStore, ConductStore, OutboxStore
 from complaint_flow.storage import contract
-from complaint_flow.storage.contract import ChannelStore, Store
+from complaint_flow.storage.contract import ActionStore, ChannelStore, Store
 from complaint_flow.storage.memory import MemoryStore, open_memory_store
 from complaint_flow.storage.sqlite import SQLiteStore, open_sqlite_store
 from complaint_flow.testing.conformance import (
@@ -108,9 +108,17 @@ def test_part_methods_are_the_protocols_methods() -> None:
         "cursor_set",
         "close",
     }
-    whole = part_methods(ComplaintStore, OutboxStore, ConductStore, ChannelStore)
+    assert part_methods(ActionStore) == {
+        "action_commit",
+        "action_get",
+        "action_events",
+        "action_find",
+        "complaint_counts",
+        "close",
+    }
+    whole = part_methods(ComplaintStore, OutboxStore, ConductStore, ChannelStore, ActionStore)
     assert whole == part_methods(Store)
-    assert len(whole) == 31
+    assert len(whole) == 36
 
 
 class TestStoreWithoutConductRecords(ComplaintStoreConformance, OutboxStoreConformance):

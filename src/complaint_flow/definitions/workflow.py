@@ -36,6 +36,7 @@ from complaint_flow.definitions.deadlines import (
 )
 from complaint_flow.definitions.escalation import EscalationPolicy, parse_escalation
 from complaint_flow.definitions.letter_content import LetterRequirement, parse_letter_requirements
+from complaint_flow.definitions.root_causes import RootCauseTaxonomy, parse_root_causes
 from complaint_flow.definitions.structuring import Path as KeyPath
 from complaint_flow.definitions.structuring import Texts, about, as_tuple, keys, lookup, read
 from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
@@ -116,6 +117,9 @@ class WorkflowTable:
     letters: tuple[Any, ...] | None = attrs.field(
         default=None, metadata=about(expects="a list of tables ([[letters]])")
     )
+    root_causes: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=about(expects="a table (with causes)")
+    )
 
 
 _WORKFLOW_KEYS = keys(WorkflowTable)
@@ -183,6 +187,8 @@ class WorkflowDefinition:
     """How long a complaint that ended is kept after its last change ("3 years"), if set."""
     letters: tuple[LetterRequirement, ...] = ()
     """What each letter must mention under the workflow's rules (``[[letters]]``)."""
+    root_causes: RootCauseTaxonomy | None = None
+    """The causes its complaints are classified in (``[root_causes]``); None: the default."""
 
     # -- loading ------------------------------------------------------------
 
@@ -226,6 +232,10 @@ class WorkflowDefinition:
             listed if isinstance(listed, list | tuple) else None
         )
         problems.extend(letter_problems)
+        root_causes: RootCauseTaxonomy | None = None
+        if isinstance(data.get("root_causes"), Mapping):
+            root_causes, cause_problems = parse_root_causes(data["root_causes"])
+            problems.extend(cause_problems)
         if problems or table is None:
             raise WorkflowDefinitionError(name, problems)
         non_terminal = [state for state, options in table.states.items() if not _terminal(options)]
@@ -266,6 +276,7 @@ class WorkflowDefinition:
             escalation=escalation,
             retention=table.retention,
             letters=letters,
+            root_causes=root_causes,
         )
 
     @classmethod

@@ -17,13 +17,14 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from complaint_flow.errors import StoreError
+from complaint_flow.model.actions import CorrectiveAction
 from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
 from complaint_flow.model.immutable import EMPTY, freeze_mapping
 from complaint_flow.storage.contract import Store
 
-Subject = TypeVar("Subject", Complaint, ConductRecord)
+Subject = TypeVar("Subject", Complaint, ConductRecord, CorrectiveAction)
 
 
 class Aggregate(Protocol[Subject]):

@@ -27,6 +27,7 @@ from complaint_flow.errors import (
     InvalidArgumentError,
     UnreachableAddressError,
 )
+from complaint_flow.model.actions import is_action_id
 from complaint_flow.model.channels import Outgoing, Receipt
 from complaint_flow.model.clock import Clock
 from complaint_flow.model.conduct import is_conduct_record_id
@@ -220,8 +221,11 @@ class OutboxDispatcher:
             for message in messages:
                 complaint: Complaint | None = None
                 try:
-                    # A conduct notice is about a customer's conduct record, not a complaint.
-                    if not is_conduct_record_id(message.complaint_id):
+                    # A conduct notice is about a customer's conduct record, an action's
+                    # message about a corrective action: neither is about a complaint.
+                    if not is_conduct_record_id(message.complaint_id) and not is_action_id(
+                        message.complaint_id
+                    ):
                         complaint = self.store.get(message.complaint_id)
                 except ComplaintNotFoundError:
                     # Only a purge or erasure removes complaints; nothing can be said now.

@@ -16,6 +16,7 @@ import logging
 from complaint_flow.kernel.draft import Draft
 from complaint_flow.kernel.reply_router import UNDELIVERABLE_KEY
 from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
+from complaint_flow.model.actions import is_action_id
 from complaint_flow.model.channel_records import LinkDirection, MessageLink
 from complaint_flow.model.channels import Receipt
 from complaint_flow.model.conduct import is_conduct_record_id
@@ -31,7 +32,7 @@ def record_sent(kernel: Kernel, message: OutboxMessage, receipt: Receipt) -> Non
     A failure here is logged, not raised: the message *was* sent, and the reference in
     its subject still threads an answer back.
     """
-    if not receipt.message_id or is_conduct_record_id(message.complaint_id):
+    if not receipt.message_id or not _about_a_complaint(message):
         return
     try:
         kernel.store.links_add(
@@ -51,7 +52,7 @@ def record_sent(kernel: Kernel, message: OutboxMessage, receipt: Receipt) -> Non
 def record_undeliverable(kernel: Kernel, message: OutboxMessage, why: str) -> None:
     """Mark the message's address undeliverable on its complaint, with an event."""
     address = message.address
-    if not address or is_conduct_record_id(message.complaint_id):
+    if not address or not _about_a_complaint(message):
         return
 
     def build(draft: Draft[Complaint]) -> None:
@@ -71,6 +72,12 @@ def record_undeliverable(kernel: Kernel, message: OutboxMessage, why: str) -> No
         kernel.change(message.complaint_id, build, retries=RETRIES)
     except Exception:
         logger.exception("could not mark %s undeliverable on %s", address, message.complaint_id)
+
+
+def _about_a_complaint(message: OutboxMessage) -> bool:
+    """Whether the message is a complaint's (not a conduct record's or an action's)."""
+    subject = message.complaint_id
+    return not is_conduct_record_id(subject) and not is_action_id(subject)
 
 
 __all__ = ["record_sent", "record_undeliverable"]

@@ -11,7 +11,9 @@ nothing left to do.
 
 The sweep also lapses the stop procedure's restrictions whose review date has
 come (``ConductDesk.lapse_due``), through the store's index of review dates;
-``SweepReport.lapsed`` counts them.
+``SweepReport.lapsed`` counts them. And it tells the owners of corrective actions
+whose due time has passed, once per due time (``warn_overdue``);
+``SweepReport.overdue_actions`` counts them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model.entities import SYSTEM, Complaint
 from complaint_flow.services import escalation
 from complaint_flow.services.conduct_desk import ConductDesk
+from complaint_flow.services.corrective_actions import warn_overdue
 
 
 @attrs.frozen
@@ -52,10 +55,12 @@ class SweepReport:
     """Due complaints of a workflow this engine does not know: left for an engine that does."""
     lapsed: int = 0
     """Conduct records whose restrictions lapsed at their review date."""
+    overdue_actions: int = 0
+    """Corrective actions whose owner was told they are overdue."""
 
     @property
     def actions(self) -> int:
-        """Deadline warnings and breaches recorded (lapses are counted apart)."""
+        """Deadline warnings and breaches recorded (lapses and overdue actions apart)."""
         return self.warnings + self.breaches
 
 
@@ -74,6 +79,7 @@ def run_sweep(kernel: Kernel, desk: ConductDesk, now: datetime, *, batch: int = 
             counts["examined"] += 1
             _act_on(kernel, complaint, now, counts)
     counts["lapsed"] = len(desk.lapse_due(now, batch=batch))
+    counts["overdue_actions"] = warn_overdue(kernel, now, batch=batch).warned
     return SweepReport(at=now, **counts)
 
 

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from complaint_flow.errors import InvalidArgumentError, StoreError
+from complaint_flow.model.actions import ActionStatus, CorrectiveAction
 from complaint_flow.model.channel_records import (
     MessageLink,
     QuarantinedMessage,
@@ -565,15 +566,6 @@ class ChannelStore(_Lifecycle, Protocol):
         ...
 
 
-@runtime_checkable
-class Store(ComplaintStore, OutboxStore, ConductStore, ChannelStore, Protocol):
-    """What the engine needs from a store: all four parts. Implementations must be thread-safe.
-
-    The conformance suite in :mod:`complaint_flow.testing.conformance` states
-    the rules precisely, with one mixin per part; every built-in store passes it.
-    """
-
-
 def with_delivery_state(stored: OutboxMessage, outcome: OutboxMessage) -> OutboxMessage:
     """``stored`` with the delivery state of ``outcome``: what ``outbox_update`` writes.
 
@@ -614,11 +606,123 @@ def with_quarantine_state(
     )
 
 
-StoreFactory = Callable[[str], Store]
-"""Builds a store from its URL; registered per URL scheme."""
-
-
 def scheme_of(url: str) -> str:
     """The scheme of a store URL (``sqlite`` of ``sqlite:///x.db``), or ``""``."""
     head, sep, _ = url.partition("://")
     return head.lower() if sep else ""
+
+
+# -- corrective actions ---------------------------------------------------------------
+
+
+@attrs.frozen(slots=False, init=False)
+class ActionCommit:
+    """A corrective action's new version with its events and messages, written together.
+
+    The same rules as :class:`Commit`: ``action.version`` is ``expected_version +
+    len(events)``, events are numbered on from ``expected_version + 1`` and carry the
+    action's id (``action:<key>``) as their ``complaint_id``, as do the outbox
+    messages; 0 creates the action. ``action`` and ``events`` are copies of what was
+    given carrying their hashes, as in a :class:`Commit`.
+    """
+
+    action: CorrectiveAction
+    expected_version: int
+    events: tuple[Event, ...]
+    outbox: tuple[OutboxMessage, ...] = ()
+
+    def __init__(
+        self,
+        action: CorrectiveAction,
+        expected_version: int,
+        events: Iterable[Event],
+        outbox: Iterable[OutboxMessage] = (),
+    ) -> None:
+        events = tuple(events)
+        outbox = tuple(outbox)
+        _check_numbering(
+            "corrective action", action.id, action.version, expected_version, events, outbox
+        )
+        head, chained = _chain(action.audit_head, events)
+        self.__attrs_init__(
+            attrs.evolve(action, audit_head=head), expected_version, chained, outbox
+        )
+
+
+@runtime_checkable
+class ActionStore(_Lifecycle, Protocol):
+    """Corrective actions, versioned like complaints, and the complaint counts that judge them.
+
+    An action's messages (a warning that it is overdue, a check to confirm) go to the
+    same outbox as complaint messages (see :class:`OutboxStore`).
+    """
+
+    def action_commit(self, commit: ActionCommit) -> CorrectiveAction:
+        """Write an action's new version with its events and messages atomically.
+
+        Optimistic concurrency as :meth:`ComplaintStore.commit`: ``expected_version``
+        0 creates the action (``ConcurrencyError`` if its id is taken), otherwise the
+        stored version must equal it; nothing is written when it is refused. Returns
+        the stored action.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``expected_version``.
+            StoreError: an outbox key is already stored; nothing is written.
+        """
+        ...
+
+    def action_get(self, action_id: str) -> CorrectiveAction | None:
+        """The latest version of the action, or None if there is none with that id."""
+        ...
+
+    def action_events(self, action_id: str) -> list[Event]:
+        """The action's events in order (empty if there is no such action)."""
+        ...
+
+    def action_find(
+        self,
+        *,
+        statuses: Collection[ActionStatus] | None = None,
+        owner_id: str | None = None,
+        due_before: datetime | None = None,
+        check_due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[CorrectiveAction]:
+        """Actions matching every given filter, ordered by (``due_at`` as an instant, id).
+
+        ``statuses`` keeps actions in one of those statuses; ``owner_id`` those whose
+        owner has that id; ``due_before`` those whose ``due_at`` is at or before that
+        instant; ``check_due_before`` those whose ``check_due_at`` is set and at or
+        before it. At most ``limit``. Must not read every action when ``due_before``
+        (with ``statuses``) or ``check_due_before`` is given (index them).
+        """
+        ...
+
+    def complaint_counts(
+        self, categories: Collection[str], bounds: Sequence[datetime]
+    ) -> list[int]:
+        """How many complaints in ``categories`` were received in each period of ``bounds``.
+
+        ``bounds`` are consecutive instants ``b0 < b1 < … < bn``: the result has ``n``
+        counts, the i-th counting complaints received at or after ``bi`` and before
+        ``bi+1`` (as instants, whatever their offsets). Counted in the store, through
+        its index on (category, received time), without reading the complaints.
+
+        Raises:
+            InvalidArgumentError: ``categories`` is a single string or empty, or
+                ``bounds`` are fewer than two, not aware datetimes, or not increasing.
+        """
+        ...
+
+
+@runtime_checkable
+class Store(ComplaintStore, OutboxStore, ConductStore, ChannelStore, ActionStore, Protocol):
+    """What the engine needs from a store: all five parts. Implementations must be thread-safe.
+
+    The conformance suite in :mod:`complaint_flow.testing.conformance` states
+    the rules precisely, with one mixin per part; every built-in store passes it.
+    """
+
+
+StoreFactory = Callable[[str], Store]
+"""Builds a store from its URL; registered per URL scheme."""

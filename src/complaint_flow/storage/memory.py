@@ -21,6 +21,7 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     StoreError,
 )
+from complaint_flow.model.actions import ActionStatus, CorrectiveAction
 from complaint_flow.model.channel_records import (
     MessageLink,
     QuarantinedMessage,
@@ -29,8 +30,10 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.storage import action_arguments
 from complaint_flow.storage import channel_arguments as check
 from complaint_flow.storage.contract import (
+    ActionCommit,
     Commit,
     ConductCommit,
     format_reference,
@@ -71,6 +74,12 @@ class MemoryStore:
         self._links_by_complaint: dict[str, list[MessageLink]] = {}
         self._quarantine: dict[str, QuarantinedMessage] = {}
         self._cursors: dict[str, str] = {}
+        # The action part: actions by id with their events, and the two indexes
+        # action_find reads instead of every action, sorted by (time, id).
+        self._actions: dict[str, CorrectiveAction] = {}
+        self._action_events: dict[str, list[Event]] = {}
+        self._actions_by_due: list[tuple[datetime, str]] = []
+        self._actions_by_check_due: list[tuple[datetime, str]] = []
 
     # -- complaints: writing ------------------------------------------------------
 
@@ -598,9 +607,99 @@ class MemoryStore:
             for link in self._links_by_complaint.pop(complaint_id, ()):
                 del self._links[link.message_id]
 
+    # -- the action part: corrective actions and the complaint counts that judge them --
+
+    def action_commit(self, commit: ActionCommit) -> CorrectiveAction:
+        commit = action_arguments.commit(commit)
+        action = commit.action
+        with self._lock:
+            self._check_open()
+            current = self._actions.get(action.id)
+            stored_version = 0 if current is None else current.version
+            if stored_version != commit.expected_version:
+                raise ConcurrencyError(action.id, commit.expected_version)
+            self._check_new_outbox(commit.outbox)
+            # Every check passed: nothing below can fail.
+            if current is None:
+                self._action_events[action.id] = list(commit.events)
+            else:
+                self._action_events[action.id].extend(commit.events)
+                _unindex(self._actions_by_due, current.due_at, action.id)
+                if current.check_due_at is not None:
+                    _unindex(self._actions_by_check_due, current.check_due_at, action.id)
+            bisect.insort(self._actions_by_due, (action.due_at, action.id))
+            if action.check_due_at is not None:
+                bisect.insort(self._actions_by_check_due, (action.check_due_at, action.id))
+            self._actions[action.id] = action
+            for message in commit.outbox:
+                self._outbox[message.key] = message
+            return action
+
+    def action_get(self, action_id: str) -> CorrectiveAction | None:
+        action_id = action_arguments.action_id(action_id)
+        with self._lock:
+            return self._actions.get(action_id)
+
+    def action_events(self, action_id: str) -> list[Event]:
+        action_id = action_arguments.action_id(action_id)
+        with self._lock:
+            return list(self._action_events.get(action_id, ()))
+
+    def action_find(
+        self,
+        *,
+        statuses: Collection[ActionStatus] | None = None,
+        owner_id: str | None = None,
+        due_before: datetime | None = None,
+        check_due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[CorrectiveAction]:
+        wanted, owner, due, check_due, most = action_arguments.find_arguments(
+            statuses, owner_id, due_before, check_due_before, limit
+        )
+        with self._lock:
+            actions = self._actions
+            if check_due is not None:
+                candidates = [
+                    actions[action_id]
+                    for at, action_id in self._actions_by_check_due
+                    if at <= check_due
+                ]
+            else:
+                candidates = [actions[action_id] for _, action_id in self._actions_by_due]
+        found = [
+            a
+            for a in candidates
+            if (wanted is None or a.status in wanted)
+            and (owner is None or a.owner.id == owner)
+            and (due is None or a.due_at <= due)
+            and (check_due is None or (a.check_due_at is not None and a.check_due_at <= check_due))
+        ]
+        found.sort(key=lambda a: (a.due_at, a.id))
+        return found if most is None else found[:most]
+
+    def complaint_counts(
+        self, categories: Collection[str], bounds: Sequence[datetime]
+    ) -> list[int]:
+        wanted = frozenset(action_arguments.categories(categories))
+        moments = action_arguments.bounds(bounds)
+        with self._lock:
+            received = [c.received_at for c in self._complaints.values() if c.category in wanted]
+        counts = [0] * (len(moments) - 1)
+        for at in received:
+            index = bisect.bisect_right(moments, at) - 1
+            if 0 <= index < len(counts):
+                counts[index] += 1
+        return counts
+
 
 def _due(message: OutboxMessage, now: datetime) -> bool:
     return message.next_attempt_at is None or message.next_attempt_at <= now
+
+
+def _unindex(index: list[tuple[datetime, str]], at: datetime, key: str) -> None:
+    """Remove ``(at, key)`` from a sorted index."""
+    del index[bisect.bisect_left(index, (at, key))]
 
 
 def _review_order(record: ConductRecord) -> tuple[bool, datetime | None, str]:

@@ -50,6 +50,7 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.model.actions import ActionStatus, CorrectiveAction
 from complaint_flow.model.channel_records import (
     MessageLink,
     QuarantinedMessage,
@@ -58,8 +59,10 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.storage import action_arguments
 from complaint_flow.storage.codec import from_json, to_json
 from complaint_flow.storage.contract import (
+    ActionCommit,
     Commit,
     ConductCommit,
     format_reference,
@@ -70,6 +73,13 @@ from complaint_flow.storage.schema_versions import (
     newer_error,
     older_error,
     step_failed,
+)
+from complaint_flow.storage.sql_actions import (
+    INSERT_ACTION,
+    UPDATE_ACTION,
+    SQLActions,
+    action_rows,
+    event_rows,
 )
 from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
@@ -85,7 +95,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
         "pip install 'complaint-flow[postgres]'"
     ) from exc
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """The PostgreSQL schema version this code reads and writes."""
 
 # Conduct records (the stop procedure): the record's latest version, with the
@@ -163,6 +173,34 @@ _CHANNEL_SCHEMA: Final = (
     )""",
 )
 
+# Schema version 5: corrective actions and their events, as in SQLite (same tables,
+# same queries). The creation and the step 4 -> 5 share these statements as released.
+_ACTION_SCHEMA: Final = (
+    """CREATE TABLE corrective_actions (
+        id TEXT COLLATE "C" NOT NULL,
+        status TEXT COLLATE "C" NOT NULL,
+        owner_id TEXT COLLATE "C" NOT NULL,
+        due_at TIMESTAMPTZ NOT NULL,
+        check_due_at TIMESTAMPTZ,
+        version INTEGER NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT corrective_actions_pkey PRIMARY KEY (id)
+    )""",
+    "CREATE INDEX corrective_actions_by_status ON corrective_actions (status, due_at, id)",
+    "CREATE INDEX corrective_actions_by_owner ON corrective_actions (owner_id, due_at, id)",
+    """CREATE INDEX corrective_actions_check_due ON corrective_actions (check_due_at, id)
+        WHERE check_due_at IS NOT NULL""",
+    """CREATE TABLE action_events (
+        action_id TEXT COLLATE "C" NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT COLLATE "C" NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT action_events_pkey PRIMARY KEY (action_id, seq)
+    )""",
+)
+
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
     {
         # 1 -> 2: outbox retries with backoff and claims by concurrent dispatchers.
@@ -189,6 +227,8 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
         ),
         # 3 -> 4: the channel part: message links, the quarantine and cursors.
         3: _CHANNEL_SCHEMA,
+        # 4 -> 5: corrective actions and their events.
+        4: _ACTION_SCHEMA,
     }
 )
 """The statements that take a schema from version N to N + 1, by N.
@@ -231,6 +271,8 @@ _TABLES: Final = (
     "quarantined_messages",
     "quarantined_bytes",
     "channel_cursors",
+    "corrective_actions",
+    "action_events",
 )
 # One advisory lock per schema name serialises concurrent first opens (several
 # workers starting at once): the first creates the tables, the others then see them.
@@ -306,6 +348,7 @@ _SCHEMA: Final = (
     )""",
     *_CONDUCT_SCHEMA,
     *_CHANNEL_SCHEMA,
+    *_ACTION_SCHEMA,
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -401,6 +444,18 @@ def _conduct_write(creation: bool, events: int, messages: int) -> str:
     """The one statement of a conduct record's creation or change."""
     head = _INSERT_CONDUCT if creation else _UPDATE_CONDUCT
     return _one_statement_write(head, "conduct_events", "customer_id", events, messages)
+
+
+@functools.lru_cache(maxsize=64)
+def _action_write(creation: bool, events: int, messages: int) -> str:
+    """The one statement of a corrective action's creation or change."""
+    if creation:
+        head = (
+            f"{_DIALECT.sql(INSERT_ACTION)} ON CONFLICT (id) DO NOTHING RETURNING id AS action_id"
+        )
+    else:
+        head = f"{_DIALECT.sql(UPDATE_ACTION)} RETURNING id AS action_id"
+    return _one_statement_write(head, "action_events", "action_id", events, messages)
 
 
 _DUE: Final = "(next_attempt_at IS NULL OR next_attempt_at <= %s)"
@@ -754,6 +809,7 @@ class PostgresStore:
         self._channel = SQLChannel(
             _DIALECT, _timestamptz, self._fetch, self._write_all, self._fetch_binary
         )
+        self._actions = SQLActions(_DIALECT, self._fetch)
         self._closed = False
         self.schema = self._prepare_schema()
         self._pool: ConnectionPool[Any] | None = self._open_pool()
@@ -1569,6 +1625,85 @@ class PostgresStore:
                     connection.execute(statement, parameters).rowcount
                     for statement, parameters in statements
                 )
+
+    # -- the action part: the shared SQL (sql_actions.py) in PostgreSQL's dialect -------
+
+    def action_commit(self, commit: ActionCommit) -> CorrectiveAction:
+        """Write an action's new version with its events and messages, in one statement.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (for a creation: the id is taken); nothing is written.
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        commit = action_arguments.commit(commit)
+        action = commit.action
+        expected = commit.expected_version
+        parameters: list[Any] = list(action_rows(commit, _timestamptz))
+        if expected:
+            parameters.append(expected)
+        parameters += [value for row in event_rows(commit, _timestamptz) for value in row[1:]]
+        messages = [_message_row(message) for message in commit.outbox]
+        parameters += _message_values(messages)
+        statement = _action_write(expected == 0, len(commit.events), len(messages))
+        with self._connection(f"committing corrective action {action.id!r}") as connection:
+            try:
+                written = connection.execute(statement, parameters).fetchone()
+            except psycopg.Error as exc:
+                raise self._action_refusal(connection, commit, exc) from exc
+        if written is None or written[0] != 1:
+            raise ConcurrencyError(action.id, expected)
+        return action
+
+    def _action_refusal(
+        self, connection: psycopg.Connection[Any], commit: ActionCommit, exc: psycopg.Error
+    ) -> Exception:
+        action = commit.action
+        if isinstance(exc, pg_errors.UniqueViolation):
+            constraint = exc.diag.constraint_name
+            if constraint in ("corrective_actions_pkey", "action_events_pkey"):
+                return ConcurrencyError(action.id, commit.expected_version)
+            if constraint == "outbox_key_key":
+                keys = [message.key for message in commit.outbox]
+                return StoreError(
+                    f"an outbox message key of {keys!r} is already stored (or repeated); "
+                    "outbox keys must be unique. Nothing was written."
+                )
+        if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+            return ConcurrencyError(action.id, commit.expected_version)
+        return self._unknown_or_failed(connection, action.id, exc)
+
+    def action_get(self, action_id: str) -> CorrectiveAction | None:
+        """The latest version of the action, or None."""
+        return self._actions.action_get(action_id)
+
+    def action_events(self, action_id: str) -> list[Event]:
+        """The action's events in order (empty if there is no such action)."""
+        return self._actions.action_events(action_id)
+
+    def action_find(
+        self,
+        *,
+        statuses: Collection[ActionStatus] | None = None,
+        owner_id: str | None = None,
+        due_before: datetime | None = None,
+        check_due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[CorrectiveAction]:
+        """Actions matching every given filter, by due time, from the actions' indexes."""
+        return self._actions.action_find(
+            statuses=statuses,
+            owner_id=owner_id,
+            due_before=due_before,
+            check_due_before=check_due_before,
+            limit=limit,
+        )
+
+    def complaint_counts(
+        self, categories: Collection[str], bounds: Sequence[datetime]
+    ) -> list[int]:
+        """Complaints of ``categories`` received in each period, counted in one query."""
+        return self._actions.complaint_counts(categories, bounds)
 
 
 def _insert_rows(

@@ -47,6 +47,7 @@ from complaint_flow.errors import (
     SchemaVersionError,
     StoreError,
 )
+from complaint_flow.model.actions import ActionStatus, CorrectiveAction
 from complaint_flow.model.channel_records import (
     MessageLink,
     QuarantinedMessage,
@@ -55,8 +56,10 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.storage import action_arguments
 from complaint_flow.storage.codec import from_json, to_json
 from complaint_flow.storage.contract import (
+    ActionCommit,
     Commit,
     ConductCommit,
     format_reference,
@@ -68,12 +71,13 @@ from complaint_flow.storage.schema_versions import (
     older_error,
     step_failed,
 )
+from complaint_flow.storage.sql_actions import SQLActions, action_rows, event_rows
 from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
 
 logger = logging.getLogger("complaint_flow.storage.sqlite")
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """The schema version this code reads and writes."""
 
 # Schema version 4: the channel part (message links, the quarantine, cursors). The
@@ -117,6 +121,36 @@ _CHANNEL_SCHEMA: Final = (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID""",
+)
+
+# Schema version 5: corrective actions (latest version, with the columns their reads
+# filter and sort on) and their events. The creation and the step 4 -> 5 share these
+# statements as released.
+_ACTION_SCHEMA: Final = (
+    """CREATE TABLE corrective_actions (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        check_due_at INTEGER,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    # Overdue actions: a range of due times within the unfinished statuses.
+    "CREATE INDEX corrective_actions_by_status ON corrective_actions (status, due_at, id)",
+    "CREATE INDEX corrective_actions_by_owner ON corrective_actions (owner_id, due_at, id)",
+    # Only done actions wait for a check: the index holds those alone.
+    """CREATE INDEX corrective_actions_check_due ON corrective_actions (check_due_at, id)
+        WHERE check_due_at IS NOT NULL""",
+    """CREATE TABLE action_events (
+        action_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (action_id, seq)
+    )""",
 )
 
 MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
@@ -177,6 +211,8 @@ MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = MappingProxyType(
         ),
         # 3 -> 4: the channel part: message links, the quarantine and cursors.
         3: _CHANNEL_SCHEMA,
+        # 4 -> 5: corrective actions and their events.
+        4: _ACTION_SCHEMA,
     }
 )
 """The statements that take a database from schema version N to N + 1, by N.
@@ -294,6 +330,7 @@ _SCHEMA: Final = (
         PRIMARY KEY (customer_id, seq)
     )""",
     *_CHANNEL_SCHEMA,
+    *_ACTION_SCHEMA,
 )
 
 _INSERT_COMPLAINT: Final = """INSERT INTO complaints (reference, state, customer_id, category,
@@ -562,6 +599,7 @@ class SQLiteStore:
         self._recent = RecentVersions()
         self._reads = SQLReads(_DIALECT, self._fetch, self._recent)
         self._channel = SQLChannel(_DIALECT, _instant, self._fetch, self._write_all)
+        self._actions = SQLActions(_DIALECT, self._fetch)
         self._closed = False
         connection = self._connect()
         try:
@@ -1512,6 +1550,82 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._failed(exc, doing) from exc
         return changed
+
+    # -- the action part: the shared SQL (sql_actions.py) in SQLite's dialect ----------
+
+    def action_commit(self, commit: ActionCommit) -> CorrectiveAction:
+        """Write an action's new version with its events and messages in one transaction.
+
+        Raises:
+            ConcurrencyError: the stored version is not ``commit.expected_version``
+                (for a creation: the id is taken); nothing is written.
+            StoreError: the database refused the write (e.g. an outbox key is taken).
+        """
+        commit = action_arguments.commit(commit)
+        action = commit.action
+        expected = commit.expected_version
+        row = action_rows(commit, _micros)
+        events = event_rows(commit, _micros)
+        messages = [_message_row(message) for message in commit.outbox]
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if expected == 0:
+                    try:
+                        connection.execute(self._actions.insert_action, row)
+                    except sqlite3.IntegrityError:
+                        raise ConcurrencyError(action.id, 0) from None
+                elif (
+                    connection.execute(self._actions.update_action, (*row, expected)).rowcount != 1
+                ):
+                    raise ConcurrencyError(action.id, expected)
+                try:
+                    connection.executemany(self._actions.insert_event, events)
+                except sqlite3.IntegrityError:
+                    raise ConcurrencyError(action.id, expected) from None
+                if messages:
+                    self._insert_messages(connection, messages)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._failed(exc, f"committing corrective action {action.id!r}") from exc
+        return action
+
+    def action_get(self, action_id: str) -> CorrectiveAction | None:
+        """The latest version of the action, or None."""
+        return self._actions.action_get(action_id)
+
+    def action_events(self, action_id: str) -> list[Event]:
+        """The action's events in order (empty if there is no such action)."""
+        return self._actions.action_events(action_id)
+
+    def action_find(
+        self,
+        *,
+        statuses: Collection[ActionStatus] | None = None,
+        owner_id: str | None = None,
+        due_before: datetime | None = None,
+        check_due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[CorrectiveAction]:
+        """Actions matching every given filter, by due time, from the actions' indexes."""
+        return self._actions.action_find(
+            statuses=statuses,
+            owner_id=owner_id,
+            due_before=due_before,
+            check_due_before=check_due_before,
+            limit=limit,
+        )
+
+    def complaint_counts(
+        self, categories: Collection[str], bounds: Sequence[datetime]
+    ) -> list[int]:
+        """Complaints of ``categories`` received in each period, counted in one query."""
+        return self._actions.complaint_counts(categories, bounds)
 
 
 def _schema_objects(connection: sqlite3.Connection) -> set[str]:

@@ -49,6 +49,10 @@ need; ``StoreConformance`` is all of them):
   ``ComplaintStore`` and ``OutboxStore`` parts too.
 - :class:`StoreConformance`: the four, and the rules that span them (conduct
   notices and complaint messages share one outbox and its keys).
+- :class:`ActionStoreConformance`: ``ActionStore``, rules 23-27. Actions' messages are
+  read back through the outbox and complaints are counted, so the store needs the
+  ``ComplaintStore`` and ``OutboxStore`` parts too. (Run it beside
+  ``StoreConformance``: ``class TestMyStore(StoreConformance, ActionStoreConformance)``.)
 
 A store written before the ``ChannelStore`` part existed fails
 ``test_is_a_store`` and ``test_is_a_channel_store`` with a message naming the
@@ -180,10 +184,35 @@ The rules, each checked by the tests below:
     durable store reopened keeps links, the quarantine (bytes included) and
     cursors, and still refuses a commit whose message id is stored.
 
+23. **Corrective actions** round-trip like conduct records: every field comes back
+    equal (enums as enums, tuples as tuples, datetimes aware, an ``EffectCheck``
+    with its figures, ``None`` where a figure is missing); ``action_get`` returns
+    ``None`` and ``action_events`` ``[]`` for an unknown id; their messages are
+    ordinary outbox messages, in commit order with complaint messages.
+24. **Optimistic concurrency** as for complaints: a stale ``action_commit`` (or a
+    creation whose id is taken) raises ``ConcurrencyError``, one with a stored
+    outbox key ``StoreError``, and neither writes anything (the action, its events,
+    its messages, what ``action_find`` returns); concurrent commits from several
+    threads lose no update.
+25. **action_find** returns the latest versions matching every filter (``statuses``,
+    ``owner_id``, ``due_before`` and ``check_due_before``, both inclusive, the
+    latter only for actions with a ``check_due_at``), ordered by (``due_at`` as an
+    instant, id), at most ``limit``.
+26. **complaint_counts(categories, bounds)** counts the complaints of those
+    categories received in each period ``[b_i, b_i+1)`` (instants, whatever their
+    offsets; the latest version's category counts), and refuses a lone category,
+    fewer than two bounds, bounds that do not increase and naive datetimes with
+    ``InvalidArgumentError``.
+27. **Audit chain, closed and reopened.** Stored events carry the committed hashes
+    and the action's ``audit_head`` is the last one; a closed store refuses
+    ``action_commit``; a durable store reopened keeps actions, events, messages and
+    what ``action_find`` returns.
+
 The helpers :func:`make_complaint`, :func:`make_event`, :func:`make_message`,
 :func:`creation`, :func:`change`, :func:`make_conduct_record`,
 :func:`make_review_item`, :func:`make_notice`, :func:`conduct_creation`,
-:func:`conduct_change`, :func:`make_link`, :func:`make_quarantined` and
+:func:`conduct_change`, :func:`make_link`, :func:`make_quarantined`,
+:func:`make_action`, :func:`action_creation`, :func:`action_change` and
 :func:`redact` build test data without an engine;
 use them to add your own store's tests in the same style.
 """
@@ -209,6 +238,14 @@ from complaint_flow.errors import (
     DuplicateIntakeError,
     InvalidArgumentError,
     StoreError,
+)
+from complaint_flow.model.actions import (
+    ActionKind,
+    ActionStatus,
+    CorrectiveAction,
+    EffectCheck,
+    Verdict,
+    action_id,
 )
 from complaint_flow.model.channel_records import (
     LinkDirection,
@@ -238,6 +275,8 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import (
+    ActionCommit,
+    ActionStore,
     ChannelStore,
     Commit,
     ComplaintStore,
@@ -3369,4 +3408,555 @@ __all__ = [
     "make_quarantined",
     "make_review_item",
     "redact",
+]
+
+
+# -- corrective actions (rules 23-27) ---------------------------------------------------
+
+
+def make_action(
+    key: str | None = None,
+    *,
+    version: int = 1,
+    status: ActionStatus = ActionStatus.OPEN,
+    due_at: datetime = T0 + timedelta(days=14),
+    opened_at: datetime = T0,
+    owner: Actor = AGENT,
+    **fields: Any,
+) -> CorrectiveAction:
+    """A corrective action snapshot for store tests (a fresh random id unless given).
+
+    Args:
+        key: the action's key (its id is ``action:<key>``); a random one by default.
+        version: the snapshot's version (a creation's equals its number of events).
+        fields: any other :class:`~complaint_flow.model.actions.CorrectiveAction`
+            field (``categories``, ``check_due_at``…).
+    """
+    return CorrectiveAction(
+        id=action_id(key or uuid.uuid4().hex[:12]),
+        kind=fields.pop("kind", ActionKind.PROCEDURE),
+        title=fields.pop("title", "Rewrite the refund procedure"),
+        owner=owner,
+        due_at=due_at,
+        status=status,
+        version=version,
+        opened_at=opened_at,
+        updated_at=fields.pop("updated_at", opened_at),
+        opened_by=fields.pop("opened_by", AGENT.id),
+        **fields,
+    )
+
+
+def make_action_message(
+    action: CorrectiveAction, event_seq: int, *, key: str | None = None, **fields: Any
+) -> OutboxMessage:
+    """A message about ``action`` to its owner (its id as ``complaint_id``)."""
+    fields.setdefault("topic", "actions.overdue")
+    fields.setdefault("recipient", "owner")
+    fields.setdefault("address", action.owner.email)
+    return make_message(action.id, event_seq, key=key, **fields)
+
+
+def action_creation(
+    action: CorrectiveAction | None = None,
+    *,
+    events: int = 1,
+    outbox: Sequence[OutboxMessage] = (),
+    **fields: Any,
+) -> ActionCommit:
+    """A commit creating ``action`` (or ``make_action(**fields)``) with ``events`` events."""
+    action = action or make_action(**fields)
+    action = attrs.evolve(action, version=events)
+    recorded = [
+        make_event(action.id, seq, kind="opened" if seq == 1 else "linked", at=action.updated_at)
+        for seq in range(1, events + 1)
+    ]
+    return ActionCommit(action, 0, recorded, outbox)
+
+
+def action_change(
+    current: CorrectiveAction,
+    *,
+    expected_version: int | None = None,
+    events: int = 1,
+    at: datetime | None = None,
+    outbox: Sequence[OutboxMessage] = (),
+    event_data: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> ActionCommit:
+    """A commit moving the action ``current`` on by ``events`` events (as :func:`change`)."""
+    expected = current.version if expected_version is None else expected_version
+    when = at or current.updated_at + timedelta(minutes=1)
+    updated = attrs.evolve(current, version=expected + events, updated_at=when, **changes)
+    recorded = [
+        make_event(current.id, expected + n, kind="assigned", at=when, data=event_data)
+        for n in range(1, events + 1)
+    ]
+    return ActionCommit(updated, expected, recorded, outbox)
+
+
+class _ActionsWithComplaints(ActionStore, ComplaintStore, OutboxStore, Protocol):
+    """What the action rules use: messages through the outbox, complaints to count."""
+
+
+def _action_snapshot(store: _ActionsWithComplaints, action: CorrectiveAction) -> tuple[Any, ...]:
+    return (
+        store.action_get(action.id),
+        store.action_events(action.id),
+        store.outbox(action.id),
+        store.action_find(),
+    )
+
+
+_A_CHECK = EffectCheck(
+    verdict=Verdict.INCONCLUSIVE,
+    categories=("delivery", AWKWARD_TEXT),
+    before_start=datetime(2025, 12, 8, 9, 0, tzinfo=_IST),
+    done_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    after_end=datetime(2026, 5, 25, 1, 0, tzinfo=_PST),
+    before_counts=(4, 0, 7),
+    after_counts=(2, 3, 1),
+    before_exposure=12.0,
+    after_exposure=11.5,
+    exposure_unit="orders",
+    rate_ratio=0.5217391304347826,
+    low=0.1,
+    high=None,
+    p_value=0.0712,
+    method="exact",
+    summary="inconclusive: " + AWKWARD_TEXT,
+    checked_at=datetime(2026, 5, 25, 9, 0, 0, 123456, tzinfo=UTC),
+)
+
+
+class ActionStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.ActionStore` (23-27).
+
+    An action's messages are read back through the store's outbox part, and its
+    effect is judged on complaints the complaint part stores: the store must have
+    the three parts.
+    """
+
+    def test_is_an_action_store(self, store: _ActionsWithComplaints) -> None:
+        assert isinstance(store, ActionStore), _lacking(store, ActionStore)
+        assert isinstance(store, OutboxStore), "messages are read through the outbox"
+        assert store.action_find() == []
+
+    # -- 23. round trips ----------------------------------------------------------------
+
+    def test_action_round_trip_keeps_every_field(self, store: _ActionsWithComplaints) -> None:
+        owner = Actor(
+            id="owner-7", name="Zoë O'Brien", role="manager", rank=3, phone="+44 7700 900001"
+        )
+        action = make_action(
+            "round-trip",
+            status=ActionStatus.CHECKED,
+            kind=ActionKind.CUSTOMER_FOCUS,
+            title="Say what the refund covers " + AWKWARD_TEXT,
+            owner=owner,
+            due_at=datetime(2026, 3, 20, 17, 0, tzinfo=_IST),
+            opened_at=datetime(2026, 3, 1, 8, 0, 0, 1, tzinfo=_PST),
+            updated_at=datetime(2026, 5, 25, 9, 0, tzinfo=UTC),
+            opened_by="agent-9",
+            description=AWKWARD_TEXT,
+            complaints=("c-1", "c-2"),
+            categories=("delivery", AWKWARD_TEXT),
+            check_days=84,
+            started_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+            done_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+            check_due_at=None,
+            check=_A_CHECK,
+            confirmed_by=None,
+            overdue_warned=True,
+        )
+        messages = [make_action_message(action, 2, payload={"title": AWKWARD_TEXT})]
+        commit = action_creation(action, events=2, outbox=messages)
+        stored = store.action_commit(commit)
+        wanted = attrs.evolve(action, version=2, audit_head=commit.events[-1].hash)
+        assert stored == wanted
+        got = store.action_get(action.id)
+        assert got == wanted
+        assert got is not None
+        assert type(got.kind) is ActionKind
+        assert type(got.status) is ActionStatus
+        assert got.check is not None
+        assert type(got.check.verdict) is Verdict
+        for value in (
+            got.complaints,
+            got.categories,
+            got.check.categories,
+            got.check.before_counts,
+            got.check.after_counts,
+        ):
+            assert type(value) is tuple, f"{value!r} came back as {type(value).__name__}"
+        assert got.check.high is None
+        for moment, wanted_moment in [
+            (got.due_at, action.due_at),
+            (got.opened_at, action.opened_at),
+            (got.updated_at, action.updated_at),
+            (got.started_at, action.started_at),
+            (got.done_at, action.done_at),
+            (got.check_due_at, None),
+            (got.check.before_start, _A_CHECK.before_start),
+            (got.check.after_end, _A_CHECK.after_end),
+            (got.check.checked_at, _A_CHECK.checked_at),
+        ]:
+            _assert_aware_and_equal(moment, wanted_moment)
+        assert store.action_events(action.id) == list(commit.events)
+        assert store.outbox(action.id) == messages
+
+    def test_action_update_round_trip(self, store: _ActionsWithComplaints) -> None:
+        created = store.action_commit(action_creation())
+        commit = action_change(
+            created,
+            events=2,
+            status=ActionStatus.DONE,
+            done_at=T0,
+            check_due_at=T0 + timedelta(days=84),
+            categories=("delivery",),
+            event_data={"check_due_at": "x"},
+            outbox=[make_action_message(created, 3)],
+        )
+        stored = store.action_commit(commit)
+        assert stored == commit.action
+        assert store.action_get(created.id) == commit.action
+        assert store.action_events(created.id)[1:] == list(commit.events)
+        assert store.outbox(created.id) == list(commit.outbox)
+        # The snapshot returned earlier is unchanged.
+        assert created.version == 1
+        assert created.status is ActionStatus.OPEN
+
+    def test_unknown_action_is_none_and_has_no_events(self, store: _ActionsWithComplaints) -> None:
+        store.action_commit(action_creation())
+        assert store.action_get(action_id("nobody")) is None
+        assert store.action_events(action_id("nobody")) == []
+        assert store.outbox(action_id("nobody")) == []
+
+    def test_action_messages_share_the_outbox_with_complaint_messages(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        complaint = store.commit(creation())
+        action = store.action_commit(action_creation())
+        m1 = make_message(complaint.id, 2)
+        a1 = make_action_message(action, 2)
+        complaint = store.commit(change(complaint, outbox=[m1]))
+        action = store.action_commit(action_change(action, outbox=[a1]))
+        assert store.outbox_pending(10) == [m1, a1]
+        assert store.outbox_claim(T0, 10, timedelta(minutes=5), "a") == [m1, a1]
+        delivered = attrs.evolve(a1, status=OutboxStatus.DELIVERED, attempts=1, delivered_at=T0)
+        assert store.outbox_update(delivered)
+        assert store.outbox(action.id) == [delivered]
+        assert store.outbox_find(status=OutboxStatus.DELIVERED) == [delivered]
+
+    # -- 24. optimistic concurrency ---------------------------------------------------------
+
+    @pytest.mark.parametrize("offset", [-1, 1])
+    def test_stale_action_commit_raises_and_writes_nothing(
+        self, store: _ActionsWithComplaints, offset: int
+    ) -> None:
+        created = store.action_commit(action_creation())
+        current = store.action_commit(
+            action_change(created, outbox=[make_action_message(created, 2)])
+        )
+        before = _action_snapshot(store, current)
+        stale = action_change(
+            current,
+            expected_version=current.version + offset,
+            status=ActionStatus.DONE,
+            due_at=T0 - timedelta(days=30),
+            check_due_at=T0,
+            outbox=[make_action_message(current, current.version + offset + 1)],
+        )
+        with pytest.raises(ConcurrencyError) as raised:
+            store.action_commit(stale)
+        assert raised.value.expected_version == current.version + offset
+        assert _action_snapshot(store, current) == before
+        assert store.outbox_pending(10) == before[2]
+        assert store.action_find(statuses=[ActionStatus.DONE]) == []
+        assert store.action_find(check_due_before=T0 + timedelta(days=365)) == []
+        assert store.action_find(due_before=T0) == []
+
+    def test_action_creation_twice_or_change_of_nothing_raises(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        created = store.action_commit(action_creation())
+        before = _action_snapshot(store, created)
+        with pytest.raises(ConcurrencyError):
+            store.action_commit(action_creation(make_action(created.id, title="Another")))
+        assert _action_snapshot(store, created) == before
+        ghost = make_action("ghost", version=3)
+        with pytest.raises(ConcurrencyError):
+            store.action_commit(action_change(ghost))
+        assert store.action_get(ghost.id) is None
+        assert store.action_events(ghost.id) == []
+
+    def test_action_message_with_a_stored_key_raises_and_writes_nothing(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        complaint = store.commit(creation(outbox=[]))
+        store.commit(change(complaint, outbox=[make_message(complaint.id, 2, key="key-1")]))
+        created = store.action_commit(action_creation())
+        before = _action_snapshot(store, created)
+        with pytest.raises(StoreError):
+            store.action_commit(
+                action_change(
+                    created,
+                    status=ActionStatus.IN_PROGRESS,
+                    outbox=[make_action_message(created, 2, key="key-1")],
+                )
+            )
+        assert _action_snapshot(store, created) == before
+
+    def test_concurrent_action_commits_lose_no_update(self, store: _ActionsWithComplaints) -> None:
+        threads, attempts = 4, 10
+        created = store.action_commit(action_creation())
+        successes = [0]
+        unexpected: list[BaseException] = []
+        tally = threading.Lock()
+        start = threading.Barrier(threads)
+
+        def work(worker: int) -> None:
+            start.wait()
+            for _ in range(attempts):
+                try:
+                    current = store.action_get(created.id)
+                    assert current is not None
+                    store.action_commit(action_change(current, event_data={"w": worker}))
+                except ConcurrencyError:
+                    pass
+                except BaseException as exc:
+                    unexpected.append(exc)
+                else:
+                    with tally:
+                        successes[0] += 1
+
+        _run_threads(work, threads)
+        assert unexpected == []
+        action = store.action_get(created.id)
+        assert action is not None
+        events = store.action_events(created.id)
+        assert action.version == 1 + successes[0] == len(events)
+        assert verify_events(action.id, events, head=action.audit_head) == []
+
+    # -- 25. finding -----------------------------------------------------------------------
+
+    def test_action_find_filters_and_orders_by_due_time_then_id(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        other = Actor(id="owner-2", name="Bo", role="manager", email="bo@example.org")
+        first_due = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+        same_instant = datetime(2026, 3, 10, 14, 30, tzinfo=_IST)  # 09:00 UTC: a tie
+        later = datetime(2026, 3, 10, 2, 0, tzinfo=_PST)  # 10:00 UTC
+        specs = [
+            ("b", first_due, ActionStatus.OPEN, AGENT, None),
+            ("a", same_instant, ActionStatus.IN_PROGRESS, other, None),
+            ("c", later, ActionStatus.DONE, AGENT, datetime(2026, 6, 1, tzinfo=UTC)),
+            ("d", T0, ActionStatus.DONE, other, datetime(2026, 5, 1, 12, 0, tzinfo=_IST)),
+            ("e", T0 + timedelta(days=1), ActionStatus.CONFIRMED, AGENT, None),
+        ]
+        tag = uuid.uuid4().hex[:6]
+        stored = {
+            name: store.action_commit(
+                action_creation(
+                    make_action(
+                        f"{name}-{tag}",
+                        due_at=due,
+                        status=status,
+                        owner=owner,
+                        check_due_at=check_due,
+                    )
+                )
+            )
+            for name, due, status, owner, check_due in specs
+        }
+
+        def named(*names: str) -> list[CorrectiveAction]:
+            return [stored[name] for name in names]
+
+        assert store.action_find() == named("d", "e", "a", "b", "c")
+        assert store.action_find(limit=2) == named("d", "e")
+        assert store.action_find(limit=0) == []
+        unfinished = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+        assert store.action_find(statuses=unfinished) == named("a", "b")
+        assert store.action_find(statuses=[]) == []
+        assert store.action_find(statuses=unfinished, due_before=first_due) == named("a", "b")
+        assert store.action_find(statuses=unfinished, due_before=first_due - _MICRO) == []
+        assert store.action_find(due_before=T0) == named("d")
+        assert store.action_find(owner_id="owner-2") == named("d", "a")
+        assert store.action_find(owner_id="owner-2", statuses=unfinished) == named("a")
+        assert store.action_find(check_due_before=datetime(2026, 5, 1, 6, 30, tzinfo=UTC)) == (
+            named("d")
+        )
+        assert store.action_find(check_due_before=datetime(2027, 1, 1, tzinfo=UTC)) == named(
+            "d", "c"
+        )
+        assert (
+            store.action_find(
+                check_due_before=datetime(2027, 1, 1, tzinfo=UTC), statuses=[ActionStatus.OPEN]
+            )
+            == []
+        )
+
+    def test_action_find_follows_the_latest_version(self, store: _ActionsWithComplaints) -> None:
+        created = store.action_commit(action_creation(due_at=T0 + timedelta(days=1)))
+        moved = store.action_commit(
+            action_change(
+                created,
+                status=ActionStatus.DONE,
+                due_at=T0 + timedelta(days=30),
+                check_due_at=T0 + timedelta(days=90),
+            )
+        )
+        assert store.action_find(statuses=[ActionStatus.OPEN]) == []
+        assert store.action_find(due_before=T0 + timedelta(days=2)) == []
+        assert store.action_find(check_due_before=T0 + timedelta(days=90)) == [moved]
+        checked = store.action_commit(
+            action_change(moved, status=ActionStatus.CHECKED, check_due_at=None)
+        )
+        assert store.action_find(check_due_before=T0 + timedelta(days=365)) == []
+        assert store.action_find(statuses=[ActionStatus.CHECKED]) == [checked]
+
+    def test_action_arguments_are_checked(self, store: _ActionsWithComplaints) -> None:
+        with pytest.raises(InvalidArgumentError):
+            store.action_find(statuses="open")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError):
+            store.action_find(due_before=datetime(2026, 3, 2, 9, 0))  # naive
+        with pytest.raises(InvalidArgumentError):
+            store.action_find(limit=-1)
+        with pytest.raises(InvalidArgumentError):
+            store.action_commit("not a commit")  # type: ignore[arg-type]
+
+    # -- 26. complaint counts ------------------------------------------------------------
+
+    def test_complaint_counts_count_each_period_by_instant(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        category = f"cat-{uuid.uuid4().hex[:6]}"
+        other = f"other-{uuid.uuid4().hex[:6]}"
+        week = timedelta(weeks=1)
+        moments = [
+            (category, T0 - week),  # the first bound itself: counted in the first period
+            (category, T0 - week + timedelta(days=3, hours=5)),
+            (category, datetime(2026, 3, 2, 14, 29, 59, 999999, tzinfo=_IST)),  # 08:59:59.999999
+            (category, datetime(2026, 3, 2, 14, 30, tzinfo=_IST)),  # T0: the second period
+            (other, T0 + timedelta(days=2)),
+            (category, T0 + timedelta(days=6)),
+            (category, T0 + week),  # the last bound: outside
+            (category, T0 - week - _MICRO),  # before the first bound: outside
+        ]
+        for name, at in moments:
+            store.commit(creation(category=name, received_at=at))
+        bounds = [T0 - week, T0, T0 + week]
+        assert store.complaint_counts([category], bounds) == [3, 2]
+        assert store.complaint_counts([category, other], bounds) == [3, 3]
+        assert store.complaint_counts([other], bounds) == [0, 1]
+        assert store.complaint_counts(["nothing-here"], bounds) == [0, 0]
+        daily = [T0 + timedelta(days=n) for n in range(8)]
+        assert store.complaint_counts([category, other], daily) == [1, 0, 1, 0, 0, 0, 1]
+        # The latest version's category counts.
+        moved = store.commit(creation(category=other, received_at=T0))
+        store.commit(change(moved, category=category))
+        assert store.complaint_counts([category], bounds) == [3, 3]
+        assert store.complaint_counts([other], bounds) == [0, 1]
+
+    def test_complaint_counts_take_many_periods(self, store: _ActionsWithComplaints) -> None:
+        category = f"cat-{uuid.uuid4().hex[:6]}"
+        hours = [T0 + timedelta(hours=n) for n in range(0, 700, 7)]
+        for at in hours:
+            store.commit(creation(category=category, received_at=at))
+        bounds = [T0 + timedelta(hours=n) for n in range(701)]
+        counts = store.complaint_counts([category], bounds)
+        assert len(counts) == 700
+        assert counts == [1 if n % 7 == 0 else 0 for n in range(700)]
+
+    def test_complaint_count_arguments_are_checked(self, store: _ActionsWithComplaints) -> None:
+        bounds = [T0, T0 + timedelta(days=7)]
+        for categories, wrong in [
+            ("delivery", bounds),
+            ([], bounds),
+            (["delivery"], [T0]),
+            (["delivery"], [T0, T0]),
+            (["delivery"], [T0 + timedelta(days=1), T0]),
+            (["delivery"], [datetime(2026, 3, 2, 9, 0), T0 + timedelta(days=1)]),
+            (["delivery"], "2026-03-02"),
+        ]:
+            with pytest.raises(InvalidArgumentError):
+                store.complaint_counts(categories, wrong)  # type: ignore[arg-type]
+
+    # -- 27. audit chain, closed and reopened ------------------------------------------------
+
+    def test_action_events_carry_the_chain_and_the_head(
+        self, store: _ActionsWithComplaints
+    ) -> None:
+        first = action_creation(events=2)
+        current = store.action_commit(first)
+        then = action_change(current, events=3, event_data={"x": 1})
+        current = store.action_commit(then)
+        events = store.action_events(current.id)
+        assert [e.hash for e in events] == [e.hash for e in (*first.events, *then.events)]
+        assert all(e.hash for e in events)
+        got = store.action_get(current.id)
+        assert got is not None
+        assert got.audit_head == events[-1].hash == current.audit_head
+        assert verify_events(current.id, events, head=got.audit_head, version=got.version) == []
+
+    def test_a_closed_store_refuses_action_commits(self, store: _ActionsWithComplaints) -> None:
+        action = store.action_commit(action_creation())
+        store.close()
+        with pytest.raises(StoreError):
+            store.action_commit(action_change(action))
+
+    def test_reopened_store_keeps_actions(
+        self,
+        store: _ActionsWithComplaints,
+        reopen: Callable[[_ActionsWithComplaints], _ActionsWithComplaints] | None,
+    ) -> None:
+        if reopen is None:
+            pytest.skip("this store keeps nothing across reopening (no `reopen` fixture)")
+        action = make_action(check=_A_CHECK, categories=("delivery",), complaints=("c-1",))
+        current = store.action_commit(
+            action_creation(action, outbox=[make_action_message(action, 1)])
+        )
+        current = store.action_commit(
+            action_change(current, status=ActionStatus.DONE, check_due_at=T0 + timedelta(days=84))
+        )
+        other = store.action_commit(action_creation(due_at=T0 + timedelta(days=3)))
+        store.commit(creation(category="delivery", received_at=T0))
+
+        def snapshot(target: _ActionsWithComplaints) -> dict[str, Any]:
+            return {
+                "actions": [target.action_get(a.id) for a in (current, other)],
+                "events": [target.action_events(a.id) for a in (current, other)],
+                "messages": target.outbox(current.id),
+                "all": target.action_find(),
+                "checks": target.action_find(check_due_before=T0 + timedelta(days=365)),
+                "due": target.action_find(due_before=T0 + timedelta(days=3)),
+                "counts": target.complaint_counts(["delivery"], [T0, T0 + timedelta(days=1)]),
+            }
+
+        before = snapshot(store)
+        reopened = reopen(store)
+        try:
+            assert snapshot(reopened) == before
+            with pytest.raises(ConcurrencyError):
+                reopened.action_commit(action_change(current, expected_version=1))
+            with pytest.raises(ConcurrencyError):
+                reopened.action_commit(action_creation(make_action(other.id)))
+            moved = reopened.action_commit(action_change(current))
+            assert moved.version == 3
+            events = reopened.action_events(current.id)
+            assert verify_events(current.id, events, head=moved.audit_head, version=3) == []
+        finally:
+            reopened.close()
+
+
+_MICRO = timedelta(microseconds=1)
+
+
+__all__ += [
+    "ActionStoreConformance",
+    "action_change",
+    "action_creation",
+    "make_action",
+    "make_action_message",
 ]
