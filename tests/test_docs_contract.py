@@ -299,6 +299,7 @@ OWN_PAGES = [
     "webhooks.md",
     "analysis.md",
     "channel-packages.md",
+    "corrective-actions.md",
 ]
 
 

@@ -69,6 +69,13 @@ from complaint_flow.definitions.escalation import (
 from complaint_flow.definitions.letter_content import LetterRequirement, RequiredMention
 from complaint_flow.definitions.packs import load_pack, pack_names
 from complaint_flow.definitions.remedies import Remedy, RemedyKind, check_authority
+from complaint_flow.definitions.root_causes import (
+    RootCause,
+    RootCauseTaxonomy,
+    RootCauseTaxonomyError,
+    UnknownRootCauseError,
+    default_root_causes,
+)
 from complaint_flow.definitions.workflow import (
     StateDefinition,
     TransitionDefinition,
@@ -108,7 +115,16 @@ from complaint_flow.errors import (
     UnreachableAddressError,
     WorkflowDefinitionError,
 )
+from complaint_flow.fsm.action_machine import ActionStatusError
 from complaint_flow.fsm.diagram import to_mermaid
+from complaint_flow.kernel.actions import ActionNotFoundError
+from complaint_flow.model.actions import (
+    ActionKind,
+    ActionStatus,
+    CorrectiveAction,
+    EffectCheck,
+    Verdict,
+)
 from complaint_flow.model.channel_records import (
     LinkDirection,
     MessageLink,
@@ -143,6 +159,12 @@ from complaint_flow.model.entities import (
 )
 from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
+from complaint_flow.services.action_desk import ActionDesk
+from complaint_flow.services.action_effects import (
+    CheckNotDueError,
+    DueChecksReport,
+    NothingToMeasureError,
+)
 from complaint_flow.services.audit import AuditProblem, AuditReport, verify_store
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
@@ -162,6 +184,7 @@ from complaint_flow.services.privacy import (
 from complaint_flow.services.staff_intake import STAFF_CHANNELS, staff_intake
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.contract import (
+    ActionStore,
     ChannelStore,
     Commit,
     ComplaintStore,
@@ -183,6 +206,12 @@ __all__ = [
     "STAFF_CHANNELS",
     "SYSTEM",
     "WEBHOOK_SCHEMA",
+    "ActionDesk",
+    "ActionKind",
+    "ActionNotFoundError",
+    "ActionStatus",
+    "ActionStatusError",
+    "ActionStore",
     "Actor",
     "Adjustment",
     "Attachment",
@@ -197,6 +226,7 @@ __all__ = [
     "ChannelError",
     "ChannelKind",
     "ChannelStore",
+    "CheckNotDueError",
     "Clock",
     "ClockDefinition",
     "ClockError",
@@ -217,15 +247,18 @@ __all__ = [
     "ConductStore",
     "ConflictOfInterestError",
     "ContactFiledError",
+    "CorrectiveAction",
     "Customer",
     "Cusum",
     "DeliveryReport",
     "DeliveryStatus",
+    "DueChecksReport",
     "DuplicateIntakeError",
     "Duration",
     "DurationError",
     "DurationUnit",
     "EffectAssessment",
+    "EffectCheck",
     "EmailIntake",
     "Engine",
     "ErasureReport",
@@ -260,6 +293,7 @@ __all__ = [
     "MessageLink",
     "MissingFieldError",
     "NotAuthorisedError",
+    "NothingToMeasureError",
     "OutboxDispatcher",
     "OutboxMessage",
     "OutboxStatus",
@@ -289,6 +323,9 @@ __all__ = [
     "ReviewItem",
     "ReviewOutcome",
     "ReviewReason",
+    "RootCause",
+    "RootCauseTaxonomy",
+    "RootCauseTaxonomyError",
     "Routing",
     "SchemaVersionError",
     "Severity",
@@ -306,10 +343,12 @@ __all__ = [
     "TransitionError",
     "TriggerNotAllowedError",
     "UnknownChannelError",
+    "UnknownRootCauseError",
     "UnknownStoreError",
     "UnknownTriggerError",
     "UnknownWorkflowError",
     "UnreachableAddressError",
+    "Verdict",
     "WebFormError",
     "WebhookError",
     "WebhookNotifier",
@@ -321,6 +360,7 @@ __all__ = [
     "check_authority",
     "compose_email",
     "customer_id_from_contact",
+    "default_root_causes",
     "detect_spikes",
     "erase_customer",
     "find_reference",

@@ -51,6 +51,7 @@ from complaint_flow.services import (
     privacy,
     workflow_steps,
 )
+from complaint_flow.services.action_desk import ActionDesk
 from complaint_flow.services.audit import AuditReport, verify_store
 from complaint_flow.services.conduct_desk import ConductDesk
 from complaint_flow.services.conduct_patterns import PatternFlag
@@ -144,6 +145,8 @@ class Engine:
         """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""
         self.reception = Reception(self.kernel, self.conduct.policy, self.default_workflow)
         """Where messages come in: intake under the stop procedure."""
+        self.actions = ActionDesk(self.kernel)
+        """Root causes and corrective actions checked for effect (docs/corrective-actions.md)."""
 
     @classmethod
     def open(

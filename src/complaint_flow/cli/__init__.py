@@ -17,6 +17,7 @@ from __future__ import annotations
 import click
 
 from complaint_flow.cli import (
+    actions,
     audit,
     channels,
     complaints,
@@ -49,6 +50,8 @@ def cli() -> None:
     """Handle customer complaints: demo, inspect and move complaints, sweep deadlines, workflows."""
 
 
+cli.add_command(actions.actions)
+cli.add_command(actions.root_cause)
 cli.add_command(audit.audit)
 cli.add_command(channels.channels)
 channels.channels.add_command(mail.take_email)
