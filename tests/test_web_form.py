@@ -251,7 +251,11 @@ def test_a_required_field_left_out_is_named(submission: dict[str, Any], field: s
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-@given(submissions(), st.sampled_from(["", "customer."]), visible.filter(lambda n: "." not in n))
+@given(  # names a path would misread are quoted: see the test below
+    submissions(),
+    st.sampled_from(["", "customer."]),
+    visible.filter(lambda name: not re.search(r'[.\[\]"]', name)),
+)
 def test_an_unknown_field_is_named_and_the_form_s_fields_listed(
     submission: dict[str, Any], where: str, name: str
 ) -> None:
