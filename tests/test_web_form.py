@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,8 @@ from jsonschema import Draft202012Validator
 
 from complaint_flow import Engine, InvalidArgumentError, InvalidIntakeError
 from complaint_flow.channels.web_form import (
+    MAX_NESTING,
+    MAX_SUBMISSION_BYTES,
     FieldError,
     WebFormError,
     customer_id_from_contact,
@@ -248,7 +251,11 @@ def test_a_required_field_left_out_is_named(submission: dict[str, Any], field: s
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
-@given(submissions(), st.sampled_from(["", "customer."]), visible.filter(lambda n: "." not in n))
+@given(  # names a path would misread are quoted: see the test below
+    submissions(),
+    st.sampled_from(["", "customer."]),
+    visible.filter(lambda name: not re.search(r'[.\[\]"]', name)),
+)
 def test_an_unknown_field_is_named_and_the_form_s_fields_listed(
     submission: dict[str, Any], where: str, name: str
 ) -> None:
@@ -346,6 +353,198 @@ def test_a_submission_that_is_not_a_json_object_is_refused_as_a_whole(
         return
     assert fields_of(error) == ["$"]
     assert error.errors[0].problem.startswith(problem)
+
+
+# -- input that is not a form at all --------------------------------------------------------
+
+
+def read_or_refused(submission: object) -> WebFormError | None:
+    """A submission gives an intake or a WebFormError naming each problem: nothing else."""
+    try:
+        read_web_form(submission)  # type: ignore[arg-type]
+    except WebFormError as error:
+        found: WebFormError | None = error
+    else:
+        found = None
+    if found is not None:
+        assert found.errors
+        assert all(problem.field and problem.problem.strip() for problem in found.errors)
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_any_text_or_bytes_is_read_or_refused_with_the_form_s_error(raw: str | bytes) -> None:
+    read_or_refused(raw)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+python_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    | st.binary(max_size=8) | st.datetimes() | st.just(object()),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children)
+    | st.dictionaries(st.text(max_size=8) | st.integers(), children, max_size=4),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values, st.booleans())
+def test_any_json_is_read_or_refused_with_the_form_s_error(value: Any, as_bytes: bool) -> None:
+    written = json.dumps(value)  # NaN and Infinity too: Python writes them
+    read_or_refused(written.encode() if as_bytes else written)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from([*web_form_schema()["properties"], "x"]), python_values))
+def test_any_mapping_is_read_or_refused_with_the_form_s_error(mapping: dict[str, Any]) -> None:
+    read_or_refused(mapping)
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> str:
+    """A valid submission's JSON with characters inserted, cut or replaced."""
+    written = list(json.dumps(draw(submissions()), indent=draw(st.sampled_from([None, 2]))))
+    for _ in range(draw(st.integers(1, 6))):
+        where = draw(st.integers(0, len(written)))
+        piece = draw(st.sampled_from([*'{}[]",:\\ \n0-eE.', "NaN", "\\u", "\\ud800"]) | text)
+        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if kind == "insert":
+            written[where:where] = [piece]
+        elif kind == "delete":
+            del written[where : where + draw(st.integers(1, 10))]
+        elif written:
+            written[min(where, len(written) - 1)] = piece
+    return "".join(written)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged(), st.booleans())
+def test_damaged_json_is_read_or_refused_with_the_form_s_error(
+    written: str, as_bytes: bool
+) -> None:
+    error = read_or_refused(written.encode("utf-8", "surrogatepass") if as_bytes else written)
+    if error is not None and error.errors[0].problem.startswith("is not valid JSON:"):
+        assert re.search(r"\(line \d+, column \d+\)$", error.errors[0].problem)
+
+
+def test_json_that_does_not_parse_is_located_by_line_and_column() -> None:
+    error = refused('{\n  "summary": "Broken",\n  oops\n}')
+    assert error.errors == (
+        FieldError(
+            "$",
+            "is not valid JSON: Expecting property name enclosed in double quotes "
+            "(line 3, column 3)",
+        ),
+    )
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 500, 100_000])
+def test_json_nested_too_deep_is_refused(depth: int) -> None:
+    error = refused("[" * depth + "]" * depth)
+    assert len(error.errors) == 1
+    assert error.errors[0].problem.startswith(f"is nested too deep: at most {MAX_NESTING}")
+
+
+def test_nesting_up_to_the_limit_is_read_and_its_problems_named() -> None:
+    # The limit counts the submission itself: it and 19 objects inside it are read.
+    deep: Any = "leaf"
+    for _ in range(MAX_NESTING - 1):
+        deep = {"a": deep}
+    error = refused(json.dumps(minimal(extra=deep)))
+    assert fields_of(error) == ["extra"]  # read whole: only the unknown field is wrong
+    error = refused(json.dumps(minimal(extra={"a": deep})))
+    assert fields_of(error) == ["extra" + ".a" * (MAX_NESTING - 1)]
+    assert "nested too deep" in error.errors[0].problem
+
+
+def test_a_mapping_nested_too_deep_or_holding_itself_is_refused() -> None:
+    deep: dict[str, Any] = {"name": "Ada", "email": "ada@example.org"}
+    for _ in range(5000):  # deeper than Python's recursion limit
+        deep = {"customer": deep}
+    looped = minimal()
+    looped["customer"]["self"] = looped["customer"]
+    for submission in (minimal(customer=deep), looped):
+        error = refused(submission)
+        (problem,) = error.errors
+        assert problem.field.startswith("customer.")
+        assert "nested too deep" in problem.problem
+
+
+def test_a_submission_above_the_size_limit_is_refused_before_it_is_parsed() -> None:
+    garbage = b"x" * (MAX_SUBMISSION_BYTES + 1)  # not JSON: only the size is said
+    error = refused(garbage)
+    assert error.errors == (
+        FieldError(
+            "$",
+            f"is too large: {MAX_SUBMISSION_BYTES + 1:,} bytes, more than the "
+            f"{MAX_SUBMISSION_BYTES:,} a submission may have; a complaint form is far "
+            "smaller (send files another way)",
+        ),
+    )
+    assert "too large" in refused(garbage.decode()).errors[0].problem
+    # Text is measured in UTF-8: 600,000 characters of two bytes each are too many.
+    assert "1,200,002 bytes" in refused('"' + "é" * 600_000 + '"').errors[0].problem
+    # At the limit, the text is read: here, found not to be JSON.
+    at_limit = refused(b"x" * MAX_SUBMISSION_BYTES).errors[0].problem
+    assert at_limit.startswith("is not valid JSON")
+
+
+def test_the_size_limit_can_be_set() -> None:
+    written = json.dumps(minimal())
+    assert read_web_form(written, max_bytes=len(written)).summary == "Parcel arrived broken"
+    assert "is too large" in refused(written, max_bytes=len(written) - 1).errors[0].problem
+    assert read_web_form(minimal(), max_bytes=1).summary == "Parcel arrived broken"  # a mapping
+    with pytest.raises(InvalidArgumentError, match="max_bytes must be a whole number"):
+        read_web_form(written, max_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ('{"summary": NaN}', "is not valid JSON for a form: NaN is not a JSON number"),
+        ('{"summary": -Infinity}', "is not valid JSON for a form: -Infinity is not a JSON number"),
+        ('{"summary": ' + "9" * 5000 + "}", "a number of 5,000 digits is too long"),
+        (
+            '{"customer": {"email": "a@b.org", "email": "c@d.org"}}',
+            "is not valid JSON for a form: the field 'email' is given twice in one object",
+        ),
+    ],
+)
+def test_json_python_would_read_but_a_form_must_not_hold_is_refused(
+    written: str, problem: str
+) -> None:
+    error = refused(written)
+    assert fields_of(error) == ["$"]
+    assert problem in error.errors[0].problem
+
+
+def test_a_field_name_that_a_path_would_lose_is_quoted() -> None:
+    submission = minimal(**{"": 1, "a.b": 2})
+    submission["customer"].update({" ": 3, 'x["y"]': 4})
+    assert fields_of(refused(submission)) == [
+        '[""]',
+        '["a.b"]',
+        'customer[" "]',
+        'customer["x[\\"y\\"]"]',
+    ]
+
+
+def test_a_nul_character_is_refused_in_the_fields_stores_keep_as_keys() -> None:
+    submission = minimal(external_id="f\u00001", category="a\u0000b", details="be\u0000fore")
+    submission["customer"]["id"] = "C\u00001"
+    error = refused(json.dumps(submission))
+    problem = "holds a NUL character, which a key cannot hold"
+    assert error.errors == tuple(
+        FieldError(field, problem) for field in ("category", "customer.id", "external_id")
+    )
+    assert read_web_form(minimal(details="be\u0000fore")).details == "be\x00fore"  # any text
 
 
 def test_a_lone_surrogate_is_named_where_it_is() -> None:

@@ -42,17 +42,20 @@ What is read, and how
   addresses with the domain in lower case (the local part keeps its case, as RFC
   5321 says it may matter). Message ids keep their angle brackets:
   ``<id@host>`` whether or not the header had them, so they compare equal to
-  :func:`email.utils.make_msgid` and to ``Receipt.message_id``.
+  :func:`email.utils.make_msgid` and to ``Receipt.message_id``; whitespace and
+  characters no id holds (controls, invisible format characters) are dropped from
+  them, and an id longer than a header line (998 characters) is left out (a defect).
 - **Automatic mail** (``automatic``). The reason a machine sent it, or ``None``
   when a person did: ``Auto-Submitted`` other than ``no`` (RFC 3834), a
   ``multipart/report`` (bounces, read receipts), auto-reply headers
   (``X-Autoreply``, ``X-Autorespond``, ``X-Auto-Response-Suppress`` other than
   ``None``…), ``Precedence: bulk``/``junk``/``list``, mailing-list headers
-  (``List-Id``, ``List-Unsubscribe``), a null ``Return-Path: <>``, an out-of-office
-  subject ("Out of Office", "Automatic reply", "Abwesenheitsnotiz", "Réponse
-  automatique", "Autosvar", "Автоматический ответ"…) or a robot sender
-  (``no-reply@``, ``noreply@``, ``mailer-daemon@``, ``postmaster@``…). Never answer
-  such mail automatically: that is how mail loops start.
+  (``List-Id``, ``List-Unsubscribe``, ``X-Mailman-Version``), a null
+  ``Return-Path: <>``, an out-of-office subject ("Out of Office", "Automatic reply",
+  "Abwesenheitsnotiz", "Réponse automatique", "Autosvar", "Автоматический ответ"…) or
+  a robot sender (``no-reply@``, ``noreply@``, ``mailer-daemon@``, ``postmaster@``, a
+  list's ``…-request@`` and ``…-bounces@``…). Never answer such mail automatically:
+  that is how mail loops start.
 - **Bounces** (``delivery_report``). For ``multipart/report;
   report-type=delivery-status`` (RFC 3464): each recipient's ``Action``, ``Status``
   and diagnostic, and the Message-ID of the returned message (from its
@@ -137,6 +140,7 @@ from complaint_flow.errors import (
     InvalidArgumentError,
     QuarantinedMessageError,
 )
+from complaint_flow.model.channel_records import MAX_MESSAGE_ID_LENGTH
 
 __all__ = [
     "REPLY_PREFIXES",
@@ -616,7 +620,12 @@ class _Reading:
                 tokens = [t.strip("<>") for t in re.split(r"[\s,;]+", value) if "@" in t]
                 if not tokens and name == "message-id":
                     tokens = ["".join(value.split()).strip("<>")]
-            ids.extend(f"<{_clean(token)}>" for token in tokens if token)
+            for token in tokens:
+                message_id = _message_id(token)
+                if message_id is not None:
+                    ids.append(message_id)
+                elif token.strip():
+                    self.note(f"an id in the {name} header is not one a store can key: dropped")
         return _unique(ids)
 
     def _date(self) -> datetime | None:
@@ -839,7 +848,7 @@ class _Reading:
         precedence = self._first("precedence")
         if precedence.lower() in {"bulk", "junk", "list", "auto_reply"}:
             return f"Precedence: {precedence}"
-        for name, shown in (("list-id", "List-Id"), ("list-unsubscribe", "List-Unsubscribe")):
+        for name, shown in _LIST_HEADERS:
             if name in self.headers:
                 value = self._first(name)
                 return f"{shown}: {value}" if value else shown
@@ -936,8 +945,7 @@ class _Reading:
             if str(name).lower() == "message-id":
                 text = self._header_text(value)
                 ids = [i for i in _BRACKETED.findall(text) if i.strip()] or [text]
-                token = "".join(ids[0].split()).strip("<>")
-                return f"<{_clean(token)}>" if token else None
+                return _message_id(ids[0])
         return None
 
 
@@ -1007,6 +1015,13 @@ _AUTOREPLY_HEADERS: Final = {
     "x-fc-machinegenerated": "X-FC-MachineGenerated",
 }
 """Headers that auto-responders set (lower case: as shown in ``automatic``)."""
+_LIST_HEADERS: Final = (
+    ("list-id", "List-Id"),
+    ("list-unsubscribe", "List-Unsubscribe"),
+    # Mailman 2 sends its digests and notices without List-Id, but with its version.
+    ("x-mailman-version", "X-Mailman-Version"),
+)
+"""Headers a mailing list sets (lower case: as shown in ``automatic``)."""
 _AUTOMATIC_SUBJECT: Final = re.compile(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto[- ]?reply|auto[- ]?response"
     r"|autosvar|automatisk svar|frånvaro(?:meddelande)?|fraværende"
@@ -1021,8 +1036,11 @@ _AUTOMATIC_SUBJECT: Final = re.compile(
     re.IGNORECASE,
 )
 _ROBOT_SENDER: Final = re.compile(
-    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?"
-    r"|microsoftexchange[0-9a-f]{32})(?:[-+_.].*)?$",
+    r"^(?:(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?"
+    r"|microsoftexchange[0-9a-f]{32})(?:[-+_.].*)?"
+    # A mailing list's robots: its command address (RFC 2142's LIST-request) and its
+    # bounce address (Mailman's list-bounces+member=host).
+    r"|.+-(?:request|bounces)(?:\+.*)?)$",
     re.IGNORECASE,
 )
 
@@ -1130,6 +1148,19 @@ def _clean(text: str) -> str:
 
 def _only_escapes(text: str) -> bool:
     return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
+def _message_id(token: str) -> str | None:
+    """``<token>`` as stores key message ids, or ``None`` when no id is left of it.
+
+    Whitespace (a folded id) and characters no id holds (controls, invisible format
+    characters: damage) are dropped, so the id can be stored and compared exactly;
+    one longer than a header line's limit is no id.
+    """
+    kept = "".join(c for c in _clean(token) if c.isprintable() and not c.isspace()).strip("<>")
+    if not kept or len(kept) + 2 > MAX_MESSAGE_ID_LENGTH:
+        return None
+    return f"<{kept}>"
 
 
 def _address(spec: str) -> str:

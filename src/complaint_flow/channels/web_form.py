@@ -8,6 +8,11 @@ on the ``web_form`` channel, or refuses it with one :class:`WebFormError` listin
 problem, each naming its field as a path (``customer.email``) and saying in plain words
 what is wrong, ready to be shown next to the field. ``jsonschema`` is the optional
 ``web`` extra.
+
+Whatever arrives, the only error of a bad submission is that one: text that is not
+UTF-8 or not JSON (with the line and column), more than :data:`MAX_SUBMISSION_BYTES`
+(checked before parsing), nested more than :data:`MAX_NESTING` deep, or failing the
+schema, never a ``json.JSONDecodeError``, ``UnicodeDecodeError`` or ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import importlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from importlib import resources
 from types import MappingProxyType
@@ -36,11 +41,27 @@ CHANNEL = "web_form"
 ROOT = "$"
 """How a :class:`FieldError` names the submission as a whole."""
 
+MAX_SUBMISSION_BYTES = 1_000_000
+"""The largest submission read as JSON, in bytes (1 MB, checked before parsing): the
+longest form the schema allows is about 30 kB."""
+
+MAX_NESTING = 20
+"""How many objects and lists inside each other a submission may hold (a form has 2)."""
+
+_TOO_DEEP = (
+    f"is nested too deep: at most {MAX_NESTING} objects and lists inside each other (a form has 2)"
+)
+_KEYS = {("external_id",), ("customer", "id"), ("category",)}
+"""The fields stores keep as keys, where a NUL cannot be (PostgreSQL refuses it)."""
+_LONGEST_NUMBER = 100
+"""The most digits a number may have (no field is a number; Python refuses over 4300)."""
+
 _REPLY_BY = {"email": "email", "phone": "phone", "postal_address": "letter"}
 """The contact each reply channel needs, and the channel's name."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_AWKWARD_NAME = re.compile(r'[.\[\]"]')
 _EXAMPLE_EMAIL = "ada@example.org"
 _EXAMPLE_DATE_TIME = "2026-03-02T09:30:00+00:00"
 _EXAMPLE_PHONE = "+44 20 7946 0000"
@@ -116,6 +137,7 @@ def read_web_form(
     *,
     customer_id: Callable[[Mapping[str, Any]], str | None] | None = customer_id_from_contact,
     categories: Collection[str] | None = None,
+    max_bytes: int = MAX_SUBMISSION_BYTES,
 ) -> Intake:
     """A complaint from one web form submission, checked against :func:`web_form_schema`.
 
@@ -126,13 +148,19 @@ def read_web_form(
             (:func:`customer_id_from_contact`); ``None`` to require the form to give it.
         categories: the categories a submission may name (``category`` is then one of
             them; left out, it is ``"general"``, which must then be one of them).
+        max_bytes: the largest JSON text or bytes read (in UTF-8 bytes); a larger one
+            is refused before it is parsed.
 
     Returns:
         an :class:`Intake` on the ``web_form`` channel; its ``external_id`` is the
         submission's id, its ``data`` holds the ``consent`` the customer gave.
 
     Raises:
-        WebFormError: listing every problem of the submission, each with its field.
+        WebFormError: listing every problem of the submission, each with its field;
+            or, for a submission that cannot be read (too large, not UTF-8, not JSON,
+            nested too deep), that one problem.
+        InvalidArgumentError: an argument is malformed (a submission that is neither
+            a mapping, nor text, nor bytes).
         ChannelError: jsonschema is not installed (the ``web`` extra).
     """
     if customer_id is not None and not callable(customer_id):
@@ -141,7 +169,11 @@ def read_web_form(
             f"{arguments.shown(customer_id)}; pass e.g. lambda customer: customer['email']"
         )
     allowed = None if categories is None else arguments.names("categories", categories)
-    document = _document(submission)
+    most = arguments.whole_number("max_bytes", max_bytes, minimum=1)
+    document = _document(submission, most)
+    deep = _too_deep(document)
+    if deep is not None:
+        raise WebFormError([deep])
     errors = list(_schema_errors(document))
     if isinstance(document, Mapping):  # else the schema said it must be an object
         named = {error.field for error in errors}
@@ -158,32 +190,109 @@ def read_web_form(
 # -- reading the submission --------------------------------------------------------------
 
 
-def _document(submission: object) -> object:
+def _document(submission: object, most: int) -> object:
     if isinstance(submission, Mapping):
         return submission
     if isinstance(submission, bytes | bytearray):
+        _refuse_above(len(submission), most)
         try:
             submission = bytes(submission).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise WebFormError(
                 [FieldError(ROOT, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")]
             ) from None
-    if isinstance(submission, str):
-        try:
-            return json.loads(submission)
-        except json.JSONDecodeError as exc:
-            raise WebFormError(
-                [
-                    FieldError(
-                        ROOT,
-                        f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                    )
-                ]
-            ) from None
-    raise InvalidArgumentError(
-        f"submission must be a mapping, JSON text or JSON bytes, got "
-        f"{arguments.shown(submission)}; pass the form's fields as a dict"
-    )
+    elif isinstance(submission, str):
+        # Each character is one to four bytes: only a long text needs encoding to measure.
+        if len(submission) > most // 4:
+            _refuse_above(len(submission.encode("utf-8", "surrogatepass")), most)
+    else:
+        raise InvalidArgumentError(
+            f"submission must be a mapping, JSON text or JSON bytes, got "
+            f"{arguments.shown(submission)}; pass the form's fields as a dict"
+        )
+    return _parsed(submission)
+
+
+def _refuse_above(size: int, most: int) -> None:
+    if size > most:
+        raise WebFormError(
+            [
+                FieldError(
+                    ROOT,
+                    f"is too large: {size:,} bytes, more than the {most:,} a submission may "
+                    "have; a complaint form is far smaller (send files another way)",
+                )
+            ]
+        )
+
+
+class _UnreadableError(Exception):
+    """Raised by the JSON reader's hooks: the text is JSON Python reads, but not a form's."""
+
+
+def _parsed(text: str) -> object:
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_int=_integer,
+        )
+    except json.JSONDecodeError as exc:
+        problem = f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except _UnreadableError as exc:
+        problem = f"is not valid JSON for a form: {exc}"
+    except RecursionError:
+        problem = _TOO_DEEP
+    raise WebFormError([FieldError(ROOT, problem)])
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            # JSON readers disagree on which of two values wins: refuse rather than guess.
+            raise _UnreadableError(f"the field {key!r} is given twice in one object")
+        found[key] = value
+    return found
+
+
+def _constant(name: str) -> object:
+    raise _UnreadableError(f"{name} is not a JSON number")
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > _LONGEST_NUMBER:
+        raise _UnreadableError(f"a number of {len(digits.lstrip('-')):,} digits is too long")
+    return int(digits)
+
+
+def _too_deep(document: object) -> FieldError | None:
+    """The first value nested more than :data:`MAX_NESTING` deep, if any.
+
+    Walked with a list, not recursion: a mapping given directly may be as deep as
+    Python allows, or hold itself.
+    """
+    waiting: list[tuple[object, tuple[str | int, ...]]] = [(document, ())]
+    while waiting:
+        value, path = waiting.pop()
+        if isinstance(value, Mapping):
+            children: Iterable[tuple[Any, object]] = value.items()
+        elif isinstance(value, list | tuple):
+            children = enumerate(value)
+        else:
+            continue
+        if len(path) >= MAX_NESTING:
+            return FieldError(
+                _field(path[:MAX_NESTING]),
+                _TOO_DEEP,
+            )
+        waiting.extend((child, (*path, _step(key))) for key, child in children)
+    return None
+
+
+def _step(key: object) -> str | int:
+    return key if isinstance(key, str | int) and not isinstance(key, bool) else repr(key)
 
 
 def _schema_errors(document: object) -> Iterator[FieldError]:
@@ -255,13 +364,15 @@ def _category_errors(
 
 
 def _unstorable(value: object, path: tuple[str | int, ...]) -> list[FieldError]:
-    """Text that cannot be stored as UTF-8 (a lone surrogate, from a bad decode)."""
+    """Text that cannot be stored: a lone surrogate (from a bad decode), a NUL in a key."""
     if isinstance(value, str):
         try:
             value.encode()
         except UnicodeEncodeError:
             problem = "holds a character that is not text (a lone surrogate)"
             return [FieldError(_field(path), problem)]
+        if "\x00" in value and path in _KEYS:
+            return [FieldError(_field(path), "holds a NUL character, which a key cannot hold")]
         return []
     if isinstance(value, Mapping):
         return [found for key, item in value.items() for found in _unstorable(item, (*path, key))]
@@ -336,8 +447,13 @@ def _field(path: Collection[str | int]) -> str:
         return ROOT
     text = ""
     for step in path:
-        text += f"[{step}]" if isinstance(step, int) else f".{step}"
-    return text.lstrip(".")
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif step.strip() and not _AWKWARD_NAME.search(step):
+            text += f".{step}"
+        else:  # a name that would be lost or misread in a path: quoted
+            text += f"[{json.dumps(step, ensure_ascii=False)}]"
+    return text.removeprefix(".")
 
 
 def _property(path: Collection[str | int]) -> Mapping[str, Any]:
@@ -430,6 +546,8 @@ def _kind(value: object) -> str:
 
 __all__ = [
     "CHANNEL",
+    "MAX_NESTING",
+    "MAX_SUBMISSION_BYTES",
     "ROOT",
     "FieldError",
     "WebFormError",

@@ -2,52 +2,86 @@
 
 :class:`WebhookNotifier` is a plugin: it implements ``complaint_flow_notify``, so the
 outbox delivers to it at least once and retries it until the receiver answers 2xx.
-The body is JSON of schema ``complaint_flow.webhook/1`` (``docs/webhooks.md``); the
-``X-Complaint-Flow-Signature`` header is ``sha256=`` and the hex HMAC-SHA256 of the
-body under the shared secret, and ``X-Complaint-Flow-Delivery`` is the message key,
-for the receiver to drop repeats. A receiver checks the signature with
-:func:`verify_signature`.
+The body is JSON of schema ``complaint_flow.webhook/1`` (``docs/webhooks.md``), signed
+the `Standard Webhooks <https://www.standardwebhooks.com/>`_ way: ``webhook-id`` is the
+message's key (the same on every attempt, for the receiver to drop repeats),
+``webhook-timestamp`` the attempt's time in Unix seconds, and ``webhook-signature``
+``v1,`` and the base64 HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under the shared
+secret (``whsec_`` and its base64, or raw bytes). A receiver checks all three with
+:func:`verify_signature`, or with any Standard Webhooks library.
 
->>> body = b'{"schema":"complaint_flow.webhook/1"}'
->>> header = webhook_signature(body, "a shared secret of 32 characters")
->>> header[:7], verify_signature(body, header, "a shared secret of 32 characters")
-('sha256=', True)
->>> verify_signature(body + b" ", header, "a shared secret of 32 characters")
-False
+The specification's own example (its reference libraries' test):
+
+>>> secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+>>> webhook_signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}', secret)
+'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import hashlib
 import hmac
 import http.client
 import json
+import re
+import secrets
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pluggy
 
-from complaint_flow.arguments import instance, names, number, shown, text
+from complaint_flow.arguments import (
+    instance,
+    names,
+    number,
+    optional_aware_datetime,
+    shown,
+    text,
+    whole_number,
+)
 from complaint_flow.errors import ChannelError, InvalidArgumentError
 from complaint_flow.model.entities import Complaint, OutboxMessage
 from complaint_flow.model.immutable import thaw
 
 WEBHOOK_SCHEMA = "complaint_flow.webhook/1"
 """The ``schema`` of the JSON body; a change a receiver could trip on gets a new number."""
-SIGNATURE_HEADER = "X-Complaint-Flow-Signature"
-DELIVERY_HEADER = "X-Complaint-Flow-Delivery"
-MINIMUM_SECRET_BYTES = 16
+ID_HEADER = "webhook-id"
+"""The header holding the delivery's id: the message key, the same on every attempt."""
+TIMESTAMP_HEADER = "webhook-timestamp"
+"""The header holding the attempt's time, in whole seconds since the Unix epoch."""
+SIGNATURE_HEADER = "webhook-signature"
+"""The header holding the signatures: ``v1,<base64>``, several separated by spaces."""
+SECRET_PREFIX = "whsec_"
+"""How a secret written as text starts: ``whsec_`` and the base64 of its bytes."""
+MINIMUM_SECRET_BYTES = 24
+"""The Standard Webhooks minimum for an HMAC secret (192 bits)."""
+DEFAULT_TOLERANCE = 300.0
+"""How far, in seconds, a receiver lets ``webhook-timestamp`` be from its own clock."""
+
+Secret = str | bytes
+"""A shared secret: ``whsec_`` and the base64 of its bytes, or the bytes themselves."""
 
 # The marker is matched by the project's name only; the plugins package, which holds
 # the shared one, is above the channels in the layers and cannot be imported here.
 hookimpl = pluggy.HookimplMarker("complaint_flow")
 
 _USER_AGENT = "complaint-flow-webhook/1"
+_SECRET_BYTES = 32
+"""How many random bytes :func:`new_webhook_secret` makes."""
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9_:\-]")
+"""What a message key's ``webhook-id`` percent-encodes: a ``.`` would make the signed
+``{id}.{timestamp}.{body}`` ambiguous, and a header holds ASCII only."""
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+_HEADERS = (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
 _SHOWN_REPLY = 200
 """How much of a refusing receiver's answer is kept in the error."""
 
@@ -65,6 +99,21 @@ class WebhookError(ChannelError):
         super().__init__(message)
         self.origin = origin
         self.status = status
+
+
+class WebhookVerificationError(ChannelError):
+    """A received webhook is not proven to come from its sender: a header is missing or
+    malformed, its timestamp is outside the tolerance, or no signature matches. A
+    receiver answers 401 and does not act on the body.
+
+    Attributes:
+        problem: what failed: ``"missing header"``, ``"malformed header"``,
+            ``"stale timestamp"`` or ``"bad signature"``.
+    """
+
+    def __init__(self, message: str, *, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 def webhook_body_schema() -> dict[str, Any]:
@@ -125,34 +174,173 @@ def webhook_body_schema() -> dict[str, Any]:
     }
 
 
-def webhook_signature(body: bytes, secret: str | bytes) -> str:
-    """The signature header's value for ``body``: ``sha256=`` and the hex HMAC-SHA256.
+def new_webhook_secret() -> str:
+    """A new random secret to share with a receiver: ``whsec_`` and 32 random bytes in base64.
+
+    >>> secret = new_webhook_secret()
+    >>> secret.startswith("whsec_"), len(secret)
+    (True, 50)
+    """
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode("ascii")
+
+
+def webhook_id(key: str) -> str:
+    """The ``webhook-id`` of the outbox message with this key: the key, with any character
+    but letters, digits, ``-``, ``_`` and ``:`` percent-encoded (its UTF-8 bytes).
+
+    >>> webhook_id("c-1:2:customer"), webhook_id("conduct:C.42:3:customer")
+    ('c-1:2:customer', 'conduct:C%2E42:3:customer')
+    """
+    key = text("key", key, strip=False)
+    return _NOT_IN_ID.sub(
+        lambda found: "".join(f"%{byte:02X}" for byte in found.group().encode("utf-8")), key
+    )
+
+
+def webhook_signature(
+    message_id: str, timestamp: int, body: bytes, secret: Secret | Iterable[Secret]
+) -> str:
+    """The ``webhook-signature`` of ``body`` sent as ``message_id`` at ``timestamp``:
+    ``v1,`` and the base64 HMAC-SHA256 of ``{message_id}.{timestamp}.{body}``.
+
+    Given several secrets (while a secret is being replaced), one signature per secret,
+    separated by spaces, in the order given.
+
+    Args:
+        message_id: the ``webhook-id`` (no ``.`` and no whitespace).
+        timestamp: the ``webhook-timestamp``, whole seconds since the Unix epoch.
+        body: the body exactly as sent.
+        secret: the shared secret: ``whsec_`` and base64 (how Standard Webhooks
+            writes it), or the raw bytes; or a list of them.
 
     Raises:
-        InvalidArgumentError: ``body`` is not bytes or ``secret`` is not text or bytes.
+        InvalidArgumentError: an argument is malformed (the message says which).
     """
-    digest = hmac.new(_secret_bytes(secret), _body("body", body), hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    message_id = text("message_id", message_id, strip=False)
+    if "." in message_id or any(char.isspace() or not char.isascii() for char in message_id):
+        raise InvalidArgumentError(
+            f"message_id must be ASCII without '.' or whitespace, got {shown(message_id)}; "
+            "make it from the key with webhook_id(key)"
+        )
+    seconds = _timestamp_argument(timestamp)
+    content = _signed_content(message_id, str(seconds), _body("body", body))
+    return " ".join(_signature(key, content) for key in _secret_keys(secret))
 
 
-def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> bool:
-    """Whether ``header`` is the signature of ``body`` under ``secret`` (for receivers).
+def webhook_headers(
+    message_id: str,
+    body: bytes,
+    secret: Secret | Iterable[Secret],
+    *,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for sending ``body`` as ``message_id``.
 
-    Compares in constant time. Check it on the raw body, before parsing the JSON.
+    What :class:`WebhookNotifier` sends; handy to test a receiver with.
+
+    Args:
+        message_id: the ``webhook-id`` (no ``.`` and no whitespace).
+        body: the body exactly as sent.
+        secret: the shared secret, or a list of them (see :func:`webhook_signature`).
+        timestamp: the ``webhook-timestamp``; now when left out.
+
+    Raises:
+        InvalidArgumentError: an argument is malformed.
+    """
+    seconds = int(time.time()) if timestamp is None else _timestamp_argument(timestamp)
+    return {
+        ID_HEADER: message_id,
+        TIMESTAMP_HEADER: str(seconds),
+        SIGNATURE_HEADER: webhook_signature(message_id, seconds, body, secret),
+    }
+
+
+class Headers(Protocol):
+    """What :func:`verify_signature` reads headers from: anything with ``items()`` of
+    name and value pairs (a ``dict``, ``http.server``'s ``self.headers``, a framework's
+    request headers)."""
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
+def verify_signature(
+    body: bytes,
+    headers: Headers,
+    secret: Secret | Iterable[Secret],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: datetime | None = None,
+) -> bool:
+    """Check a webhook as a receiver: its three headers, its body, the shared secret.
+
+    Call it on the raw body, before parsing the JSON. It passes when
+    ``webhook-timestamp`` is within ``tolerance`` seconds of ``now`` and one of the
+    ``v1`` signatures in ``webhook-signature`` (several, separated by spaces, while
+    the sender replaces its secret) is that of ``{webhook-id}.{webhook-timestamp}.{body}``
+    under the secret, compared in constant time. Then drop a ``webhook-id`` you have
+    handled already: delivery is at least once.
 
     Args:
         body: the request body exactly as received.
-        header: the ``X-Complaint-Flow-Signature`` header, or ``None`` if missing.
-        secret: the shared secret.
+        headers: the request's headers (names in any case).
+        secret: the shared secret (``whsec_`` and base64, or raw bytes), or a list of
+            them while you replace yours: any of them may have signed.
+        tolerance: how many seconds the timestamp may be from ``now``, either way.
+        now: the time to check against (default: the system clock).
+
+    Returns:
+        ``True``: every failure raises, saying what failed.
 
     Raises:
-        InvalidArgumentError: ``body`` is not bytes or ``secret`` is not text or bytes
-            (a missing or malformed header is just ``False``).
+        WebhookVerificationError: a header is missing or malformed, the timestamp is
+            outside the tolerance, or no signature matches. Answer 401 (or 400).
+        InvalidArgumentError: ``body`` is not bytes, ``headers`` has no ``items()``,
+            or ``secret`` is malformed: a mistake in the receiver, not the request.
     """
-    expected = webhook_signature(body, secret).encode("ascii")
-    if not isinstance(header, str):
-        return False
-    return hmac.compare_digest(expected, header.strip().encode("utf-8", "surrogateescape"))
+    content = _body("body", body)
+    keys = _secret_keys(secret)
+    allowed = number("tolerance", tolerance, minimum=0)
+    checked_at = optional_aware_datetime("now", now) or datetime.now(UTC)
+    found = _read_headers(headers)
+    message_id, stamp, signatures = (found[name] for name in _HEADERS)
+    if not _TIMESTAMP.fullmatch(stamp):
+        raise WebhookVerificationError(
+            f"malformed header: {TIMESTAMP_HEADER} must be whole seconds since the Unix "
+            f"epoch, got {shown(stamp)}",
+            problem="malformed header",
+        )
+    drift = int(stamp) - checked_at.timestamp()
+    if abs(drift) > allowed:
+        when = "old" if drift < 0 else "in the future"
+        raise WebhookVerificationError(
+            f"stale timestamp: {TIMESTAMP_HEADER} {stamp} is {abs(drift):.0f} s {when}, "
+            f"beyond the tolerance of {allowed:g} s; a replayed or long-delayed request "
+            "(if every request fails so, set the two clocks right)",
+            problem="stale timestamp",
+        )
+    given = [
+        _decoded_signature(entry.partition(",")[2])
+        for entry in signatures.split()
+        if entry.partition(",")[0] == "v1"
+    ]
+    if not given:
+        raise WebhookVerificationError(
+            f"malformed header: {SIGNATURE_HEADER} holds no v1 signature (got "
+            f"{shown(signatures)}); expected 'v1,' and a base64 HMAC-SHA256",
+            problem="malformed header",
+        )
+    signed = _signed_content(message_id, stamp, content)
+    expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys]
+    # Every pair is compared, so the time taken says nothing about which one was close.
+    matched = [hmac.compare_digest(mine, theirs) for mine in expected for theirs in given]
+    if not any(matched):
+        raise WebhookVerificationError(
+            f"bad signature: none of the {len(given)} v1 signature(s) in {SIGNATURE_HEADER} "
+            "is that of this id, timestamp and body under the secret given; the request "
+            "was changed on the way, or the two sides hold different secrets",
+            problem="bad signature",
+        )
+    return True
 
 
 class WebhookNotifier:
@@ -161,8 +349,11 @@ class WebhookNotifier:
     Args:
         url: where to POST (``https://…``; plain ``http://`` only for a receiver
             you trust the network to).
-        secret: the shared secret the body is signed with (at least 16 bytes:
-            ``secrets.token_hex(32)`` makes a good one).
+        secret: the shared secret the requests are signed with: ``whsec_`` and the
+            base64 of at least 24 bytes (:func:`new_webhook_secret` makes one), or
+            the raw bytes. While replacing it, a list of the new and the old one:
+            each request then carries both signatures, and a receiver holding
+            either accepts it.
         topics: the topics to send, as names or shell patterns (``"tactics.*"``);
             ``None`` sends every message.
         timeout: seconds to wait for the receiver's answer.
@@ -175,7 +366,7 @@ class WebhookNotifier:
     def __init__(
         self,
         url: str,
-        secret: str | bytes,
+        secret: Secret | Iterable[Secret],
         *,
         topics: Iterable[str] | None = None,
         timeout: float = 10.0,
@@ -183,13 +374,7 @@ class WebhookNotifier:
     ) -> None:
         self.url = _url(url)
         self.origin = _origin(self.url)
-        self._secret = _secret_bytes(secret)
-        if len(self._secret) < MINIMUM_SECRET_BYTES:
-            raise InvalidArgumentError(
-                f"secret must be at least {MINIMUM_SECRET_BYTES} bytes, got "
-                f"{len(self._secret)}; make one with secrets.token_hex(32) and give it "
-                "to the receiver too"
-            )
+        self._secrets = _secret_keys(secret)
         self.topics = None if topics is None else names("topics", topics)
         self.timeout = float(number("timeout", timeout, minimum=0.001, maximum=600))
         if ssl_context is not None:
@@ -243,6 +428,9 @@ class WebhookNotifier:
     def post(self, message: OutboxMessage, complaint: Complaint | None) -> int:
         """POST ``message`` now, whatever its topic; the receiver's status (2xx).
 
+        Signed for this attempt: ``webhook-timestamp`` is now, ``webhook-id`` the
+        message's key (:func:`webhook_id`), the same on every attempt.
+
         Raises:
             WebhookError: the receiver answered other than 2xx, or could not be reached.
         """
@@ -254,8 +442,7 @@ class WebhookNotifier:
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": _USER_AGENT,
-                SIGNATURE_HEADER: webhook_signature(body, self._secret),
-                DELIVERY_HEADER: message.key,
+                **webhook_headers(webhook_id(message.key), body, self._secrets),
             },
         )
         where = f"webhook {self.origin} (message {message.key!r})"
@@ -269,7 +456,8 @@ class WebhookNotifier:
             raise WebhookError(
                 f"{where} answered {error.code} {error.reason}"
                 + (f": {reply.strip()}" if reply.strip() else "")
-                + "; it is retried: check the receiver's log (a 401 or 403: the shared secret)",
+                + "; it is retried: check the receiver's log (a 401 or 403: the shared secret, "
+                "or the two clocks)",
                 origin=self.origin,
                 status=error.code,
             ) from error
@@ -327,14 +515,97 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _secret_bytes(secret: object) -> bytes:
-    if isinstance(secret, bytes):
-        return secret
-    if isinstance(secret, str):
-        return text("secret", secret, strip=False).encode("utf-8")
+def _secret_keys(secret: object) -> tuple[bytes, ...]:
+    """The HMAC keys of a secret, or of a list of secrets."""
+    if isinstance(secret, str | bytes | bytearray):
+        return (_secret_key("secret", secret),)
+    if isinstance(secret, list | tuple) and secret:
+        return tuple(_secret_key(f"secret[{index}]", one) for index, one in enumerate(secret))
     raise InvalidArgumentError(
-        f"secret must be text or bytes, got {shown(secret)}; pass the shared secret"
+        f"secret must be the shared secret ('whsec_' and base64, or bytes), or a non-empty "
+        f"list of them, got {type(secret).__name__}; make one with new_webhook_secret()"
     )
+
+
+def _secret_key(argument: str, secret: object) -> bytes:
+    # The value is never shown in a message: messages end up in logs.
+    if isinstance(secret, bytes | bytearray):
+        key = bytes(secret)
+    elif isinstance(secret, str):
+        written = secret.strip()
+        if not written.startswith(SECRET_PREFIX):
+            raise InvalidArgumentError(
+                f"{argument} given as text must be '{SECRET_PREFIX}' and the base64 of the "
+                f"secret's bytes (a text of {len(secret)} characters not starting so was "
+                f"given); pass other secrets as bytes, e.g. {argument}=value.encode()"
+            )
+        encoded = written.removeprefix(SECRET_PREFIX)
+        try:
+            # Secrets are often written without their base64 padding.
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidArgumentError(
+                f"{argument} is not '{SECRET_PREFIX}' and base64: what follows the prefix "
+                "holds characters base64 has not; copy the secret whole"
+            ) from None
+    else:
+        raise InvalidArgumentError(
+            f"{argument} must be text ('{SECRET_PREFIX}' and base64) or bytes, got "
+            f"{type(secret).__name__}; pass the shared secret"
+        )
+    if len(key) < MINIMUM_SECRET_BYTES:
+        raise InvalidArgumentError(
+            f"{argument} must be at least {MINIMUM_SECRET_BYTES} bytes, got {len(key)}; "
+            "make one with new_webhook_secret() and give it to the receiver too"
+        )
+    return key
+
+
+def _read_headers(headers: object) -> dict[str, str]:
+    """The three signature headers' values; the first non-empty one of each name."""
+    items = getattr(headers, "items", None)
+    if not callable(items):
+        raise InvalidArgumentError(
+            f"headers must be the request's headers, got {shown(headers)}; pass a dict of "
+            "names to values, or http.server's self.headers"
+        )
+    found: dict[str, str] = {}
+    for pair in items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise InvalidArgumentError(
+                f"headers must give (name, value) pairs from items(), got {shown(pair)}"
+            )
+        header, value = (str(part).strip() for part in pair)
+        if header.lower() in _HEADERS and value:
+            found.setdefault(header.lower(), value)
+    missing = [header for header in _HEADERS if header not in found]
+    if missing:
+        raise WebhookVerificationError(
+            f"missing header: the request has no {' or '.join(missing)}; it was not sent "
+            "by a Standard Webhooks sender (a proxy may drop the headers)",
+            problem="missing header",
+        )
+    return found
+
+
+def _signed_content(message_id: str, timestamp: str, body: bytes) -> bytes:
+    return f"{message_id}.{timestamp}.".encode("utf-8", "replace") + body
+
+
+def _signature(key: bytes, content: bytes) -> str:
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def _decoded_signature(written: str) -> bytes:
+    try:
+        return base64.b64decode(written, validate=True)
+    except (binascii.Error, ValueError):
+        return b""  # matches nothing
+
+
+def _timestamp_argument(value: object) -> int:
+    return whole_number("timestamp", value, minimum=0, maximum=10**15 - 1)
 
 
 def _body(argument: str, value: object) -> bytes:
@@ -345,13 +616,22 @@ def _body(argument: str, value: object) -> bytes:
 
 
 __all__ = [
-    "DELIVERY_HEADER",
+    "DEFAULT_TOLERANCE",
+    "ID_HEADER",
     "MINIMUM_SECRET_BYTES",
+    "SECRET_PREFIX",
     "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "WEBHOOK_SCHEMA",
+    "Headers",
+    "Secret",
     "WebhookError",
     "WebhookNotifier",
+    "WebhookVerificationError",
+    "new_webhook_secret",
     "verify_signature",
     "webhook_body_schema",
+    "webhook_headers",
+    "webhook_id",
     "webhook_signature",
 ]
