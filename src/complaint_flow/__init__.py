@@ -47,8 +47,11 @@ from complaint_flow.channels.webhooks import (
     WEBHOOK_SCHEMA,
     WebhookError,
     WebhookNotifier,
+    WebhookVerificationError,
+    new_webhook_secret,
     verify_signature,
     webhook_body_schema,
+    webhook_headers,
     webhook_signature,
 )
 from complaint_flow.definitions.calendars import (
@@ -352,6 +355,7 @@ __all__ = [
     "WebFormError",
     "WebhookError",
     "WebhookNotifier",
+    "WebhookVerificationError",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
     "WorkingPeriod",
@@ -369,6 +373,7 @@ __all__ = [
     "latest_reply",
     "load_pack",
     "make_plugin_manager",
+    "new_webhook_secret",
     "pack_names",
     "parse_email",
     "purge_closed",
@@ -381,5 +386,6 @@ __all__ = [
     "verify_store",
     "web_form_schema",
     "webhook_body_schema",
+    "webhook_headers",
     "webhook_signature",
 ]
