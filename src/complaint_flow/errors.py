@@ -214,6 +214,8 @@ class QuarantinedMessageError(ChannelError):
     """
 
     def __init__(self, reason: str) -> None:
+        # No store can keep a NUL; the reason is stored as it is said here.
+        reason = reason.replace("\x00", "\ufffd")
         self.reason = reason
         super().__init__(
             f"{reason}; the message is kept in the quarantine: list it with "
