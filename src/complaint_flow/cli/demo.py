@@ -13,6 +13,12 @@ refusal (an agent may not reopen) and one email delivered three times. At the
 end of each working day the outbox is delivered to a notifier that records who
 was told what, on which channel.
 
+The email complaint is real mail (see :mod:`complaint_flow.cli.demo_mail`): the
+customer's message is RFC 5322 bytes taken by :class:`~complaint_flow.EmailIntake`,
+every email the outbox sends goes through :class:`~complaint_flow.SmtpChannel` to an
+SMTP server the demo runs on 127.0.0.1 for the length of the run, and the customer's
+answer to the acknowledgement threads back onto the complaint by its headers.
+
 Beside the complaints, the week plays the stop procedure: a customer whose
 abusive calls bring a warning, then a written-only restriction decided by a
 manager with a review date; his next phone call is filed for review and
@@ -33,6 +39,8 @@ procedure from the start.
 (1, True)
 >>> result.stop.record.status.value, result.stop.call.kind.value, result.linked.outcome.kind.value
 ('reviewed', 'filed', 'linked')
+>>> result.email.reply_outcome.reason, result.email.replied.kind
+('In-Reply-To/References', 'customer_replied')
 >>> result.audit.ok
 True
 """
@@ -46,6 +54,18 @@ from datetime import UTC, datetime, time, timedelta
 
 import attrs
 
+from complaint_flow.channels.smtp import SmtpChannel
+from complaint_flow.cli.demo_mail import (
+    DEMO_LETTERS,
+    EmailExchange,
+    SmtpChannelPlugin,
+    TakenEmail,
+    customer_email,
+    known_customers,
+    require_demo_extra,
+    smtp_settings,
+)
+from complaint_flow.cli.local_mail_server import LocalMailServer
 from complaint_flow.definitions.escalation import EscalationLevel
 from complaint_flow.engine import DEFAULT_STORE_URL, Engine
 from complaint_flow.errors import InvalidArgumentError, PermissionDeniedError
@@ -56,6 +76,7 @@ from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.services.audit import AuditReport
 from complaint_flow.services.conduct_notices import describe_restriction
 from complaint_flow.services.delivery import DeliveryReport
+from complaint_flow.services.email_intake import EmailIntake, MailOutcomeKind
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind, written_channels
 
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -104,6 +125,12 @@ HELEN = Actor(
     rank=4,
     email="helen.brooks@shop.example",
 )
+
+ADA = Customer(id="C-1001", name="Ada Lovelace", email="ada@example.org")
+"""The customer who complains by email."""
+
+PHOTO = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+"""The photo of the broken vase attached to her email (a JPEG's first and last markers)."""
 
 RESTRICTION_DAYS = 91
 """How long the demo's restriction runs before its review (about three months)."""
@@ -332,6 +359,7 @@ class DemoResult:
     deadlines: DeadlineReport
     stop: StopProcedure
     linked: LinkedContact
+    email: EmailExchange
     audit: AuditReport
 
     @property
@@ -382,6 +410,10 @@ def run_demo(
 ) -> DemoResult:
     """Play the demo week on the store at ``store_url`` and return what happened.
 
+    For the length of the run an SMTP server listens on 127.0.0.1 on a free port:
+    every email the outbox sends goes there, and ``DemoResult.email`` says what
+    arrived. Nothing leaves the machine.
+
     Args:
         store_url: where complaints are kept (the SQLite default, ``memory://``…).
             Complaints already there are left alone.
@@ -395,24 +427,33 @@ def run_demo(
 
     Raises:
         InvalidArgumentError: ``start`` is naive or later than 09:00.
+        ChannelError: the ``demo`` extra is not installed (nothing is written), or the
+            local SMTP server cannot start.
         ComplaintFlowError: the store cannot be opened, or a step was refused.
     """
     if start.utcoffset() is None or start.time() > time(9, 0):
         raise InvalidArgumentError(
             f"the demo week must start at 09:00 or earlier, timezone-aware; got {start!r}"
         )
+    require_demo_extra()
     run_id = run_id or new_run_id()
     clock = ManualClock(start)
     notifier = DemoNotifier(clock)
-    with Engine.open(
-        store_url,
-        workflow="tactics",
-        clock=clock,
-        plugins=[notifier, OrgChart(), *plugins],
-        load_entry_points=load_entry_points,
-    ) as engine:
+    # The server stops last: the channel says goodbye to it when it closes.
+    with (
+        LocalMailServer(clock) as server,
+        SmtpChannel(smtp_settings(server)) as channel,
+        Engine.open(
+            store_url,
+            workflow="tactics",
+            clock=clock,
+            plugins=[notifier, OrgChart(), SmtpChannelPlugin(channel), *plugins],
+            letters=DEMO_LETTERS,
+            load_entry_points=load_entry_points,
+        ) as engine,
+    ):
         stored_before = engine.store.count()
-        week = _Week(engine, clock, start, run_id)
+        week = _Week(engine, clock, start, run_id, server)
         week.play()
         return DemoResult(
             run_id=run_id,
@@ -432,6 +473,7 @@ def run_demo(
             deadlines=week.deadlines,
             stop=week.stop_procedure(),
             linked=week.linked_contact(),
+            email=week.email_exchange(),
             # Last, over the whole store: earlier runs' trails too.
             audit=engine.verify_audit(),
         )
@@ -440,11 +482,24 @@ def run_demo(
 class _Week:
     """The scripted week, step by step, in the order things happen."""
 
-    def __init__(self, engine: Engine, clock: ManualClock, start: datetime, run_id: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: ManualClock,
+        start: datetime,
+        run_id: str,
+        server: LocalMailServer,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.start = start
         self.run_id = run_id
+        self.server = server
+        self.mail = EmailIntake(
+            engine.kernel, engine.reception, customer_of=known_customers([ADA]), category="delivery"
+        )
+        self._parcel_mail: TakenEmail | None = None
+        self._answer: TakenEmail | None = None
         self.stories: list[tuple[str, str]] = []
         self._duplicate: DuplicateDelivery | None = None
         self._refusal: Refusal | None = None
@@ -503,6 +558,34 @@ class _Week:
             reading=_event_of(history, "review_item_resolved", item_id=outcome.item.id),
         )
 
+    def email_exchange(self) -> EmailExchange:
+        """The email complaint, what the SMTP server received, the answer threaded."""
+        assert self._parcel_mail is not None, "play() takes the email complaint"
+        assert self._answer is not None, "play() takes the customer's answer"
+        complaint_id = self._parcel_mail.complaint_ids[0]
+        return EmailExchange(
+            server=self.server.address,
+            customer=ADA,
+            reference=self.engine.get(complaint_id).reference,
+            complaint_mail=self._parcel_mail,
+            deliveries=self.server.deliveries,
+            sent=self.server.to(str(ADA.email)),
+            answer=self._answer,
+            replied=_event_of(
+                self.engine.history(complaint_id),
+                "customer_replied",
+                message_id=self._answer.message_id,
+            ),
+        )
+
+    def take_email(self, raw: bytes, deliveries: int = 1) -> TakenEmail:
+        """Take ``raw`` as the mail server delivers it, ``deliveries`` times minutes apart."""
+        outcomes = [self.mail.take(raw, source="demo mail server")]
+        for minutes in (2, 5, 10)[: deliveries - 1]:
+            self.clock.advance(minutes=minutes)
+            outcomes.append(self.mail.take(raw, source="demo mail server"))
+        return TakenEmail.of(raw, outcomes)
+
     def at(self, day: int, hhmm: str) -> None:
         """Move the clock to ``hhmm`` on day ``day`` of the week (day 1 is the start)."""
         hours, minutes = (int(part) for part in hhmm.split(":"))
@@ -536,25 +619,24 @@ class _Week:
 
         # -- Monday: five complaints arrive on five channels ------------------
         at(1, "09:00")
-        parcel = Intake(
-            channel="email",
-            customer=Customer(id="C-1001", name="Ada Lovelace", email="ada@example.org"),
-            summary="Parcel arrived broken",
-            details="The vase in order 48213 was in pieces when the box was opened.",
-            desired_outcome="A replacement vase",
-            category="delivery",
-            external_id=f"<order-48213.{run}@mail.example.org>",
+        parcel = customer_email(
+            sender=(ADA.name, str(ADA.email)),
+            subject="Parcel arrived broken",
+            body=(
+                "Hello,\n\nThe vase in order 48213 was in pieces when the box was opened. "
+                "A photo is attached.\n\nI would like a replacement vase.\n\nAda Lovelace\n"
+            ),
+            message_id=f"<order-48213.{run}@mail.example.org>",
+            date=self.clock(),
+            attachments=[("broken-vase.jpg", "image/jpeg", PHOTO)],
         )
-        # The mail server retries: the same Message-ID arrives three times.
-        ids = [engine.receive(parcel).id]
-        for minutes in (2, 5)[: DUPLICATE_DELIVERIES - 1]:
-            self.clock.advance(minutes=minutes)
-            ids.append(engine.receive(parcel).id)
-        ada = ids[0]
+        # The mail server retries: the same message arrives three times.
+        self._parcel_mail = self.take_email(parcel, DUPLICATE_DELIVERIES)
+        ada = self._parcel_mail.complaint_ids[0]
         self._duplicate = DuplicateDelivery(
-            channel=parcel.channel,
-            external_id=str(parcel.external_id),
-            complaint_ids=tuple(ids),
+            channel="email",
+            external_id=self._parcel_mail.message_id,
+            complaint_ids=self._parcel_mail.complaint_ids,
             reference=engine.get(ada).reference,
         )
         self.stories.append(("Broken parcel: email delivered three times, resolved", ada))
@@ -680,7 +762,29 @@ class _Week:
 
         self.deliver(1)
 
-        # -- Tuesday ----------------------------------------------------------
+        # -- Tuesday: Ada answers the acknowledgement ---------------------------
+        # Her mail program names our acknowledgement, as the SMTP server received
+        # it, in In-Reply-To; she wrote her own subject, without the reference.
+        at(2, "08:40")
+        arrived = self.server.to(str(ADA.email))
+        if not arrived:
+            raise AssertionError(
+                f"no email to {ADA.email} arrived at the SMTP server {self.server.address}: "
+                f"{self.delivery!r}"
+            )
+        acknowledgement = arrived[0]
+        answer = customer_email(
+            sender=(ADA.name, str(ADA.email)),
+            subject="The new vase came this morning",
+            body="Hello Priya,\n\nThe replacement arrived intact, thank you.\n\nAda\n",
+            message_id=f"<vase-arrived.{run}@mail.example.org>",
+            date=self.clock(),
+            in_reply_to=acknowledgement.message_id,
+        )
+        self._answer = self.take_email(answer)
+        if self._answer.kinds != (MailOutcomeKind.REPLY,):
+            raise AssertionError(f"Ada's answer was not threaded: {self._answer.outcomes!r}")
+
         at(2, "09:30")
         fire(dmitri, "thank", GRACE, "Answered by post")
         at(2, "09:31")
@@ -718,7 +822,7 @@ class _Week:
             ada,
             "confirm_satisfied",
             PRIYA,
-            "Asked her directly by email",
+            "Her email of Tuesday says so",
             customer_feedback="The replacement arrived intact, thank you",
         )
         at(3, "10:10")
@@ -727,7 +831,12 @@ class _Week:
             "summarise",
             PRIYA,
             resolution="Replacement sent free of charge; claim filed with the courier",
-            timeline="Received Mon 09:00, replacement sent Mon 11:00, delivered Wed",
+            timeline="Received Mon 09:00, replacement sent Mon 11:00, delivered Tue",
+            # TACTICS sends its final_response letter here, and the letter reads this.
+            final_response=(
+                "We sent you a replacement vase free of charge by next-day courier, and we "
+                "have filed a claim with the courier about the broken one."
+            ),
         )
         at(3, "10:15")
         fire(ada, "close", PRIYA)
@@ -868,6 +977,7 @@ class _Week:
             PRIYA,
             resolution="Duplicate charge refunded in full",
             timeline="Received Mon, first refund attempt Mon, manual refund Wed, confirmed Mon",
+            final_response="We refunded the second charge of 49.99 GBP in full.",
         )
         at(8, "10:12")
         fire(ben, "close", PRIYA)
