@@ -1,4 +1,4 @@
-"""The demo on the console: timelines, the duplicate, the refusal, the stop procedure, a report."""
+"""The demo on the console: timelines, duplicate, email, refusal, stop procedure, a report."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from complaint_flow.cli.demo import (
     Refusal,
     StopProcedure,
 )
+from complaint_flow.cli.demo_mail import EmailExchange
+from complaint_flow.cli.local_mail_server import ArrivedEmail
 from complaint_flow.cli.render.complaints import COMPACT_BELOW, timeline_table
 from complaint_flow.cli.render.formats import when
 from complaint_flow.model.conduct import is_conduct_record_id
@@ -37,6 +39,83 @@ def _duplicate_panel(duplicate: DuplicateDelivery) -> Panel:
         ("Intake is idempotent on (channel, external id): one received event, one reference.", ""),
     )
     return Panel(body, title="Duplicate delivery", title_align="left")
+
+
+def _plural(count: int, what: str) -> str:
+    return f"{count} {what}" + ("" if count == 1 else "s")
+
+
+def _sent_row(email: EmailExchange, sent: ArrivedEmail) -> tuple[datetime, Text]:
+    answered = {
+        email.complaint_mail.message_id: " (her complaint)",
+        email.answer.message_id: " (her answer)",
+    }
+    return (
+        sent.arrived_at,
+        Text.assemble(
+            "sent by SMTP, arrived at the server: ",
+            (sent.subject, "bold"),
+            f"\nMessage-ID {sent.message_id}",
+            f"\nIn-Reply-To {sent.in_reply_to or '(none)'}{answered.get(sent.in_reply_to, '')}",
+        ),
+    )
+
+
+def _taken_row(email: EmailExchange) -> tuple[datetime, Text]:
+    taken = email.complaint_mail
+    opened = taken.outcomes[0].complaint
+    attached = f", {', '.join(taken.attachments)} attached" if taken.attachments else ""
+    return (
+        opened.received_at if opened is not None else email.replied.at,
+        Text.assemble(
+            f"{email.customer.name}'s email {taken.message_id} ({taken.size} bytes of RFC 5322"
+            f"{attached}) was taken by EmailIntake {_plural(len(taken.kinds), 'time')}: ",
+            (", ".join(kind.value for kind in taken.kinds), "bold"),
+            f" → one complaint, {email.reference}",
+        ),
+    )
+
+
+def _answer_row(email: EmailExchange) -> tuple[datetime, Text]:
+    answer, outcome, replied = email.answer, email.reply_outcome, email.replied
+    subject = "with" if email.reference in answer.subject else "no"
+    ours = answer.in_reply_to == email.acknowledgement.message_id
+    return (
+        replied.at,
+        Text.assemble(
+            f"{email.customer.name} answered by email: {answer.subject!r} ({subject} reference "
+            f"in the subject), In-Reply-To {answer.in_reply_to}",
+            " (the acknowledgement's Message-ID as it arrived at the server)" if ours else "",
+            " → ",
+            (outcome.kind.value, "bold green"),
+            f", threaded onto {email.reference} by {outcome.reason}: "
+            f"event {replied.seq}, {replied.kind}",
+        ),
+    )
+
+
+def _email_rows(email: EmailExchange) -> list[tuple[str, Text]]:
+    """The email complaint in, the replies out, the answer threaded: in time order."""
+    rows = [_taken_row(email), *(_sent_row(email, m) for m in email.sent), _answer_row(email)]
+    return [(when(at), what) for at, what in sorted(rows, key=lambda row: row[0])]
+
+
+def _email_panel(email: EmailExchange) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(overflow="fold")
+    for moment, what in _email_rows(email):
+        grid.add_row(moment, what)
+    grid.add_row(
+        "",
+        Text(
+            f"The SMTP server (aiosmtpd on {email.server}, for this run only) received "
+            f"{_plural(len(email.deliveries), 'email')} this week, "
+            f"{len(email.sent)} of them to {email.customer.email}.",
+            style="dim",
+        ),
+    )
+    return Panel(grid, title="Email", title_align="left")
 
 
 def _refusal_panel(refusal: Refusal) -> Panel:
@@ -275,6 +354,18 @@ def _report(result: DemoResult) -> RenderableType:
     )
 
 
+def _sections(result: DemoResult) -> list[RenderableType]:
+    """The parts printed after the timelines, in order (a new part is one more entry)."""
+    return [
+        _duplicate_panel(result.duplicate),
+        _email_panel(result.email),
+        _refusal_panel(result.refusal),
+        _stop_panel(result.stop, result.linked),
+        _notifications_table(result.notifications),
+        _report(result),
+    ]
+
+
 def render_demo(console: Console, result: DemoResult) -> None:
     """Print a demo run: timelines, duplicate, refusal, stop procedure, notifications, report.
 
@@ -300,11 +391,8 @@ def render_demo(console: Console, result: DemoResult) -> None:
         console.print(Text(f"{c.customer.name}: {c.summary}", style="italic"))
         console.print(timeline_table(story.history, compact=console.width < COMPACT_BELOW))
     console.print()
-    console.print(_duplicate_panel(result.duplicate))
-    console.print(_refusal_panel(result.refusal))
-    console.print(_stop_panel(result.stop, result.linked))
-    console.print(_notifications_table(result.notifications))
-    console.print(_report(result))
+    for section in _sections(result):
+        console.print(section)
     console.print(_audit_line(result.audit))
     if scheme_of(result.store_url) == "memory":
         console.print(
