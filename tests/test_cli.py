@@ -476,6 +476,13 @@ def test_demo_runs_twice_on_the_same_store(
     assert two.stop.call.kind is OutcomeKind.FILED
     assert two.linked.outcome.kind is OutcomeKind.LINKED
     assert two.linked.decided.reference != one.linked.decided.reference
+    # Each run's email answer threads onto that run's complaint, through its own server.
+    for run in (one, two):
+        (email_story,) = [s for s in run.complaints if s.complaint.channel == "email"]
+        assert run.email.reply_outcome.complaint is not None
+        assert run.email.reply_outcome.complaint.id == email_story.complaint.id
+        assert run.email.replied in email_story.history
+    assert one.email.acknowledgement.message_id != two.email.acknowledgement.message_id
     # The second check covers both runs: the first run's trails are still intact.
     assert (one.audit.complaints, one.audit.conduct_records) == (5, 2)
     assert (two.audit.complaints, two.audit.conduct_records) == (10, 3)
