@@ -151,18 +151,20 @@ def message_id(key: str, domain: str) -> str:
 
 
 def subject_with_reference(subject: str, reference: str) -> str:
-    """``subject`` on one line, with ``[reference]`` in front unless it is there already.
+    """``subject`` on one line, with ``[reference]`` in front unless it names it already.
 
     >>> subject_with_reference("Your complaint", "CF-2026-000042")
     '[CF-2026-000042] Your complaint'
     >>> subject_with_reference("Re: [CF-2026-000042] Your complaint", "CF-2026-000042")
     'Re: [CF-2026-000042] Your complaint'
+    >>> subject_with_reference("Your complaint (CF-2026-000042)", "CF-2026-000042")
+    'Your complaint (CF-2026-000042)'
     >>> subject_with_reference("Your\\ncomplaint ", "")
     'Your complaint'
     """
     line = _one_line(subject)
     tag = f"[{_one_line(reference)}]"
-    if tag == "[]" or tag in line:
+    if tag == "[]" or _one_line(reference) in line:
         return line
     return f"{tag} {line}" if line else tag
 

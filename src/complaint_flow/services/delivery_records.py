@@ -32,7 +32,9 @@ def record_sent(kernel: Kernel, message: OutboxMessage, receipt: Receipt) -> Non
     A failure here is logged, not raised: the message *was* sent, and the reference in
     its subject still threads an answer back.
     """
-    if not receipt.message_id or not _about_a_complaint(message):
+    if not receipt.message_id or message.recipient != "customer":
+        return  # only the customer's conversation is threaded
+    if not _about_a_complaint(message):
         return
     try:
         kernel.store.links_add(

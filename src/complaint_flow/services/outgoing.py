@@ -45,7 +45,10 @@ def plain_outgoing(message: OutboxMessage, complaint: Complaint | None) -> Outgo
         text = f"Dear {message.payload.get('name', '')},\n\n{sentence}\n"
         if state:
             text += f"\nIt is now: {str(state).replace('_', ' ')}.\n"
-    subject = f"Your complaint: {topic.replace('_', ' ')}"
+    given = message.payload.get("subject")
+    subject = (
+        given if isinstance(given, str) and given else f"Your complaint: {topic.replace('_', ' ')}"
+    )
     return Outgoing(
         key=message.key,
         channel=message.channel,
@@ -137,6 +140,8 @@ class Composer:
         letter = message.payload.get("letter")
         if self.letters is not None and isinstance(letter, str):
             outgoing = self.written(outgoing, letter, complaint)
+        if message.recipient != "customer":
+            return outgoing  # staff messages are not part of the customer's conversation
         links = self.kernel.store.links_of(complaint.id)
         if not links:
             return outgoing
