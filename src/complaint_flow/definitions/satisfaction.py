@@ -105,11 +105,16 @@ class SatisfactionSettings:
     withdrawn: tuple[str, ...] = attrs.field(default=(), converter=_names)
     expires_after: timedelta = attrs.field(default=DEFAULT_EXPIRY, validator=_positive)
     remind_after: timedelta | None = attrs.field(default=DEFAULT_REMINDER, validator=_positive)
+    watched: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    """The check steps and the states a step must touch to matter (every step asks)."""
 
     def __attrs_post_init__(self) -> None:
         problems = _settings_problems(self)
         if problems:
             raise InvalidArgumentError("satisfaction settings: " + "; ".join(problems))
+        steps = (step for step, _ in self.check_steps)
+        # Derived once: a step that touches none of these costs one set lookup.
+        object.__setattr__(self, "watched", frozenset((*steps, *self.survey_on, *self.withdrawn)))
 
     def check_answer(self, trigger: str | None) -> bool | None:
         """What firing ``trigger`` says about the customer: satisfied, not, or nothing."""

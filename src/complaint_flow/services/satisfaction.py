@@ -144,6 +144,9 @@ def after_step(
 
     ``event`` is the step's ``transition`` event, already applied to the draft.
     """
+    watched = settings.watched
+    if event.trigger not in watched and event.dest not in watched:
+        return
     satisfied = settings.check_answer(event.trigger)
     if satisfied is not None:
         _record_check(draft, settings, event, satisfied)
@@ -628,7 +631,9 @@ def survey_opted_out(owner: HasKernel | Kernel, customer_id: str) -> bool:
         opted_out = preference.get("opted_out")
         if at is None or not isinstance(opted_out, bool):
             continue
-        if latest is None or at > latest[0]:
+        # Complaints come oldest first, and a preference is recorded on the latest one:
+        # of two recorded at the same instant, the one on the later complaint is later.
+        if latest is None or at >= latest[0]:
             latest = (at, opted_out)
     return latest is not None and latest[1]
 
