@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -11,9 +14,11 @@ import pytest
 from complaint_flow import (
     Actor,
     Customer,
+    EmailIntake,
     Engine,
     Intake,
     InvalidArgumentError,
+    MailOutcomeKind,
     ManualClock,
     OutboxStatus,
     Restriction,
@@ -575,3 +580,58 @@ def test_every_pack_with_a_section_is_valid() -> None:
         assert pack.satisfaction is not None
         assert pack.satisfaction.survey_on == ("closed",)
         assert pack.problems() == []
+
+
+# -- answers by email ----------------------------------------------------------------------------
+
+
+def survey_reply(reference: str, body: str, sender: str = "Ada <ada@example.org>") -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "complaints@shop.example"
+    message["Subject"] = f"Re: [{reference}] Tell us how we handled your complaint"
+    message["Message-ID"] = make_msgid(domain="example.org")
+    message.set_content(body)
+    return message.as_bytes(policy=SMTP)
+
+
+def test_a_reply_to_the_survey_email_is_the_answer(engine: Engine) -> None:
+    complaint_id = receive(engine)
+    close(engine, complaint_id)
+    reference = engine.get(complaint_id).reference
+    mail = EmailIntake(
+        engine.kernel,
+        engine.reception,
+        reply_triggers={"closed": "reopen"},
+        reply_actor=MANAGER,
+    )
+    quoted = "\n\nOn Mon, 2 Mar 2026, Shop wrote:\n> a number from 1 to 5"
+    outcome = mail.take(survey_reply(reference, "Four stars, thank you!" + quoted))
+    assert outcome.kind is MailOutcomeKind.REPLY
+    assert outcome.fired is None  # an answer does not reopen the complaint
+    answered = engine.get(complaint_id)
+    assert answered.state == "closed"
+    survey = survey_of(answered)
+    assert survey is not None
+    assert (survey.score, survey.comment, survey.via) == (
+        4,
+        "Four stars, thank you!",
+        "reply:email",
+    )
+    assert kinds(engine, complaint_id)[-2:] == ["customer_replied", ANSWERED]
+    # A second reply is a reply: here it reopens the complaint as configured.
+    again = mail.take(survey_reply(reference, "Actually it broke again. 1/5"))
+    assert again.fired == "reopen"
+    assert survey_of(engine.get(complaint_id)).score == 4  # type: ignore[union-attr]
+
+
+def test_a_survey_reply_from_another_address_is_only_a_reply(engine: Engine) -> None:
+    complaint_id = receive(engine)
+    close(engine, complaint_id)
+    reference = engine.get(complaint_id).reference
+    mail = EmailIntake(engine.kernel, engine.reception)
+    mail.take(survey_reply(reference, "5/5", sender="Eve <eve@example.org>"))
+    survey = survey_of(engine.get(complaint_id))
+    assert survey is not None
+    assert survey.open
+    assert kinds(engine, complaint_id)[-1] == "customer_replied"
