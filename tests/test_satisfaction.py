@@ -635,3 +635,21 @@ def test_a_survey_reply_from_another_address_is_only_a_reply(engine: Engine) -> 
     assert survey is not None
     assert survey.open
     assert kinds(engine, complaint_id)[-1] == "customer_replied"
+
+
+def test_erasure_keeps_what_csat_needs_and_erases_the_comment(engine: Engine) -> None:
+    complaint_id = receive(engine, data={"team": "Deliveries"})
+    close(engine, complaint_id)
+    satisfaction.record_survey_answer(
+        engine, complaint_id, 2, "Ada Lovelace here: it took ages", via=customer_reply()
+    )
+    before = satisfaction.csat_report(engine, by=["category", "channel", "team"], period="day")
+    engine.erase_customer(ADA.id, actor=MANAGER, reason="GDPR request 2026-7")
+    after = satisfaction.csat_report(engine, by=["category", "channel", "team"], period="day")
+    assert after == before
+    assert [(row.team, row.by_score) for row in after] == [("Deliveries", (0, 1, 0, 0, 0))]
+    survey = survey_of(engine.get(complaint_id))
+    assert survey is not None
+    assert survey.score == 2
+    assert survey.comment == "[erased]"
+    assert survey.answered_at is not None
