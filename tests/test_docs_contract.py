@@ -300,6 +300,8 @@ OWN_PAGES = [
     "analysis.md",
     "channel-packages.md",
     "corrective-actions.md",
+    "satisfaction.md",
+    "staff-guides.md",
 ]
 
 

@@ -214,8 +214,10 @@ def test_full_tactics_path_collects_data_and_closes(complaint_engine: Engine) ->
         "assigned",
         "put_it_right",
         "confirm_satisfied",
+        "satisfaction_checked",  # the check step's answer (docs/satisfaction.md)
         "summarise",
         "close",
+        "survey_sent",  # one survey after closing
     ]
     assert complaint.version == len(kinds)
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from complaint_flow import (
     ComplaintFlowError,
     Customer,
     Engine,
+    EscalationError,
     GuardRefusedError,
     Intake,
     ManualClock,
@@ -31,9 +33,14 @@ from complaint_flow import (
     UnknownTriggerError,
 )
 from complaint_flow.definitions.packs import load_pack
+from complaint_flow.definitions.workflow import ESCALATE_TRIGGER
 
-TACTICS = load_pack("tactics")
+# The core rules, without the satisfaction section's own events (the check step's
+# answer, the survey): tests/test_satisfaction_properties.py checks those.
+TACTICS = attrs.evolve(load_pack("tactics"), satisfaction=None)
 TRIGGERS = [*TACTICS.triggers, "thnak"]
+assert TACTICS.escalation is not None
+LADDER_TOP = len(TACTICS.escalation.default_ladder.levels)
 ROLES = ["agent", "supervisor", "manager", "auditor"]
 FIELDS = sorted({key for t in TACTICS.transitions for key in t.requires})
 OWNERS = [
@@ -64,7 +71,7 @@ class EngineAgainstModel(RuleBasedStateMachine):
         if url == "sqlite":
             url = f"sqlite:///{Path(self.tmp.name) / 'p.db'}?synchronous=OFF"
         self.clock = ManualClock()
-        self.engine = Engine.open(url, clock=self.clock, load_entry_points=False)
+        self.engine = Engine.open(url, workflow=TACTICS, clock=self.clock, load_entry_points=False)
         # model: id -> (state, version, data keys, owner)
         self.model: dict[str, dict[str, Any]] = {}
         self.by_message: dict[str, str] = {}
@@ -99,6 +106,7 @@ class EngineAgainstModel(RuleBasedStateMachine):
                 "version": 1,
                 "data": set(),
                 "owner": None,
+                "level": 1,
             }
             if message is not None:
                 self.by_message[key] = complaint.id
@@ -142,6 +150,11 @@ class EngineAgainstModel(RuleBasedStateMachine):
         entry["state"] = expected
         entry["version"] += 1
         entry["data"] |= given
+        if trigger == ESCALATE_TRIGGER:
+            # Escalating also climbs the ladder: an event of its own.
+            entry["version"] += 1
+            entry["level"] += 1
+            assert after.escalation_level == entry["level"]
 
     @staticmethod
     def expected_outcome(
@@ -162,6 +175,8 @@ class EngineAgainstModel(RuleBasedStateMachine):
         owner = entry["owner"]
         if "owner_with_contact" in transition.guards and (owner is None or not owner.has_contact):
             return GuardRefusedError
+        if trigger == ESCALATE_TRIGGER and entry["level"] == LADDER_TOP:
+            return EscalationError
         return transition.dest
 
     @invariant()

@@ -37,6 +37,7 @@ from complaint_flow.definitions.workflow import ESCALATE_TRIGGER
 from complaint_flow.errors import AuthorityExceededError
 from complaint_flow.fsm.workflow_machine import compile_workflow
 from complaint_flow.model.entities import ClockState, ClockStatus
+from complaint_flow.model.timers import TIMERS_KEY, earliest, timers_due
 from complaint_flow.testing import CapturedNotifications
 
 # The shipped ladders' contacts are placeholders, and escalating to them warns; that is
@@ -596,7 +597,10 @@ def test_tactics_reopening_starts_a_new_resolution_clock(desk_for: Any) -> None:
     ]
     for trigger, data in steps:
         desk.fire(complaint, trigger, AGENT, **data)
-    assert desk.engine.get(complaint.id).due_at is None
+    closed = desk.engine.get(complaint.id)
+    # No clock is due any more; the satisfaction survey's reminder is (docs/satisfaction.md).
+    assert all(state.status is ClockStatus.STOPPED for state in closed.clocks)
+    assert closed.due_at == timers_due(closed.data[TIMERS_KEY])
     desk.at(utc(2026, 6, 1, 9, 0))  # Monday 1 June, 10:00 BST
     reopened = desk.fire(complaint, "reopen", SUPERVISOR, reopen_reason="Dented again")
     resolve = reopened.clock("resolve")
@@ -702,10 +706,12 @@ def test_any_walk_through_a_pack_keeps_its_clocks_consistent(
                         assert trigger == ESCALATE_TRIGGER  # the top of the ladder
             current = engine.get(complaint.id)
             assert book.replay(engine.history(complaint.id)) == current.clocks
-            assert current.due_at == book.due_at(current.clocks)
+            # The due time is the clocks' and the timers' (a satisfaction survey's).
+            timers = timers_due(current.data.get(TIMERS_KEY))
+            assert current.due_at == earliest(book.due_at(current.clocks), timers)
             assert 1 <= current.escalation_level <= ladder_size
             if current.state in definition.terminal_states:
-                assert current.due_at is None
+                assert current.due_at == timers
                 assert all(state.status is ClockStatus.STOPPED for state in current.clocks)
             for state in current.clocks:
                 assert state.started_at <= state.deadline

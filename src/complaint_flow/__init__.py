@@ -36,6 +36,7 @@ from complaint_flow.channels.email_parsing import (
 from complaint_flow.channels.imap import FetchedMessage, ImapMailbox, ImapSettings, MailboxCursor
 from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
 from complaint_flow.channels.smtp import RecipientRefusedError, SmtpChannel, SmtpError, SmtpSettings
+from complaint_flow.channels.survey_replies import read_score
 from complaint_flow.channels.web_form import (
     FieldError,
     WebFormError,
@@ -79,6 +80,7 @@ from complaint_flow.definitions.root_causes import (
     UnknownRootCauseError,
     default_root_causes,
 )
+from complaint_flow.definitions.satisfaction import SatisfactionSettings, parse_satisfaction
 from complaint_flow.definitions.workflow import (
     StateDefinition,
     TransitionDefinition,
@@ -160,6 +162,18 @@ from complaint_flow.model.entities import (
     OutboxStatus,
     Severity,
 )
+from complaint_flow.model.satisfaction import (
+    AnsweredSurvey,
+    CsatRow,
+    Survey,
+    SurveyClosedError,
+    SurveyError,
+    SurveyRespondent,
+    SurveyRespondentError,
+    SurveyStatus,
+    csat,
+    survey_of,
+)
 from complaint_flow.plugins.hookspecs import hookimpl
 from complaint_flow.plugins.manager import Registry, make_plugin_manager
 from complaint_flow.services.action_desk import ActionDesk
@@ -184,6 +198,15 @@ from complaint_flow.services.privacy import (
     purge_closed,
     retention_cutoff,
 )
+from complaint_flow.services.satisfaction import (
+    answer_from_reply,
+    answered_surveys,
+    csat_report,
+    record_survey_answer,
+    record_survey_preference,
+    survey_opted_out,
+)
+from complaint_flow.services.staff_guides import Guide, staff_guide
 from complaint_flow.services.staff_intake import STAFF_CHANNELS, staff_intake
 from complaint_flow.services.sweep import SweepReport
 from complaint_flow.storage.contract import (
@@ -196,6 +219,7 @@ from complaint_flow.storage.contract import (
     OutboxStore,
     Store,
 )
+from complaint_flow.storage.satisfaction_reads import SatisfactionReads
 
 try:
     __version__ = version("complaint-flow")
@@ -217,6 +241,7 @@ __all__ = [
     "ActionStore",
     "Actor",
     "Adjustment",
+    "AnsweredSurvey",
     "Attachment",
     "AuditProblem",
     "AuditReport",
@@ -251,6 +276,7 @@ __all__ = [
     "ConflictOfInterestError",
     "ContactFiledError",
     "CorrectiveAction",
+    "CsatRow",
     "Customer",
     "Cusum",
     "DeliveryReport",
@@ -275,6 +301,7 @@ __all__ = [
     "FetchedMessage",
     "FieldError",
     "GuardRefusedError",
+    "Guide",
     "ImapMailbox",
     "ImapSettings",
     "Intake",
@@ -330,6 +357,8 @@ __all__ = [
     "RootCauseTaxonomy",
     "RootCauseTaxonomyError",
     "Routing",
+    "SatisfactionReads",
+    "SatisfactionSettings",
     "SchemaVersionError",
     "Severity",
     "SimilarCluster",
@@ -340,6 +369,12 @@ __all__ = [
     "StateDefinition",
     "Store",
     "StoreError",
+    "Survey",
+    "SurveyClosedError",
+    "SurveyError",
+    "SurveyRespondent",
+    "SurveyRespondentError",
+    "SurveyStatus",
     "SweepReport",
     "SystemClock",
     "TransitionDefinition",
@@ -360,9 +395,13 @@ __all__ = [
     "WorkflowDefinitionError",
     "WorkingPeriod",
     "__version__",
+    "answer_from_reply",
+    "answered_surveys",
     "assess_effect",
     "check_authority",
     "compose_email",
+    "csat",
+    "csat_report",
     "customer_id_from_contact",
     "default_root_causes",
     "detect_spikes",
@@ -376,11 +415,18 @@ __all__ = [
     "new_webhook_secret",
     "pack_names",
     "parse_email",
+    "parse_satisfaction",
     "purge_closed",
+    "read_score",
     "read_web_form",
+    "record_survey_answer",
+    "record_survey_preference",
     "retention_cutoff",
+    "staff_guide",
     "staff_intake",
     "strip_subject_prefixes",
+    "survey_of",
+    "survey_opted_out",
     "to_mermaid",
     "verify_signature",
     "verify_store",

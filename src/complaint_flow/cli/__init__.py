@@ -25,11 +25,13 @@ from complaint_flow.cli import (
     db,
     deadlines,
     demo_command,
+    guide,
     intake,
     mail,
     outbox,
     plugins,
     privacy,
+    satisfaction,
     workflows,
 )
 from complaint_flow.cli.render.complaints import (
@@ -53,6 +55,8 @@ def cli() -> None:
 cli.add_command(actions.actions)
 cli.add_command(actions.root_cause)
 cli.add_command(audit.audit)
+cli.add_command(guide.guide)
+cli.add_command(satisfaction.satisfaction)
 cli.add_command(channels.channels)
 channels.channels.add_command(mail.take_email)
 channels.channels.add_command(mail.poll)

@@ -37,6 +37,7 @@ from complaint_flow.definitions.deadlines import (
 from complaint_flow.definitions.escalation import EscalationPolicy, parse_escalation
 from complaint_flow.definitions.letter_content import LetterRequirement, parse_letter_requirements
 from complaint_flow.definitions.root_causes import RootCauseTaxonomy, parse_root_causes
+from complaint_flow.definitions.satisfaction import SatisfactionSettings, parse_satisfaction
 from complaint_flow.definitions.structuring import Path as KeyPath
 from complaint_flow.definitions.structuring import Texts, about, as_tuple, keys, lookup, read
 from complaint_flow.errors import InvalidArgumentError, WorkflowDefinitionError
@@ -120,6 +121,9 @@ class WorkflowTable:
     root_causes: Mapping[str, Any] | None = attrs.field(
         default=None, metadata=about(expects="a table (with causes)")
     )
+    satisfaction: Mapping[str, Any] | None = attrs.field(
+        default=None, metadata=about(expects="a table (check steps, survey_on, expiry)")
+    )
 
 
 _WORKFLOW_KEYS = keys(WorkflowTable)
@@ -189,6 +193,8 @@ class WorkflowDefinition:
     """What each letter must mention under the workflow's rules (``[[letters]]``)."""
     root_causes: RootCauseTaxonomy | None = None
     """The causes its complaints are classified in (``[root_causes]``); None: the default."""
+    satisfaction: SatisfactionSettings | None = None
+    """Its check steps and survey after resolution (``[satisfaction]``), if any."""
 
     # -- loading ------------------------------------------------------------
 
@@ -236,6 +242,8 @@ class WorkflowDefinition:
         if isinstance(data.get("root_causes"), Mapping):
             root_causes, cause_problems = parse_root_causes(data["root_causes"])
             problems.extend(cause_problems)
+        satisfaction, satisfaction_problems = parse_satisfaction(_section(data, "satisfaction"))
+        problems.extend(satisfaction_problems)
         if problems or table is None:
             raise WorkflowDefinitionError(name, problems)
         non_terminal = [state for state, options in table.states.items() if not _terminal(options)]
@@ -277,6 +285,7 @@ class WorkflowDefinition:
             retention=table.retention,
             letters=letters,
             root_causes=root_causes,
+            satisfaction=satisfaction,
         )
 
     @classmethod
@@ -414,6 +423,8 @@ class WorkflowDefinition:
                         )
             found += _unknown_callbacks(where, (*t.before, *t.after), callbacks)
         found.extend(clock_reference_problems(self.clocks, names, self.triggers))
+        if self.satisfaction is not None:
+            found.extend(self.satisfaction.problems(names, self.triggers))
         if self.escalation is None:
             found.extend(
                 f"clock {clock.name!r}: on_breach 'escalate' needs an escalation ladder; add "

@@ -23,6 +23,7 @@ from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.model.reply_routing import is_anonymous
+from complaint_flow.model.timers import TIMERS_KEY, earliest, timers_due
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
 
 URGENT_HOLD = timedelta(minutes=2)
@@ -40,6 +41,8 @@ def advance(
 
     Clocks are a fold over the events; a change that sets ``clocks`` itself (a
     replay with a new definition, clocks already folded for a batch) is taken as given.
+    The due time is the earliest of the clocks' and of the timers services keep in
+    the data (:mod:`complaint_flow.model.timers`).
     """
     changes = dict(change)
     book = compiled.clocks
@@ -52,6 +55,16 @@ def advance(
     if merge_data and event.data:
         # Both sides are frozen already, so their union needs no deep freeze.
         data = MappingProxyType({**complaint.data, **event.data})
+    if ("due_at" in changes or data is not complaint.data) and (
+        TIMERS_KEY in data or TIMERS_KEY in complaint.data
+    ):
+        # A service's timers (model/timers.py) share the indexed due time with the clocks.
+        clocks_due = (
+            changes["due_at"]
+            if "due_at" in changes
+            else book.due_at(changes.get("clocks", complaint.clocks))
+        )
+        changes["due_at"] = earliest(clocks_due, timers_due(data.get(TIMERS_KEY)))
     return complaint.advanced(event.dest or complaint.state, event.seq, event.at, data, **changes)
 
 

@@ -58,6 +58,7 @@ from complaint_flow.model.channel_records import (
     QuarantineStatus,
 )
 from complaint_flow.model.entities import SYSTEM, Actor, Complaint, Customer, Intake
+from complaint_flow.services import satisfaction
 from complaint_flow.services.intake import OutcomeKind, Reception
 from complaint_flow.services.workflow_steps import fire_on, frozen_data
 
@@ -328,6 +329,17 @@ class EmailIntake:
                 return TAKEN
             draft.link(MessageLink(message_id, draft.base.id, LinkDirection.INBOUND, draft.now))
             draft.record(kind, SYSTEM, reason=parsed.subject or "(no subject)", data=data)
+            if not automatic:
+                score = satisfaction.answer_on_draft(
+                    self.kernel,
+                    draft,
+                    parsed.reply_text,
+                    channel="email",
+                    sender=parsed.sender,
+                    message_id=message_id,
+                )
+                if score is not None:
+                    return None  # a survey answer (docs/satisfaction.md): no step to take
             trigger = None if automatic else self.reply_triggers.get(draft.subject.state)
             if trigger is None or self.answered_too_often(draft.base):
                 return None

@@ -78,6 +78,16 @@ KEPT_DATA_KEYS = frozenset(
         "category",
         "severity",
         "topic",
+        # satisfaction (docs/satisfaction.md): survey times, timers and the team, for CSAT
+        "team",
+        "due_at",
+        "sent_at",
+        "expires_at",
+        "remind_at",
+        "reminded_at",
+        "answered_at",
+        "checked_at",
+        "recorded_at",
     }
 )
 """Keys of complaint, event and message data whose text values are kept.

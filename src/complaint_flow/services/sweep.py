@@ -9,6 +9,10 @@ sweepers (threads, processes, hosts) find the same complaint, the version check
 lets exactly one of them record each action; the others re-read and find
 nothing left to do.
 
+It also sends satisfaction survey reminders and expires surveys whose timer is
+due (:func:`complaint_flow.services.satisfaction.act_on_due`; the timer is part
+of the same ``due_at``).
+
 The sweep also lapses the stop procedure's restrictions whose review date has
 come (``ConductDesk.lapse_due``), through the store's index of review dates;
 ``SweepReport.lapsed`` counts them. And it tells the owners of corrective actions
@@ -33,7 +37,7 @@ from complaint_flow.errors import (
 from complaint_flow.kernel.draft import Draft
 from complaint_flow.kernel.unit_of_work import RETRIES, Kernel
 from complaint_flow.model.entities import SYSTEM, Complaint
-from complaint_flow.services import escalation
+from complaint_flow.services import escalation, satisfaction
 from complaint_flow.services.conduct_desk import ConductDesk
 from complaint_flow.services.corrective_actions import warn_overdue
 
@@ -57,6 +61,10 @@ class SweepReport:
     """Conduct records whose restrictions lapsed at their review date."""
     overdue_actions: int = 0
     """Corrective actions whose owner was told they are overdue."""
+    survey_reminders: int = 0
+    """Satisfaction survey reminders sent (``docs/satisfaction.md``)."""
+    surveys_expired: int = 0
+    """Satisfaction surveys that expired unanswered."""
 
     @property
     def actions(self) -> int:
@@ -95,7 +103,14 @@ def _act_on(kernel: Kernel, complaint: Complaint, now: datetime, counts: dict[st
 
     def build(draft: Draft[Complaint]) -> None:
         tally.clear()
-        tally.update(warnings=0, breaches=0, escalations=0, top_of_ladder=0)
+        tally.update(
+            warnings=0,
+            breaches=0,
+            escalations=0,
+            top_of_ladder=0,
+            survey_reminders=0,
+            surveys_expired=0,
+        )
         compiled = kernel.workflow(draft.base.workflow)
         for clock, state, action in compiled.clocks.due_actions(draft.base.clocks, now):
             title = clock.title or clock.name
@@ -128,6 +143,9 @@ def _act_on(kernel: Kernel, complaint: Complaint, now: datetime, counts: dict[st
                     tally["top_of_ladder"] += 1
                 else:
                     tally["escalations"] += 1
+        surveyed = satisfaction.act_on_due(kernel, draft, now)
+        tally["survey_reminders"] += surveyed.reminders
+        tally["surveys_expired"] += surveyed.expired
 
     try:
         kernel.change(

@@ -21,7 +21,7 @@ from complaint_flow.kernel.draft import Draft
 from complaint_flow.kernel.unit_of_work import Kernel
 from complaint_flow.model.entities import Actor, Complaint, Event
 from complaint_flow.model.immutable import EMPTY, FrozenData, freeze_mapping
-from complaint_flow.services import escalation
+from complaint_flow.services import escalation, satisfaction
 
 
 def frozen_data(data: Mapping[str, Any] | None) -> FrozenData:
@@ -129,6 +129,9 @@ class Firing(Step):
                 self.target,
                 requested_via=self.requested_via,
             )
+        settings = self.compiled.definition.satisfaction
+        if settings is not None:
+            satisfaction.after_step(self.kernel, draft, settings, event)
         registry = self.kernel.registry
         if registry.observes_transitions:
             draft.after_commit(lambda stored: registry.transition(stored, draft.stored(event)))

@@ -30,6 +30,7 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.model.satisfaction import ANSWERED, CsatRow, csat
 from complaint_flow.storage import action_arguments
 from complaint_flow.storage import channel_arguments as check
 from complaint_flow.storage.contract import (
@@ -40,6 +41,7 @@ from complaint_flow.storage.contract import (
     with_delivery_state,
     with_quarantine_state,
 )
+from complaint_flow.storage.satisfaction_reads import answered_survey, csat_arguments
 
 
 class MemoryStore:
@@ -691,6 +693,30 @@ class MemoryStore:
             if 0 <= index < len(counts):
                 counts[index] += 1
         return counts
+
+    # -- satisfaction: CSAT (storage/satisfaction_reads.py) -----------------------------
+
+    def survey_csat(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: Sequence[str] = (),
+        period: str | None = None,
+    ) -> list[CsatRow]:
+        """CSAT of the survey answers given from ``since`` to ``until`` (a fold of the events)."""
+        start, end, dimensions, chosen = csat_arguments(since, until, by, period)
+        with self._lock:
+            events = [
+                event
+                for trail in self._events.values()
+                for event in trail
+                if event.kind == ANSWERED
+                and (start is None or event.at >= start)
+                and (end is None or event.at < end)
+            ]
+        answers = (answered_survey(event) for event in events)
+        return csat([a for a in answers if a is not None], by=dimensions, period=chosen)
 
 
 def _due(message: OutboxMessage, now: datetime) -> bool:

@@ -56,6 +56,7 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
+from complaint_flow.model.satisfaction import CsatRow
 from complaint_flow.storage import action_arguments
 from complaint_flow.storage.codec import from_json, to_json
 from complaint_flow.storage.contract import (
@@ -65,6 +66,7 @@ from complaint_flow.storage.contract import (
     format_reference,
     with_delivery_state,
 )
+from complaint_flow.storage.satisfaction_reads import sql_survey_csat
 from complaint_flow.storage.schema_versions import (
     migration_steps,
     newer_error,
@@ -1626,6 +1628,21 @@ class SQLiteStore:
     ) -> list[int]:
         """Complaints of ``categories`` received in each period, counted in one query."""
         return self._actions.complaint_counts(categories, bounds)
+
+    # -- satisfaction: CSAT by SQL aggregates (storage/satisfaction_reads.py) -------------
+
+    def survey_csat(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: Sequence[str] = (),
+        period: str | None = None,
+    ) -> list[CsatRow]:
+        """CSAT of the survey answers given from ``since`` to ``until``, grouped in SQL."""
+        return sql_survey_csat(
+            "sqlite", self._fetch, _micros, since=since, until=until, by=by, period=period
+        )
 
 
 def _schema_objects(connection: sqlite3.Connection) -> set[str]:

@@ -273,6 +273,13 @@ from complaint_flow.model.entities import (
     OutboxStatus,
     Severity,
 )
+from complaint_flow.model.satisfaction import (
+    ANSWERED,
+    DIMENSIONS,
+    PERIODS,
+    AnsweredSurvey,
+    csat,
+)
 from complaint_flow.services.audit import verify_events
 from complaint_flow.storage.contract import (
     ActionCommit,
@@ -287,6 +294,7 @@ from complaint_flow.storage.contract import (
     format_reference,
 )
 from complaint_flow.storage.hashing import content_digest
+from complaint_flow.storage.satisfaction_reads import SatisfactionReads, answered_survey
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When test complaints are received unless told otherwise."""
@@ -3385,6 +3393,167 @@ class _Model:
         assert pending == [m for m in self.outbox.values() if m.status is OutboxStatus.PENDING]
 
 
+# -- the optional satisfaction part (storage/satisfaction_reads.py) ----------------------------
+
+_CATEGORIES = ("billing", "delivery", AWKWARD_TEXT)
+_CHANNELS = ("email", "letter")
+_TEAMS = (None, "Finance", "Team Ü")
+# Scores as they may be found in event data: the valid ones, and what is not a score.
+_SCORES = st.one_of(
+    st.integers(1, 5),
+    st.sampled_from([0, 6, -1, 4.5, 4.0, "4", True, None]),
+)
+
+
+def _answer_event(
+    complaint_id: str,
+    seq: int,
+    at: datetime,
+    score: object,
+    category: str,
+    channel: str,
+    team: str | None,
+) -> Event:
+    data: dict[str, Any] = {"category": category, "channel": channel, "team": team}
+    if score is not None:
+        data["score"] = score
+    return make_event(complaint_id, seq, kind=ANSWERED, at=at, actor=AGENT, data=data)
+
+
+def commit_answer(
+    store: ComplaintStore,
+    at: datetime,
+    score: object,
+    *,
+    category: str = "billing",
+    channel: str = "email",
+    team: str | None = None,
+) -> Complaint:
+    """A complaint received at ``at`` whose second event is a survey answer given then."""
+    complaint = make_complaint(category=category, channel=channel, received_at=at, version=2)
+    events = [
+        make_event(complaint.id, 1, kind="received", at=at),
+        _answer_event(complaint.id, 2, at, score, category, channel, team),
+    ]
+    return store.commit(Commit(complaint, 0, events, reference_prefix="CF"))
+
+
+def _answers_in(
+    store: ComplaintStore, since: datetime | None, until: datetime | None
+) -> list[AnsweredSurvey]:
+    """Every answer the store holds in the window, read through the ordinary contract."""
+    found = []
+    for complaint in store.find():
+        for event in store.events(complaint.id):
+            answer = answered_survey(event)
+            if answer is None:
+                continue
+            if (since is None or answer.answered_at >= since) and (
+                until is None or answer.answered_at < until
+            ):
+                found.append(answer)
+    return found
+
+
+class _ComplaintsWithCsat(ComplaintStore, SatisfactionReads, Protocol):
+    """What the satisfaction rules use."""
+
+
+class SatisfactionReadsConformance(_StoreFixtures):
+    """The rules of the optional ``SatisfactionReads`` part (CSAT computed by the store).
+
+    ``survey_csat(since=, until=, by=, period=)`` returns exactly what
+    :func:`complaint_flow.model.satisfaction.csat` returns over the store's answered
+    surveys (:func:`~complaint_flow.storage.satisfaction_reads.answered_survey` of
+    each ``survey_answered`` event) given in ``[since, until)``: one row per group,
+    sorted, the counts of each score; periods in UTC whatever offset the answer
+    time was given in, weeks from Monday; an event whose score is not a whole
+    number from 1 to 5 is not counted. Unknown dimensions or periods and naive
+    times raise ``InvalidArgumentError``. Subclass it beside ``StoreConformance``
+    when your store has the part.
+    """
+
+    def test_is_a_satisfaction_store(self, store: _ComplaintsWithCsat) -> None:
+        assert isinstance(store, SatisfactionReads)
+        assert store.survey_csat() == []
+
+    def test_counts_per_group_and_period(self, store: _ComplaintsWithCsat) -> None:
+        monday = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+        # Sunday 23:30 in UTC, given in +05:30 (Monday 05:00 there): still last week.
+        sunday = datetime(2026, 3, 2, 5, 0, tzinfo=_IST) - timedelta(hours=1)
+        commit_answer(store, monday, 5, category="billing")
+        commit_answer(store, monday + timedelta(days=6), 2, category="billing")
+        commit_answer(store, monday + timedelta(days=7), 4, category="delivery", team="Finance")
+        commit_answer(store, sunday, 3, category="delivery", channel="letter")
+        commit_answer(store, monday, 4.5, category="billing")  # not a score: not counted
+        week = datetime(2026, 3, 2).date()
+        rows = store.survey_csat(by=["category"], period="week")
+        assert [(r.period, r.category, r.by_score) for r in rows] == [
+            (week - timedelta(days=7), "delivery", (0, 0, 1, 0, 0)),
+            (week, "billing", (0, 1, 0, 0, 1)),
+            (week + timedelta(days=7), "delivery", (0, 0, 0, 1, 0)),
+        ]
+        [everything] = store.survey_csat()
+        assert (everything.answers, everything.satisfied, everything.csat) == (4, 2, 50.0)
+        assert everything.mean == 3.5
+        teams = store.survey_csat(by="team", since=monday, until=monday + timedelta(days=8))
+        assert [(r.team, r.answers) for r in teams] == [(None, 2), ("Finance", 1)]
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        # The store keeps what earlier examples committed: the expected rows are
+        # computed over everything it holds, through the ordinary reads.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(
+        answers=st.lists(
+            st.tuples(
+                st.integers(0, 800 * 24 * 60),
+                _SCORES,
+                st.sampled_from(_CATEGORIES),
+                st.sampled_from(_CHANNELS),
+                st.sampled_from(_TEAMS),
+                st.sampled_from([UTC, _IST, _PST]),
+            ),
+            max_size=12,
+        ),
+        by=st.lists(st.sampled_from(DIMENSIONS), unique=True),
+        period=st.sampled_from([None, *PERIODS]),
+        window=st.tuples(
+            st.one_of(st.none(), st.integers(0, 800 * 24 * 60)),
+            st.one_of(st.none(), st.integers(0, 800 * 24 * 60)),
+        ),
+    )
+    def test_any_answers_give_what_the_pure_function_gives(
+        self,
+        store: _ComplaintsWithCsat,
+        answers: list[tuple[int, object, str, str, str | None, timezone]],
+        by: list[str],
+        period: str | None,
+        window: tuple[int | None, int | None],
+    ) -> None:
+        for minutes, score, category, channel, team, zone in answers:
+            at = (T0 + timedelta(minutes=minutes)).astimezone(zone)
+            commit_answer(store, at, score, category=category, channel=channel, team=team)
+        since, until = (
+            None if bound is None else T0 + timedelta(minutes=bound) for bound in window
+        )
+        wanted = csat(_answers_in(store, since, until), by=by, period=period)
+        assert store.survey_csat(since=since, until=until, by=by, period=period) == wanted
+
+    def test_arguments_are_checked(self, store: _ComplaintsWithCsat) -> None:
+        with pytest.raises(InvalidArgumentError, match="by must be one of"):
+            store.survey_csat(by=["severity"])
+        with pytest.raises(InvalidArgumentError, match="period must be one of"):
+            store.survey_csat(period="fortnight")
+        with pytest.raises(InvalidArgumentError, match="timezone-aware"):
+            store.survey_csat(since=datetime(2026, 3, 2))
+
+
 __all__ = [
     "AGENT",
     "AWKWARD_TEXT",
@@ -3394,8 +3563,10 @@ __all__ = [
     "ComplaintStoreConformance",
     "ConductStoreConformance",
     "OutboxStoreConformance",
+    "SatisfactionReadsConformance",
     "StoreConformance",
     "change",
+    "commit_answer",
     "conduct_change",
     "conduct_creation",
     "creation",
