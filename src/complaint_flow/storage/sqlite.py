@@ -62,6 +62,7 @@ from complaint_flow.storage.contract import (
     format_reference,
     with_delivery_state,
 )
+from complaint_flow.storage.milestones import ComplaintMilestones, MilestoneRules, VolumeCount
 from complaint_flow.storage.schema_versions import (
     migration_steps,
     newer_error,
@@ -70,6 +71,7 @@ from complaint_flow.storage.schema_versions import (
 )
 from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
+from complaint_flow.storage.sql_reports import SQLITE_JSON, SQLReports
 
 logger = logging.getLogger("complaint_flow.storage.sqlite")
 
@@ -1512,6 +1514,29 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._failed(exc, doing) from exc
         return changed
+
+    # -- the report part: the shared SQL (sql_reports.py) in SQLite's dialect ------------
+
+    def report_volumes(
+        self, boundaries: Sequence[datetime], *, by: Sequence[str] = ()
+    ) -> list[VolumeCount]:
+        """Complaints received per period and combination of ``by`` columns (one GROUP BY)."""
+        return self._report_reads().volumes(boundaries, by)
+
+    def report_milestones(
+        self,
+        rules: MilestoneRules,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ComplaintMilestones]:
+        """One keyset batch of milestones, from the index on ``received_at``."""
+        return self._report_reads().milestones(rules, received_after, received_before, after, limit)
+
+    def _report_reads(self) -> SQLReports:
+        return SQLReports(_DIALECT, SQLITE_JSON, self._fetch, _instant)
 
 
 def _schema_objects(connection: sqlite3.Connection) -> set[str]:
