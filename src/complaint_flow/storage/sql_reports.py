@@ -227,15 +227,19 @@ class SQLReports:
         reading = self.json
         document = "e.doc"
 
-        def field(*path: str) -> str:
-            return reading.scalar(document, path)
+        def field(kind: str, *path: str) -> str:
+            # Only the events of that kind hold it: the others' bodies are not read.
+            return f"CASE WHEN e.kind = '{kind}' THEN {reading.scalar(document, path)} END"
 
         kinds = ", ".join(f"'{kind}'" for kind in REPORT_EVENT_KINDS)
         marks = ", ".join("?" for _ in complaint_ids)
         query = (
-            f"SELECT e.complaint_id, e.kind, e.at, {field('trigger')}, {field('source')}, "
-            f"{field('dest')}, {field('data', 'to_level')}, {field('data', 'kind')}, "
-            f"{field('data', 'amount')}, {field('data', 'currency')} "
+            f"SELECT e.complaint_id, e.kind, e.at, {field('transition', 'trigger')}, "
+            f"{field('transition', 'source')}, {field('transition', 'dest')}, "
+            f"{field('escalated', 'data', 'to_level')}, "
+            f"{field('remedy_granted', 'data', 'kind')}, "
+            f"{field('remedy_granted', 'data', 'amount')}, "
+            f"{field('remedy_granted', 'data', 'currency')} "
             f"FROM (SELECT complaint_id, seq, kind, at, {reading.document('body')} AS doc "
             f"FROM events WHERE complaint_id IN ({marks}) AND kind IN ({kinds}) "
             "LIMIT ? OFFSET 0) e ORDER BY e.complaint_id, e.seq"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -30,7 +31,7 @@ def cell(value: Any, unit: str) -> str:
 
 def section_table(section: Section) -> Group:
     """A section as a table with its notes underneath."""
-    table = Table(title=section.title, title_justify="left")
+    table = Table(title=escape(section.title), title_justify="left")
     for column in section.columns:
         # Names (groups, clocks, periods) stay whole; numbers' headers wrap instead.
         table.add_column(
@@ -70,10 +71,8 @@ def report_tables(report: Report, only: Sequence[str] = ()) -> list[Any]:
 
 def return_table(found: RegulatoryReturn) -> Table:
     """A regulatory return as a table, its columns as the CSV has them."""
-    table = Table(
-        title=f"{found.title} [{found.format}], {found.since:%Y-%m-%d} to {found.until:%Y-%m-%d}",
-        title_justify="left",
-    )
+    title = f"{found.title} [{found.format}], {found.since:%Y-%m-%d} to {found.until:%Y-%m-%d}"
+    table = Table(title=escape(title), title_justify="left")
     for key in found.header:
         table.add_column(key, overflow="fold")
     for row in found.rows:

@@ -43,7 +43,7 @@ from complaint_flow.definitions.workflow import WorkflowDefinition
 from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.kernel.unit_of_work import HasKernel, Kernel, as_kernel
 from complaint_flow.services.reporting.periods import PERIODS, Period, periods, time_zone
-from complaint_flow.services.reporting.quantiles import DurationHistogram
+from complaint_flow.services.reporting.quantiles import DurationHistogram, bucket
 from complaint_flow.services.reporting.reading import (
     BATCH,
     milestone_rules,
@@ -314,12 +314,16 @@ class _Tally:
 
 
 class _Complaint(NamedTuple):
-    """What one complaint adds to each of its groups, worked out once."""
+    """What one complaint adds to each of its groups, worked out once.
 
-    acknowledge: float | None
-    acknowledge_working: float | None
-    resolve: float | None
-    resolve_working: float | None
+    Durations are histogram buckets (:func:`.quantiles.bucket`), found once for all
+    the groups the complaint counts in.
+    """
+
+    acknowledge: int | None
+    acknowledge_working: int | None
+    resolve: int | None
+    resolve_working: int | None
     outcome: str
     first_contact: int
     first_contact_base: int
@@ -335,14 +339,14 @@ class _Complaint(NamedTuple):
     def add_to(self, tally: _Tally) -> None:
         tally.received += 1
         if self.acknowledge is not None:
-            tally.acknowledge.add(self.acknowledge)
+            tally.acknowledge.add_bucket(self.acknowledge)
         if self.acknowledge_working is not None:
-            tally.acknowledge_working.add(self.acknowledge_working)
+            tally.acknowledge_working.add_bucket(self.acknowledge_working)
         if self.resolve is not None:
-            tally.resolve.add(self.resolve)
+            tally.resolve.add_bucket(self.resolve)
             tally.outcomes[self.outcome] += 1
         if self.resolve_working is not None:
-            tally.resolve_working.add(self.resolve_working)
+            tally.resolve_working.add_bucket(self.resolve_working)
         tally.first_contact += self.first_contact
         tally.first_contact_base += self.first_contact_base
         tally.ever_resolved += self.ever_resolved
@@ -377,8 +381,16 @@ def clock_verdict(
     return False if as_of > deadline else None
 
 
-def _seconds(start: datetime, end: datetime) -> float:
-    return max((end - start).total_seconds(), 0.0)
+def _elapsed(start: datetime, end: datetime | None) -> int | None:
+    """The histogram bucket of the calendar time from ``start`` to ``end`` (None: no end)."""
+    return None if end is None else bucket((end - start).total_seconds())
+
+
+def _working(working: WorkingTime | None, start: datetime, end: datetime | None) -> int | None:
+    """The histogram bucket of the working time from ``start`` to ``end``."""
+    if end is None or working is None:
+        return None
+    return bucket(working.between(start, end).total_seconds())
 
 
 class _Workflows:
@@ -454,14 +466,10 @@ def _complaint(
     outcome = outcome_of(milestones)
     settled = resolved is not None and outcome != "withdrawn"
     return _Complaint(
-        acknowledge=None if responded is None else _seconds(received, responded),
-        acknowledge_working=None
-        if responded is None or working is None
-        else max(working.between(received, responded).total_seconds(), 0.0),
-        resolve=None if resolved is None else _seconds(received, resolved),
-        resolve_working=None
-        if resolved is None or working is None
-        else max(working.between(received, resolved).total_seconds(), 0.0),
+        acknowledge=_elapsed(received, responded),
+        acknowledge_working=_working(working, received, responded),
+        resolve=_elapsed(received, resolved),
+        resolve_working=_working(working, received, resolved),
         outcome=outcome,
         first_contact=1 if settled and milestones.reopens == 0 and milestones.responses <= 1 else 0,
         first_contact_base=1 if settled else 0,

@@ -60,7 +60,10 @@ class DurationHistogram:
 
     def add(self, seconds: float) -> None:
         """Count one duration."""
-        index = bucket(seconds)
+        self.add_bucket(bucket(seconds))
+
+    def add_bucket(self, index: int) -> None:
+        """Count one duration already put in its bucket (:func:`bucket`)."""
         self.buckets[index] = self.buckets.get(index, 0) + 1
         self.count += 1
 
