@@ -316,14 +316,14 @@ class _Tally:
 class _Complaint(NamedTuple):
     """What one complaint adds to each of its groups, worked out once.
 
-    Durations are histogram buckets (:func:`.quantiles.bucket`), found once for all
-    the groups the complaint counts in.
+    Durations are (histogram bucket, seconds) (:func:`.quantiles.bucket`), the
+    bucket found once for all the groups the complaint counts in.
     """
 
-    acknowledge: int | None
-    acknowledge_working: int | None
-    resolve: int | None
-    resolve_working: int | None
+    acknowledge: tuple[int, float] | None
+    acknowledge_working: tuple[int, float] | None
+    resolve: tuple[int, float] | None
+    resolve_working: tuple[int, float] | None
     outcome: str
     first_contact: int
     first_contact_base: int
@@ -339,14 +339,14 @@ class _Complaint(NamedTuple):
     def add_to(self, tally: _Tally) -> None:
         tally.received += 1
         if self.acknowledge is not None:
-            tally.acknowledge.add_bucket(self.acknowledge)
+            tally.acknowledge.add_bucket(*self.acknowledge)
         if self.acknowledge_working is not None:
-            tally.acknowledge_working.add_bucket(self.acknowledge_working)
+            tally.acknowledge_working.add_bucket(*self.acknowledge_working)
         if self.resolve is not None:
-            tally.resolve.add_bucket(self.resolve)
+            tally.resolve.add_bucket(*self.resolve)
             tally.outcomes[self.outcome] += 1
         if self.resolve_working is not None:
-            tally.resolve_working.add_bucket(self.resolve_working)
+            tally.resolve_working.add_bucket(*self.resolve_working)
         tally.first_contact += self.first_contact
         tally.first_contact_base += self.first_contact_base
         tally.ever_resolved += self.ever_resolved
@@ -381,16 +381,23 @@ def clock_verdict(
     return False if as_of > deadline else None
 
 
-def _elapsed(start: datetime, end: datetime | None) -> int | None:
-    """The histogram bucket of the calendar time from ``start`` to ``end`` (None: no end)."""
-    return None if end is None else bucket((end - start).total_seconds())
+def _counted(seconds: float) -> tuple[int, float]:
+    seconds = max(seconds, 0.0)
+    return bucket(seconds), seconds
 
 
-def _working(working: WorkingTime | None, start: datetime, end: datetime | None) -> int | None:
-    """The histogram bucket of the working time from ``start`` to ``end``."""
+def _elapsed(start: datetime, end: datetime | None) -> tuple[int, float] | None:
+    """The calendar time from ``start`` to ``end`` and its bucket (None: no end)."""
+    return None if end is None else _counted((end - start).total_seconds())
+
+
+def _working(
+    working: WorkingTime | None, start: datetime, end: datetime | None
+) -> tuple[int, float] | None:
+    """The working time from ``start`` to ``end`` and its bucket."""
     if end is None or working is None:
         return None
-    return bucket(working.between(start, end).total_seconds())
+    return _counted(working.between(start, end).total_seconds())
 
 
 class _Workflows:

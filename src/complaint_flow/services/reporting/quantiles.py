@@ -7,9 +7,11 @@ Masson, Rim and Lee, VLDB 2019): a bucket ``i`` holds the durations in
 ``2g^i / (g + 1)``, which is within 1% of every duration in it. Eight weeks need
 about 770 buckets, whatever the number of complaints.
 
-A quantile is read by the nearest-rank rule (the ``⌈q·n⌉``-th smallest duration),
-so the value reported is exactly :func:`representative` of the duration that
-rule picks from the sorted list: tests compare the two.
+A quantile is read by the nearest-rank rule (the ``⌈q·n⌉``-th smallest duration):
+the value reported is the representative of the bucket that duration falls in,
+brought within the smallest and largest durations counted in that bucket (so a
+bucket of equal durations reports them exactly). :func:`reported_quantile` works
+the same value out from the sorted list; tests compare the two.
 """
 
 from __future__ import annotations
@@ -49,29 +51,36 @@ def nearest_rank(count: int, q: float) -> int:
     return max(1, math.ceil(q * count - 1e-9))
 
 
+def _within(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
 class DurationHistogram:
-    """Counts of durations by bucket; quantiles from the counts."""
+    """Counts of durations by bucket, with each bucket's extremes; quantiles from them."""
 
     __slots__ = ("buckets", "count")
 
     def __init__(self) -> None:
-        self.buckets: dict[int, int] = {}
+        # bucket -> [count, smallest, largest]
+        self.buckets: dict[int, list[float]] = {}
         self.count = 0
 
     def add(self, seconds: float) -> None:
-        """Count one duration."""
-        self.add_bucket(bucket(seconds))
+        """Count one duration (a negative one counts as zero)."""
+        self.add_bucket(bucket(seconds), max(seconds, 0.0))
 
-    def add_bucket(self, index: int) -> None:
+    def add_bucket(self, index: int, seconds: float) -> None:
         """Count one duration already put in its bucket (:func:`bucket`)."""
-        self.buckets[index] = self.buckets.get(index, 0) + 1
+        found = self.buckets.get(index)
+        if found is None:
+            self.buckets[index] = [1, seconds, seconds]
+        else:
+            found[0] += 1
+            if seconds < found[1]:
+                found[1] = seconds
+            elif seconds > found[2]:
+                found[2] = seconds
         self.count += 1
-
-    def merge(self, other: DurationHistogram) -> None:
-        """Add another histogram's counts to this one."""
-        for index, count in other.buckets.items():
-            self.buckets[index] = self.buckets.get(index, 0) + count
-        self.count += other.count
 
     def quantile(self, q: float) -> float | None:
         """The ``q`` quantile (0 < q ≤ 1) in seconds, or None when nothing was counted."""
@@ -80,9 +89,10 @@ class DurationHistogram:
         rank = nearest_rank(self.count, q)
         seen = 0
         for index in sorted(self.buckets):
-            seen += self.buckets[index]
+            count, low, high = self.buckets[index]
+            seen += int(count)
             if seen >= rank:
-                return bucket_value(index)
+                return _within(bucket_value(index), low, high)
         raise AssertionError("unreachable: the ranks add up to the count")  # pragma: no cover
 
 
@@ -94,6 +104,17 @@ def exact_quantile(values: Iterable[float], q: float) -> float | None:
     return ordered[nearest_rank(len(ordered), q) - 1]
 
 
+def reported_quantile(values: Iterable[float], q: float) -> float | None:
+    """What a :class:`DurationHistogram` of ``values`` reports, from the sorted list."""
+    durations = [max(value, 0.0) for value in values]
+    exact = exact_quantile(durations, q)
+    if exact is None:
+        return None
+    index = bucket(exact)
+    members = [value for value in durations if bucket(value) == index]
+    return _within(bucket_value(index), min(members), max(members))
+
+
 __all__ = [
     "RELATIVE_ACCURACY",
     "DurationHistogram",
@@ -101,5 +122,6 @@ __all__ = [
     "bucket_value",
     "exact_quantile",
     "nearest_rank",
+    "reported_quantile",
     "representative",
 ]
