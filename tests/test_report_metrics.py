@@ -424,6 +424,14 @@ def calendars() -> dict[str, Any]:
         working_days="sun-thu",
         closures=["2026-09-18"],
     )
+    # Santiago's clocks go forward at midnight: some days start at 01:00.
+    found["around_the_clock"] = BusinessCalendar(
+        "around_the_clock", time_zone="America/Santiago", calendar_days=True
+    )
+    # London's go forward at 01:00: a period starting then does not exist that day.
+    found["night_shift"] = BusinessCalendar(
+        "night_shift", time_zone="Europe/London", working_hours=["01:00-05:00", "22:00-24:00"]
+    )
     return found
 
 
@@ -432,8 +440,14 @@ _MOMENT = st.datetimes(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(name=st.sampled_from(["england", "scotland", "new_york", "split"]), a=_MOMENT, b=_MOMENT)
+@settings(max_examples=400, deadline=None)
+@given(
+    name=st.sampled_from(
+        ["england", "scotland", "new_york", "split", "around_the_clock", "night_shift"]
+    ),
+    a=_MOMENT,
+    b=_MOMENT,
+)
 def test_working_time_equals_the_calendars(
     calendars: dict[str, Any], name: str, a: datetime, b: datetime
 ) -> None:

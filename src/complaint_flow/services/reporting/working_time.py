@@ -4,19 +4,22 @@
 which is right for one deadline and slow for a million complaints eight weeks
 long each. :class:`WorkingTime` keeps, per calendar, the working time
 accumulated from one day to the next (a prefix sum, extended as far as the
-instants asked for reach), so that the time between two instants costs two
-look-ups and one call to the calendar within a single day. The answers are those
-of the calendar's own functions (a property test checks it).
+instants asked for reach) and each day's working periods, so that the time
+between two instants costs two look-ups and a few comparisons. A day whose
+working hours fall in wall-clock time that does not exist (clocks going forward
+at the start of a period) is left to the calendar's own function. The answers are
+those of the calendar's functions (a property test checks it).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from complaint_flow.definitions.calendars import BusinessCalendar
 
 _ZERO = timedelta(0)
-_DAY = timedelta(days=1)
+
+Periods = tuple[tuple[datetime, datetime], ...]
 
 
 class WorkingTime:
@@ -26,16 +29,18 @@ class WorkingTime:
     never with how many were asked.
     """
 
-    __slots__ = ("_counts", "_first", "_sums", "_zone", "calendar")
+    __slots__ = ("_counts", "_first", "_periods", "_sums", "_zone", "calendar")
 
     def __init__(self, calendar: BusinessCalendar) -> None:
         self.calendar = calendar
         self._zone = calendar.zone
         self._first: int | None = None
-        # By day ordinal from _first on: working time before that day's midnight, and
-        # the working days up to and including it.
+        # By day ordinal from _first on: working time before that day's midnight, the
+        # working days up to and including it, and its working periods (None: the
+        # calendar's function measures within that day).
         self._sums: list[timedelta] = []
         self._counts: list[int] = []
+        self._periods: list[Periods | None] = []
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """The working time from ``start`` to ``end`` (negative if ``end`` is earlier)."""
@@ -71,35 +76,85 @@ class WorkingTime:
         """Working time from the first covered day's midnight to ``moment`` (on day ``ordinal``)."""
         offset = self._first
         assert offset is not None
-        midnight = self._midnight(ordinal)
-        if moment <= midnight:
-            return self._sums[ordinal - offset]
-        return self._sums[ordinal - offset] + self.calendar.working_time_between(midnight, moment)
+        index = ordinal - offset
+        periods = self._periods[index]
+        if periods is None:
+            midnight = self._midnight(ordinal)
+            if moment <= midnight:
+                return self._sums[index]
+            return self._sums[index] + self.calendar.working_time_between(midnight, moment)
+        within = _ZERO
+        for start, end in periods:
+            if moment <= start:
+                break
+            within += (moment if moment < end else end) - start
+        return self._sums[index] + within
+
+    def _day(self, ordinal: int) -> tuple[Periods | None, bool]:
+        """A day's working periods (None: measure it with the calendar) and whether it works."""
+        day = date.fromordinal(ordinal)
+        calendar = self.calendar
+        if not calendar.is_working_day(day):
+            return (), False
+        periods = []
+        for period in calendar.working_hours:
+            start = self._instant(day, period.start)
+            end = self._instant(day, period.end)
+            if start is None or end is None:
+                return None, True
+            if start < end:
+                periods.append((start, end))
+        return tuple(periods), True
+
+    def _instant(self, day: date, offset: timedelta) -> datetime | None:
+        """When the calendar's clocks show ``offset`` after midnight of ``day``.
+
+        A wall time shown twice (clocks going back) is its first instant, as the
+        calendar takes it; a wall time that does not exist gives None.
+        """
+        wall = datetime.combine(day, time()) + offset
+        first = wall.replace(tzinfo=self._zone)
+        before = first.utcoffset()
+        after = wall.replace(tzinfo=self._zone, fold=1).utcoffset()
+        assert before is not None
+        assert after is not None
+        if before < after:
+            return None
+        return (wall - before).replace(tzinfo=UTC)
 
     def _cover(self, ordinal: int) -> None:
         """Extend the prefix sums so that they include day ``ordinal``."""
-        calendar = self.calendar
         first = self._first
         if first is None:
+            periods, working = self._day(ordinal)
             self._first = ordinal
             self._sums = [_ZERO]
-            self._counts = [1 if calendar.is_working_day(date.fromordinal(ordinal)) else 0]
+            self._counts = [1 if working else 0]
+            self._periods = [periods]
             return
         if ordinal < first:
             # Prepending moves the origin of every sum: rebuild from an earlier day (at
             # most a few times per report, as complaints are read in time order).
-            rebuilt = WorkingTime(calendar)
+            rebuilt = WorkingTime(self.calendar)
             rebuilt._cover(first - max(first - ordinal, 31))
             rebuilt._cover(first + len(self._sums) - 1)
-            self._first, self._sums, self._counts = rebuilt._first, rebuilt._sums, rebuilt._counts
+            self._first, self._sums = rebuilt._first, rebuilt._sums
+            self._counts, self._periods = rebuilt._counts, rebuilt._periods
             return
         last = first + len(self._sums) - 1
         while last < ordinal:
-            total = calendar.working_time_between(self._midnight(last), self._midnight(last + 1))
+            periods = self._periods[-1]
+            if periods is None:
+                total = self.calendar.working_time_between(
+                    self._midnight(last), self._midnight(last + 1)
+                )
+            else:
+                total = sum((end - start for start, end in periods), _ZERO)
             last += 1
+            following, working = self._day(last)
             self._sums.append(self._sums[-1] + total)
-            working = calendar.is_working_day(date.fromordinal(last))
             self._counts.append(self._counts[-1] + (1 if working else 0))
+            self._periods.append(following)
 
 
 __all__ = ["WorkingTime"]
