@@ -294,6 +294,11 @@ OWN_PAGES = [
     "web-form.md",
     "letters.md",
     "email-in.md",
+    "email.md",
+    "email-out.md",
+    "webhooks.md",
+    "analysis.md",
+    "channel-packages.md",
 ]
 
 

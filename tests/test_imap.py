@@ -651,3 +651,41 @@ def test_the_mailbox_calls_refuse_malformed_arguments() -> None:
         MailboxCursor(uidvalidity=0)
     with pytest.raises(InvalidArgumentError, match="settings must be an ImapSettings"):
         ImapMailbox("imaps://u:p@h")  # type: ignore[arg-type]
+
+
+# -- polling a mailbox into complaints (the service on top of the reader) -------------------
+
+
+def test_polling_takes_each_message_once_across_a_crash(dovecot: Dovecot, mailbox: str) -> None:
+    from complaint_flow import EmailIntake, Engine
+    from complaint_flow.services.mailbox_polling import cursor_name, poll_mailbox
+
+    deliver(dovecot, mailbox, message(1), message(2), b"\x00\x01 not mail at all")
+    with Engine.open("memory://") as engine:
+        intake = EmailIntake(engine.kernel, engine.reception)
+        with ImapMailbox(dovecot.settings(mailbox)) as box:
+            first = poll_mailbox(intake, box)
+            assert (first.fetched, first.opened, first.quarantined) == (3, 2, 1)
+            assert engine.store.count() == 2
+            complaint = engine.find()[0]
+            reply = message(
+                1, b"Any news?\r\n", Subject=f"Re: [{complaint.reference}] Complaint 1"
+            )
+            deliver(dovecot, mailbox, reply)
+            second = poll_mailbox(intake, box)
+            assert (second.fetched, second.replies) == (1, 1)
+            assert poll_mailbox(intake, box).fetched == 0
+            # A crash after taking messages but before moving the cursor: the cursor is
+            # back where it was, the messages are read again and taken as duplicates.
+            name = cursor_name(box)
+            moved = engine.store.cursor_get(name)
+            assert moved is not None
+            uidvalidity = moved.split(":")[0]
+            assert engine.store.cursor_set(name, f"{uidvalidity}:0", expected=moved)
+            again = poll_mailbox(intake, box)
+            assert again.fetched == 4
+            assert (again.duplicates, again.quarantined) == (3, 1)  # kept once, not doubled
+            assert engine.store.count() == 2
+            assert len(engine.store.quarantine_find()) == 1
+    flags = flags_of(dovecot, mailbox)
+    assert all("$ComplaintFlowDone" in marks for marks in flags.values())

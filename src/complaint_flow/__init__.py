@@ -9,14 +9,47 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from complaint_flow.analysis import (
+    Cusum,
+    EffectAssessment,
+    Ewma,
+    Farrington,
+    LearningExtraMissingError,
+    SimilarCluster,
+    SpikeFinding,
+    assess_effect,
+    detect_spikes,
+    find_similar_complaints,
+)
+from complaint_flow.channels.email_composing import compose_email
+from complaint_flow.channels.email_parsing import (
+    REPLY_PREFIXES,
+    Attachment,
+    DeliveryStatus,
+    ParsedEmail,
+    RecipientStatus,
+    find_reference,
+    latest_reply,
+    parse_email,
+    strip_subject_prefixes,
+)
 from complaint_flow.channels.imap import FetchedMessage, ImapMailbox, ImapSettings, MailboxCursor
 from complaint_flow.channels.letters import Letter, LetterContext, Letters, RequiredContentError
+from complaint_flow.channels.smtp import RecipientRefusedError, SmtpChannel, SmtpError, SmtpSettings
 from complaint_flow.channels.web_form import (
     FieldError,
     WebFormError,
     customer_id_from_contact,
     read_web_form,
     web_form_schema,
+)
+from complaint_flow.channels.webhooks import (
+    WEBHOOK_SCHEMA,
+    WebhookError,
+    WebhookNotifier,
+    verify_signature,
+    webhook_body_schema,
+    webhook_signature,
 )
 from complaint_flow.definitions.calendars import (
     BusinessCalendar,
@@ -114,8 +147,10 @@ from complaint_flow.services.audit import AuditProblem, AuditReport, verify_stor
 from complaint_flow.services.conduct_desk import ConductDesk, ConductPolicy
 from complaint_flow.services.conduct_patterns import PatternFlag
 from complaint_flow.services.delivery import Backoff, DeliveryReport, OutboxDispatcher
+from complaint_flow.services.email_intake import EmailIntake, MailOutcome, MailOutcomeKind
 from complaint_flow.services.final_decisions import ReviewOutcome
 from complaint_flow.services.intake import IntakeOutcome, OutcomeKind
+from complaint_flow.services.outgoing import LetterSettings
 from complaint_flow.services.privacy import (
     ERASED,
     ErasureReport,
@@ -144,10 +179,13 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "DEFAULT_STORE_URL",
     "ERASED",
+    "REPLY_PREFIXES",
     "STAFF_CHANNELS",
     "SYSTEM",
+    "WEBHOOK_SCHEMA",
     "Actor",
     "Adjustment",
+    "Attachment",
     "AuditProblem",
     "AuditReport",
     "AuthorityExceededError",
@@ -180,11 +218,15 @@ __all__ = [
     "ConflictOfInterestError",
     "ContactFiledError",
     "Customer",
+    "Cusum",
     "DeliveryReport",
+    "DeliveryStatus",
     "DuplicateIntakeError",
     "Duration",
     "DurationError",
     "DurationUnit",
+    "EffectAssessment",
+    "EmailIntake",
     "Engine",
     "ErasureReport",
     "EscalationError",
@@ -192,6 +234,8 @@ __all__ = [
     "EscalationLevel",
     "EscalationPolicy",
     "Event",
+    "Ewma",
+    "Farrington",
     "FetchedMessage",
     "FieldError",
     "GuardRefusedError",
@@ -201,12 +245,16 @@ __all__ = [
     "IntakeOutcome",
     "InvalidArgumentError",
     "InvalidIntakeError",
+    "LearningExtraMissingError",
     "Letter",
     "LetterContext",
     "LetterError",
     "LetterRequirement",
+    "LetterSettings",
     "Letters",
     "LinkDirection",
+    "MailOutcome",
+    "MailOutcomeKind",
     "MailboxCursor",
     "ManualClock",
     "MessageLink",
@@ -218,6 +266,7 @@ __all__ = [
     "OutboxStore",
     "OutcomeKind",
     "Outgoing",
+    "ParsedEmail",
     "PatternFlag",
     "PermissionDeniedError",
     "PlaceholderContactWarning",
@@ -228,6 +277,8 @@ __all__ = [
     "QuarantinedMessage",
     "QuarantinedMessageError",
     "Receipt",
+    "RecipientRefusedError",
+    "RecipientStatus",
     "Registry",
     "Remedy",
     "RemedyKind",
@@ -241,6 +292,11 @@ __all__ = [
     "Routing",
     "SchemaVersionError",
     "Severity",
+    "SimilarCluster",
+    "SmtpChannel",
+    "SmtpError",
+    "SmtpSettings",
+    "SpikeFinding",
     "StateDefinition",
     "Store",
     "StoreError",
@@ -255,22 +311,35 @@ __all__ = [
     "UnknownWorkflowError",
     "UnreachableAddressError",
     "WebFormError",
+    "WebhookError",
+    "WebhookNotifier",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
     "WorkingPeriod",
     "__version__",
+    "assess_effect",
     "check_authority",
+    "compose_email",
     "customer_id_from_contact",
+    "detect_spikes",
     "erase_customer",
+    "find_reference",
+    "find_similar_complaints",
     "hookimpl",
+    "latest_reply",
     "load_pack",
     "make_plugin_manager",
     "pack_names",
+    "parse_email",
     "purge_closed",
     "read_web_form",
     "retention_cutoff",
     "staff_intake",
+    "strip_subject_prefixes",
     "to_mermaid",
+    "verify_signature",
     "verify_store",
     "web_form_schema",
+    "webhook_body_schema",
+    "webhook_signature",
 ]

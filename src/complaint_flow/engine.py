@@ -62,7 +62,7 @@ from complaint_flow.services.delivery import (
 )
 from complaint_flow.services.delivery_records import record_sent, record_undeliverable
 from complaint_flow.services.intake import IntakeOutcome, Reception
-from complaint_flow.services.outgoing import Composer
+from complaint_flow.services.outgoing import Composer, LetterSettings
 from complaint_flow.services.privacy import ErasureReport, PurgeReport
 from complaint_flow.services.sweep import SweepReport, run_sweep
 from complaint_flow.storage.contract import Store
@@ -94,6 +94,7 @@ class Engine:
         clock: Clock | None = None,
         reference_prefix: str = "CF",
         conduct_policy: ConductPolicy | None = None,
+        letters: LetterSettings | None = None,
     ) -> None:
         if clock is not None and not callable(clock):
             raise InvalidArgumentError(
@@ -135,7 +136,9 @@ class Engine:
         # refused addresses reroute replies.
         self.dispatcher.sent = partial(record_sent, self.kernel)
         self.dispatcher.undeliverable = partial(record_undeliverable, self.kernel)
-        self.dispatcher.compose = Composer(store)
+        if letters is not None:
+            instance("letters", letters, LetterSettings, "LetterSettings(organisation=...)")
+        self.dispatcher.compose = Composer(self.kernel, letters)
         self.default_workflow = self.kernel.workflow(text("workflow", workflow)).name
         self.conduct = ConductDesk(self.kernel, conduct_policy)
         """The stop procedure: warnings, restrictions, appeals, reviews (``docs/conduct.md``)."""
@@ -153,6 +156,7 @@ class Engine:
         load_entry_points: bool | None = None,
         reference_prefix: str = "CF",
         conduct_policy: ConductPolicy | None = None,
+        letters: LetterSettings | None = None,
     ) -> Engine:
         """Open an engine on the store at ``url``.
 
@@ -167,6 +171,9 @@ class Engine:
             reference_prefix: prefix of human references (``CF-2026-000001``).
             conduct_policy: who may decide what in the stop procedure, and which
                 channels count as writing (default: ``ConductPolicy()``).
+            letters: who signs the letters sent to customers (``LetterSettings``); with
+                them, each step that names a ``letter`` sends it, checked against the
+                workflow's required content; without them, messages are plain text.
 
         Raises:
             UnknownStoreError: no store for the URL's scheme.
@@ -187,6 +194,7 @@ class Engine:
                 clock=clock,
                 reference_prefix=reference_prefix,
                 conduct_policy=conduct_policy,
+                letters=letters,
             )
         except BaseException:
             store.close()

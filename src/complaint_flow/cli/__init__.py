@@ -25,6 +25,7 @@ from complaint_flow.cli import (
     deadlines,
     demo_command,
     intake,
+    mail,
     outbox,
     plugins,
     privacy,
@@ -50,6 +51,9 @@ def cli() -> None:
 
 cli.add_command(audit.audit)
 cli.add_command(channels.channels)
+channels.channels.add_command(mail.take_email)
+channels.channels.add_command(mail.poll)
+channels.channels.add_command(mail.quarantine)
 cli.add_command(complaints.fire)
 cli.add_command(complaints.history)
 cli.add_command(complaints.list_complaints)

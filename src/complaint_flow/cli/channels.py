@@ -15,7 +15,7 @@ from complaint_flow.definitions.workflow import WorkflowDefinition
 
 @click.group(cls=CommandGroup)
 def channels() -> None:
-    """Channels: the web form's schema, letters written from templates."""
+    """Channels: email in (take, poll, quarantine), the web form's schema, letters."""
 
 
 @channels.command(name="web-form-schema")

@@ -81,6 +81,7 @@ class TransitionTable:
     before: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
     after: Texts = attrs.field(default=(), metadata=about(expects=_CALLBACKS))
     notify: Texts = ()
+    letter: str | None = None
     description: str = ""
 
 
@@ -145,7 +146,9 @@ class TransitionDefinition:
     registered checks; ``notify`` says who is told (``customer``, ``owner``).
     ``before`` names registered callbacks run inside the transition before anything
     is written (one may refuse it by raising); ``after`` names callbacks run once it
-    is committed.
+    is committed. ``letter`` names the letter the customer is sent (``final_response``):
+    with letters configured, the outbox writes it from its template and checks the
+    content the workflow's rules require.
     """
 
     trigger: str
@@ -158,6 +161,7 @@ class TransitionDefinition:
     description: str = ""
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    letter: str | None = None
 
 
 @attrs.frozen
@@ -249,6 +253,7 @@ class WorkflowDefinition:
                     description=raw.description,
                     before=as_tuple(raw.before),
                     after=as_tuple(raw.after),
+                    letter=raw.letter,
                 )
                 for raw in table.transitions
             ),
@@ -378,6 +383,11 @@ class WorkflowDefinition:
                         f"{where}: unknown role {role!r}; add it to the workflow's roles "
                         f"({', '.join(self.roles) or 'none declared'}) or fix the spelling"
                     )
+            if t.letter is not None and "customer" not in t.notify:
+                found.append(
+                    f"{where}: sends the letter {t.letter!r} but does not notify the customer; "
+                    'add notify = ["customer"] or remove the letter'
+                )
             for recipient in t.notify:
                 if recipient not in RECIPIENTS:
                     found.append(

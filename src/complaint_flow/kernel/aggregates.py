@@ -105,6 +105,7 @@ def notifications(
     *,
     urgent: bool = False,
     router: ReplyRouter | None = None,
+    letter: str | None = None,
 ) -> tuple[OutboxMessage, ...]:
     """Outbox messages telling ``recipients`` about ``event``, each on the right channel.
 
@@ -125,6 +126,8 @@ def notifications(
             payload["urgent"] = True
         if event.kind != "transition" and event.data:
             payload["details"] = event.data
+        if letter is not None and recipient == "customer":
+            payload["letter"] = letter
         message = OutboxMessage.pending(
             f"{complaint.id}:{event.seq}:{recipient}",
             complaint.id,
@@ -150,7 +153,7 @@ def notifications(
 class ComplaintAggregate:
     """A complaint following its compiled workflow."""
 
-    __slots__ = ("compiled", "reference_prefix", "router")
+    __slots__ = ("compiled", "letters", "reference_prefix", "router")
 
     def __init__(
         self,
@@ -162,6 +165,10 @@ class ComplaintAggregate:
         self.reference_prefix = reference_prefix
         self.router = router
         """Routes replies to the customer (None: the reply channel, as it stands)."""
+        self.letters = {
+            t.trigger: t.letter for t in compiled.definition.transitions if t.letter is not None
+        }
+        """The letter each step sends the customer, by trigger (the workflow's ``letter``)."""
         """For a creation: the prefix of the reference the store allocates."""
 
     def advance(
@@ -178,7 +185,14 @@ class ComplaintAggregate:
         urgent: bool,
     ) -> tuple[OutboxMessage, ...]:
         return notifications(
-            subject, recipients, event, topic, self.compiled, urgent=urgent, router=self.router
+            subject,
+            recipients,
+            event,
+            topic,
+            self.compiled,
+            urgent=urgent,
+            router=self.router,
+            letter=self.letters.get(topic),
         )
 
     def write(
