@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -566,3 +567,30 @@ def test_the_command_refuses_a_missing_store_and_a_bad_window(
     )
     assert inverted.exit_code != 0
     assert "must be before" in inverted.output
+
+
+def test_the_statisticians_detector_finds_a_planted_spike() -> None:
+    """By default the report judges each category's weeks with analysis.spikes (Farrington)."""
+    pytest.importorskip("scipy")
+    clock = ManualClock(datetime(2024, 1, 1, 9, tzinfo=UTC))
+    engine = Engine.open("memory://", load_entry_points=False, clock=clock)
+    counts = random.Random(3)
+    for week in range(120):
+        for category in ("billing", "delivery"):
+            planted = 3 if (category == "delivery" and week == 115) else 1
+            for n in range(counts.randrange(3, 8) * planted):
+                engine.receive(
+                    Intake(
+                        channel="email",
+                        customer=customer(week * 100 + n),
+                        summary="Parcel late",
+                        category=category,
+                    )
+                )
+        clock.advance(days=7)
+    since = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=108)
+    made = report(engine, since, since + timedelta(weeks=12))
+    ((category, week, observed, expected, threshold),) = made.section("spikes").rows
+    assert (category, week) == ("delivery", "2026-W12")
+    assert observed > threshold > expected
+    assert made.section("weekly").records()[7]["spikes"] == "delivery"
