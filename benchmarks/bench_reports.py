@@ -1,6 +1,7 @@
 """The full report against one GROUP BY over the same table, and its memory at two sizes.
 
 Run:  python benchmarks/bench_reports.py [--complaints 1000000] [--keep DIR]
+          [--rounds N] [--no-sqlite] [--no-postgres] [--tracemalloc]
 
 For each store (SQLite; PostgreSQL too when ``COMPLAINT_FLOW_TEST_POSTGRES_URL``
 is set) it fills a fresh database with ``--complaints`` complaints (default
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the SQLite files here")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also measure Python's peak (another run)"
     )
@@ -391,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = arguments.keep or Path(tempfile.mkdtemp(prefix="cf-bench-reports-"))
     directory.mkdir(parents=True, exist_ok=True)
     cases: list[tuple[str, int, Callable[[], Iterator[tuple[str, Callable[[], float], Any]]]]] = []
-    for size in sizes:
+    for size in sizes if not arguments.no_sqlite else ():
         cases.append(
             ("sqlite", size, lambda size=size: iter([sqlite_case(directory, size, sizes[0])]))
         )
