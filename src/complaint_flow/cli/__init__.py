@@ -31,6 +31,7 @@ from complaint_flow.cli import (
     outbox,
     plugins,
     privacy,
+    report,
     satisfaction,
     workflows,
 )
@@ -55,6 +56,7 @@ def cli() -> None:
 cli.add_command(actions.actions)
 cli.add_command(actions.root_cause)
 cli.add_command(audit.audit)
+cli.add_command(report.report)
 cli.add_command(guide.guide)
 cli.add_command(satisfaction.satisfaction)
 cli.add_command(channels.channels)

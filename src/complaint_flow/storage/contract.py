@@ -26,6 +26,7 @@ from complaint_flow.model.channel_records import (
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
 from complaint_flow.storage.hashing import event_hash
+from complaint_flow.storage.milestones import ComplaintMilestones, MilestoneRules, VolumeCount
 
 
 def _check_numbering(
@@ -726,3 +727,63 @@ class Store(ComplaintStore, OutboxStore, ConductStore, ChannelStore, ActionStore
 
 StoreFactory = Callable[[str], Store]
 """Builds a store from its URL; registered per URL scheme."""
+
+
+@runtime_checkable
+class ReportStore(_Lifecycle, Protocol):
+    """Reading for reports: counts and per-complaint milestones, computed by the store.
+
+    A fifth, optional part: the engine runs without it, and reports
+    (:mod:`complaint_flow.services.reporting`) need it. Every built-in store has it;
+    :func:`complaint_flow.storage.milestones.fold_history` holds the rules that
+    turn a complaint's events into milestones, for a store to reuse.
+    """
+
+    def report_volumes(
+        self, boundaries: Sequence[datetime], *, by: Sequence[str] = ()
+    ) -> list[VolumeCount]:
+        """How many complaints were received in each period, by the given columns.
+
+        Period ``i`` runs from ``boundaries[i]`` (included) to ``boundaries[i + 1]``
+        (excluded). Only combinations with complaints are returned, ordered by
+        period then values.
+
+        Args:
+            boundaries: at least two increasing, timezone-aware instants.
+            by: columns of :data:`~complaint_flow.storage.milestones.VOLUME_COLUMNS`.
+
+        Raises:
+            InvalidArgumentError: naive, unordered or too few boundaries; an
+                unknown column.
+        """
+        ...
+
+    def report_milestones(
+        self,
+        rules: MilestoneRules,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ComplaintMilestones]:
+        """One batch of the milestones of the complaints received in a window.
+
+        Ordered by (``received_at`` as an instant, ``id``): pass the last one's
+        :attr:`~complaint_flow.storage.milestones.ComplaintMilestones.cursor` as
+        ``after`` for the next batch (keyset pagination: each batch costs the
+        same, however far in, and nothing is held between batches). An empty
+        list means the window is exhausted.
+
+        Args:
+            rules: what a response and a resolution are, per workflow.
+            received_after: keep complaints received at or after it (None: from the first).
+            received_before: keep those received before it (None: to the last).
+            after: the cursor of the last milestones of the previous batch.
+            limit: at most this many.
+
+        Raises:
+            InvalidArgumentError: a naive or inverted window, a malformed cursor,
+                a limit below 1.
+        """
+        ...

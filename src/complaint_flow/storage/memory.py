@@ -19,6 +19,7 @@ from complaint_flow.errors import (
     ComplaintNotFoundError,
     ConcurrencyError,
     DuplicateIntakeError,
+    InvalidArgumentError,
     StoreError,
 )
 from complaint_flow.model.actions import ActionStatus, CorrectiveAction
@@ -40,6 +41,18 @@ from complaint_flow.storage.contract import (
     format_reference,
     with_delivery_state,
     with_quarantine_state,
+)
+from complaint_flow.storage.milestones import (
+    REPORT_EVENT_KINDS,
+    ComplaintMilestones,
+    MilestoneRules,
+    VolumeCount,
+    check_boundaries,
+    check_page,
+    check_window,
+    complaint_facts,
+    event_facts,
+    fold_history,
 )
 from complaint_flow.storage.satisfaction_reads import answered_survey, csat_arguments
 
@@ -717,6 +730,81 @@ class MemoryStore:
             ]
         answers = (answered_survey(event) for event in events)
         return csat([a for a in answers if a is not None], by=dimensions, period=chosen)
+
+    # -- the report part: the rules of storage/milestones.py over the dicts --------------
+
+    def report_volumes(
+        self, boundaries: Sequence[datetime], *, by: Sequence[str] = ()
+    ) -> list[VolumeCount]:
+        """Complaints received per period and combination of ``by`` columns."""
+        bounds, columns = check_boundaries(boundaries, by)
+        with self._lock:
+            self._check_open()
+            complaints = list(self._complaints.values())
+        counts: dict[tuple[int, tuple[str, ...]], int] = {}
+        for complaint in complaints:
+            index = bisect.bisect_right(bounds, complaint.received_at) - 1
+            if 0 <= index < len(bounds) - 1:
+                key = (index, tuple(str(getattr(complaint, column)) for column in columns))
+                counts[key] = counts.get(key, 0) + 1
+        return [
+            VolumeCount(period=period, values=values, count=count)
+            for (period, values), count in sorted(counts.items())
+        ]
+
+    def report_milestones(
+        self,
+        rules: MilestoneRules,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ComplaintMilestones]:
+        """One keyset batch of milestones of the complaints received in the window."""
+        if not isinstance(rules, MilestoneRules):
+            raise InvalidArgumentError(f"rules must be MilestoneRules, got {type(rules).__name__}")
+        check_window(received_after, received_before, "report_milestones")
+        after, limit = check_page(after, limit)
+        with self._lock:
+            self._check_open()
+            complaints = list(self._complaints.values())
+            histories = {c.id: list(self._events[c.id]) for c in complaints}
+        chosen = sorted(
+            (
+                c
+                for c in complaints
+                if (received_after is None or c.received_at >= received_after)
+                and (received_before is None or c.received_at < received_before)
+                and (after is None or (c.received_at, c.id) > after)
+            ),
+            key=lambda c: (c.received_at, c.id),
+        )[:limit]
+        earlier: dict[str, list[Complaint]] = {}
+        for complaint in complaints:
+            earlier.setdefault(complaint.customer.id, []).append(complaint)
+        window = rules.repeat_within
+        batch = []
+        for complaint in chosen:
+            before = [
+                other
+                for other in earlier[complaint.customer.id]
+                if (other.received_at, other.id) < (complaint.received_at, complaint.id)
+                and other.received_at >= complaint.received_at - window
+            ]
+            batch.append(
+                fold_history(
+                    complaint_facts(complaint, rules.data_keys),
+                    [event_facts(e) for e in histories[complaint.id] if e.kind in _REPORTED],
+                    rules,
+                    bool(before),
+                    any(other.category == complaint.category for other in before),
+                )
+            )
+        return batch
+
+
+_REPORTED = frozenset(REPORT_EVENT_KINDS)
 
 
 def _due(message: OutboxMessage, now: datetime) -> bool:

@@ -69,6 +69,7 @@ from complaint_flow.storage.contract import (
     format_reference,
     with_delivery_state,
 )
+from complaint_flow.storage.milestones import ComplaintMilestones, MilestoneRules, VolumeCount
 from complaint_flow.storage.satisfaction_reads import sql_survey_csat
 from complaint_flow.storage.schema_versions import (
     migration_steps,
@@ -85,6 +86,7 @@ from complaint_flow.storage.sql_actions import (
 )
 from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
+from complaint_flow.storage.sql_reports import POSTGRES_JSON, SQLReports
 
 try:
     import psycopg
@@ -1727,6 +1729,29 @@ class PostgresStore:
             by=by,
             period=period,
         )
+
+    # -- the report part: the shared SQL (sql_reports.py) in PostgreSQL's dialect ------------
+
+    def report_volumes(
+        self, boundaries: Sequence[datetime], *, by: Sequence[str] = ()
+    ) -> list[VolumeCount]:
+        """Complaints received per period and combination of ``by`` columns (one GROUP BY)."""
+        return self._report_reads().volumes(boundaries, by)
+
+    def report_milestones(
+        self,
+        rules: MilestoneRules,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ComplaintMilestones]:
+        """One keyset batch of milestones, from the index on ``received_at``."""
+        return self._report_reads().milestones(rules, received_after, received_before, after, limit)
+
+    def _report_reads(self) -> SQLReports:
+        return SQLReports(_DIALECT, POSTGRES_JSON, self._fetch, _timestamptz)
 
 
 def _insert_rows(

@@ -66,6 +66,7 @@ from complaint_flow.storage.contract import (
     format_reference,
     with_delivery_state,
 )
+from complaint_flow.storage.milestones import ComplaintMilestones, MilestoneRules, VolumeCount
 from complaint_flow.storage.satisfaction_reads import sql_survey_csat
 from complaint_flow.storage.schema_versions import (
     migration_steps,
@@ -76,6 +77,7 @@ from complaint_flow.storage.schema_versions import (
 from complaint_flow.storage.sql_actions import SQLActions, action_rows, event_rows
 from complaint_flow.storage.sql_channel import SQLChannel
 from complaint_flow.storage.sql_reads import RecentVersions, SQLDialect, SQLReads
+from complaint_flow.storage.sql_reports import SQLITE_JSON, SQLReports
 
 logger = logging.getLogger("complaint_flow.storage.sqlite")
 
@@ -1643,6 +1645,29 @@ class SQLiteStore:
         return sql_survey_csat(
             "sqlite", self._fetch, _micros, since=since, until=until, by=by, period=period
         )
+
+    # -- the report part: the shared SQL (sql_reports.py) in SQLite's dialect ------------
+
+    def report_volumes(
+        self, boundaries: Sequence[datetime], *, by: Sequence[str] = ()
+    ) -> list[VolumeCount]:
+        """Complaints received per period and combination of ``by`` columns (one GROUP BY)."""
+        return self._report_reads().volumes(boundaries, by)
+
+    def report_milestones(
+        self,
+        rules: MilestoneRules,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 1000,
+    ) -> list[ComplaintMilestones]:
+        """One keyset batch of milestones, from the index on ``received_at``."""
+        return self._report_reads().milestones(rules, received_after, received_before, after, limit)
+
+    def _report_reads(self) -> SQLReports:
+        return SQLReports(_DIALECT, SQLITE_JSON, self._fetch, _instant)
 
 
 def _schema_objects(connection: sqlite3.Connection) -> set[str]:

@@ -49,6 +49,9 @@ need; ``StoreConformance`` is all of them):
   ``ComplaintStore`` and ``OutboxStore`` parts too.
 - :class:`StoreConformance`: the four, and the rules that span them (conduct
   notices and complaint messages share one outbox and its keys).
+- :class:`ReportStoreConformance`: the optional ``ReportStore`` part, rules 23-26
+  (its docstring states them). Reports are read from complaints, so the store
+  needs the ``ComplaintStore`` part too.
 - :class:`ActionStoreConformance`: ``ActionStore``, rules 23-27. Actions' messages are
   read back through the outbox and complaints are counted, so the store needs the
   ``ComplaintStore`` and ``OutboxStore`` parts too. (Run it beside
@@ -225,6 +228,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Protocol
 
 import attrs
@@ -266,6 +270,8 @@ from complaint_flow.model.conduct import (
 )
 from complaint_flow.model.entities import (
     Actor,
+    ClockState,
+    ClockStatus,
     Complaint,
     Customer,
     Event,
@@ -290,10 +296,22 @@ from complaint_flow.storage.contract import (
     ConductCommit,
     ConductStore,
     OutboxStore,
+    ReportStore,
     Store,
     format_reference,
 )
 from complaint_flow.storage.hashing import content_digest
+from complaint_flow.storage.milestones import (
+    ClockRecord,
+    ComplaintMilestones,
+    MilestoneRules,
+    RemedyRecord,
+    VolumeCount,
+    WorkflowRules,
+    complaint_facts,
+    event_facts,
+    fold_history,
+)
 from complaint_flow.storage.satisfaction_reads import SatisfactionReads, answered_survey
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -3554,15 +3572,397 @@ class SatisfactionReadsConformance(_StoreFixtures):
             store.survey_csat(since=datetime(2026, 3, 2))
 
 
+# -- the report part ------------------------------------------------------------------
+
+REPORT_RULES = MilestoneRules(
+    {
+        "conformance": WorkflowRules(
+            response_triggers={"answer", "decide"}, resolution_states={"decided", "closed"}
+        )
+    },
+    data_keys=("outcome", "missing"),
+    repeat_within=timedelta(days=30),
+)
+"""The rules the report part's tests read milestones with."""
+
+_CLOCK = ClockState(
+    name="answer",
+    status=ClockStatus.STOPPED,
+    started_at=T0,
+    deadline=T0 + timedelta(days=5),
+    stopped_at=T0 + timedelta(days=1),
+    breached=True,
+    extensions=2,
+)
+
+
+def history_creation(
+    complaint: Complaint, steps: Sequence[tuple[str, timedelta, Mapping[str, Any]]]
+) -> Commit:
+    """A commit creating ``complaint`` with its whole history: ``received``, then ``steps``.
+
+    Each step is ``(kind, delay after receipt, fields)``; ``fields`` holds the
+    event's ``trigger``, ``source``, ``dest`` and ``data``.
+    """
+    events = [
+        make_event(complaint.id, 1, kind="received", at=complaint.received_at, dest="received")
+    ]
+    for seq, (kind, delay, fields) in enumerate(steps, start=2):
+        events.append(
+            make_event(complaint.id, seq, kind=kind, at=complaint.received_at + delay, **fields)
+        )
+    complaint = attrs.evolve(complaint, version=len(events), updated_at=events[-1].at)
+    return Commit(complaint, 0, events, reference_prefix="CF")
+
+
+def _step(trigger: str, source: str, dest: str, hours: float) -> tuple[str, timedelta, Any]:
+    return (
+        "transition",
+        timedelta(hours=hours),
+        {"trigger": trigger, "source": source, "dest": dest},
+    )
+
+
+def _all_milestones(
+    store: ReportStore, rules: MilestoneRules = REPORT_RULES, limit: int = 1000, **window: Any
+) -> list[ComplaintMilestones]:
+    found: list[ComplaintMilestones] = []
+    after = None
+    while True:
+        batch = store.report_milestones(rules, after=after, limit=limit, **window)
+        if not batch:
+            return found
+        assert len(batch) <= limit
+        found += batch
+        after = batch[-1].cursor
+
+
+def expected_milestones(
+    store: ComplaintStore, complaint_id: str, rules: MilestoneRules = REPORT_RULES
+) -> ComplaintMilestones:
+    """What ``report_milestones`` must say of a complaint: the rules applied to its trail.
+
+    The plain model of the report part: :func:`fold_history` over the complaint's
+    latest version and its events as ``get`` and ``events`` return them, the
+    repeats worked out from every stored complaint of its customer.
+    """
+    complaint = store.get(complaint_id)
+    others = [
+        other
+        for other in store.find(customer_id=complaint.customer.id)
+        if (other.received_at, other.id) < (complaint.received_at, complaint.id)
+        and other.received_at >= complaint.received_at - rules.repeat_within
+    ]
+    return fold_history(
+        complaint_facts(complaint, rules.data_keys),
+        [event_facts(event) for event in store.events(complaint_id)],
+        rules,
+        bool(others),
+        any(other.category == complaint.category for other in others),
+    )
+
+
+class _ComplaintsWithReports(ComplaintStore, ReportStore, Protocol):
+    """What the report part's tests use: complaints to write, reports to read."""
+
+
+_HISTORY_STEP = st.one_of(
+    st.tuples(
+        st.just("transition"),
+        st.sampled_from(["answer", "decide", "close", "reopen", "note_down"]),
+        st.sampled_from(["received", "working", "decided", "closed"]),
+        st.sampled_from(["working", "decided", "closed", "received"]),
+    ),
+    st.tuples(st.just("escalated"), st.integers(min_value=1, max_value=4)),
+    st.tuples(
+        st.just("remedy_granted"),
+        st.sampled_from(["refund", "repair", "goodwill_payment"]),
+        st.sampled_from([None, "12.50", "0.01", "100"]),
+    ),
+    st.tuples(st.just("note")),
+)
+_REPORT_COMPLAINT = st.tuples(
+    st.integers(min_value=0, max_value=40),  # received, hours after T0
+    st.sampled_from(["customer-a", "customer-b", "customer-c"]),
+    st.sampled_from(["billing", "delivery"]),
+    st.sampled_from(["received", "working", "decided", "closed"]),
+    st.booleans(),  # informal
+    st.sampled_from([None, "upheld", "not_upheld"]),
+    st.lists(_HISTORY_STEP, max_size=6),
+)
+
+
+class ReportStoreConformance(_StoreFixtures):
+    """The rules of :class:`~complaint_flow.storage.contract.ReportStore` (rules 23-26).
+
+    23. **Volumes.** ``report_volumes(boundaries, by=...)`` counts the complaints
+        received in each period ``[boundaries[i], boundaries[i + 1])`` (as
+        instants), by the values of the ``by`` columns; only combinations with
+        complaints, ordered by period then values; naive, unordered or too few
+        boundaries and unknown columns are refused.
+    24. **Pages.** ``report_milestones`` returns the complaints received in the
+        window (``received_after`` inclusive, ``received_before`` exclusive) in
+        the order (``received_at`` as an instant, ``id``), at most ``limit`` a
+        batch; passing the last one's ``cursor`` as ``after`` gives the next
+        batch, so that paging visits each complaint exactly once.
+    25. **Milestones** are what :func:`~complaint_flow.storage.milestones.fold_history`
+        makes of the complaint's latest version and events (responses, resolution,
+        reopenings, escalations, remedies, clocks, the asked data keys), and an
+        informal complaint has no owner (blame-free).
+    26. **Repeats.** A complaint repeats when its customer had another complaint
+        received before it (ties broken by id) within ``repeat_within``; about the
+        same category for ``repeat_category``. Any set of histories gives what the
+        plain model :func:`expected_milestones` says (a hypothesis property test).
+    """
+
+    def test_is_a_report_store(self, store: _ComplaintsWithReports) -> None:
+        assert isinstance(store, ReportStore), _lacking(store, ReportStore)
+
+    def test_volumes_count_each_period_and_column(self, store: _ComplaintsWithReports) -> None:
+        day = timedelta(days=1)
+        bounds = [T0, T0 + day, T0 + 2 * day]
+        cases = [
+            (T0 - timedelta(microseconds=1), "billing", "email"),  # before the first period
+            (T0, "billing", "email"),
+            (T0.astimezone(_IST) + timedelta(hours=5), "billing", "phone"),
+            (T0 + day - timedelta(microseconds=1), "delivery", "email"),
+            (T0 + day, "billing", "email"),
+            (T0 + 2 * day, "billing", "email"),  # the last boundary is excluded
+        ]
+        for received_at, category, channel in cases:
+            store.commit(creation(received_at=received_at, category=category, channel=channel))
+        assert store.report_volumes(bounds) == [VolumeCount(0, (), 3), VolumeCount(1, (), 1)]
+        assert store.report_volumes(bounds, by=("category", "channel")) == [
+            VolumeCount(0, ("billing", "email"), 1),
+            VolumeCount(0, ("billing", "phone"), 1),
+            VolumeCount(0, ("delivery", "email"), 1),
+            VolumeCount(1, ("billing", "email"), 1),
+        ]
+        assert store.report_volumes(bounds, by=["channel"]) == [
+            VolumeCount(0, ("email",), 2),
+            VolumeCount(0, ("phone",), 1),
+            VolumeCount(1, ("email",), 1),
+        ]
+
+    def test_volumes_refuse_what_cannot_be_counted(self, store: _ComplaintsWithReports) -> None:
+        day = timedelta(days=1)
+        for bounds, by in [
+            ([T0], ()),
+            ([T0, T0], ()),
+            ([T0 + day, T0], ()),
+            ([T0.replace(tzinfo=None), T0 + day], ()),
+            ([T0, T0 + day], ("summary",)),
+            ([T0, T0 + day], ("category", "category")),
+        ]:
+            with pytest.raises(InvalidArgumentError):
+                store.report_volumes(bounds, by=by)
+
+    def test_pages_visit_each_complaint_once_in_order(self, store: _ComplaintsWithReports) -> None:
+        received = [T0, T0, T0.astimezone(_PST), T0 + timedelta(hours=1), T0 - timedelta(hours=1)]
+        stored = [
+            store.commit(creation(make_complaint(_id_sorting_before(n, 5), received_at=at)))
+            for n, at in enumerate(received)
+        ]
+        wanted = [c.id for c in sorted(stored, key=lambda c: (c.received_at, c.id))]
+        for limit in (1, 2, 3, 10):
+            assert [m.complaint_id for m in _all_milestones(store, limit=limit)] == wanted
+        window = _all_milestones(store, received_after=T0, received_before=T0 + timedelta(hours=1))
+        assert [m.complaint_id for m in window] == wanted[1:4]
+        assert store.report_milestones(REPORT_RULES, received_after=T0 + timedelta(days=1)) == []
+
+    def test_pages_refuse_malformed_arguments(self, store: _ComplaintsWithReports) -> None:
+        refused: list[dict[str, Any]] = [
+            {"received_after": T0.replace(tzinfo=None)},
+            {"received_after": T0, "received_before": T0 - timedelta(seconds=1)},
+            {"after": ("x", "y")},
+            {"limit": 0},
+        ]
+        for arguments in refused:
+            with pytest.raises(InvalidArgumentError):
+                store.report_milestones(REPORT_RULES, **arguments)
+        with pytest.raises(InvalidArgumentError):
+            store.report_milestones("rules")  # type: ignore[arg-type]
+
+    def test_milestones_read_responses_resolutions_and_reopenings(
+        self, store: _ComplaintsWithReports
+    ) -> None:
+        complaint = make_complaint(state="closed", data={"outcome": "upheld", "facts": "…"})
+        steps = [
+            _step("answer", "received", "working", 2),
+            _step("answer", "working", "working", 3),
+            _step("decide", "working", "decided", 30),
+            _step("close", "decided", "closed", 31),
+            _step("reopen", "closed", "working", 40),
+            _step("decide", "working", "decided", 50),
+            _step("close", "decided", "closed", 52),
+        ]
+        store.commit(history_creation(complaint, steps))
+        (milestones,) = _all_milestones(store)
+        hours = timedelta(hours=1)
+        assert milestones.responded_at == T0 + 2 * hours
+        assert (
+            milestones.responses == 3
+        )  # both answers and the decision, up to the first resolution
+        assert milestones.first_resolved_at == T0 + 30 * hours
+        assert milestones.resolved_at == T0 + 50 * hours  # the resolution that stands
+        assert milestones.reopens == 1
+        assert milestones.states == {"received", "working", "decided", "closed"}
+        assert dict(milestones.data) == {"outcome": "upheld"}
+        assert milestones == expected_milestones(store, complaint.id)
+
+    def test_an_open_complaint_has_no_resolution(self, store: _ComplaintsWithReports) -> None:
+        complaint = make_complaint(state="working")
+        steps = [
+            _step("decide", "received", "decided", 1),
+            _step("reopen", "decided", "working", 2),
+        ]
+        store.commit(history_creation(complaint, steps))
+        (milestones,) = _all_milestones(store)
+        assert milestones.first_resolved_at == T0 + timedelta(hours=1)
+        assert milestones.resolved_at is None
+        assert milestones.reopens == 1
+        assert milestones.responded_at == T0 + timedelta(hours=1)
+
+    def test_milestones_read_escalations_remedies_clocks_and_owner(
+        self, store: _ComplaintsWithReports
+    ) -> None:
+        manager = Actor(id="manager-1", name="Max", role="manager")
+        complaint = make_complaint(
+            state="working",
+            owner=manager,
+            department="billing",
+            escalation_level=3,
+            clocks=(_CLOCK,),
+        )
+        steps: list[tuple[str, timedelta, Any]] = [
+            ("escalated", timedelta(hours=1), {"data": {"from_level": 1, "to_level": 2}}),
+            ("escalated", timedelta(hours=2), {"data": {"from_level": 2, "to_level": 3}}),
+            (
+                "remedy_granted",
+                timedelta(hours=3),
+                {"data": {"kind": "refund", "amount": "12.50", "currency": "GBP"}},
+            ),
+            ("remedy_granted", timedelta(hours=4), {"data": {"kind": "repair", "amount": None}}),
+            ("note", timedelta(hours=5), {"reason": "called back"}),
+        ]
+        store.commit(history_creation(complaint, steps))
+        (milestones,) = _all_milestones(store)
+        assert (milestones.escalation_level, milestones.escalations) == (3, 2)
+        assert milestones.remedies == (
+            RemedyRecord("refund", Decimal("12.50"), "GBP", T0 + timedelta(hours=3)),
+            RemedyRecord("repair", None, None, T0 + timedelta(hours=4)),
+        )
+        assert milestones.clocks == (
+            ClockRecord(
+                "answer", "stopped", T0, T0 + timedelta(days=5), T0 + timedelta(days=1), True, 2
+            ),
+        )
+        assert (milestones.owner_id, milestones.department) == ("manager-1", "billing")
+        assert milestones == expected_milestones(store, complaint.id)
+
+    def test_an_informal_complaint_is_attributed_to_nobody(
+        self, store: _ComplaintsWithReports
+    ) -> None:
+        recorder = Actor(id="agent-7", name="Ann", role="agent")
+        complaint = make_complaint(informal=True, recorded_by=recorder, owner=recorder)
+        store.commit(history_creation(complaint, []))
+        (milestones,) = _all_milestones(store)
+        assert milestones.informal
+        assert milestones.owner_id is None
+        assert "agent-7" not in repr(milestones)
+
+    def test_repeats_are_earlier_complaints_of_the_customer_within_the_window(
+        self, store: _ComplaintsWithReports
+    ) -> None:
+        ada = Customer(id="ada", name="Ada")
+        bob = Customer(id="bob", name="Bob")
+        cases = [
+            ("a1", ada, "billing", T0),
+            ("a0", ada, "delivery", T0),  # the same instant: a0 comes first, by id
+            ("b1", bob, "billing", T0 + timedelta(days=1)),
+            ("a2", ada, "billing", T0 + timedelta(days=30)),  # a1 exactly 30 days before
+            ("a3", ada, "billing", T0 + timedelta(days=61)),  # nothing within 30 days
+        ]
+        for complaint_id, customer, category, at in cases:
+            store.commit(
+                creation(
+                    make_complaint(
+                        complaint_id, customer=customer, category=category, received_at=at
+                    )
+                )
+            )
+        found = {
+            m.complaint_id: (m.repeat_customer, m.repeat_category) for m in _all_milestones(store)
+        }
+        assert found == {
+            "a0": (False, False),
+            "a1": (True, False),
+            "b1": (False, False),
+            "a2": (True, True),
+            "a3": (False, False),
+        }
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        # The store is shared by the examples: each starts by purging what an earlier
+        # one left. Each subclass runs the same method on its own store.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+            HealthCheck.too_slow,
+        ],
+    )
+    @given(complaints=st.lists(_REPORT_COMPLAINT, max_size=8))
+    def test_any_histories_give_what_the_model_says(
+        self, store: _ComplaintsWithReports, complaints: list[tuple[Any, ...]]
+    ) -> None:
+        store.purge({left.id: left.version for left in store.find()})
+        ids = []
+        for hours, customer, category, state, informal, outcome, history in complaints:
+            steps: list[tuple[str, timedelta, Any]] = []
+            for n, step in enumerate(history, start=1):
+                delay = timedelta(hours=n)
+                if step[0] == "transition":
+                    steps.append(_step(step[1], step[2], step[3], n))
+                elif step[0] == "escalated":
+                    steps.append(("escalated", delay, {"data": {"to_level": step[1]}}))
+                elif step[0] == "remedy_granted":
+                    steps.append(
+                        ("remedy_granted", delay, {"data": {"kind": step[1], "amount": step[2]}})
+                    )
+                else:
+                    steps.append(("note", delay, {}))
+            complaint = make_complaint(
+                customer=Customer(id=customer, name=customer),
+                category=category,
+                state=state,
+                informal=informal,
+                recorded_by=AGENT if informal else None,
+                owner=AGENT,
+                received_at=T0 + timedelta(hours=hours),
+                data={"outcome": outcome} if outcome else None,
+            )
+            ids.append(store.commit(history_creation(complaint, steps)).id)
+        found = _all_milestones(store, limit=3)
+        wanted = sorted(
+            (expected_milestones(store, complaint_id) for complaint_id in ids),
+            key=lambda m: (m.received_at, m.complaint_id),
+        )
+        assert found == wanted
+
+
 __all__ = [
     "AGENT",
     "AWKWARD_TEXT",
     "CUSTOMER",
+    "REPORT_RULES",
     "T0",
     "ChannelStoreConformance",
     "ComplaintStoreConformance",
     "ConductStoreConformance",
     "OutboxStoreConformance",
+    "ReportStoreConformance",
     "SatisfactionReadsConformance",
     "StoreConformance",
     "change",
@@ -3570,6 +3970,8 @@ __all__ = [
     "conduct_change",
     "conduct_creation",
     "creation",
+    "expected_milestones",
+    "history_creation",
     "make_complaint",
     "make_conduct_record",
     "make_event",
