@@ -25,6 +25,7 @@ from complaint_flow.model.entities import Complaint, Event, OutboxMessage, Outbo
 from complaint_flow.model.reply_routing import is_anonymous
 from complaint_flow.model.timers import TIMERS_KEY, earliest, timers_due
 from complaint_flow.storage.contract import Commit, ConductCommit, Store
+from complaint_flow.storage.hashing import Chain
 
 URGENT_HOLD = timedelta(minutes=2)
 """How long other dispatchers leave an urgent message to the engine delivering it at once."""
@@ -37,14 +38,16 @@ def advance(
     change: Mapping[str, Any],
     merge_data: bool,
 ) -> Complaint:
-    """The complaint's version after ``event``: state, data, clocks and due time.
+    """The complaint's version after ``event``: state, data, clocks, due time, audit head.
 
     Clocks are a fold over the events; a change that sets ``clocks`` itself (a
     replay with a new definition, clocks already folded for a batch) is taken as given.
     The due time is the earliest of the clocks' and of the timers services keep in
     the data (:mod:`complaint_flow.model.timers`).
+    The audit head is the event's hash (the draft hashes each event as it records it).
     """
     changes = dict(change)
+    changes["audit_head"] = event.hash
     book = compiled.clocks
     if compiled.has_clocks and "clocks" not in changes:
         clocks = book.apply(complaint.clocks, event)
@@ -213,7 +216,7 @@ class ComplaintAggregate:
         store: Store,
         subject: Complaint,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         outbox: tuple[OutboxMessage, ...],
         links: tuple[MessageLink, ...] = (),
     ) -> tuple[Complaint, tuple[Event, ...]]:
@@ -225,7 +228,7 @@ class ComplaintAggregate:
         store: Store,
         subject: Complaint,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
     ) -> tuple[Complaint, tuple[Event, ...]]:
@@ -236,11 +239,14 @@ class ComplaintAggregate:
         self,
         subject: Complaint,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: tuple[Event, ...] | Chain,
         outbox: tuple[OutboxMessage, ...],
         links: tuple[MessageLink, ...] = (),
     ) -> Commit:
-        """The checked, hash-chained commit of a draft (for a batch of creations too)."""
+        """The checked, hash-chained commit of a draft (for a batch of creations too).
+
+        ``events`` is best the draft's chain: its events already carry their hashes.
+        """
         prefix = self.reference_prefix if expected_version == 0 else None
         return Commit.build(subject, expected_version, events, outbox, prefix, links)
 
@@ -253,7 +259,9 @@ class ConductAggregate:
     def advance(
         self, subject: ConductRecord, event: Event, change: Mapping[str, Any], merge_data: bool
     ) -> ConductRecord:
-        return subject.evolve(version=event.seq, updated_at=event.at, **change)
+        return subject.evolve(
+            version=event.seq, updated_at=event.at, audit_head=event.hash, **change
+        )
 
     def notifications(
         self,
@@ -272,7 +280,7 @@ class ConductAggregate:
         store: Store,
         subject: ConductRecord,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         outbox: tuple[OutboxMessage, ...],
         links: tuple[MessageLink, ...] = (),
     ) -> tuple[ConductRecord, tuple[Event, ...]]:
@@ -286,7 +294,7 @@ class ConductAggregate:
         store: Store,
         subject: ConductRecord,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
     ) -> tuple[ConductRecord, tuple[Event, ...]]:

@@ -104,22 +104,18 @@ class Firing(Step):
 
     def performed(self, transition: TransitionDefinition, source: str) -> None:
         draft = self.draft
-        complaint = draft.subject
-        event = Event.build(
-            complaint.id,
-            complaint.version + 1,
+        event = draft.record(
             "transition",
-            draft.now,
             self.actor,
-            transition.trigger,
-            source,
-            self.state,
-            self.reason,
-            self.data,
+            trigger=transition.trigger,
+            source=source,
+            dest=self.state,
+            reason=self.reason,
+            data=self.data,
+            merge_data=True,
+            notify=transition.notify,
+            topic=transition.trigger,
         )
-        draft.apply(event, merge_data=True)
-        if transition.notify:
-            draft.tell(transition.notify, event, transition.trigger)
         if self.level is not None and self.target is not None:
             escalation.climb(
                 draft,
