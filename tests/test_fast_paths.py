@@ -187,3 +187,40 @@ def test_a_commit_of_a_chain_equals_the_commit_of_its_events_hashed_afresh(
     assert [attrs.evolve(e, hash=None) for e in slow.events] == [
         attrs.evolve(e, hash=None) for e in events
     ]
+
+
+_any_value = (
+    json_values
+    | st.dictionaries(st.text(max_size=5), json_values, max_size=3)
+    | moments
+    | st.sets(st.integers(), max_size=2)
+    | st.sampled_from(ACTORS)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    state=_any_value,
+    version=_any_value,
+    at=_any_value,
+    data=_any_value,
+    data_strategy=st.data(),
+)
+def test_advanced_is_attrs_evolve(
+    state: Any, version: Any, at: Any, data: Any, data_strategy: st.DataObject
+) -> None:
+    """``Complaint.advanced`` builds what ``attrs.evolve`` builds, or refuses the same way."""
+    complaint = _complaint(3, "f" * 64)
+    names = [f.name for f in attrs.fields(Complaint)]
+    others = [n for n in names if n not in ("state", "version", "updated_at", "data")]
+    chosen = data_strategy.draw(st.lists(st.sampled_from(others), unique=True, max_size=3))
+    changes = {name: data_strategy.draw(_any_value) for name in chosen}
+    got = _outcome(lambda: complaint.advanced(state, version, at, data, **changes))
+    wanted = _outcome(
+        lambda: attrs.evolve(
+            complaint, state=state, version=version, updated_at=at, data=data, **changes
+        )
+    )
+    assert got == wanted
+    if isinstance(got, Complaint):
+        assert [type(getattr(got, n)) for n in names] == [type(getattr(wanted, n)) for n in names]
