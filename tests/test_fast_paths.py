@@ -144,7 +144,9 @@ def test_a_chain_builds_an_event_once_as_event_and_hashing_would(
             for f in attrs.fields(Event)
         )
     else:
-        assert chain.events == () and chain.head == head  # a refusal records nothing
+        # A refusal records nothing.
+        assert chain.events == ()
+        assert chain.head == head
 
 
 @settings(max_examples=200, deadline=None)

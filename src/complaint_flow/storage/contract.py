@@ -138,11 +138,12 @@ class Commit:
             _check_links(complaint.id, links)
         if chain is None:
             chain = Chain.over(complaint.audit_head, given)
+            given = chain.events
         head = chain.head
         self.__attrs_init__(
             complaint if complaint.audit_head == head else complaint.replace(audit_head=head),
             expected_version,
-            chain.events,
+            given,
             outbox,
             reference_prefix,
             links,
@@ -201,11 +202,12 @@ class ConductCommit:
         _check_conduct_commit(record, expected_version, given, outbox)
         if chain is None:
             chain = Chain.over(record.audit_head, given)
+            given = chain.events
         head = chain.head
         self.__attrs_init__(
             record if record.audit_head == head else attrs.evolve(record, audit_head=head),
             expected_version,
-            chain.events,
+            given,
             outbox,
         )
 
