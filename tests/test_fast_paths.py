@@ -140,8 +140,7 @@ def test_a_chain_builds_an_event_once_as_event_and_hashing_would(
         assert got.hash == event_hash(head, got) == chain.head
         assert chain.events == (got,)
         assert all(
-            type(getattr(got, f.name)) is type(getattr(slow(), f.name))
-            for f in attrs.fields(Event)
+            type(getattr(got, f.name)) is type(getattr(slow(), f.name)) for f in attrs.fields(Event)
         )
     else:
         # A refusal records nothing.
