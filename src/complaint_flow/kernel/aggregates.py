@@ -31,46 +31,6 @@ URGENT_HOLD = timedelta(minutes=2)
 """How long other dispatchers leave an urgent message to the engine delivering it at once."""
 
 
-def advance(
-    complaint: Complaint,
-    compiled: CompiledWorkflow,
-    event: Event,
-    change: Mapping[str, Any],
-    merge_data: bool,
-) -> Complaint:
-    """The complaint's version after ``event``: state, data, clocks, due time, audit head.
-
-    Clocks are a fold over the events; a change that sets ``clocks`` itself (a
-    replay with a new definition, clocks already folded for a batch) is taken as given.
-    The due time is the earliest of the clocks' and of the timers services keep in
-    the data (:mod:`complaint_flow.model.timers`).
-    The audit head is the event's hash (the draft hashes each event as it records it).
-    """
-    changes = dict(change)
-    changes["audit_head"] = event.hash
-    book = compiled.clocks
-    if compiled.has_clocks and "clocks" not in changes:
-        clocks = book.apply(complaint.clocks, event)
-        if clocks is not complaint.clocks:
-            changes["clocks"] = clocks
-            changes["due_at"] = book.due_at(clocks)
-    data = changes.pop("data", complaint.data)
-    if merge_data and event.data:
-        # Both sides are frozen already, so their union needs no deep freeze.
-        data = MappingProxyType({**complaint.data, **event.data})
-    if ("due_at" in changes or data is not complaint.data) and (
-        TIMERS_KEY in data or TIMERS_KEY in complaint.data
-    ):
-        # A service's timers (model/timers.py) share the indexed due time with the clocks.
-        clocks_due = (
-            changes["due_at"]
-            if "due_at" in changes
-            else book.due_at(changes.get("clocks", complaint.clocks))
-        )
-        changes["due_at"] = earliest(clocks_due, timers_due(data.get(TIMERS_KEY)))
-    return complaint.advanced(event.dest or complaint.state, event.seq, event.at, data, **changes)
-
-
 def contact(
     complaint: Complaint,
     recipient: str,
@@ -190,7 +150,37 @@ class ComplaintAggregate:
     def advance(
         self, subject: Complaint, event: Event, change: Mapping[str, Any], merge_data: bool
     ) -> Complaint:
-        return advance(subject, self.compiled, event, change, merge_data)
+        """The complaint after ``event``: state, data, clocks, due time and audit head.
+
+        Clocks are a fold over the events; a change that sets ``clocks`` itself (a
+        replay with a new definition, clocks already folded for a batch) is taken as
+        given. The due time is the earliest of the clocks' and of the timers services
+        keep in the data (:mod:`complaint_flow.model.timers`). The audit head is the
+        event's hash (drafts hash events as they record them).
+        """
+        changes = {**change, "audit_head": event.hash}
+        compiled = self.compiled
+        book = compiled.clocks
+        if compiled.has_clocks and "clocks" not in change:
+            clocks = book.apply(subject.clocks, event)
+            if clocks is not subject.clocks:
+                changes["clocks"] = clocks
+                changes["due_at"] = book.due_at(clocks)
+        data = changes.pop("data") if "data" in change else subject.data
+        if merge_data and event.data:
+            # Both sides are frozen already, so their union needs no deep freeze.
+            data = MappingProxyType({**subject.data, **event.data})
+        if ("due_at" in changes or data is not subject.data) and (
+            TIMERS_KEY in data or TIMERS_KEY in subject.data
+        ):
+            # A service's timers (model/timers.py) share the indexed due time with the clocks.
+            clocks_due = (
+                changes["due_at"]
+                if "due_at" in changes
+                else book.due_at(changes.get("clocks", subject.clocks))
+            )
+            changes["due_at"] = earliest(clocks_due, timers_due(data.get(TIMERS_KEY)))
+        return subject.advanced(event.dest or subject.state, event.seq, event.at, data, **changes)
 
     def notifications(
         self,
