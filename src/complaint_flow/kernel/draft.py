@@ -121,8 +121,9 @@ class Draft(Generic[Subject]):
         # version are built once, with their hashes; the commit checks the chain
         # rather than hashing and copying them again.
         self.chain = Chain(subject.audit_head)
-        self.outbox: list[OutboxMessage] = []
-        self.effects: list[Callable[[Subject], None]] = []
+        # Tuples, extended by concatenation: most drafts add one message or none.
+        self.outbox: tuple[OutboxMessage, ...] = ()
+        self.effects: tuple[Callable[[Subject], None], ...] = ()
         self.committed: tuple[Event, ...] = ()  # the events as stored, once committed
         # Only an erasure replaces anything: tuples until then, no list per draft.
         self.replaced_events: tuple[Event, ...] = ()
@@ -170,8 +171,8 @@ class Draft(Generic[Subject]):
         )
         self.subject = self.aggregate.advance(subject, event, change or {}, merge_data)
         if notify:
-            self.outbox.extend(
-                self.aggregate.notifications(self.subject, notify, event, topic or kind, urgent)
+            self.outbox += self.aggregate.notifications(
+                self.subject, notify, event, topic or kind, urgent
             )
         return event
 
@@ -190,13 +191,11 @@ class Draft(Generic[Subject]):
         self, recipients: tuple[str, ...], event: Event, topic: str, *, urgent: bool = False
     ) -> None:
         """Address a notification about an event already recorded."""
-        self.outbox.extend(
-            self.aggregate.notifications(self.subject, recipients, event, topic, urgent)
-        )
+        self.outbox += self.aggregate.notifications(self.subject, recipients, event, topic, urgent)
 
     def send(self, message: OutboxMessage) -> None:
         """Add a message built elsewhere (a stop-procedure letter)."""
-        self.outbox.append(message)
+        self.outbox += (message,)
 
     def replace(self, events: Sequence[Event], messages: Sequence[OutboxMessage]) -> None:
         """Replace these stored events and messages (same ``seq`` / ``key``) with the commit.
@@ -217,7 +216,7 @@ class Draft(Generic[Subject]):
 
     def after_commit(self, effect: Callable[[Subject], None]) -> None:
         """Run ``effect(stored)`` once the draft is committed; never if it is not."""
-        self.effects.append(effect)
+        self.effects += (effect,)
 
     @property
     def urgent_keys(self) -> list[str]:
@@ -249,7 +248,7 @@ class Draft(Generic[Subject]):
             self.subject,
             self.expected_version,
             self.chain,
-            tuple(self.outbox),
+            self.outbox,
             self.links,
         )
         return stored

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -64,6 +65,10 @@ _CANONICAL = json.JSONEncoder(
 )
 # Given a text, ``encode`` returns it quoted and escaped exactly as inside any value.
 _text = _CANONICAL.encode
+# Names (complaint ids, event kinds, triggers, states) recur on every event of a
+# complaint or a workflow: their text is kept, a few thousand at most. Free text
+# (reasons, data) is not: after an erasure no copy of it may stay behind in a cache.
+_name = functools.lru_cache(maxsize=4096)(_text)
 
 
 def canonical_json(value: object) -> str:
@@ -148,11 +153,11 @@ def _chained(
     # The canonical encoding of the core list, written directly (it holds no mapping
     # to sort; text is escaped by the canonical encoder).
     core = (
-        f"[{_text(complaint_id)},{seq!r},{_text(kind)},"
+        f"[{_name(complaint_id)},{seq!r},{_name(kind)},"
         f'"{cached_isoformat(at)}",{_actor_core(actor)},'
-        f"{'null' if trigger is None else _text(trigger)},"
-        f"{'null' if source is None else _text(source)},"
-        f"{'null' if dest is None else _text(dest)}]"
+        f"{'null' if trigger is None else _name(trigger)},"
+        f"{'null' if source is None else _name(source)},"
+        f"{'null' if dest is None else _name(dest)}]"
     )
     text = f"{previous or GENESIS}\n{core}\n{content}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -212,7 +217,7 @@ class Chain:
         self.start = start
         self.head = start
         """The hash of the last event (``start`` while there is none)."""
-        self._events: list[Event] = []
+        self._events: tuple[Event, ...] = ()  # a tuple: a draft records one or two
 
     @classmethod
     def over(cls, start: str | None, events: Iterable[Event]) -> Chain:
@@ -225,10 +230,10 @@ class Chain:
     @property
     def events(self) -> tuple[Event, ...]:
         """The events so far, in order, each carrying its hash."""
-        return tuple(self._events)
+        return self._events
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(tuple(self._events))
+        return iter(self._events)
 
     def __len__(self) -> int:
         return len(self._events)
@@ -278,7 +283,7 @@ class Chain:
         event = Event(
             complaint_id, seq, kind, at, actor, trigger, source, dest, reason, data, digest
         )
-        self._events.append(event)
+        self._events += (event,)
         self.head = digest
         return event
 
@@ -294,7 +299,7 @@ class Chain:
             raise _unstorable(event.kind, exc) from None
         if event.hash != digest:
             event = event.replace(hash=digest)
-        self._events.append(event)
+        self._events += (event,)
         self.head = digest
         return event
 
