@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -168,8 +168,11 @@ class ComplaintAggregate:
                 changes["due_at"] = book.due_at(clocks)
         data = changes.pop("data") if "data" in change else subject.data
         if merge_data and event.data:
-            # Both sides are frozen already, so their union needs no deep freeze.
-            data = MappingProxyType({**subject.data, **event.data})
+            # Both sides are frozen already (read-only views, as the entities' converters
+            # make them), so their union needs no deep freeze: ``|`` on two views gives
+            # a new dict of their own dicts, several times faster than unpacking them.
+            merged = cast("MappingProxyType[str, Any]", subject.data) | event.data
+            data = MappingProxyType(merged)
         if ("due_at" in changes or data is not subject.data) and (
             TIMERS_KEY in data or TIMERS_KEY in subject.data
         ):

@@ -44,7 +44,6 @@ import attrs
 from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.entities import Actor, Event
 from complaint_flow.model.immutable import freeze_mapping
-from complaint_flow.storage.codec import cached_isoformat
 
 GENESIS = ""
 """The "previous hash" of a complaint's first event."""
@@ -154,7 +153,7 @@ def _chained(
     # to sort; text is escaped by the canonical encoder).
     core = (
         f"[{_name(complaint_id)},{seq!r},{_name(kind)},"
-        f'"{cached_isoformat(at)}",{_actor_core(actor)},'
+        f'"{at.isoformat()}",{_actor_core(actor)},'
         f"{'null' if trigger is None else _name(trigger)},"
         f"{'null' if source is None else _name(source)},"
         f"{'null' if dest is None else _name(dest)}]"
