@@ -6,6 +6,7 @@ generated values valid or not: the same result, or the same refusal.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -13,7 +14,9 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complaint_flow import Actor, Complaint, Customer, Event, Severity
+from complaint_flow import Actor, Complaint, Customer, Event, OutboxMessage, Severity
+from complaint_flow.model.entities import OutboxStatus
+from complaint_flow.storage.codec import converter, from_json, to_json
 from complaint_flow.storage.contract import Commit
 from complaint_flow.storage.hashing import Chain, chain_events, event_hash
 
@@ -225,3 +228,65 @@ def test_advanced_is_attrs_evolve(
     assert got == wanted
     if isinstance(got, Complaint):
         assert [type(getattr(got, n)) for n in names] == [type(getattr(wanted, n)) for n in names]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.text(max_size=12),
+    topic=st.text(max_size=12),
+    address=st.none() | st.text(max_size=12),
+    payload=st.dictionaries(st.text(max_size=5), json_values, max_size=3)
+    | st.dictionaries(st.text(max_size=5), st.text(max_size=8), max_size=3),
+    status=st.sampled_from(list(OutboxStatus)),
+    attempts=st.integers(0, 9),
+    last_error=st.none() | texts.filter(lambda t: "\udc80" not in t),
+    delivered_at=st.none() | st.datetimes(timezones=st.just(UTC)),
+)
+def test_a_message_is_written_as_the_generic_encoding_writes_it(
+    key: str,
+    topic: str,
+    address: str | None,
+    payload: dict[str, Any],
+    status: OutboxStatus,
+    attempts: int,
+    last_error: str | None,
+    delivered_at: datetime | None,
+) -> None:
+    """The hand-written JSON of an outbox message is ``json.dumps`` of its unstructured form."""
+    message = OutboxMessage(
+        key,
+        "c-1",
+        3,
+        topic,
+        "customer",
+        "email",
+        address,
+        START,
+        payload,
+        status,
+        attempts,
+        last_error,
+        delivered_at,
+        START + timedelta(minutes=2),
+    )
+    wanted = json.dumps(converter.unstructure(message), separators=(",", ":"), ensure_ascii=False)
+    assert to_json(message) == wanted
+    assert from_json(to_json(message), OutboxMessage) == message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.dictionaries(st.text(max_size=5), st.text(max_size=8), max_size=4)
+    | st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+    state=st.text(min_size=1, max_size=8),
+)
+def test_text_data_is_written_as_the_generic_encoding_writes_it(
+    data: dict[str, Any], state: str
+) -> None:
+    """Data of text fields, written directly, is byte for byte what ``json.dumps`` writes."""
+    complaint = attrs.evolve(_complaint(2, None), state=state, data=data)
+    event = Event("c-1", 2, "note", START, ACTORS[1], None, None, state, "why", data)
+    for entity in (complaint, event):
+        got = json.loads(to_json(entity))
+        assert got == converter.unstructure(entity)
+        assert to_json(entity) == json.dumps(got, separators=(",", ":"), ensure_ascii=False)

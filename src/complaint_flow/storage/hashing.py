@@ -32,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -44,6 +43,7 @@ import attrs
 from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.entities import Actor, Event
 from complaint_flow.model.immutable import freeze_mapping
+from complaint_flow.storage.codec import json_name
 
 GENESIS = ""
 """The "previous hash" of a complaint's first event."""
@@ -64,10 +64,6 @@ _CANONICAL = json.JSONEncoder(
 )
 # Given a text, ``encode`` returns it quoted and escaped exactly as inside any value.
 _text = _CANONICAL.encode
-# Names (complaint ids, event kinds, triggers, states) recur on every event of a
-# complaint or a workflow: their text is kept, a few thousand at most. Free text
-# (reasons, data) is not: after an erasure no copy of it may stay behind in a cache.
-_name = functools.lru_cache(maxsize=4096)(_text)
 
 
 def canonical_json(value: object) -> str:
@@ -152,11 +148,11 @@ def _chained(
     # The canonical encoding of the core list, written directly (it holds no mapping
     # to sort; text is escaped by the canonical encoder).
     core = (
-        f"[{_name(complaint_id)},{seq!r},{_name(kind)},"
+        f"[{json_name(complaint_id)},{seq!r},{json_name(kind)},"
         f'"{at.isoformat()}",{_actor_core(actor)},'
-        f"{'null' if trigger is None else _name(trigger)},"
-        f"{'null' if source is None else _name(source)},"
-        f"{'null' if dest is None else _name(dest)}]"
+        f"{'null' if trigger is None else json_name(trigger)},"
+        f"{'null' if source is None else json_name(source)},"
+        f"{'null' if dest is None else json_name(dest)}]"
     )
     text = f"{previous or GENESIS}\n{core}\n{content}"
     return hashlib.sha256(text.encode()).hexdigest()
