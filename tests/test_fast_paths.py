@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -290,3 +291,14 @@ def test_text_data_is_written_as_the_generic_encoding_writes_it(
         got = json.loads(to_json(entity))
         assert got == converter.unstructure(entity)
         assert to_json(entity) == json.dumps(got, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_a_chain_cannot_be_altered_from_outside() -> None:
+    """A commit trusts a chain's events and head: nothing but hashing may set them."""
+    chain = Chain(None)
+    event = chain.record("c-1", 1, "note", START, ACTORS[0], None, None, None, "why", None)
+    for name, value in (("head", "0" * 64), ("start", "0" * 64), ("events", ())):
+        with pytest.raises(AttributeError):
+            setattr(chain, name, value)
+    assert chain.events == (event,)
+    assert chain.head == event.hash == event_hash(None, event)

@@ -203,16 +203,26 @@ class Chain:
     once, with its hash; :meth:`append` hashes one built elsewhere (a copy, unless it
     already carries that hash). A :class:`~complaint_flow.storage.contract.Commit`
     given a chain takes its events as they are instead of hashing them again: the
-    chain only ever holds events it hashed itself, and events are immutable.
+    chain only ever holds events it hashed itself, events are immutable, and what it
+    holds is read-only from outside.
     """
 
-    __slots__ = ("_events", "head", "start")
+    __slots__ = ("_events", "_head", "_start")
 
     def __init__(self, start: str | None) -> None:
-        self.start = start
-        self.head = start
-        """The hash of the last event (``start`` while there is none)."""
+        self._start = start
+        self._head = start
         self._events: tuple[Event, ...] = ()  # a tuple: a draft records one or two
+
+    @property
+    def start(self) -> str | None:
+        """The hash the chain continues from (the audit head of the version read)."""
+        return self._start
+
+    @property
+    def head(self) -> str | None:
+        """The hash of the last event (``start`` while there is none)."""
+        return self._head
 
     @classmethod
     def over(cls, start: str | None, events: Iterable[Event]) -> Chain:
@@ -257,7 +267,7 @@ class Chain:
         data = freeze_mapping(data)
         try:
             digest = _chained(
-                self.head,
+                self._head,
                 complaint_id,
                 seq,
                 kind,
@@ -279,7 +289,7 @@ class Chain:
             complaint_id, seq, kind, at, actor, trigger, source, dest, reason, data, digest
         )
         self._events += (event,)
-        self.head = digest
+        self._head = digest
         return event
 
     def append(self, event: Event) -> Event:
@@ -289,13 +299,13 @@ class Chain:
             InvalidArgumentError: the text holds a lone surrogate (no UTF-8 form).
         """
         try:
-            digest = event_hash(self.head, event)
+            digest = event_hash(self._head, event)
         except UnicodeEncodeError as exc:
             raise _unstorable(event.kind, exc) from None
         if event.hash != digest:
             event = event.replace(hash=digest)
         self._events += (event,)
-        self.head = digest
+        self._head = digest
         return event
 
 
