@@ -20,6 +20,7 @@ from complaint_flow.model.actions import CorrectiveAction, action_id
 from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.entities import Event, OutboxMessage
 from complaint_flow.storage.contract import ActionCommit, Store
+from complaint_flow.storage.hashing import Chain
 
 Result = TypeVar("Result")
 
@@ -50,7 +51,9 @@ class ActionAggregate:
         change: Mapping[str, Any],
         merge_data: bool,
     ) -> CorrectiveAction:
-        return subject.evolve(version=event.seq, updated_at=event.at, **change)
+        return subject.evolve(
+            version=event.seq, updated_at=event.at, audit_head=event.hash, **change
+        )
 
     def notifications(
         self,
@@ -104,7 +107,7 @@ class ActionAggregate:
         store: Store,
         subject: CorrectiveAction,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         outbox: tuple[OutboxMessage, ...],
         links: tuple[MessageLink, ...] = (),
     ) -> tuple[CorrectiveAction, tuple[Event, ...]]:
@@ -118,7 +121,7 @@ class ActionAggregate:
         store: Store,
         subject: CorrectiveAction,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
     ) -> tuple[CorrectiveAction, tuple[Event, ...]]:

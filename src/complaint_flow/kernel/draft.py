@@ -21,8 +21,9 @@ from complaint_flow.model.actions import CorrectiveAction
 from complaint_flow.model.channel_records import MessageLink
 from complaint_flow.model.conduct import ConductRecord
 from complaint_flow.model.entities import Actor, Complaint, Event, OutboxMessage
-from complaint_flow.model.immutable import EMPTY, freeze_mapping
+from complaint_flow.model.immutable import EMPTY
 from complaint_flow.storage.contract import Store
+from complaint_flow.storage.hashing import Chain
 
 Subject = TypeVar("Subject", Complaint, ConductRecord, CorrectiveAction)
 
@@ -52,13 +53,14 @@ class Aggregate(Protocol[Subject]):
         store: Store,
         subject: Subject,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         outbox: tuple[OutboxMessage, ...],
         links: tuple[MessageLink, ...] = (),
     ) -> tuple[Subject, tuple[Event, ...]]:
         """Write the new version, its events and messages in one version-checked commit.
 
-        Returns the stored subject and the events as committed (with their hashes).
+        ``events`` is the chain they were recorded on (each already carries its hash).
+        Returns the stored subject and the events as committed.
         """
         ...
 
@@ -67,7 +69,7 @@ class Aggregate(Protocol[Subject]):
         store: Store,
         subject: Subject,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: Chain,
         replaced_events: tuple[Event, ...],
         replaced_messages: tuple[OutboxMessage, ...],
     ) -> tuple[Subject, tuple[Event, ...]]:
@@ -91,9 +93,9 @@ class Draft(Generic[Subject]):
     __slots__ = (
         "aggregate",
         "base",
+        "chain",
         "committed",
         "effects",
-        "events",
         "expected_version",
         "links",
         "now",
@@ -115,15 +117,24 @@ class Draft(Generic[Subject]):
         self.base: Subject = subject  # the version read: what the checks saw
         self.subject: Subject = subject  # the version so far, every event recorded applied
         self.now = now
-        self.events: list[Event] = []
-        self.outbox: list[OutboxMessage] = []
-        self.effects: list[Callable[[Subject], None]] = []
+        # Each event is hashed as it is recorded, so that it and the subject's next
+        # version are built once, with their hashes; the commit checks the chain
+        # rather than hashing and copying them again.
+        self.chain = Chain(subject.audit_head)
+        # Tuples, extended by concatenation: most drafts add one message or none.
+        self.outbox: tuple[OutboxMessage, ...] = ()
+        self.effects: tuple[Callable[[Subject], None], ...] = ()
         self.committed: tuple[Event, ...] = ()  # the events as stored, once committed
         # Only an erasure replaces anything: tuples until then, no list per draft.
         self.replaced_events: tuple[Event, ...] = ()
         self.replaced_messages: tuple[OutboxMessage, ...] = ()
         self.links: tuple[MessageLink, ...] = ()  # rare too: only a channel's messages
         self.expected_version = subject.version if expected_version is None else expected_version
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The events recorded so far, in order, each carrying its hash."""
+        return self.chain.events
 
     def record(
         self,
@@ -141,10 +152,14 @@ class Draft(Generic[Subject]):
         topic: str | None = None,
         urgent: bool = False,
     ) -> Event:
-        """Add one event, apply what it changes and address who is told; return the event."""
-        event = Event.build(
-            self.subject.id,
-            self.subject.version + 1,
+        """Add one event, apply what it changes and address who is told; return the event.
+
+        The event is returned as it will be stored, carrying its hash.
+        """
+        subject = self.subject
+        event = self.chain.record(
+            subject.id,
+            subject.version + 1,
             kind,
             self.now,
             actor,
@@ -152,33 +167,35 @@ class Draft(Generic[Subject]):
             source,
             dest,
             reason,
-            freeze_mapping(data) if data else EMPTY,
+            data if data else EMPTY,
         )
-        self.apply(event, merge_data=merge_data, change=change)
+        self.subject = self.aggregate.advance(subject, event, change or {}, merge_data)
         if notify:
-            self.outbox.extend(
-                self.aggregate.notifications(self.subject, notify, event, topic or kind, urgent)
+            self.outbox += self.aggregate.notifications(
+                self.subject, notify, event, topic or kind, urgent
             )
         return event
 
     def apply(
         self, event: Event, *, merge_data: bool = False, change: Mapping[str, Any] | None = None
-    ) -> None:
-        """Add an event built elsewhere (numbered next) and apply what it changes."""
-        self.events.append(event)
+    ) -> Event:
+        """Add an event built elsewhere (numbered next) and apply what it changes.
+
+        Returns the event as it will be stored, carrying its hash.
+        """
+        event = self.chain.append(event)
         self.subject = self.aggregate.advance(self.subject, event, change or {}, merge_data)
+        return event
 
     def tell(
         self, recipients: tuple[str, ...], event: Event, topic: str, *, urgent: bool = False
     ) -> None:
         """Address a notification about an event already recorded."""
-        self.outbox.extend(
-            self.aggregate.notifications(self.subject, recipients, event, topic, urgent)
-        )
+        self.outbox += self.aggregate.notifications(self.subject, recipients, event, topic, urgent)
 
     def send(self, message: OutboxMessage) -> None:
         """Add a message built elsewhere (a stop-procedure letter)."""
-        self.outbox.append(message)
+        self.outbox += (message,)
 
     def replace(self, events: Sequence[Event], messages: Sequence[OutboxMessage]) -> None:
         """Replace these stored events and messages (same ``seq`` / ``key``) with the commit.
@@ -199,7 +216,7 @@ class Draft(Generic[Subject]):
 
     def after_commit(self, effect: Callable[[Subject], None]) -> None:
         """Run ``effect(stored)`` once the draft is committed; never if it is not."""
-        self.effects.append(effect)
+        self.effects += (effect,)
 
     @property
     def urgent_keys(self) -> list[str]:
@@ -221,7 +238,7 @@ class Draft(Generic[Subject]):
                 store,
                 self.subject,
                 self.expected_version,
-                tuple(self.events),
+                self.chain,
                 self.replaced_events,
                 self.replaced_messages,
             )
@@ -230,8 +247,8 @@ class Draft(Generic[Subject]):
             store,
             self.subject,
             self.expected_version,
-            tuple(self.events),
-            tuple(self.outbox),
+            self.chain,
+            self.outbox,
             self.links,
         )
         return stored

@@ -115,14 +115,16 @@ def _severity(value: object) -> Severity:
 _Entity = TypeVar("_Entity", bound=attrs.AttrsInstance)
 
 
-def _copier(cls: type[_Entity]) -> Callable[..., _Entity]:
+def _copier(cls: type[_Entity]) -> tuple[Mapping[str, int], Callable[..., _Entity]]:
     """``attrs.evolve`` for ``cls``, about three times faster: the engine copies on every step.
 
-    The copy is built by ``cls(...)``, so every converter and validator runs. Its
-    arguments are the instance's values in field order, which is the order of the
-    instance dictionary: ``__init__`` fills it field by field, and every instance
-    is built by ``__init__``. That needs ``cls`` to be dict-backed with every field
-    a positional ``__init__`` parameter under its own name: checked here, once.
+    Returns each field's position in ``cls(...)`` and ``build(arguments, changes)``,
+    which puts ``changes`` in place by name in ``arguments`` (an instance's values in
+    field order) and returns ``cls(*arguments)``: every converter and validator runs.
+    An instance's values in field order are the values of its dictionary, in order:
+    ``__init__`` fills it field by field, and every instance is built by ``__init__``.
+    That needs ``cls`` to be dict-backed with every field a positional ``__init__``
+    parameter under its own name: checked here, once.
     """
     fields = attrs.fields(cls)
     if "__slots__" in vars(cls) or any(
@@ -131,8 +133,7 @@ def _copier(cls: type[_Entity]) -> Callable[..., _Entity]:
         raise TypeError(f"{cls.__name__}: copies need a dict class of positional fields")
     position = {field.name: index for index, field in enumerate(fields)}
 
-    def copy(entity: _Entity, /, **changes: Any) -> _Entity:
-        arguments = list(vars(entity).values())
+    def build(arguments: list[Any], changes: Mapping[str, Any]) -> _Entity:
         try:
             for name, value in changes.items():
                 arguments[position[name]] = value
@@ -140,7 +141,7 @@ def _copier(cls: type[_Entity]) -> Callable[..., _Entity]:
             raise TypeError(f"{cls.__name__} has no field {name!r}") from None
         return cls(*arguments)
 
-    return copy
+    return position, build
 
 
 def _contacts(value: Mapping[str, str] | None) -> FrozenData:
@@ -279,10 +280,10 @@ class ClockState:
 
     def replace(self, **changes: Any) -> ClockState:
         """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
-        return _copy_clock(self, **changes)
+        return _build_clock(list(vars(self).values()), changes)
 
 
-_copy_clock = _copier(ClockState)
+_build_clock = _copier(ClockState)[1]
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -339,13 +340,17 @@ class Complaint:
 
         ``changes`` names further fields that change (``owner``, ``clocks``…).
         """
-        return _copy_complaint(
-            self, state=state, version=version, updated_at=updated_at, data=data, **changes
-        )
+        # The four that change on every step are put in place by position.
+        arguments = list(vars(self).values())
+        arguments[_STATE] = state
+        arguments[_VERSION] = version
+        arguments[_UPDATED_AT] = updated_at
+        arguments[_DATA] = data
+        return _build_complaint(arguments, changes)
 
     def replace(self, **changes: Any) -> Complaint:
         """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
-        return _copy_complaint(self, **changes)
+        return _build_complaint(list(vars(self).values()), changes)
 
     @property
     def reply_channel(self) -> str:
@@ -353,7 +358,11 @@ class Complaint:
         return self.preferred_channel or self.customer.preferred_channel or self.channel
 
 
-_copy_complaint = _copier(Complaint)
+_complaint_fields, _build_complaint = _copier(Complaint)
+_STATE = _complaint_fields["state"]
+_VERSION = _complaint_fields["version"]
+_UPDATED_AT = _complaint_fields["updated_at"]
+_DATA = _complaint_fields["data"]
 
 
 @attrs.frozen(slots=False)  # dict classes construct about twice as fast
@@ -400,10 +409,10 @@ class Event:
 
     def replace(self, **changes: Any) -> Event:
         """A copy with ``changes``: ``attrs.evolve(self, **changes)``, faster."""
-        return _copy_event(self, **changes)
+        return _build_event(list(vars(self).values()), changes)
 
 
-_copy_event = _copier(Event)
+_build_event = _copier(Event)[1]
 
 
 class OutboxStatus(enum.StrEnum):

@@ -801,7 +801,7 @@ def creation_commit(draft: Draft[Complaint]) -> Commit:
     """The commit that creates a drafted complaint (for one write of many)."""
     aggregate = draft.aggregate
     assert isinstance(aggregate, ComplaintAggregate)
-    return aggregate.commit(draft.subject, 0, tuple(draft.events), tuple(draft.outbox))
+    return aggregate.commit(draft.subject, 0, draft.chain, draft.outbox)
 
 
 RECEIPT_SKEW = timedelta(minutes=5)

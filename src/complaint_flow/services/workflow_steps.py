@@ -28,7 +28,7 @@ def frozen_data(data: Mapping[str, Any] | None) -> FrozenData:
     """``data`` given with a step, frozen; a clear error for what JSON cannot hold."""
     if not data:
         return EMPTY
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):  # the ABC check costs more
         raise InvalidArgumentError(
             "data must be a mapping of JSON-like values such as {'facts': '...'}, got "
             f"{type(data).__name__}"
@@ -104,22 +104,18 @@ class Firing(Step):
 
     def performed(self, transition: TransitionDefinition, source: str) -> None:
         draft = self.draft
-        complaint = draft.subject
-        event = Event.build(
-            complaint.id,
-            complaint.version + 1,
+        event = draft.record(
             "transition",
-            draft.now,
             self.actor,
-            transition.trigger,
-            source,
-            self.state,
-            self.reason,
-            self.data,
+            trigger=transition.trigger,
+            source=source,
+            dest=self.state,
+            reason=self.reason,
+            data=self.data,
+            merge_data=True,
+            notify=transition.notify,
+            topic=transition.trigger,
         )
-        draft.apply(event, merge_data=True)
-        if transition.notify:
-            draft.tell(transition.notify, event, transition.trigger)
         if self.level is not None and self.target is not None:
             escalation.climb(
                 draft,

@@ -6,6 +6,7 @@ so that no entity needs a hand-written ``to_dict``/``from_dict`` pair.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -15,7 +16,14 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.fns import identity
 
-from complaint_flow.model.entities import Actor, ClockState, Complaint, Customer, Event
+from complaint_flow.model.entities import (
+    Actor,
+    ClockState,
+    Complaint,
+    Customer,
+    Event,
+    OutboxMessage,
+)
 from complaint_flow.model.immutable import FrozenData, freeze_mapping, thaw
 
 T = TypeVar("T")
@@ -65,6 +73,15 @@ _data = _ENCODER.encode
 # time. Field order is the attrs field order, as cattrs gives it.
 _text = _ENCODER.encode  # given a text: '"..."', escaped as inside any value (non-ASCII kept)
 
+json_name = functools.lru_cache(maxsize=4096)(_text)
+"""A name as JSON text (quoted, escaped, non-ASCII kept), as any encoder writes it.
+
+For names only (ids, references, workflow, channel, state, event kind, trigger):
+they recur on every version and event of a complaint, so their text is kept, a few
+thousand at most. Free text (summaries, reasons, data, a customer's details) is
+not: after an erasure no copy of it may stay behind in a cache.
+"""
+
 
 # Snapshots share most of their parts with the version before (the owner, the
 # actor of each step, the clocks and times that did not move), so the text of
@@ -110,8 +127,17 @@ def _optional_time(moment: datetime | None) -> str:
 
 
 def _mapping(data: FrozenData) -> str:
-    # A dict copy is encoded without a call back to ``_plain`` for the outer mapping.
-    return _data(dict(data)) if data else "{}"
+    if not data:
+        return "{}"
+    # Most data is a few text fields: written directly, as the encoder writes them (in
+    # order); anything else is encoded from a dict copy (no call back to ``_plain``
+    # for the outer mapping).
+    fields = []
+    for key, value in data.items():
+        if type(value) is not str:
+            return _data(dict(data))
+        fields.append(f"{_text(key)}:{_text(value)}")
+    return f"{{{','.join(fields)}}}"
 
 
 def _boolean(value: bool) -> str:
@@ -170,7 +196,7 @@ def _clocks_json(clocks: tuple[ClockState, ...]) -> str:
 
 def _complaint_json(c: Complaint) -> str:
     # Optional fields are tested inline: a helper call per field costs more than the test.
-    text = _text
+    text, name = _text, json_name
     preferred, external, owner, recorded_by = (
         c.preferred_channel,
         c.external_id,
@@ -180,11 +206,11 @@ def _complaint_json(c: Complaint) -> str:
     department, audit_head = c.department, c.audit_head
     due_at = "null" if c.due_at is None else f'"{cached_isoformat(c.due_at)}"'
     return (
-        f'{{"id":{text(c.id)},"reference":{text(c.reference)},'
-        f'"workflow":{text(c.workflow)},"customer":{_encode_customer(c.customer)},'
-        f'"channel":{text(c.channel)},"category":{text(c.category)},'
-        f'"severity":{text(c.severity.value)},"summary":{text(c.summary)},'
-        f'"details":{text(c.details)},"state":{text(c.state)},'
+        f'{{"id":{name(c.id)},"reference":{name(c.reference)},'
+        f'"workflow":{name(c.workflow)},"customer":{_encode_customer(c.customer)},'
+        f'"channel":{name(c.channel)},"category":{name(c.category)},'
+        f'"severity":{name(c.severity.value)},"summary":{text(c.summary)},'
+        f'"details":{text(c.details)},"state":{name(c.state)},'
         f'"received_at":"{cached_isoformat(c.received_at)}",'
         f'"updated_at":"{cached_isoformat(c.updated_at)}","version":{c.version!r},'
         f'"desired_outcome":{text(c.desired_outcome)},'
@@ -194,32 +220,49 @@ def _complaint_json(c: Complaint) -> str:
         f'"informal":{"true" if c.informal else "false"},'
         f'"recorded_by":{"null" if recorded_by is None else _cached(recorded_by, _encode_actor)},'
         f'"due_at":{due_at},'
-        f'"data":{_data(dict(c.data)) if c.data else "{}"},'
+        f'"data":{_mapping(c.data)},'
         f'"escalation_level":{c.escalation_level!r},'
-        f'"department":{"null" if department is None else text(department)},'
+        f'"department":{"null" if department is None else name(department)},'
         f'"audit_head":{"null" if audit_head is None else text(audit_head)},'
         f'"clocks":{_clocks_json(c.clocks)}}}'
     )
 
 
 def _event_json(e: Event) -> str:
-    text = _text
+    text, name = _text, json_name
     trigger, source, dest, hash_, redacted = e.trigger, e.source, e.dest, e.hash, e.redacted
     return (
-        f'{{"complaint_id":{text(e.complaint_id)},"seq":{e.seq!r},"kind":{text(e.kind)},'
+        f'{{"complaint_id":{name(e.complaint_id)},"seq":{e.seq!r},"kind":{name(e.kind)},'
         f'"at":"{cached_isoformat(e.at)}","actor":{_cached(e.actor, _encode_actor)},'
-        f'"trigger":{"null" if trigger is None else text(trigger)},'
-        f'"source":{"null" if source is None else text(source)},'
-        f'"dest":{"null" if dest is None else text(dest)},"reason":{text(e.reason)},'
-        f'"data":{_data(dict(e.data)) if e.data else "{}"},'
+        f'"trigger":{"null" if trigger is None else name(trigger)},'
+        f'"source":{"null" if source is None else name(source)},'
+        f'"dest":{"null" if dest is None else name(dest)},"reason":{text(e.reason)},'
+        f'"data":{_mapping(e.data)},'
         f'"hash":{"null" if hash_ is None else text(hash_)},'
         f'"redacted":{"null" if redacted is None else text(redacted)}}}'
+    )
+
+
+def _message_json(m: OutboxMessage) -> str:
+    # Written on every step that notifies, and again at each delivery attempt.
+    text, name = _text, json_name
+    address, last_error = m.address, m.last_error
+    return (
+        f'{{"key":{text(m.key)},"complaint_id":{name(m.complaint_id)},'
+        f'"event_seq":{m.event_seq!r},"topic":{name(m.topic)},"recipient":{name(m.recipient)},'
+        f'"channel":{name(m.channel)},"address":{"null" if address is None else text(address)},'
+        f'"created_at":"{cached_isoformat(m.created_at)}","payload":{_mapping(m.payload)},'
+        f'"status":{name(m.status.value)},"attempts":{m.attempts!r},'
+        f'"last_error":{"null" if last_error is None else text(last_error)},'
+        f'"delivered_at":{_optional_time(m.delivered_at)},'
+        f'"next_attempt_at":{_optional_time(m.next_attempt_at)}}}'
     )
 
 
 _HAND_WRITTEN: dict[type, Callable[[Any], str]] = {
     Complaint: _complaint_json,
     Event: _event_json,
+    OutboxMessage: _message_json,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from complaint_flow.errors import InvalidArgumentError, StoreError
+from complaint_flow.errors import StoreError
 from complaint_flow.model.actions import ActionStatus, CorrectiveAction
 from complaint_flow.model.channel_records import (
     MessageLink,
@@ -25,7 +25,7 @@ from complaint_flow.model.channel_records import (
 )
 from complaint_flow.model.conduct import ConductRecord, ConductStatus
 from complaint_flow.model.entities import Complaint, Event, OutboxMessage, OutboxStatus
-from complaint_flow.storage.hashing import event_hash
+from complaint_flow.storage.hashing import Chain
 from complaint_flow.storage.milestones import ComplaintMilestones, MilestoneRules, VolumeCount
 
 
@@ -92,14 +92,19 @@ def _check_links(complaint_id: str, links: tuple[MessageLink, ...]) -> None:
 class Commit:
     """A complaint's new version with its events and outbox messages, written together.
 
-    Building one checks the rules below and hash-chains the events: ``complaint``
-    and ``events`` are copies of what was given carrying their hashes (``audit_head``,
-    ``hash``); the caller's objects stay as they were.
+    Building one checks the rules below and hash-chains the events from the
+    ``audit_head`` of the complaint given: ``complaint`` and ``events`` carry their
+    hashes (``audit_head``, ``hash``), as copies where what was given did not; the
+    caller's objects stay as they were.
 
     Args:
         complaint: the new version; its ``version`` is ``expected_version + len(events)``.
         expected_version: the version the writer read; 0 creates the complaint.
-        events: the events that lead to the new version, numbered consecutively.
+        events: the events that lead to the new version, numbered consecutively; or
+            the :class:`~complaint_flow.storage.hashing.Chain` they were recorded on,
+            whose events already carry their hashes and are taken as they are (the
+            chain starts at the head of the version read, and ``complaint`` may carry
+            the chain's head already).
         outbox: notifications caused by the change.
         reference_prefix: for a creation, the prefix of the human reference the
             store allocates (``CF`` gives ``CF-2026-000001``).
@@ -119,22 +124,26 @@ class Commit:
         self,
         complaint: Complaint,
         expected_version: int,
-        events: Iterable[Event],
+        events: Iterable[Event] | Chain,
         outbox: Iterable[OutboxMessage] = (),
         reference_prefix: str | None = None,
         links: Iterable[MessageLink] = (),
     ) -> None:
-        events = tuple(events)
+        chain = events if isinstance(events, Chain) else None
+        given = chain.events if chain is not None else tuple(events)
         outbox = tuple(outbox)
-        _check_commit(complaint, expected_version, events, outbox, reference_prefix)
+        _check_commit(complaint, expected_version, given, outbox, reference_prefix)
         links = tuple(links)
         if links:
             _check_links(complaint.id, links)
-        head, chained = _chain(complaint.audit_head, events)
+        if chain is None:
+            chain = Chain.over(complaint.audit_head, given)
+            given = chain.events
+        head = chain.head
         self.__attrs_init__(
-            complaint.replace(audit_head=head),
+            complaint if complaint.audit_head == head else complaint.replace(audit_head=head),
             expected_version,
-            chained,
+            given,
             outbox,
             reference_prefix,
             links,
@@ -145,34 +154,13 @@ class Commit:
         cls,
         complaint: Complaint,
         expected_version: int,
-        events: tuple[Event, ...],
+        events: tuple[Event, ...] | Chain,
         outbox: tuple[OutboxMessage, ...] = (),
         reference_prefix: str | None = None,
         links: tuple[MessageLink, ...] = (),
     ) -> Commit:
         """``Commit(...)`` with every argument given positionally (the engine's form)."""
         return cls(complaint, expected_version, events, outbox, reference_prefix, links)
-
-
-def _chain(previous: str | None, events: tuple[Event, ...]) -> tuple[str | None, tuple[Event, ...]]:
-    """Copies of ``events`` carrying their chained hashes, and the last hash (the new head).
-
-    The chain continues from ``previous``, the ``audit_head`` of the version the
-    writer read, which the store's version check guarantees is the latest.
-    """
-    chained = []
-    for event in events:
-        try:
-            previous = event_hash(previous, event)
-        except UnicodeEncodeError as exc:
-            # Nothing is written: the text would not survive storage either.
-            raise InvalidArgumentError(
-                f"the {event.kind} event's text holds {exc.object[exc.start : exc.end]!r}, "
-                "a lone surrogate that cannot be stored as UTF-8; decode the text with "
-                "the right encoding (or errors='replace') and try again"
-            ) from None
-        chained.append(event.replace(hash=previous))
-    return previous, tuple(chained)
 
 
 def _check_conduct_commit(
@@ -191,8 +179,9 @@ class ConductCommit:
     The same rules as :class:`Commit`: ``record.version`` is ``expected_version +
     len(events)``, events are numbered on from ``expected_version + 1`` and carry
     the record's id (``conduct:<customer id>``) as their ``complaint_id``, as do
-    the outbox messages; 0 creates the record. ``record`` and ``events`` are
-    copies of what was given carrying their hashes, as in a :class:`Commit`.
+    the outbox messages; 0 creates the record. ``record`` and ``events`` carry
+    their hashes, as in a :class:`Commit` (``events`` may be the chain they were
+    recorded on).
     """
 
     record: ConductRecord
@@ -204,15 +193,22 @@ class ConductCommit:
         self,
         record: ConductRecord,
         expected_version: int,
-        events: Iterable[Event],
+        events: Iterable[Event] | Chain,
         outbox: Iterable[OutboxMessage] = (),
     ) -> None:
-        events = tuple(events)
+        chain = events if isinstance(events, Chain) else None
+        given = chain.events if chain is not None else tuple(events)
         outbox = tuple(outbox)
-        _check_conduct_commit(record, expected_version, events, outbox)
-        head, chained = _chain(record.audit_head, events)
+        _check_conduct_commit(record, expected_version, given, outbox)
+        if chain is None:
+            chain = Chain.over(record.audit_head, given)
+            given = chain.events
+        head = chain.head
         self.__attrs_init__(
-            attrs.evolve(record, audit_head=head), expected_version, chained, outbox
+            record if record.audit_head == head else attrs.evolve(record, audit_head=head),
+            expected_version,
+            given,
+            outbox,
         )
 
 
@@ -623,8 +619,8 @@ class ActionCommit:
     The same rules as :class:`Commit`: ``action.version`` is ``expected_version +
     len(events)``, events are numbered on from ``expected_version + 1`` and carry the
     action's id (``action:<key>``) as their ``complaint_id``, as do the outbox
-    messages; 0 creates the action. ``action`` and ``events`` are copies of what was
-    given carrying their hashes, as in a :class:`Commit`.
+    messages; 0 creates the action. ``action`` and ``events`` carry their hashes, as
+    in a :class:`Commit` (``events`` may be the chain they were recorded on).
     """
 
     action: CorrectiveAction
@@ -636,17 +632,24 @@ class ActionCommit:
         self,
         action: CorrectiveAction,
         expected_version: int,
-        events: Iterable[Event],
+        events: Iterable[Event] | Chain,
         outbox: Iterable[OutboxMessage] = (),
     ) -> None:
-        events = tuple(events)
+        chain = events if isinstance(events, Chain) else None
+        given = chain.events if chain is not None else tuple(events)
         outbox = tuple(outbox)
         _check_numbering(
-            "corrective action", action.id, action.version, expected_version, events, outbox
+            "corrective action", action.id, action.version, expected_version, given, outbox
         )
-        head, chained = _chain(action.audit_head, events)
+        if chain is None:
+            chain = Chain.over(action.audit_head, given)
+            given = chain.events
+        head = chain.head
         self.__attrs_init__(
-            attrs.evolve(action, audit_head=head), expected_version, chained, outbox
+            action if action.audit_head == head else attrs.evolve(action, audit_head=head),
+            expected_version,
+            given,
+            outbox,
         )
 
 

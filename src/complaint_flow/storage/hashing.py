@@ -16,8 +16,9 @@ breaking the chain: an erased event keeps the digest of what was erased in
 
 The canonical form is JSON with sorted keys, no spaces, UTF-8 and times in UTC
 (:func:`canonical_json`), so the same event has the same hash in every store.
-:class:`~complaint_flow.storage.contract.Commit` computes the hashes; a store only
-keeps them.
+:class:`~complaint_flow.storage.contract.Commit` computes the hashes, or takes them
+from the :class:`Chain` a draft recorded its events on (each event built once, with
+its hash); a store only keeps them.
 
 >>> from datetime import datetime, timezone
 >>> from complaint_flow.model.entities import Event, SYSTEM
@@ -33,14 +34,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from datetime import UTC
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
+from complaint_flow.errors import InvalidArgumentError
 from complaint_flow.model.entities import Actor, Event
-from complaint_flow.storage.codec import cached_isoformat
+from complaint_flow.model.immutable import freeze_mapping
+from complaint_flow.storage.codec import json_name
 
 GENESIS = ""
 """The "previous hash" of a complaint's first event."""
@@ -79,20 +82,23 @@ def content_digest(event: Event) -> str:
     """The digest of an event's content (reason and data), or the one kept after erasure."""
     if event.redacted is not None:
         return event.redacted
-    data = event.data
+    return _content_digest(event.reason, event.data)
+
+
+def _content_digest(reason: str, data: Mapping[str, Any]) -> str:
     if not data:
-        if not event.reason:
+        if not reason:
             return _NO_CONTENT_DIGEST  # most transitions: skip the encoding
-        text = f"[{_text(event.reason)},{{}}]"
+        text = f"[{_text(reason)},{{}}]"
     else:
         # Most data is a few text fields: written directly, sorted as the canonical
         # encoder sorts (by key); anything else goes through that encoder.
         items = sorted(data.items())
         if all(type(value) is str for _key, value in items):
             fields = ",".join([f"{_text(key)}:{_text(value)}" for key, value in items])
-            text = f"[{_text(event.reason)},{{{fields}}}]"
+            text = f"[{_text(reason)},{{{fields}}}]"
         else:
-            text = canonical_json([event.reason, data])
+            text = canonical_json([reason, data])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -124,27 +130,52 @@ def _actor_core(actor: Actor) -> str:
     return text
 
 
+def _chained(
+    previous: str | None,
+    complaint_id: str,
+    seq: int,
+    kind: str,
+    at: datetime,
+    actor: Actor,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    content: str,
+) -> str:
+    """The chained hash of an event's parts; ``content`` is its content digest."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    # The canonical encoding of the core list, written directly (it holds no mapping
+    # to sort; text is escaped by the canonical encoder).
+    core = (
+        f"[{json_name(complaint_id)},{seq!r},{json_name(kind)},"
+        f'"{at.isoformat()}",{_actor_core(actor)},'
+        f"{'null' if trigger is None else json_name(trigger)},"
+        f"{'null' if source is None else json_name(source)},"
+        f"{'null' if dest is None else json_name(dest)}]"
+    )
+    text = f"{previous or GENESIS}\n{core}\n{content}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def event_hash(previous: str | None, event: Event) -> str:
     """The chained hash of ``event`` following an event whose hash is ``previous``.
 
     Raises:
         UnicodeEncodeError: the event's text holds a lone surrogate (no UTF-8 form).
     """
-    at = event.at
-    if at.tzinfo is not UTC:
-        at = at.astimezone(UTC)
-    # The canonical encoding of the core list, written directly (it holds no mapping
-    # to sort; text is escaped by the canonical encoder).
-    trigger, source, dest = event.trigger, event.source, event.dest
-    core = (
-        f"[{_text(event.complaint_id)},{event.seq!r},{_text(event.kind)},"
-        f'"{cached_isoformat(at)}",{_actor_core(event.actor)},'
-        f"{'null' if trigger is None else _text(trigger)},"
-        f"{'null' if source is None else _text(source)},"
-        f"{'null' if dest is None else _text(dest)}]"
+    return _chained(
+        previous,
+        event.complaint_id,
+        event.seq,
+        event.kind,
+        event.at,
+        event.actor,
+        event.trigger,
+        event.source,
+        event.dest,
+        content_digest(event),
     )
-    text = f"{previous or GENESIS}\n{core}\n{content_digest(event)}"
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def chain_events(previous: str | None, events: Iterable[Event]) -> tuple[Event, ...]:
@@ -156,4 +187,126 @@ def chain_events(previous: str | None, events: Iterable[Event]) -> tuple[Event, 
     return tuple(chained)
 
 
-__all__ = ["GENESIS", "canonical_json", "chain_events", "content_digest", "event_hash"]
+def _unstorable(kind: str, exc: UnicodeEncodeError) -> InvalidArgumentError:
+    # Nothing is written: the text would not survive storage either.
+    return InvalidArgumentError(
+        f"the {kind} event's text holds {exc.object[exc.start : exc.end]!r}, "
+        "a lone surrogate that cannot be stored as UTF-8; decode the text with "
+        "the right encoding (or errors='replace') and try again"
+    )
+
+
+class Chain:
+    """An audit chain continued one event at a time, from the head ``start``.
+
+    Every event it holds carries its chained hash: :meth:`record` builds a new event
+    once, with its hash; :meth:`append` hashes one built elsewhere (a copy, unless it
+    already carries that hash). A :class:`~complaint_flow.storage.contract.Commit`
+    given a chain takes its events as they are instead of hashing them again: the
+    chain only ever holds events it hashed itself, events are immutable, and what it
+    holds is read-only from outside.
+    """
+
+    __slots__ = ("_events", "_head", "_start")
+
+    def __init__(self, start: str | None) -> None:
+        self._start = start
+        self._head = start
+        self._events: tuple[Event, ...] = ()  # a tuple: a draft records one or two
+
+    @property
+    def start(self) -> str | None:
+        """The hash the chain continues from (the audit head of the version read)."""
+        return self._start
+
+    @property
+    def head(self) -> str | None:
+        """The hash of the last event (``start`` while there is none)."""
+        return self._head
+
+    @classmethod
+    def over(cls, start: str | None, events: Iterable[Event]) -> Chain:
+        """The chain of ``events`` from ``start`` (each appended)."""
+        chain = cls(start)
+        for event in events:
+            chain.append(event)
+        return chain
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The events so far, in order, each carrying its hash."""
+        return self._events
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def record(
+        self,
+        complaint_id: str,
+        seq: int,
+        kind: str,
+        at: datetime,
+        actor: Actor,
+        trigger: str | None,
+        source: str | None,
+        dest: str | None,
+        reason: str,
+        data: Mapping[str, Any] | None,
+    ) -> Event:
+        """A new event, built once through ``Event`` with its hash, added to the chain.
+
+        Raises:
+            InvalidArgumentError: the text holds a lone surrogate (no UTF-8 form).
+            InvalidIntakeError, TypeError: as ``Event(...)`` refuses the parts.
+        """
+        # Frozen first, by the converter ``Event`` applies (which then keeps it as it
+        # is): the hash covers exactly the data the event holds.
+        data = freeze_mapping(data)
+        try:
+            digest = _chained(
+                self._head,
+                complaint_id,
+                seq,
+                kind,
+                at,
+                actor,
+                trigger,
+                source,
+                dest,
+                _content_digest(reason, data),
+            )
+        except (UnicodeEncodeError, AttributeError, TypeError) as exc:
+            # The event's own validators speak first, as when an event is built before
+            # it is hashed; then what the hash could not read.
+            Event(complaint_id, seq, kind, at, actor, trigger, source, dest, reason, data)
+            if isinstance(exc, UnicodeEncodeError):
+                raise _unstorable(kind, exc) from None
+            raise
+        event = Event(
+            complaint_id, seq, kind, at, actor, trigger, source, dest, reason, data, digest
+        )
+        self._events += (event,)
+        self._head = digest
+        return event
+
+    def append(self, event: Event) -> Event:
+        """``event`` (built elsewhere) carrying its chained hash, added to the chain.
+
+        Raises:
+            InvalidArgumentError: the text holds a lone surrogate (no UTF-8 form).
+        """
+        try:
+            digest = event_hash(self._head, event)
+        except UnicodeEncodeError as exc:
+            raise _unstorable(event.kind, exc) from None
+        if event.hash != digest:
+            event = event.replace(hash=digest)
+        self._events += (event,)
+        self._head = digest
+        return event
+
+
+__all__ = ["GENESIS", "Chain", "canonical_json", "chain_events", "content_digest", "event_hash"]

@@ -103,7 +103,8 @@ class MemoryStore:
             if self._closed:  # the engine's hot path: skip the call when open
                 self._check_open()
             self._check_commit(commit)
-            self._check_new_outbox(commit.outbox)
+            if commit.outbox:
+                self._check_new_outbox(commit.outbox)
             if commit.links:
                 self._check_new_links(commit)
             # Every check passed: from here on nothing can fail, so nothing is half-written.
