@@ -382,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
-        "--tracemalloc", action="store_true", help="also measure Python's peak (another run)"
+        "--tracemalloc",
+        action="store_true",
+        help="also measure the peak of Python's allocations (another run, many times slower)",
     )
     arguments = parser.parse_args(argv)
     sizes = (arguments.complaints // 10, arguments.complaints)
